@@ -1,0 +1,814 @@
+/**
+ * Loads a scenario file: YAML → schema check → units, defaults, cross-references → `Scenario`.
+ *
+ * [LOAD-1] Every problem is one `ScenarioError` whose message is one line naming the file, line,
+ * column and field, what was expected and what was found:
+ *   scenarios/x.yaml:12:5: links[0].rtt: expected a duration such as "70ms" (…), found "fast"
+ * Never a stack trace, never a half-built scenario.
+ * [LOAD-2] Sources of errors, in the order they are checked: YAML syntax (the yaml package's own
+ * position), the JSON Schema (scenario.schema.json; the earliest offending value in the file
+ * wins, unknown keys come with a "did you mean" when a known key is close), then units,
+ * templates, patterns, selectors and cross-references (see `resolve`).
+ * [LOAD-3] Contradictions fail at load time, not mid-run: a fault after the end of the run, a
+ * link-up of a link that is up, stop before start, a dead interval not above the hello interval.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import type { HeaderValue } from '../engine/types.ts';
+import { tryParseSelector } from '../engine/selector/index.ts';
+import { validatePattern, validateTopic } from '../engine/topic.ts';
+import {
+  compileTemplate,
+  describePlaceholders,
+  HEADER_PLACEHOLDERS,
+  isTemplateError,
+  PATTERN_PLACEHOLDERS,
+  TOPIC_PLACEHOLDERS,
+  type CompiledTemplate,
+  type PlaceholderName,
+} from './template.ts';
+import type { FaultAction, FaultSpec, LinkSpec, PublisherSpec, RegionSpec, Scenario, SubscriberSpec } from './types.ts';
+import { EXPECTED, formatDuration, isParseFailure, parseBandwidth, parseDuration, parseRate, parseSize, type Parsed } from './units.ts';
+
+/** A path into the scenario document: keys and list indexes, printed as `links[0].rtt`. */
+export type ScenarioPath = readonly (string | number)[];
+
+/** What a ScenarioError carries besides its message. */
+export interface ScenarioErrorInit {
+  readonly file: string;
+  /** 1-based; 0 when the problem has no position (the file could not be read). */
+  readonly line: number;
+  readonly column: number;
+  /** The offending field, e.g. "links[0].rtt"; "" for the document as a whole. */
+  readonly path: string;
+  /** Completes "expected …". */
+  readonly expected: string;
+  /** Completes "found …". */
+  readonly found: string;
+  /** An optional suggestion, e.g. 'did you mean "rtt"?'. */
+  readonly hint?: string;
+}
+
+/** [LOAD-1] A user's bad scenario file: one line, file:line:column: path: expected …, found …. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+  readonly expected: string;
+  readonly found: string;
+  readonly hint: string | undefined;
+
+  constructor(init: ScenarioErrorInit) {
+    super(formatMessage(init));
+    this.file = init.file;
+    this.line = init.line;
+    this.column = init.column;
+    this.path = init.path;
+    this.expected = init.expected;
+    this.found = init.found;
+    this.hint = init.hint;
+  }
+}
+
+function formatMessage(e: ScenarioErrorInit): string {
+  const where = e.line > 0 ? `${e.file}:${e.line}:${e.column}` : e.file;
+  const path = e.path === '' ? '' : ` ${e.path}:`;
+  const hint = e.hint === undefined ? '' : `; ${e.hint}`;
+  return oneLine(`${where}:${path} expected ${e.expected}, found ${e.found}${hint}`);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\r?\n/g, '\\n');
+}
+
+/** `links[0].rtt`, `publishers[1].headers["x.y"]`. */
+export function formatPath(path: ScenarioPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** How a value reads in "found …". */
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'an empty value';
+  if (typeof v === 'string') return quote(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'object') return 'a map';
+  return String(v);
+}
+
+function quote(s: string): string {
+  const q = JSON.stringify(s);
+  return q.length > 80 ? `${q.slice(0, 76)}…"` : q;
+}
+
+function listOf(items: readonly string[], max = 8): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, …`;
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The known word closest to `word`, if it is close enough to be a typo. */
+export function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = k.toLowerCase() === word.toLowerCase() ? 0.5 : distance(word, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.min(2, Math.floor(word.length / 3))) ? best : undefined;
+}
+
+function didYouMean(word: string, known: readonly string[]): string | undefined {
+  const c = closest(word, known);
+  return c === undefined ? undefined : `did you mean ${quote(c)}?`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source positions
+
+type Where = 'value' | 'key' | 'container';
+
+/** The parsed document with its line counter: maps a path to a line and column. */
+class Source {
+  constructor(
+    readonly file: string,
+    readonly doc: Document.Parsed,
+    readonly lines: LineCounter,
+  ) {}
+
+  /**
+   * Position of the value at `path` ('value'), of its key ('key'), or — for a missing key — of
+   * the map that lacks it, preferring the key that holds that map ('container'). Falls back to
+   * the deepest node that exists.
+   */
+  position(path: ScenarioPath, where: Where): { line: number; column: number } {
+    const walk = where === 'container' ? path.slice(0, -1) : path;
+    let node: unknown = this.doc.contents;
+    let key: Node | undefined;
+    let last: Node | undefined = isNode(node) ? node : undefined;
+    for (const seg of walk) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        if (pair === undefined) break;
+        key = isNode(pair.key) ? pair.key : undefined;
+        node = pair.value;
+        last = key ?? last;
+      } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+        key = undefined;
+        node = node.items[seg];
+      } else break;
+      if (isNode(node) && node.range) last = node;
+    }
+    let at: Node | undefined;
+    if (where === 'value') at = isNode(node) && node.range && !isEmptyScalar(node) ? node : (key ?? last);
+    else at = key ?? (isNode(node) && node.range ? node : last);
+    const offset = at?.range?.[0] ?? 0;
+    const p = this.lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  error(path: ScenarioPath, where: Where, expected: string, found: string, hint?: string): ScenarioError {
+    const { line, column } = this.position(path, where);
+    return new ScenarioError({ file: this.file, line, column, path: formatPath(path), expected, found, hint });
+  }
+}
+
+function keyText(k: unknown): string {
+  return isScalar(k) ? String(k.value) : String(k);
+}
+
+/** `rtt:` with nothing after it: an empty scalar positioned after the colon; point at the key. */
+function isEmptyScalar(n: Node): boolean {
+  return isScalar(n) && n.value === null && n.range != null && n.range[0] === n.range[1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+interface SchemaNode {
+  readonly title?: string;
+  readonly description?: string;
+  readonly type?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+  readonly enum?: readonly unknown[];
+}
+
+let validator: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (validator === undefined) {
+    const schema = JSON.parse(readFileSync(new URL('./scenario.schema.json', import.meta.url), 'utf8')) as object;
+    validator = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema);
+  }
+  return validator;
+}
+
+/** What a shared definition expects, whatever keyword failed inside it. */
+const DEF_EXPECTED: Readonly<Record<string, (v: unknown) => string>> = {
+  duration: (v) => unitExpected(parseDuration, v, EXPECTED.duration),
+  size: (v) => unitExpected(parseSize, v, EXPECTED.size),
+  rate: (v) => unitExpected(parseRate, v, EXPECTED.rate),
+  bandwidth: (v) => unitExpected(parseBandwidth, v, EXPECTED.bandwidth),
+  id: () => 'an id such as "us-1" (letters, digits, ".", "_", "-"; at most 64 characters)',
+  brokerPair: () => 'two broker ids such as [us-1, eu-1]',
+  probability: () => 'a probability in [0, 1), such as 0.001',
+};
+
+function unitExpected(parse: (s: string) => Parsed, v: unknown, fallback: string): string {
+  if (typeof v !== 'string' && typeof v !== 'number') return fallback;
+  const p = parse(String(v));
+  return isParseFailure(p) ? p.expected : fallback;
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a map',
+  null: 'an empty value',
+};
+
+/** The instance path of an ajv error as keys and indexes (indexes where the data is a list). */
+function instancePath(pointer: string, data: unknown): (string | number)[] {
+  if (pointer === '') return [];
+  const out: (string | number)[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      const i = Number(seg);
+      out.push(i);
+      cur = cur[i];
+    } else {
+      out.push(seg);
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return out;
+}
+
+function valueAt(data: unknown, path: ScenarioPath): unknown {
+  let cur = data;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** Lower-case first letter, no final period: a description inside a sentence. */
+function clause(s: string | undefined): string {
+  if (s === undefined) return '';
+  const t = s.replace(/\.$/, '');
+  return t.charAt(0).toLowerCase() + t.slice(1);
+}
+
+function article(title: string): string {
+  return /^[aeiou]/i.test(title) ? `an ${title}` : `a ${title}`;
+}
+
+/** Turns one ajv error into a ScenarioError positioned on the offending node. */
+function schemaError(src: Source, data: unknown, e: ErrorObject): { error: ScenarioError; path: ScenarioPath; where: Where } {
+  const path = instancePath(e.instancePath, data);
+  const value = valueAt(data, path);
+  const parent = (e.parentSchema ?? {}) as SchemaNode;
+  const def = /^#\/\$defs\/([^/]+)\//.exec(e.schemaPath)?.[1];
+  const params = e.params as Record<string, unknown>;
+  const make = (p: ScenarioPath, where: Where, expected: string, found: string, hint?: string) => ({
+    error: src.error(p, where, expected, found, hint),
+    path: p,
+    where,
+  });
+
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params['additionalProperty']);
+      const known = Object.keys(parent.properties ?? {});
+      const what = parent.title === undefined ? 'this map' : article(parent.title);
+      return make([...path, key], 'key', `a key of ${what} (${listOf(known, 12)})`, `unknown key ${quote(key)}`, didYouMean(key, known));
+    }
+    case 'required': {
+      const key = String(params['missingProperty']);
+      const about = clause(parent.properties?.[key]?.description);
+      const what = parent.title === undefined ? 'this map' : `this ${parent.title}`;
+      return make([...path, key], 'container', `the required key ${quote(key)}${about === '' ? '' : ` (${about})`}`, `${what} without it`);
+    }
+    case 'oneOf': {
+      const obj = (value ?? {}) as Record<string, unknown>;
+      if (parent.title === 'fault') {
+        const actions = ['link-down', 'link-up', 'crash', 'restart'].filter((k) => k in obj);
+        const found = actions.length === 0 ? 'no action' : actions.map(quote).join(' and ');
+        return make(path, 'value', 'exactly one action: link-down, link-up, crash or restart', found);
+      }
+      const both = 'region' in obj && 'broker' in obj;
+      return make(
+        both ? [...path, 'broker'] : path,
+        both ? 'key' : 'value',
+        'exactly one of "region" or "broker"',
+        both ? 'both' : 'neither',
+      );
+    }
+    case 'enum': {
+      const options = (parent.enum ?? []).map(String);
+      const hint = typeof value === 'string' ? didYouMean(value, options) : undefined;
+      return make(path, 'value', `one of ${options.map(quote).join(', ')}`, describe(value), hint);
+    }
+    default:
+      break;
+  }
+  if (def !== undefined && DEF_EXPECTED[def] !== undefined) {
+    return make(path, 'value', DEF_EXPECTED[def](value), describe(value));
+  }
+  switch (e.keyword) {
+    case 'type': {
+      const types = Array.isArray(params['type']) ? (params['type'] as string[]) : [String(params['type'])];
+      let expected = types.map((t) => TYPE_NAMES[t] ?? t).join(' or ');
+      if (types.length === 1 && types[0] === 'object' && parent.title !== undefined) expected = `a map describing ${article(parent.title)}`;
+      return make(path, 'value', expected, describe(value));
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const kind = parent.type === 'integer' ? 'a whole number' : 'a number';
+      return make(path, 'value', `${kind} ${String(params['comparison'])} ${String(params['limit'])}`, describe(value));
+    }
+    case 'minItems':
+      return make(path, 'value', `a list of at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`, describe(value));
+    case 'maxItems':
+      return make(path, 'value', `a list of at most ${String(params['limit'])} items`, describe(value));
+    case 'minLength':
+      return make(path, 'value', 'a non-empty string', describe(value));
+    case 'maxLength':
+      return make(path, 'value', `a string of at most ${String(params['limit'])} characters`, describe(value));
+    case 'pattern':
+      return make(path, 'value', `a string matching ${String(params['pattern'])}`, describe(value));
+    default:
+      return make(path, 'value', `a value that ${e.message ?? 'matches the schema'}`, describe(value));
+  }
+}
+
+/** [LOAD-2] The first schema problem in document order (unknown keys before missing ones). */
+function checkSchema(src: Source, data: unknown): void {
+  const validate = schemaValidator();
+  if (validate(data)) return;
+  const errors = (validate.errors ?? []).filter((e) => !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath));
+  // A typo'd key also makes the real key "missing"; report the typo (with its suggestion).
+  const typoed = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
+  const mapped = errors
+    .filter((e) => !(e.keyword === 'required' && typoed.has(e.instancePath)))
+    .map((e) => schemaError(src, data, e));
+  if (mapped.length === 0) throw src.error([], 'value', 'a valid scenario', 'a value the schema rejects');
+  let best = mapped[0]!;
+  for (const m of mapped) {
+    if (m.error.line < best.error.line || (m.error.line === best.error.line && m.error.column < best.error.column)) best = m;
+  }
+  throw best.error;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw data, as the schema guarantees it
+
+interface RawRegion {
+  id: string;
+  brokers: string[];
+  clientRtt?: string;
+  location?: { lat: number; lon: number };
+}
+interface RawLink {
+  between: [string, string];
+  rtt: string;
+  bandwidth: string;
+  jitter?: string;
+  loss?: number;
+  cost?: number;
+  queue?: string;
+}
+interface RawPublisher {
+  region?: string;
+  broker?: string;
+  rate: string;
+  arrival?: 'poisson' | 'constant';
+  topic: string;
+  size: string;
+  headers?: Record<string, HeaderValue>;
+  type?: string;
+  start?: string;
+  stop?: string;
+}
+interface RawSubscriber {
+  region?: string;
+  broker?: string;
+  count?: number;
+  pattern: string;
+  patterns?: number;
+  filter?: string;
+}
+type RawFault = { at: string } & Partial<Record<FaultAction, string | [string, string]>>;
+interface RawScenario {
+  name: string;
+  seed?: number;
+  duration: string;
+  warmup?: string;
+  regions: RawRegion[];
+  links?: RawLink[];
+  publishers?: RawPublisher[];
+  subscribers?: RawSubscriber[];
+  faults?: RawFault[];
+  expect?: string[];
+  routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number };
+  model?: { connectionBytes?: string; transportOverhead?: string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selectors
+
+/** A subscriber filter's parse error (engine/selector's SelectorError), or null when it parses. */
+function checkSelector(source: string): { position: number; reason: string } | null {
+  const r = tryParseSelector(source);
+  return r.ok ? null : { position: r.error.position, reason: r.error.reason };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution: units, defaults, cross-references
+
+const SAMPLE_RAND = (): number => 0;
+
+/** [LOAD-3] Units, defaults and every cross-reference; throws at the first problem. */
+function resolve(src: Source, raw: RawScenario): Scenario {
+  const unit = (path: ScenarioPath, text: string | undefined, dflt: string, parse: (s: string) => Parsed): number => {
+    const p = parse(text ?? dflt);
+    if (isParseFailure(p)) throw src.error(path, 'value', p.expected, describe(text ?? dflt));
+    return p;
+  };
+  const dur = (path: ScenarioPath, text: string | undefined, dflt: string): number => unit(path, text, dflt, parseDuration);
+
+  const durationMs = dur(['duration'], raw.duration, '0s');
+  if (durationMs <= 0) throw src.error(['duration'], 'value', 'a duration above zero, such as "10s"', describe(raw.duration));
+  const warmupMs = dur(['warmup'], raw.warmup, '2s');
+
+  // Regions and brokers.
+  const regionOf = new Map<string, string>(); // broker → region
+  const regionIndex = new Map<string, number>();
+  const brokerWhere = new Map<string, string>();
+  const regions: RegionSpec[] = raw.regions.map((r, ri) => {
+    const prev = regionIndex.get(r.id);
+    if (prev !== undefined) {
+      throw src.error(['regions', ri, 'id'], 'value', `a region id not used before (regions[${prev}] is ${quote(r.id)})`, quote(r.id));
+    }
+    regionIndex.set(r.id, ri);
+    r.brokers.forEach((b, bi) => {
+      const seen = brokerWhere.get(b);
+      if (seen !== undefined) {
+        throw src.error(['regions', ri, 'brokers', bi], 'value', `a broker id not used before (${seen} is ${quote(b)})`, quote(b));
+      }
+      brokerWhere.set(b, formatPath(['regions', ri, 'brokers', bi]));
+      regionOf.set(b, r.id);
+    });
+    const spec: RegionSpec = {
+      id: r.id,
+      brokers: [...r.brokers],
+      clientRttMs: dur(['regions', ri, 'clientRtt'], r.clientRtt, '1ms'),
+      ...(r.location === undefined ? {} : { location: { lat: r.location.lat, lon: r.location.lon } }),
+    };
+    return spec;
+  });
+  const brokerIds = [...regionOf.keys()];
+  const regionIds = regions.map((r) => r.id);
+  const brokersOf = new Map(regions.map((r) => [r.id, r.brokers]));
+
+  const knownBroker = (path: ScenarioPath, id: string): void => {
+    if (!regionOf.has(id)) {
+      throw src.error(path, 'value', `a broker declared under regions (${listOf(brokerIds)})`, quote(id), didYouMean(id, brokerIds));
+    }
+  };
+  const knownRegion = (path: ScenarioPath, id: string): void => {
+    if (!regionIndex.has(id)) {
+      throw src.error(path, 'value', `a region declared under regions (${listOf(regionIds)})`, quote(id), didYouMean(id, regionIds));
+    }
+  };
+
+  // Links.
+  const linkKey = (a: string, b: string): string => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
+  const linkIndex = new Map<string, number>();
+  const links: LinkSpec[] = (raw.links ?? []).map((l, li) => {
+    const at = (k: string): ScenarioPath => ['links', li, k];
+    const [a, b] = l.between;
+    knownBroker(['links', li, 'between', 0], a);
+    knownBroker(['links', li, 'between', 1], b);
+    if (a === b) throw src.error(['links', li, 'between', 1], 'value', `a broker other than ${quote(a)} (a link joins two brokers)`, quote(b));
+    const dup = linkIndex.get(linkKey(a, b));
+    if (dup !== undefined) {
+      throw src.error(at('between'), 'value', `a pair of brokers not linked before (links[${dup}] joins them)`, `[${a}, ${b}]`);
+    }
+    linkIndex.set(linkKey(a, b), li);
+    const rttMs = dur(at('rtt'), l.rtt, '0ms');
+    if (rttMs <= 0) throw src.error(at('rtt'), 'value', 'a round-trip time above zero, such as "70ms"', quote(l.rtt));
+    const bandwidthBps = unit(at('bandwidth'), l.bandwidth, '0bps', parseBandwidth);
+    if (bandwidthBps <= 0) throw src.error(at('bandwidth'), 'value', 'a bandwidth above zero, such as "10Gbps"', quote(l.bandwidth));
+    const queueBytes = unit(at('queue'), l.queue, '64MB', parseSize);
+    if (queueBytes <= 0) throw src.error(at('queue'), 'value', 'a queue limit above zero, such as "64MB"', describe(l.queue));
+    return {
+      between: [a, b] as const,
+      rttMs,
+      bandwidthBps,
+      jitterMs: dur(at('jitter'), l.jitter, '0ms'),
+      loss: l.loss ?? 0,
+      cost: l.cost ?? rttMs,
+      queueBytes,
+    };
+  });
+
+  // Where a publisher/subscriber population sits: exactly one of region/broker, and it exists.
+  const placement = (path: ScenarioPath, p: { region?: string; broker?: string }): { brokers: readonly string[]; place: { region: string } | { broker: string } } => {
+    if (p.region !== undefined && p.broker !== undefined) {
+      throw src.error([...path, 'broker'], 'key', 'exactly one of "region" or "broker"', 'both');
+    }
+    if (p.broker !== undefined) {
+      knownBroker([...path, 'broker'], p.broker);
+      return { brokers: [p.broker], place: { broker: p.broker } };
+    }
+    if (p.region === undefined) throw src.error(path, 'value', 'exactly one of "region" or "broker"', 'neither');
+    knownRegion([...path, 'region'], p.region);
+    return { brokers: brokersOf.get(p.region)!, place: { region: p.region } };
+  };
+  const sample = (broker: string, i = 0) => ({ n: 0, i, region: regionOf.get(broker)!, broker, rand: SAMPLE_RAND });
+
+  // Publishers.
+  const publishers: PublisherSpec[] = (raw.publishers ?? []).map((p, pi) => {
+    const at = (...k: (string | number)[]): ScenarioPath => ['publishers', pi, ...k];
+    const { brokers, place } = placement(['publishers', pi], p);
+    const ratePerSec = unit(at('rate'), p.rate, '0/s', parseRate);
+    if (ratePerSec <= 0) throw src.error(at('rate'), 'value', 'a rate above zero, such as "1000/s"', quote(p.rate));
+
+    const topic = compileChecked(src, at('topic'), p.topic, TOPIC_PLACEHOLDERS, 'topic');
+    for (const part of topic.parts) {
+      if (part.kind !== 'choice') continue;
+      for (const option of part.options) {
+        const reason = validateTopic(option);
+        if (reason !== null) throw src.error(at('topic'), 'value', 'a topic template without wildcards', `${quote(p.topic)} (option ${quote(option)}: ${reason})`);
+      }
+    }
+    for (const b of brokers) {
+      const rendered = topic.render(sample(b));
+      const reason = validateTopic(rendered);
+      if (reason !== null) {
+        const shown = rendered === p.topic ? quote(p.topic) : `${quote(p.topic)}, which renders as ${quote(rendered)}`;
+        throw src.error(at('topic'), 'value', 'a topic without wildcards, such as "orders/{region}/{n}"', `${shown} (${reason})`);
+      }
+    }
+
+    const headers: Record<string, HeaderValue> = {};
+    for (const [k, v] of Object.entries(p.headers ?? {})) {
+      if (typeof v === 'string') compileChecked(src, at('headers', k), v, HEADER_PLACEHOLDERS, 'header value');
+      headers[k] = v;
+    }
+
+    const startMs = dur(at('start'), p.start, '0s');
+    if (startMs > durationMs) {
+      throw src.error(at('start'), 'value', `a start within the run (duration is ${formatDuration(durationMs)})`, quote(p.start ?? ''));
+    }
+    const stopMs = p.stop === undefined ? durationMs : dur(at('stop'), p.stop, '0s');
+    if (stopMs > durationMs) {
+      throw src.error(at('stop'), 'value', `a stop within the run (duration is ${formatDuration(durationMs)})`, quote(p.stop ?? ''));
+    }
+    if (stopMs < startMs) {
+      throw src.error(at('stop'), 'value', `a stop at or after start (${formatDuration(startMs)})`, quote(p.stop ?? ''));
+    }
+    return {
+      ...place,
+      ratePerSec,
+      arrival: p.arrival ?? 'poisson',
+      topic: p.topic,
+      sizeBytes: unit(at('size'), p.size, '0B', parseSize),
+      headers,
+      type: p.type ?? 'com.meshtwin.event',
+      startMs,
+      stopMs,
+    };
+  });
+
+  // Subscribers.
+  const subscribers: SubscriberSpec[] = (raw.subscribers ?? []).map((s, si) => {
+    const at = (k: string): ScenarioPath => ['subscribers', si, k];
+    const { brokers, place } = placement(['subscribers', si], s);
+    const count = s.count ?? 1;
+    const patterns = s.patterns ?? 1;
+    const pattern = compileChecked(src, at('pattern'), s.pattern, PATTERN_PLACEHOLDERS, 'pattern');
+    for (const b of brokers) {
+      const rendered = pattern.render(sample(b));
+      const reason = validatePattern(rendered);
+      if (reason !== null) {
+        const shown = rendered === s.pattern ? quote(s.pattern) : `${quote(s.pattern)}, which renders as ${quote(rendered)}`;
+        throw src.error(at('pattern'), 'value', 'a valid pattern ("+" a whole level, "#" the whole last level)', `${shown} (${reason})`);
+      }
+    }
+    if (patterns > 1 && !pattern.placeholders.includes('i')) {
+      throw src.error(at('pattern'), 'value', `a pattern with {i}, so that patterns: ${patterns} yields distinct patterns`, quote(s.pattern));
+    }
+    if (count < patterns) {
+      const where = at(s.count === undefined ? 'patterns' : 'count');
+      throw src.error(where, 'value', `a count of at least patterns (${patterns}): each pattern needs a subscriber`, `count ${count}`);
+    }
+    if (s.filter !== undefined) {
+      const bad = checkSelector(s.filter);
+      if (bad !== null) {
+        throw src.error(at('filter'), 'value', `a selector such as "amountCents > 10000"`, `${quote(s.filter)} (at character ${bad.position + 1}: ${bad.reason})`);
+      }
+    }
+    return { ...place, count, pattern: s.pattern, patterns, ...(s.filter === undefined ? {} : { filter: s.filter }) };
+  });
+
+  // Faults: targets exist, times fall inside the run, and the sequence makes sense.
+  const faults: FaultSpec[] = (raw.faults ?? []).map((f, fi) => {
+    const action = (['link-down', 'link-up', 'crash', 'restart'] as const).find((a) => f[a] !== undefined);
+    if (action === undefined) throw src.error(['faults', fi], 'value', 'exactly one action: link-down, link-up, crash or restart', 'no action');
+    const atMs = dur(['faults', fi, 'at'], f.at, '0s');
+    if (atMs > durationMs) {
+      throw src.error(['faults', fi, 'at'], 'value', `a time within the run (duration is ${formatDuration(durationMs)})`, quote(f.at));
+    }
+    const value = f[action]!;
+    if (Array.isArray(value)) {
+      knownBroker(['faults', fi, action, 0], value[0]);
+      knownBroker(['faults', fi, action, 1], value[1]);
+      if (!linkIndex.has(linkKey(value[0], value[1]))) {
+        throw src.error(['faults', fi, action], 'value', 'a pair of brokers joined by a link under links', `[${value[0]}, ${value[1]}]`);
+      }
+      return { atMs, action, target: [value[0], value[1]] };
+    }
+    knownBroker(['faults', fi, action], value);
+    return { atMs, action, target: [value] };
+  });
+  checkFaultSequence(src, faults);
+
+  // Routing and model.
+  const routing = raw.routing ?? {};
+  const helloIntervalMs = dur(['routing', 'helloInterval'], routing.helloInterval, '500ms');
+  if (helloIntervalMs <= 0) throw src.error(['routing', 'helloInterval'], 'value', 'an interval above zero, such as "500ms"', describe(routing.helloInterval));
+  const deadIntervalMs = dur(['routing', 'deadInterval'], routing.deadInterval, '2s');
+  if (deadIntervalMs <= helloIntervalMs) {
+    if (routing.deadInterval === undefined) {
+      throw src.error(['routing', 'helloInterval'], 'value', 'a helloInterval shorter than deadInterval (default "2s")', quote(routing.helloInterval ?? ''));
+    }
+    throw src.error(['routing', 'deadInterval'], 'value', `a deadInterval longer than helloInterval (${formatDuration(helloIntervalMs)})`, quote(routing.deadInterval));
+  }
+  const model = raw.model ?? {};
+
+  return {
+    name: raw.name,
+    seed: raw.seed ?? 1,
+    durationMs,
+    warmupMs,
+    regions,
+    links,
+    publishers,
+    subscribers,
+    faults,
+    expect: [...(raw.expect ?? [])],
+    routing: { helloIntervalMs, deadIntervalMs, hopLimit: routing.hopLimit ?? 16 },
+    model: {
+      connectionBytes: unit(['model', 'connectionBytes'], model.connectionBytes, '40KB', parseSize),
+      transportOverheadBytes: unit(['model', 'transportOverhead'], model.transportOverhead, '62B', parseSize),
+    },
+    file: src.file,
+  };
+}
+
+function compileChecked(src: Source, path: ScenarioPath, text: string, allowed: readonly PlaceholderName[], what: string): CompiledTemplate {
+  const t = compileTemplate(text, allowed);
+  if (isTemplateError(t)) {
+    throw src.error(path, 'value', `a ${what} template (placeholders: ${describePlaceholders(allowed)})`, `${quote(text)} (${t.error})`);
+  }
+  return t;
+}
+
+/**
+ * [LOAD-3] Walks the faults in time order (file order for equal times): a link goes down only
+ * when up and up only when down; a broker crashes only when running and restarts only when
+ * crashed. Links and brokers start up.
+ */
+function checkFaultSequence(src: Source, faults: readonly FaultSpec[]): void {
+  const order = faults.map((f, i) => ({ f, i })).sort((x, y) => x.f.atMs - y.f.atMs || x.i - y.i);
+  const downLinks = new Set<string>();
+  const crashed = new Set<string>();
+  for (const { f, i } of order) {
+    const when = formatDuration(f.atMs);
+    const path: ScenarioPath = ['faults', i, f.action];
+    if (f.action === 'link-down' || f.action === 'link-up') {
+      const [a, b] = f.target as readonly [string, string];
+      const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+      const down = downLinks.has(key);
+      if (f.action === 'link-down' && down) throw src.error(path, 'value', `a link that is up at ${when} (an earlier fault took it down)`, `[${a}, ${b}]`);
+      if (f.action === 'link-up' && !down) throw src.error(path, 'value', `a link that is down at ${when} (links start up)`, `[${a}, ${b}]`);
+      if (down) downLinks.delete(key);
+      else downLinks.add(key);
+    } else {
+      const id = f.target[0]!;
+      const isCrashed = crashed.has(id);
+      if (f.action === 'crash' && isCrashed) throw src.error(path, 'value', `a broker that is running at ${when} (an earlier fault crashed it)`, quote(id));
+      if (f.action === 'restart' && !isCrashed) throw src.error(path, 'value', `a crashed broker at ${when} (brokers start running)`, quote(id));
+      if (isCrashed) crashed.delete(id);
+      else crashed.add(id);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/** The key text starting at `offset` (yaml reports a duplicate key by its first character). */
+function duplicateKey(text: string, offset: number): string {
+  const m = /^("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^:\n]*?)\s*:/.exec(text.slice(offset));
+  if (m === null) return 'a key';
+  const k = m[1]!;
+  return /^["']/.test(k) ? k : quote(k);
+}
+
+/** [LOAD-1] Parses scenario YAML `text`; `file` is used in messages. Throws ScenarioError. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const src = new Source(file, doc, lines);
+
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    const p = lines.linePos(yamlError.pos[0]);
+    const dupKey = yamlError.code === 'DUPLICATE_KEY';
+    throw new ScenarioError({
+      file,
+      line: p.line,
+      column: p.col,
+      path: '',
+      expected: dupKey ? 'each key once per map' : 'valid YAML',
+      found: dupKey ? `${duplicateKey(text, yamlError.pos[0])} a second time` : `a syntax error (${yamlError.message})`,
+    });
+  }
+  if (doc.contents === null) {
+    throw new ScenarioError({ file, line: 1, column: 1, path: '', expected: 'a scenario (a map with name, duration, regions, …)', found: 'an empty file' });
+  }
+  let unresolved: Node | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined) {
+        unresolved = alias;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (unresolved !== undefined) {
+    const p = lines.linePos(unresolved.range?.[0] ?? 0);
+    throw new ScenarioError({ file, line: p.line, column: p.col, path: '', expected: 'an alias to an anchor defined above it', found: `*${String((unresolved as { source?: string }).source)}` });
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new ScenarioError({ file, line: 1, column: 1, path: '', expected: 'YAML that resolves to plain data', found: `an error (${(e as Error).message})` });
+  }
+  checkSchema(src, data);
+  return resolve(src, data as RawScenario);
+}
+
+/** [LOAD-1] Reads and parses a scenario file. Throws ScenarioError (also when unreadable). */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const found = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : `an unreadable file (${code ?? (e as Error).message})`;
+    throw new ScenarioError({ file, line: 0, column: 0, path: '', expected: 'a readable scenario file', found });
+  }
+  return parseScenario(text, file);
+}
