@@ -246,3 +246,17 @@ describe('Kernel', () => {
     ]);
   });
 });
+
+describe('Kernel growth inside a handler', () => {
+  it('keeps kinds and args right when a handler schedules past the capacity', () => {
+    const k = new Kernel(0);
+    const seen: number[] = [];
+    const leaf = k.register((_now, arg) => seen.push(arg));
+    const burst = k.register(() => {
+      for (let i = 0; i < 5000; i++) k.at(1 + i, leaf, i);
+    });
+    k.at(0, burst);
+    k.run(Infinity);
+    expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+});

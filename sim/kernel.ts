@@ -172,8 +172,6 @@ export class Kernel {
     this.running = true;
     this.stopRequested = false;
     const handlers = this.handlers;
-    const slotKind = this.slotKind;
-    const slotArg = this.slotArg;
     let count = 0;
     let exhausted = false; // ran dry or reached untilMs, as opposed to stop() or maxEvents
     try {
@@ -193,8 +191,9 @@ export class Kernel {
         const slot = this.heapSlot[0]!;
         // Take the payload and free the slot before the handler runs, so the handler's own
         // scheduling can reuse it; the heap entry stays as the hole (KERNEL-4).
-        const kind = slotKind[slot]!;
-        const arg = slotArg[slot]!;
+        // Read through `this`: a handler may grow (replace) the slot arrays.
+        const kind = this.slotKind[slot]!;
+        const arg = this.slotArg[slot]!;
         const ref = this.slotRef[slot];
         if (ref !== undefined) this.slotRef[slot] = undefined;
         this.freeSlots[this.freeCount++] = slot;
