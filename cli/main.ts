@@ -1,0 +1,57 @@
+/**
+ * The `meshtwin` command. User mistakes (bad flags, bad scenario files) print one line and exit
+ * non-zero (2 for a bad scenario or option value); nothing prints a stack trace unless it is a bug.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadScenario, ScenarioError } from '../scenarios/load.ts';
+import { benchCommand } from './bench.ts';
+import { CliError } from './durations.ts';
+import { runCommand } from './run.ts';
+
+const program = new Command();
+program
+  .name('meshtwin')
+  .description('A digital twin of a global event mesh: the real broker routing engine in a discrete-event simulator.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('run')
+  .description('simulate a scenario and write a capacity report (summary.json, CSVs) to --out')
+  .argument('<file>', 'scenario file (YAML)')
+  .option('--seed <n>', 'seed for every random draw (default: the scenario\'s seed)')
+  .option('--duration <d>', 'simulated time, e.g. 10s (default: the scenario\'s duration)')
+  .option('--out <dir>', 'where to write the report (default: out/<scenario name>)')
+  .option('--no-heap', 'skip measuring routing tables on the V8 heap (faster for huge tables)')
+  .action((file: string, opts) => runCommand(file, opts));
+
+program
+  .command('validate')
+  .description('check a scenario file against the schema and cross-references')
+  .argument('<file>', 'scenario file (YAML)')
+  .action((file: string) => {
+    const s = loadScenario(file);
+    const brokers = s.regions.reduce((a, r) => a + r.brokers.length, 0);
+    process.stdout.write(`${file}: ok — ${s.name}: ${s.regions.length} regions, ${brokers} brokers, ${s.links.length} links, ${s.publishers.length} publishers, ${s.subscribers.length} subscriber entries, ${s.faults.length} faults\n`);
+  });
+
+program
+  .command('bench')
+  .description('measure the kernel, the subscription trie and the seed scenario on this machine')
+  .option('--json', 'print one JSON object instead of a table')
+  .option('--quick', 'smaller workloads (for a fast check, not for figures)')
+  .action((opts: { json?: boolean; quick?: boolean }) => benchCommand(opts));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander already printed its one-line message (or the help text).
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof ScenarioError || e instanceof CliError) {
+    process.stderr.write(`meshtwin: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * summary.json: DESIGN.md's report contract, field for field, with extra fields beside them.
+ * Other tools read this file: add fields, never rename or remove one.
+ */
+import type { RunResult } from '../sim/run.ts';
+
+/** The object written to summary.json (the run result without its bulky series and timeline). */
+export function toSummary(r: RunResult): Record<string, unknown> {
+  return {
+    scenario: r.scenario,
+    seed: r.seed,
+    simulatedSeconds: r.simulatedSeconds,
+    messages: r.messages,
+    latencyMs: r.latencyMs,
+    wan: r.wan,
+    links: r.links,
+    brokers: r.brokers.map((b) => ({ ...b, routes: Object.fromEntries(b.routes) })),
+    drops: r.drops,
+    convergence: r.convergence,
+    decisionUs: r.decisionUs,
+    run: r.run,
+    traceHash: r.traceHash,
+  };
+}

@@ -1,0 +1,14 @@
+/** Plain-text tables for the terminal: columns padded, numeric columns right-aligned. */
+
+export type Cell = string | number;
+
+const looksNumeric = (c: string): boolean => /^-?\d/.test(c);
+
+export function table(header: readonly string[], rows: ReadonlyArray<readonly Cell[]>, indent = '  '): string {
+  const text = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)));
+  const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
+  const right = header.map((_, i) => i > 0 && text.length > 0 && text.every((r) => looksNumeric(r[i] ?? '')));
+  const line = (cells: readonly string[]) =>
+    indent + cells.map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  return [line(header), ...text.map(line)].join('\n');
+}

@@ -1,0 +1,141 @@
+/**
+ * What a run measures on the way: delivery latency (HDR histograms, microseconds, weighted by
+ * subscriber count), the trace digest, duplicate deliveries and per-second series.
+ *
+ * [TRACE-1] traceHash is SHA-256 over the ordered delivery log: for each delivery, in kernel
+ *           order, (delivery time, subscription id, publish time, subscriber count) as float64s.
+ *           Same scenario and seed → same log → same hash.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import * as hdr from 'hdr-histogram-js';
+
+/** Latency figures in ms, the report contract's block. */
+export interface LatencyBlock {
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+export class LatencyRecorder {
+  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 64, autoResize: true });
+
+  /** Records `count` deliveries that took `ms`. */
+  record(ms: number, count: number): void {
+    const us = Math.max(1, Math.round(ms * 1000));
+    this.h.recordValueWithCount(us, count);
+  }
+
+  get count(): number {
+    return this.h.totalCount;
+  }
+
+  block(): LatencyBlock {
+    const h = this.h;
+    if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p99: 0, p999: 0, max: 0 };
+    // HDR reports a bucket's highest equivalent value; never above the true maximum.
+    const ms = (us: number) => Math.round(Math.min(us, h.maxValue)) / 1000;
+    return {
+      count: h.totalCount,
+      mean: Math.round(h.mean) / 1000,
+      p50: ms(h.getValueAtPercentile(50)),
+      p99: ms(h.getValueAtPercentile(99)),
+      p999: ms(h.getValueAtPercentile(99.9)),
+      max: ms(h.maxValue),
+    };
+  }
+
+  /** Percentile in ms (for time series). */
+  percentile(p: number): number {
+    return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(p) / 1000;
+  }
+
+  reset(): void {
+    this.h.reset();
+  }
+}
+
+/** [TRACE-1] Batches delivery records into a buffer and feeds SHA-256 a block at a time. */
+export class TraceDigest {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly buf = new Float64Array(4 * 4096);
+  private used = 0;
+  entries = 0;
+
+  add(atMs: number, subId: number, publishedAtMs: number, count: number): void {
+    const b = this.buf;
+    let u = this.used;
+    b[u++] = atMs;
+    b[u++] = subId;
+    b[u++] = publishedAtMs;
+    b[u++] = count;
+    this.entries++;
+    if (u === b.length) {
+      this.hash.update(new Uint8Array(b.buffer, 0, u * 8));
+      u = 0;
+    }
+    this.used = u;
+  }
+
+  hex(): string {
+    if (this.used > 0) this.hash.update(new Uint8Array(this.buf.buffer, 0, this.used * 8));
+    this.used = 0;
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * Counts deliveries of an event a subscription already received. Remembers (subscription, event)
+ * pairs for at least `windowMs` in two rotating generations, so memory stays bounded.
+ */
+export class DuplicateDetector {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private rotateAt: number;
+  duplicates = 0;
+
+  constructor(private readonly windowMs: number, startMs: number) {
+    this.rotateAt = startMs + windowMs;
+  }
+
+  seen(now: number, subId: number, eventId: string): void {
+    if (now >= this.rotateAt) {
+      this.previous = this.current;
+      this.current = new Set();
+      this.rotateAt = now + this.windowMs;
+    }
+    const key = `${subId}|${eventId}`;
+    if (this.current.has(key) || this.previous.has(key)) this.duplicates++;
+    else this.current.add(key);
+  }
+}
+
+/** Per-second series for charts: latency percentiles by second, local and cross-region. */
+export class SecondSeries {
+  readonly localP50: number[] = [];
+  readonly localP99: number[] = [];
+  readonly crossP50: number[] = [];
+  readonly crossP99: number[] = [];
+  readonly delivered: number[] = [];
+  readonly published: number[] = [];
+  readonly local = new LatencyRecorder();
+  readonly cross = new LatencyRecorder();
+  deliveredNow = 0;
+  publishedNow = 0;
+
+  /** Closes the current second. */
+  close(): void {
+    this.localP50.push(this.local.percentile(50));
+    this.localP99.push(this.local.percentile(99));
+    this.crossP50.push(this.cross.percentile(50));
+    this.crossP99.push(this.cross.percentile(99));
+    this.delivered.push(this.deliveredNow);
+    this.published.push(this.publishedNow);
+    this.local.reset();
+    this.cross.reset();
+    this.deliveredNow = 0;
+    this.publishedNow = 0;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Virtual links. Each direction of a link is a FIFO with a serialization delay, so a link near
+ * capacity queues like a real one:
+ *
+ *   departure = max(now, busyUntil) + wireBytes × 8 / bandwidthBps      (the sender's queue)
+ *   arrival   = departure + rttMs / 2 + U(0, jitterMs), never before the previous arrival
+ *
+ * wireBytes = codec bytes + a documented per-frame transport overhead (ModelSpec). Arrivals stay
+ * in order per direction (a TCP/TLS link does not reorder), so in-flight frames live in a ring
+ * and a kernel event only says "the next frame on direction d has arrived".
+ *
+ * [NET-1] Loss applies to data frames only: control frames (hellos, adverts, interest) ride the
+ *         link's reliable stream, as they would over TCP; data frames model the realtime class,
+ *         which a lossy WAN may drop. Lost frames still used the sender's bandwidth.
+ * [NET-2] A frame that would push the send queue past queueBytes is tail-dropped and counted.
+ * [NET-3] A link that goes down loses what is on the wire; nothing passes until it is up again.
+ */
+import { FrameKind } from '../engine/frames.ts';
+import type { BrokerId } from '../engine/types.ts';
+import type { Rng } from './rng.ts';
+
+export interface DirectionSpec {
+  readonly from: BrokerId;
+  readonly to: BrokerId;
+  readonly wan: boolean;
+  readonly rttMs: number;
+  readonly bandwidthBps: number;
+  readonly jitterMs: number;
+  readonly loss: number;
+  readonly queueBytes: number;
+  readonly overheadBytes: number;
+}
+
+/** Counters for one direction of a link. Times in ms, from the measured window only. */
+export class LinkDirection {
+  up = true;
+  bytes = 0;
+  frames = 0;
+  dataBytes = 0;
+  dataFrames = 0;
+  controlBytes = 0;
+  controlFrames = 0;
+  /** Bytes sent before traffic started (the warm-up's control plane). */
+  warmupBytes = 0;
+  droppedLoss = 0;
+  droppedQueue = 0;
+  droppedDown = 0;
+  /** Longest time a frame waited in the send queue before its first bit left. */
+  queueWaitMsMax = 0;
+  queueWaitMsSum = 0;
+  /** Bytes whose transmission started in second s of the measured window. */
+  readonly perSecondBytes: number[] = [];
+  private busyUntil = -Infinity;
+  private lastArrival = -Infinity;
+  // In-flight frames, FIFO: a ring of byte arrays.
+  private ring: Array<Uint8Array | undefined> = new Array(64);
+  private head = 0;
+  private count = 0;
+  /** Arrival events to ignore: frames lost on the wire when the link went down [NET-3]. */
+  private skip = 0;
+
+  constructor(readonly index: number, readonly spec: DirectionSpec, private readonly rng: Rng) {}
+
+  /**
+   * Offers a frame at `now`. Returns the arrival time, or NaN if the frame never arrives (lost,
+   * queue full, link down); the caller schedules the arrival event. (Times before 0 are valid:
+   * the warm-up runs at negative times.)
+   */
+  transmit(now: number, bytes: Uint8Array, kind: FrameKind): number {
+    const isData = kind === FrameKind.Data;
+    if (!this.up) {
+      this.droppedDown++;
+      return NaN;
+    }
+    const s = this.spec;
+    const wire = bytes.length + s.overheadBytes;
+    const start = now > this.busyUntil ? now : this.busyUntil;
+    const waitMs = start - now;
+    if (waitMs > 0 && (waitMs * s.bandwidthBps) / 8000 + wire > s.queueBytes) {
+      this.droppedQueue++;
+      return NaN;
+    }
+    this.busyUntil = start + (wire * 8000) / s.bandwidthBps;
+    if (now >= 0) {
+      this.bytes += wire;
+      this.frames++;
+      if (isData) {
+        this.dataBytes += wire;
+        this.dataFrames++;
+      } else {
+        this.controlBytes += wire;
+        this.controlFrames++;
+      }
+      const sec = Math.floor(start / 1000);
+      while (this.perSecondBytes.length <= sec) this.perSecondBytes.push(0);
+      this.perSecondBytes[sec] = (this.perSecondBytes[sec] as number) + wire;
+      if (waitMs > this.queueWaitMsMax) this.queueWaitMsMax = waitMs;
+      this.queueWaitMsSum += waitMs;
+    } else {
+      this.warmupBytes += wire;
+    }
+    if (isData && s.loss > 0 && this.rng.next() < s.loss) {
+      this.droppedLoss++;
+      return NaN;
+    }
+    let arrival = this.busyUntil + s.rttMs / 2;
+    if (s.jitterMs > 0) arrival += this.rng.next() * s.jitterMs;
+    if (arrival < this.lastArrival) arrival = this.lastArrival;
+    this.lastArrival = arrival;
+    this.push(bytes);
+    return arrival;
+  }
+
+  /** The frame whose arrival event just fired, or undefined if it was lost when the link went down. */
+  arrive(): Uint8Array | undefined {
+    if (this.skip > 0) {
+      this.skip--;
+      return undefined;
+    }
+    const bytes = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.ring.length;
+    this.count--;
+    return bytes;
+  }
+
+  /** Cuts the link: frames on the wire are lost [NET-3]. */
+  setDown(): void {
+    if (!this.up) return;
+    this.up = false;
+    this.droppedDown += this.count;
+    this.skip += this.count;
+    for (let i = 0; i < this.ring.length; i++) this.ring[i] = undefined;
+    this.head = 0;
+    this.count = 0;
+  }
+
+  setUp(): void {
+    this.up = true;
+  }
+
+  /** Frames in flight or queued. */
+  get inFlight(): number {
+    return this.count;
+  }
+
+  private push(bytes: Uint8Array): void {
+    if (this.count === this.ring.length) {
+      const bigger: Array<Uint8Array | undefined> = new Array(this.ring.length * 2);
+      for (let i = 0; i < this.count; i++) bigger[i] = this.ring[(this.head + i) % this.ring.length];
+      this.ring = bigger;
+      this.head = 0;
+    }
+    this.ring[(this.head + this.count) % this.ring.length] = bytes;
+    this.count++;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Runs a scenario to the end and gathers what it measured, in the shape of DESIGN.md's report
+ * contract (summary.json) plus the series and timeline the charts and later tools use.
+ */
+import type { Scenario } from '../scenarios/types.ts';
+import { measureRoutingTableBytes } from './heap.ts';
+import type { LatencyBlock } from './metrics.ts';
+import { Mesh, type ControlEvent } from './mesh.ts';
+
+export interface RunOptions {
+  /** Overrides the scenario's seed. */
+  readonly seed?: number;
+  /** Overrides the scenario's duration (ms). */
+  readonly durationMs?: number;
+  /** Called between chunks of kernel events, at most every `progressEvents` events. */
+  readonly onProgress?: (p: Progress) => void;
+  readonly progressEvents?: number;
+  /** Measure each broker's routing table on the V8 heap after the run (default true). */
+  readonly measureHeap?: boolean;
+}
+
+export interface Progress {
+  readonly simulatedMs: number;
+  readonly durationMs: number;
+  readonly wallMs: number;
+  readonly kernelEvents: number;
+  readonly published: number;
+}
+
+export interface LinkResult {
+  readonly from: string;
+  readonly to: string;
+  readonly wan: boolean;
+  readonly mbpsAvg: number;
+  readonly mbpsPeak: number;
+  readonly utilizationPeak: number;
+  readonly bytes: number;
+  readonly frames: number;
+  readonly dataBytes: number;
+  readonly dataFrames: number;
+  readonly controlBytes: number;
+  readonly controlFrames: number;
+  readonly warmupBytes: number;
+  readonly bandwidthBps: number;
+  readonly rttMs: number;
+  readonly queueWaitMsMean: number;
+  readonly queueWaitMsMax: number;
+  readonly droppedLoss: number;
+  readonly droppedQueue: number;
+  readonly droppedDown: number;
+}
+
+export interface BrokerResult {
+  readonly id: string;
+  readonly region: string;
+  readonly routingEntries: number;
+  /** Measured: V8 heap bytes of a replica of the broker's routing structures (null if not measured). */
+  readonly routingTableBytes: number | null;
+  /** The trie's own running count of its bytes (engine-side accounting). */
+  readonly routingTableBytesCounted: number;
+  readonly localPatterns: number;
+  readonly remotePatterns: number;
+  /** Subscriber connections held (sum of population counts). */
+  readonly connections: number;
+  /** Modeled: connections × model.connectionBytes. */
+  readonly connectionBytes: number;
+  readonly published: number;
+  readonly deliveries: number;
+  readonly dataFramesSent: number;
+  readonly dataFramesReceived: number;
+  readonly filteredAtEdge: number;
+  readonly droppedNoRoute: number;
+  readonly droppedLoop: number;
+  readonly droppedHopLimit: number;
+  readonly protocolErrors: number;
+  readonly routes: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface RunResult {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly simulatedSeconds: number;
+  readonly messages: {
+    readonly published: number;
+    readonly delivered: number;
+    readonly dropped: number;
+    readonly duplicates: number;
+    readonly rejected: number;
+  };
+  readonly latencyMs: { readonly local: LatencyBlock; readonly crossRegion: LatencyBlock };
+  readonly wan: { readonly mbpsAvg: number; readonly mbpsPeak: number; readonly bytes: number; readonly dataBytes: number; readonly controlBytes: number };
+  readonly links: readonly LinkResult[];
+  readonly brokers: readonly BrokerResult[];
+  readonly drops: { readonly linkLoss: number; readonly queueFull: number; readonly linkDown: number; readonly noRoute: number; readonly loop: number; readonly hopLimit: number };
+  readonly convergence: { readonly warmupMs: number; readonly initialMs: number };
+  /** handlePublish wall time, sampled (µs): the routing decision incl. encode of WAN copies. */
+  readonly decisionUs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly mean: number };
+  readonly run: { readonly wallSeconds: number; readonly kernelEvents: number; readonly eventsPerSecond: number; readonly speedup: number };
+  readonly traceHash: string;
+  readonly series: {
+    readonly seconds: number;
+    readonly localP50: readonly number[];
+    readonly localP99: readonly number[];
+    readonly crossP50: readonly number[];
+    readonly crossP99: readonly number[];
+    readonly published: readonly number[];
+    readonly delivered: readonly number[];
+    /** Per link direction (same order as links): Mbps in each second. */
+    readonly linkMbps: ReadonlyArray<readonly number[]>;
+  };
+  readonly timeline: readonly ControlEvent[];
+}
+
+export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResult {
+  const seed = opts.seed ?? scenario.seed;
+  const durationMs = opts.durationMs ?? scenario.durationMs;
+  const wall0 = performance.now();
+  const mesh = new Mesh(scenario, seed, durationMs);
+  const chunk = opts.progressEvents ?? 1_000_000;
+  while (!mesh.done) {
+    mesh.runSome(durationMs, chunk);
+    opts.onProgress?.({ simulatedMs: Math.max(0, mesh.now), durationMs, wallMs: performance.now() - wall0, kernelEvents: mesh.kernel.executed, published: mesh.published });
+  }
+  const wallSeconds = (performance.now() - wall0) / 1000;
+  return collect(mesh, scenario, seed, durationMs, wallSeconds, opts.measureHeap ?? true);
+}
+
+function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: number, wallSeconds: number, measureHeap: boolean): RunResult {
+  const seconds = durationMs / 1000;
+  const links: LinkResult[] = mesh.directions.map((d) => {
+    const peakBytes = d.perSecondBytes.reduce((m, b) => Math.max(m, b), 0);
+    // A window shorter than a second (short runs) is scaled to its true length.
+    const windowS = Math.min(1, seconds);
+    const mbpsPeak = (peakBytes * 8) / windowS / 1e6;
+    return {
+      from: d.spec.from, to: d.spec.to, wan: d.spec.wan,
+      mbpsAvg: round((d.bytes * 8) / seconds / 1e6, 3), mbpsPeak: round(mbpsPeak, 3),
+      utilizationPeak: round((mbpsPeak * 1e6) / d.spec.bandwidthBps, 4),
+      bytes: d.bytes, frames: d.frames, dataBytes: d.dataBytes, dataFrames: d.dataFrames,
+      controlBytes: d.controlBytes, controlFrames: d.controlFrames, warmupBytes: d.warmupBytes,
+      bandwidthBps: d.spec.bandwidthBps, rttMs: d.spec.rttMs,
+      queueWaitMsMean: round(d.frames === 0 ? 0 : d.queueWaitMsSum / d.frames, 4), queueWaitMsMax: round(d.queueWaitMsMax, 4),
+      droppedLoss: d.droppedLoss, droppedQueue: d.droppedQueue, droppedDown: d.droppedDown,
+    };
+  });
+  const wanLinks = links.filter((l) => l.wan);
+  const wanDirs = mesh.directions.filter((d) => d.spec.wan);
+  const wanBytes = sum(wanLinks.map((l) => l.bytes));
+  let wanPeakBytes = 0;
+  const nSec = Math.max(0, ...wanDirs.map((d) => d.perSecondBytes.length));
+  for (let s = 0; s < nSec; s++) wanPeakBytes = Math.max(wanPeakBytes, sum(wanDirs.map((d) => d.perSecondBytes[s] ?? 0)));
+
+  const brokers: BrokerResult[] = mesh.nodes.map((node) => {
+    const b = node.broker;
+    const connections = sum(node.populations.map((p) => p.count));
+    return {
+      id: node.id, region: node.region,
+      routingEntries: b.interest.routingEntries,
+      routingTableBytes: measureHeap ? measureRoutingTableBytes(b.interest) : null,
+      routingTableBytesCounted: b.interest.bytes,
+      localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
+      connections, connectionBytes: connections * scenario.model.connectionBytes,
+      published: b.stats.published, deliveries: b.stats.subscriberDeliveries,
+      dataFramesSent: b.stats.dataFramesSent, dataFramesReceived: b.stats.dataFramesReceived,
+      filteredAtEdge: b.stats.filteredAtEdge, droppedNoRoute: b.stats.droppedNoRoute,
+      droppedLoop: b.stats.droppedLoop, droppedHopLimit: b.stats.droppedHopLimit, protocolErrors: b.stats.protocolErrors,
+      routes: b.lsdb.routes(),
+    };
+  });
+  const drops = {
+    linkLoss: sum(mesh.directions.map((d) => d.droppedLoss)),
+    queueFull: sum(mesh.directions.map((d) => d.droppedQueue)),
+    linkDown: sum(mesh.directions.map((d) => d.droppedDown)),
+    noRoute: sum(brokers.map((b) => b.droppedNoRoute)),
+    loop: sum(brokers.map((b) => b.droppedLoop)),
+    hopLimit: sum(brokers.map((b) => b.droppedHopLimit)),
+  };
+  const lastInitialChange = Math.max(-scenario.warmupMs, ...mesh.control.filter((e) => e.type === 'routes-changed' && e.at < 0).map((e) => e.at));
+  const decision = [...mesh.decisionUs].sort((a, b) => a - b);
+  const pct = (p: number) => (decision.length === 0 ? 0 : (decision[Math.min(decision.length - 1, Math.floor((p / 100) * decision.length))] as number));
+  const kernelEvents = mesh.kernel.executed;
+  return {
+    scenario: scenario.name, seed, simulatedSeconds: seconds,
+    messages: {
+      published: mesh.published, delivered: mesh.delivered,
+      dropped: drops.linkLoss + drops.queueFull + drops.noRoute + drops.loop + drops.hopLimit,
+      duplicates: mesh.dups.duplicates, rejected: mesh.rejected,
+    },
+    latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
+    wan: {
+      mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 3), mbpsPeak: round((wanPeakBytes * 8) / Math.min(1, seconds) / 1e6, 3), bytes: wanBytes,
+      dataBytes: sum(wanLinks.map((l) => l.dataBytes)), controlBytes: sum(wanLinks.map((l) => l.controlBytes)),
+    },
+    links, brokers, drops,
+    convergence: { warmupMs: scenario.warmupMs, initialMs: round(lastInitialChange + scenario.warmupMs, 3) },
+    decisionUs: { samples: decision.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(decision.length === 0 ? 0 : sum(decision) / decision.length, 3) },
+    run: { wallSeconds: round(wallSeconds, 3), kernelEvents, eventsPerSecond: Math.round(kernelEvents / wallSeconds), speedup: round(seconds / wallSeconds, 4) },
+    traceHash: mesh.trace.hex(),
+    series: {
+      seconds: mesh.series.delivered.length,
+      localP50: mesh.series.localP50, localP99: mesh.series.localP99, crossP50: mesh.series.crossP50, crossP99: mesh.series.crossP99,
+      published: mesh.series.published, delivered: mesh.series.delivered,
+      linkMbps: mesh.directions.map((d) => d.perSecondBytes.slice(0, mesh.series.delivered.length).map((b) => round((b * 8) / 1e6, 3))),
+    },
+    timeline: mesh.control,
+  };
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -1,0 +1,158 @@
+/**
+ * Publishers and subscriber populations, expanded from a scenario.
+ *
+ * A publisher entry on a region spreads its rate evenly over the region's brokers (one stream
+ * per broker); on a broker it is one stream. Each stream draws inter-arrival times from its own
+ * fork of the run's seeded generator: exponential (Poisson arrivals) or a fixed interval with a
+ * random phase (constant). One kernel event per publish: the event fires when the publish
+ * reaches the broker, and the publish time is that minus the client's one-way delay.
+ *
+ * A subscriber entry expands its pattern template to `patterns` distinct patterns and spreads
+ * `count` over them (and over a region's brokers, round-robin by pattern index); identical
+ * subscribers share one routing entry but count as `count` deliveries and connections.
+ */
+import type { HeaderValue, Headers } from '../engine/types.ts';
+import {
+  compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS,
+  type CompiledTemplate, type TemplateContext,
+} from '../scenarios/template.ts';
+import type { PublisherSpec, Scenario, SubscriberSpec } from '../scenarios/types.ts';
+import type { Rng } from './rng.ts';
+
+/** One publishing stream on one broker. */
+export class PublishStream {
+  /** Events published so far ({n} counts from 0). */
+  n = 0;
+  readonly payload: Uint8Array;
+  readonly meanGapMs: number;
+  private readonly ctx: { n: number; i: number; region: string; broker: string; rand: () => number };
+  private readonly topicT: CompiledTemplate;
+  private readonly headerKeys: string[] = [];
+  private readonly headerTs: Array<CompiledTemplate | null> = [];
+  private readonly headerConsts: HeaderValue[] = [];
+  private readonly constHeaders: Headers | null;
+  readonly source: string;
+
+  constructor(
+    readonly index: number,
+    readonly spec: PublisherSpec,
+    readonly broker: string,
+    readonly region: string,
+    readonly ratePerSec: number,
+    readonly rng: Rng,
+  ) {
+    this.payload = new Uint8Array(spec.sizeBytes);
+    this.meanGapMs = 1000 / ratePerSec;
+    this.source = `/meshtwin/${broker}/publisher-${index}`;
+    const rand = () => rng.next();
+    this.ctx = { n: 0, i: 0, region, broker, rand };
+    this.topicT = mustCompile(spec.topic, TOPIC_PLACEHOLDERS);
+    let allConst = true;
+    for (const [k, v] of Object.entries(spec.headers)) {
+      this.headerKeys.push(k);
+      if (typeof v === 'string') {
+        const t = mustCompile(v, HEADER_PLACEHOLDERS);
+        if (t.isConstant) {
+          this.headerTs.push(null);
+          this.headerConsts.push(v);
+        } else {
+          allConst = false;
+          this.headerTs.push(t);
+          this.headerConsts.push(v);
+        }
+      } else {
+        this.headerTs.push(null);
+        this.headerConsts.push(v);
+      }
+    }
+    this.constHeaders = allConst ? Object.freeze({ ...spec.headers }) : null;
+  }
+
+  /** Gap to the next publish. */
+  nextGapMs(): number {
+    return this.spec.arrival === 'poisson' ? this.rng.exp(this.meanGapMs) : this.meanGapMs;
+  }
+
+  /** Phase of the first publish after the stream's start. */
+  firstGapMs(): number {
+    return this.spec.arrival === 'poisson' ? this.rng.exp(this.meanGapMs) : this.rng.next() * this.meanGapMs;
+  }
+
+  topic(): string {
+    this.ctx.n = this.n;
+    return this.topicT.render(this.ctx as TemplateContext);
+  }
+
+  headers(): Headers {
+    if (this.constHeaders !== null) return this.constHeaders;
+    this.ctx.n = this.n;
+    const h: Record<string, HeaderValue> = {};
+    for (let k = 0; k < this.headerKeys.length; k++) {
+      const t = this.headerTs[k];
+      h[this.headerKeys[k] as string] = t === null || t === undefined ? (this.headerConsts[k] as HeaderValue) : t.renderValue(this.ctx as TemplateContext);
+    }
+    return h;
+  }
+}
+
+/** One subscription population on one broker. */
+export interface Population {
+  readonly index: number;
+  readonly broker: string;
+  readonly region: string;
+  readonly pattern: string;
+  readonly filter: string | null;
+  readonly count: number;
+  /** Which scenario subscriber entry it came from. */
+  readonly entry: number;
+}
+
+/** Which brokers a region/broker reference names. */
+export function brokersOf(scenario: Scenario, ref: { region?: string; broker?: string }): string[] {
+  if (ref.broker !== undefined) return [ref.broker];
+  const region = scenario.regions.find((r) => r.id === ref.region);
+  return region === undefined ? [] : [...region.brokers];
+}
+
+export function regionOf(scenario: Scenario, broker: string): string {
+  for (const r of scenario.regions) if (r.brokers.includes(broker)) return r.id;
+  throw new Error(`broker ${broker} is in no region`);
+}
+
+export function expandPublishers(scenario: Scenario, rng: Rng): PublishStream[] {
+  const streams: PublishStream[] = [];
+  scenario.publishers.forEach((spec, entry) => {
+    const brokers = brokersOf(scenario, spec);
+    for (const b of brokers) {
+      const index = streams.length;
+      streams.push(new PublishStream(index, spec, b, regionOf(scenario, b), spec.ratePerSec / brokers.length, rng.fork(`publisher-${entry}-${b}`)));
+    }
+  });
+  return streams;
+}
+
+export function expandSubscribers(scenario: Scenario): Population[] {
+  const pops: Population[] = [];
+  scenario.subscribers.forEach((spec: SubscriberSpec, entry) => {
+    const brokers = brokersOf(scenario, spec);
+    const t = mustCompile(spec.pattern, PATTERN_PLACEHOLDERS);
+    const per = Math.floor(spec.count / spec.patterns);
+    const extra = spec.count - per * spec.patterns;
+    for (let i = 0; i < spec.patterns; i++) {
+      const count = per + (i < extra ? 1 : 0);
+      if (count === 0) continue;
+      const broker = brokers[i % brokers.length] as string;
+      const region = regionOf(scenario, broker);
+      const pattern = t.render({ n: 0, i, region, broker, rand: () => 0 });
+      pops.push({ index: pops.length, broker, region, pattern, filter: spec.filter ?? null, count, entry });
+    }
+  });
+  return pops;
+}
+
+function mustCompile(src: string, allowed: readonly string[]): CompiledTemplate {
+  const t = compileTemplate(src, allowed);
+  // The loader already rejected bad templates with a line number; this is an internal assertion.
+  if (isTemplateError(t)) throw new Error(`template ${JSON.stringify(src)}: ${t.error}`);
+  return t;
+}

@@ -1,0 +1,118 @@
+/**
+ * End-to-end properties of simulated runs: determinism, queueing theory on a slow link, and
+ * "no interest, no WAN bytes".
+ */
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseScenario } from '../scenarios/load.ts';
+import { runScenario } from '../sim/run.ts';
+
+describe('determinism [TRACE-1]', () => {
+  const scenario = loadScenario('scenarios/two-region-basic.yaml');
+
+  it('same scenario and seed give the same traceHash; another seed another hash', () => {
+    const a = runScenario(scenario, { seed: 42, durationMs: 2000, measureHeap: false });
+    const b = runScenario(scenario, { seed: 42, durationMs: 2000, measureHeap: false });
+    const c = runScenario(scenario, { seed: 43, durationMs: 2000, measureHeap: false });
+    expect(a.messages.delivered).toBeGreaterThan(0);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.messages).toEqual(a.messages);
+    expect(b.links).toEqual(a.links);
+    expect(c.traceHash).not.toBe(a.traceHash);
+  });
+});
+
+/** One slow WAN link, Poisson arrivals, every event wanted on the far side. */
+function slowLink(ratePerSec: number, seconds: number): string {
+  return `
+name: md1
+seed: 5
+duration: ${seconds}s
+warmup: 1s
+regions:
+  - { id: west, brokers: [w1], clientRtt: 1ms }
+  - { id: east, brokers: [e1], clientRtt: 1ms }
+links:
+  - { between: [w1, e1], rtt: 40ms, bandwidth: 5Mbps }
+publishers:
+  - { broker: w1, rate: ${ratePerSec}/s, arrival: poisson, topic: "q/x", size: 500B }
+subscribers:
+  - { broker: e1, count: 1, pattern: "q/#" }
+`;
+}
+
+describe('a Poisson stream over one slow link queues as M/D/1 predicts', () => {
+  for (const rate of [470, 660]) {
+    it(`λ = ${rate}/s`, () => {
+      const r = runScenario(parseScenario(slowLink(rate, 120), 'md1.yaml'), { measureHeap: false });
+      const link = r.links.find((l) => l.from === 'w1' && l.to === 'e1');
+      if (link === undefined) throw new Error('no link w1>e1');
+      // Service time D from the bytes the codec actually produced (ids grow by a digit or two,
+      // so sizes vary by < 1%: M/D/1 in all but name).
+      const wireBytes = link.dataBytes / link.dataFrames;
+      const serviceMs = (wireBytes * 8 * 1000) / link.bandwidthBps;
+      const lambdaPerMs = r.messages.published / (r.simulatedSeconds * 1000);
+      const rho = lambdaPerMs * serviceMs;
+      expect(rho).toBeGreaterThan(0.4);
+      expect(rho).toBeLessThan(0.8);
+      // Pollaczek–Khinchine for deterministic service: Wq = ρ·D / (2(1 − ρ)).
+      const wq = (rho * serviceMs) / (2 * (1 - rho));
+      expect(link.queueWaitMsMean).toBeGreaterThan(wq * 0.9);
+      expect(link.queueWaitMsMean).toBeLessThan(wq * 1.1);
+      // End to end: client hop + queue wait + serialization + one-way propagation + client hop.
+      const expected = 0.5 + wq + serviceMs + 20 + 0.5;
+      expect(r.latencyMs.crossRegion.mean).toBeGreaterThan(expected - wq * 0.1);
+      expect(r.latencyMs.crossRegion.mean).toBeLessThan(expected + wq * 0.1);
+      expect(r.messages.dropped).toBe(0);
+    });
+  }
+});
+
+describe('no interest, no WAN bytes [FWD-2]', () => {
+  const base = (subscribers: string) => `
+name: quiet-wan
+duration: 2s
+warmup: 1s
+regions:
+  - { id: a, brokers: [a1, a2] }
+  - { id: b, brokers: [b1] }
+  - { id: c, brokers: [c1] }
+links:
+  - { between: [a1, a2], rtt: 0.5ms, bandwidth: 10Gbps }
+  - { between: [a1, b1], rtt: 70ms, bandwidth: 1Gbps }
+  - { between: [b1, c1], rtt: 120ms, bandwidth: 1Gbps }
+  - { between: [a2, c1], rtt: 180ms, bandwidth: 1Gbps }
+publishers:
+  - { region: a, rate: 5000/s, topic: "orders/a/{rand:100}", size: 500B, headers: { amountCents: "{rand:10000}" } }
+subscribers:
+  - { region: a, count: 3, pattern: "orders/a/#" }
+${subscribers}
+`;
+
+  it('a publisher whose events nobody remote wants sends no data on any WAN link', () => {
+    const yaml = base(`  - { region: b, count: 5, pattern: "orders/b/#" }\n  - { region: c, count: 5, pattern: "payments/#" }`);
+    const r = runScenario(parseScenario(yaml, 'quiet.yaml'), { measureHeap: false });
+    expect(r.messages.published).toBeGreaterThan(5000);
+    expect(r.latencyMs.local.count).toBeGreaterThan(0);
+    const wan = r.links.filter((l) => l.wan);
+    expect(wan).toHaveLength(6);
+    for (const l of wan) {
+      expect(l.dataBytes, `${l.from}>${l.to}`).toBe(0);
+      expect(l.controlBytes + l.warmupBytes, `${l.from}>${l.to} still carries hellos`).toBeGreaterThan(0);
+    }
+  });
+
+  it('a remote selector no event passes keeps every event home; one that passes some sends only those', () => {
+    const none = runScenario(parseScenario(base(`  - { region: c, count: 1, pattern: "orders/#", filter: "amountCents >= 10000" }`), 'f.yaml'), { measureHeap: false });
+    for (const l of none.links.filter((x) => x.wan)) expect(l.dataBytes).toBe(0);
+    expect(none.latencyMs.crossRegion.count).toBe(0);
+
+    const some = runScenario(parseScenario(base(`  - { region: c, count: 1, pattern: "orders/#", filter: "amountCents >= 9000" }`), 'f.yaml'), { measureHeap: false });
+    const frames = some.links.filter((x) => x.wan).reduce((a, l) => a + l.dataFrames, 0);
+    // About 10% of events qualify; each crosses one WAN link (a2 → c1).
+    expect(frames / some.messages.published).toBeGreaterThan(0.08);
+    expect(frames / some.messages.published).toBeLessThan(0.12);
+    // Every delivery crossed the WAN; frames still on the 90 ms wire at the end are not delivered.
+    expect(some.latencyMs.crossRegion.count).toBeLessThanOrEqual(frames);
+    expect(some.latencyMs.crossRegion.count).toBeGreaterThan(frames * 0.85);
+  });
+});
