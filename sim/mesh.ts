@@ -168,9 +168,9 @@ export class Mesh {
     const pop = sub.tag as Population;
     const at = now + node.clientOneWayMs;
     const latency = at - env.publishedAtMs;
-    const origin = this.byId.get(env.path[0] as string);
+    const first = env.path[0] as string;
     const count = sub.count;
-    if (origin !== undefined && origin.regionIndex === node.regionIndex) {
+    if (first === node.id || this.regionIndexOf(first) === node.regionIndex) {
       this.local.record(latency, count);
       this.series.local.record(latency, count);
     } else {
@@ -183,6 +183,10 @@ export class Mesh {
     this.series.deliveredNow += count;
     this.deliveredByPop[pop.index] = (this.deliveredByPop[pop.index] as number) + count;
     this.trace.add(at, pop.index, env.publishedAtMs, count);
+  }
+
+  private regionIndexOf(id: BrokerId): number {
+    return this.byId.get(id)?.regionIndex ?? -1;
   }
 
   private onArrive(now: number, d: number): void {
