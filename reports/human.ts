@@ -14,7 +14,8 @@ const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 export function humanReport(r: RunResult, s: Scenario, outDir?: string): string {
   const out: string[] = [];
   out.push(`meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
-    `(speedup ${r.run.speedup.toFixed(2)}×, ${n(r.run.kernelEvents)} kernel events, ${n(r.run.eventsPerSecond)}/s)`);
+    `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
+    `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`);
   out.push('');
   const m = r.messages;
   out.push(`Messages  published ${n(m.published)} (${n(m.published / r.simulatedSeconds)}/s) · delivered ${n(m.delivered)} to subscribers · ` +
