@@ -34,6 +34,22 @@ describe('Broker: link state [HEL-1][LS-1][LS-2][LS-3]', () => {
     expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('us-2');
   });
 
+  it('adverts and interest echoed back around a cycle start no new flooding', () => {
+    // A square a–b–c–d–a with one slow side, so a's adverts come back to it via the long way.
+    const h = new Harness(['a', 'b', 'c', 'd'], [
+      { a: 'a', b: 'b', delayMs: 1 }, { a: 'b', b: 'c', delayMs: 1 }, { a: 'c', b: 'd', delayMs: 1 }, { a: 'd', b: 'a', delayMs: 50 },
+    ]);
+    h.subscribe('a', 'x/#');
+    h.startAll();
+    h.drive(1000);
+    const control = () => h.sent.filter((s) => s.kind === FrameKind.LinkState || s.kind === FrameKind.Interest).length;
+    const settled = control();
+    h.drive(3000);
+    expect(control()).toBe(settled);
+    expect(h.broker('a').interest.ownSequence).toBe(1);
+    expect(h.broker('c').lsdb.nextHop('a')).toBe('b');
+  });
+
   it('a restarted broker is re-adopted: its new adverts win over its old life', () => {
     const h = converged();
     h.subscribe('ap-1', 'orders/ap/#');

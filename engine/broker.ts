@@ -390,8 +390,10 @@ export class Broker {
 
   private handleAdvert(now: Millis, from: BrokerId, frame: LinkStateFrame, bytes: Uint8Array): void {
     if (frame.origin === this.id) {
-      // Our own advert from an earlier life: jump past it and advertise the truth.
-      if (frame.seq >= this.lsSeq) {
+      // Our own advert from an earlier life: jump past it and advertise the truth. An equal
+      // sequence is our current advert flooded back to us around a cycle: ignore it, or every
+      // echo would start a new round of flooding.
+      if (frame.seq > this.lsSeq) {
         this.lsSeq = frame.seq;
         this.originateAdvert(now);
       }
@@ -405,7 +407,8 @@ export class Broker {
 
   private handleInterest(now: Millis, from: BrokerId, frame: InterestFrame, bytes: Uint8Array): void {
     if (frame.origin === this.id) {
-      if (frame.seq >= this.interest.ownSequence) {
+      // As for adverts: only a higher sequence is an earlier life's; an equal one is an echo.
+      if (frame.seq > this.interest.ownSequence) {
         this.interest.bumpOwnSequence(frame.seq);
         this.flood(encodeFrame(this.interest.ownSnapshot(true)), FrameKind.Interest, undefined);
       }
