@@ -88,7 +88,7 @@ export class Mesh {
         const toNode = this.byId.get(to) as Node;
         const dir = new LinkDirection(this.directions.length, {
           from, to, wan: fromNode.region !== toNode.region, rttMs: link.rttMs, bandwidthBps: link.bandwidthBps,
-          jitterMs: link.jitterMs, loss: link.loss, queueBytes: link.queueBytes, overheadBytes: scenario.model.transportOverheadBytes,
+          jitterMs: link.jitterMs, loss: link.loss, queueBytes: link.queueBytes, overheadBytes: scenario.model.transportOverheadBytes, windowEndMs: durationMs,
         }, netRng.fork(`${from}>${to}`));
         this.directions.push(dir);
         fromNode.out.set(to, dir);

@@ -29,6 +29,8 @@ export interface DirectionSpec {
   readonly loss: number;
   readonly queueBytes: number;
   readonly overheadBytes: number;
+  /** The measured window is [0, windowEndMs): bytes sent at or after its end are not counted. */
+  readonly windowEndMs: number;
 }
 
 /** Counters for one direction of a link. Times in ms, from the measured window only. */
@@ -81,7 +83,7 @@ export class LinkDirection {
       return NaN;
     }
     this.busyUntil = start + (wire * 8000) / s.bandwidthBps;
-    if (now >= 0) {
+    if (now >= 0 && now < s.windowEndMs) {
       this.bytes += wire;
       this.frames++;
       if (isData) {
@@ -96,7 +98,7 @@ export class LinkDirection {
       this.perSecondBytes[sec] = (this.perSecondBytes[sec] as number) + wire;
       if (waitMs > this.queueWaitMsMax) this.queueWaitMsMax = waitMs;
       this.queueWaitMsSum += waitMs;
-    } else {
+    } else if (now < 0) {
       this.warmupBytes += wire;
     }
     if (isData && s.loss > 0 && this.rng.next() < s.loss) {

@@ -146,7 +146,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     const mbpsPeak = (peakBytes * 8) / windowS / 1e6;
     return {
       from: d.spec.from, to: d.spec.to, wan: d.spec.wan,
-      mbpsAvg: round((d.bytes * 8) / seconds / 1e6, 3), mbpsPeak: round(mbpsPeak, 3),
+      mbpsAvg: round((d.bytes * 8) / seconds / 1e6, 6), mbpsPeak: round(mbpsPeak, 6),
       utilizationPeak: round((mbpsPeak * 1e6) / d.spec.bandwidthBps, 4),
       bytes: d.bytes, frames: d.frames, dataBytes: d.dataBytes, dataFrames: d.dataFrames,
       controlBytes: d.controlBytes, controlFrames: d.controlFrames, warmupBytes: d.warmupBytes,
@@ -200,7 +200,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     },
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
-      mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 3), mbpsPeak: round((wanPeakBytes * 8) / Math.min(1, seconds) / 1e6, 3), bytes: wanBytes,
+      mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6), mbpsPeak: round((wanPeakBytes * 8) / Math.min(1, seconds) / 1e6, 6), bytes: wanBytes,
       dataBytes: sum(wanLinks.map((l) => l.dataBytes)), controlBytes: sum(wanLinks.map((l) => l.controlBytes)),
     },
     links, brokers, drops,
