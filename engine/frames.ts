@@ -1,0 +1,62 @@
+/**
+ * Inter-broker frames: what one broker sends its neighbor. A discriminated union on `kind`;
+ * the wire encoding lives in `codec/` (layout table in `codec/wire.ts`).
+ */
+import type { BrokerId, Envelope } from './types.ts';
+
+/** Frame tags, as on the wire (one byte after the version). */
+export const FrameKind = { Hello: 1, LinkState: 2, Interest: 3, Data: 4 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Neighbor discovery and liveness: sent every `helloIntervalMs`; silence for `deadIntervalMs` means down. */
+export interface HelloFrame {
+  readonly kind: 1;
+  readonly from: BrokerId;
+  /** Non-negative integer milliseconds. */
+  readonly helloIntervalMs: number;
+  /** Non-negative integer milliseconds. */
+  readonly deadIntervalMs: number;
+  /** neighbors the sender currently hears (two-way check) */
+  readonly heard: readonly BrokerId[];
+}
+
+/** One adjacency in a link-state advert. `cost` is a non-negative float. */
+export interface LinkStateNeighbor {
+  readonly id: BrokerId;
+  readonly cost: number;
+}
+
+/** A link-state advert, flooded; the highest `seq` (integer, 0 ..= 2^53-1) from an origin wins. */
+export interface LinkStateFrame {
+  readonly kind: 2;
+  readonly origin: BrokerId;
+  readonly seq: number;
+  readonly neighbors: readonly LinkStateNeighbor[];
+}
+
+/** One interest change: a pattern (and optional selector) added or removed at the origin. */
+export interface InterestEntry {
+  readonly op: 'add' | 'remove';
+  readonly pattern: string;
+  readonly selector: string | null;
+}
+
+/** Interest advertised by `origin`; `seq` is an integer, 0 ..= 2^53-1. */
+export interface InterestFrame {
+  readonly kind: 3;
+  readonly origin: BrokerId;
+  readonly seq: number;
+  /** true: replaces all interest known from origin (database exchange) */
+  readonly reset: boolean;
+  readonly entries: readonly InterestEntry[];
+}
+
+/** An event on its way to one or more brokers. */
+export interface DataFrame {
+  readonly kind: 4;
+  /** brokers this copy is for; a transit broker splits them by next hop */
+  readonly dests: readonly BrokerId[];
+  readonly envelope: Envelope;
+}
+
+export type Frame = HelloFrame | LinkStateFrame | InterestFrame | DataFrame;
