@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createRng } from '../../sim/rng.ts';
 import { describe, expect, it } from 'vitest';
 import type { Headers } from '../types.ts';
 import { MAX_SELECTOR_DEPTH, SelectorError, parseSelector, tryParseSelector } from './index.ts';
@@ -608,16 +609,10 @@ function ref(e: T, h: Record<string, unknown>): V {
 
 // ---- a printer that varies spelling, spacing and parentheses ----
 
-/** mulberry32: the printer's own seeded choices. */
+/** The printer's own seeded choices, from the project's seeded generator. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRng(seed);
+  return () => r.next();
 }
 
 function level(e: T): number {
