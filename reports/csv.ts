@@ -15,7 +15,7 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
     droppedLoss: l.droppedLoss, droppedQueue: l.droppedQueue, droppedDown: l.droppedDown,
   })), { header: true });
   const brokers = stringify(r.brokers.map((b) => ({
-    id: b.id, region: b.region, routingEntries: b.routingEntries, routingTableBytes: b.routingTableBytes ?? '',
+    id: b.id, region: b.region, routingEntries: b.routingEntries, routingTableBytes: b.routingTableBytes, routingTableBytesSource: b.routingTableBytesSource,
     routingTableBytesCounted: b.routingTableBytesCounted, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
     connections: b.connections, connectionBytes: b.connectionBytes, published: b.published, deliveries: b.deliveries,
     dataFramesSent: b.dataFramesSent, dataFramesReceived: b.dataFramesReceived, filteredAtEdge: b.filteredAtEdge,

@@ -47,13 +47,15 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
   const brokersWithTables = r.brokers.filter((b) => b.routingEntries > 0);
   if (brokersWithTables.length > 0) {
     const biggest = brokersWithTables.reduce((a, b) => (b.routingEntries > a.routingEntries ? b : a));
-    const measured = biggest.routingTableBytes ?? biggest.routingTableBytesCounted;
-    const label = biggest.routingTableBytes === null ? 'self-counted' : 'measured on the V8 heap';
+    const measured = biggest.routingTableBytes;
+    const label = biggest.routingTableBytesSource === 'measured' ? 'measured on the V8 heap' : 'self-counted by the trie';
     rows.push({
       figure: 'routing table',
       seed: `${formatBytes(biggest.routingEntries * SEED.radixNodeBytes)} = ${biggest.routingEntries.toLocaleString('en-US')} entries × ${SEED.radixNodeBytes} B`,
       twin: `${formatBytes(measured)} on ${biggest.id} (${label}), ${(measured / biggest.routingEntries).toFixed(0)} B per entry`,
-      why: 'a JavaScript trie pays for Map buckets, object headers and one string per level; the seed counts one 128 B radix node per pattern and nothing for the selector, origin and refcount each entry carries',
+      why: measured / biggest.routingEntries > SEED.radixNodeBytes
+        ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: a JavaScript trie pays for object headers, Map entries and key strings, and each entry also carries its origin, selector and refcount; the seed counts one 128 B radix node per pattern`
+        : `within the seed's budget: patterns share trie nodes for their common levels (e.g. "orders/us/"), so a pattern costs its leaf, its key string and its entry`,
     });
   }
   if (r.decisionUs.samples > 0) {

@@ -50,7 +50,10 @@ export class Mesh {
   readonly trace = new TraceDigest();
   readonly dups: DuplicateDetector;
   readonly control: ControlEvent[] = [];
-  /** Wall-clock samples of handlePublish, in microseconds (1 in `decisionSampleEvery`). */
+  /**
+   * Wall-clock samples of handlePublish, in microseconds: 1 in `decisionSampleEvery` publishes,
+   * after the first `decisionSkip` (while the JIT is still compiling the hot path).
+   */
   readonly decisionUs: number[] = [];
   published = 0;
   rejected = 0;
@@ -61,7 +64,7 @@ export class Mesh {
   private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number }>;
 
-  constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, private readonly decisionSampleEvery = 1024) {
+  constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, private readonly decisionSampleEvery = 64, private readonly decisionSkip = 8192) {
     this.kernel = new Kernel(-scenario.warmupMs);
     this.rng = createRng(seed);
     this.dups = new DuplicateDetector(Math.max(2000, 4 * maxRtt(scenario)), -scenario.warmupMs);
@@ -214,7 +217,7 @@ export class Mesh {
       input.topic = s.topic();
       input.headers = s.headers();
       input.publishedAtMs = now - node.clientOneWayMs;
-      if (this.published % this.decisionSampleEvery === 0) {
+      if (this.published >= this.decisionSkip && this.published % this.decisionSampleEvery === 0) {
         const t0 = performance.now();
         node.broker.handlePublish(now, input as PublishInput);
         this.decisionUs.push((performance.now() - t0) * 1000);

@@ -2,6 +2,7 @@
  * Runs a scenario to the end and gathers what it measured, in the shape of DESIGN.md's report
  * contract (summary.json) plus the series and timeline the charts and later tools use.
  */
+import type { Broker } from '../engine/broker.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import { measureRoutingTableBytes } from './heap.ts';
 import type { LatencyBlock } from './metrics.ts';
@@ -54,8 +55,13 @@ export interface BrokerResult {
   readonly id: string;
   readonly region: string;
   readonly routingEntries: number;
-  /** Measured: V8 heap bytes of a replica of the broker's routing structures (null if not measured). */
-  readonly routingTableBytes: number | null;
+  /**
+   * V8 heap bytes of a replica of the broker's routing structures when `routingTableBytesSource`
+   * is 'measured'; the self-count when it is 'counted' (tables under MEASURE_MIN_ENTRIES weigh
+   * less than the heap's own noise, or measuring was switched off).
+   */
+  readonly routingTableBytes: number;
+  readonly routingTableBytesSource: 'measured' | 'counted';
   /** The trie's own running count of its bytes (engine-side accounting). */
   readonly routingTableBytesCounted: number;
   readonly localPatterns: number;
@@ -168,7 +174,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     return {
       id: node.id, region: node.region,
       routingEntries: b.interest.routingEntries,
-      routingTableBytes: measureHeap ? measureRoutingTableBytes(b.interest) : null,
+      ...routingTable(b.interest, measureHeap),
       routingTableBytesCounted: b.interest.bytes,
       localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
       connections, connectionBytes: connections * scenario.model.connectionBytes,
@@ -220,6 +226,14 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     },
     timeline: mesh.control,
   };
+}
+
+/** Below this many entries a table is smaller than the heap's noise between two readings. */
+export const MEASURE_MIN_ENTRIES = 10_000;
+
+function routingTable(table: Broker['interest'], measure: boolean): { routingTableBytes: number; routingTableBytesSource: 'measured' | 'counted' } {
+  if (measure && table.routingEntries >= MEASURE_MIN_ENTRIES) return { routingTableBytes: measureRoutingTableBytes(table), routingTableBytesSource: 'measured' };
+  return { routingTableBytes: table.bytes, routingTableBytesSource: 'counted' };
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
