@@ -38,7 +38,7 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     `(data ${formatBytes(r.wan.dataBytes)}, control ${formatBytes(r.wan.controlBytes)})`);
   out.push('');
   out.push('Brokers');
-  out.push(table(['broker', 'region', 'routing entries', 'table (measured heap)', 'table (self-counted)', 'connections', 'sockets (modeled)'], r.brokers.map((b) => [
+  out.push(table(['broker', 'region', 'routing entries', 'table (measured heap)', 'trie alone (self-counted)', 'connections', 'sockets (modeled)'], r.brokers.map((b) => [
     b.id, b.region, n(b.routingEntries), b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
     formatBytes(b.routingTableBytesCounted), n(b.connections), formatBytes(b.connectionBytes),
   ])));

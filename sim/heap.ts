@@ -30,7 +30,7 @@ export function gc(): () => void {
 export function measureRetained(build: () => unknown): number {
   const collect = gc();
   const settle = () => {
-    for (let i = 0; i < 6; i++) collect();
+    for (let i = 0; i < 3; i++) collect();
     return process.memoryUsage().heapUsed;
   };
   let held: unknown = build();
