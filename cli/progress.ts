@@ -14,8 +14,8 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
   if (!stream.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar({
     stream,
-    format: 'simulating |{bar}| {sim} / {total} s · {rate} kernel events/s · ETA {eta_formatted}',
-    barsize: 30,
+    format: '{bar} {sim}/{end} s simulated · {rate} events/s · ETA {eta_formatted}',
+    barsize: 24,
     hideCursor: true,
     clearOnComplete: true,
     etaBuffer: 20,
@@ -23,7 +23,7 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
   let started = false;
   return {
     update(p: Progress) {
-      const payload = { sim: (p.simulatedMs / 1000).toFixed(1), total: (p.durationMs / 1000).toFixed(1), rate: Math.round(p.kernelEvents / Math.max(1e-3, p.wallMs / 1000)).toLocaleString('en-US') };
+      const payload = { sim: (p.simulatedMs / 1000).toFixed(1), end: (p.durationMs / 1000).toFixed(1), rate: Math.round(p.kernelEvents / Math.max(1e-3, p.wallMs / 1000)).toLocaleString('en-US') };
       if (!started) {
         bar.start(p.durationMs, 0, payload);
         started = true;

@@ -130,7 +130,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
   const durationMs = opts.durationMs ?? scenario.durationMs;
   const wall0 = performance.now();
   const mesh = new Mesh(scenario, seed, durationMs);
-  const chunk = opts.progressEvents ?? 1_000_000;
+  const chunk = opts.progressEvents ?? 200_000;
   // Warm-up first (subscriptions, adverts, interest exchange), timed apart from the traffic.
   while (mesh.now < 0 && !mesh.done) mesh.runSome(0, chunk);
   const wall1 = performance.now();
