@@ -326,10 +326,15 @@ export class Broker {
 
   // ---- control plane ----------------------------------------------------------------------
 
-  private sendHellos(): void {
+  /** A hello listing the neighbors we hear (the two-way check of [HEL-1]). */
+  private helloBytes(): Uint8Array {
     const heard: BrokerId[] = [];
     for (const n of this.neighbors.values()) if (n.hearing) heard.push(n.id);
-    const bytes = encodeFrame({ kind: FrameKind.Hello, from: this.id, helloIntervalMs: this.config.helloIntervalMs, deadIntervalMs: this.config.deadIntervalMs, heard });
+    return encodeFrame({ kind: FrameKind.Hello, from: this.id, helloIntervalMs: this.config.helloIntervalMs, deadIntervalMs: this.config.deadIntervalMs, heard });
+  }
+
+  private sendHellos(): void {
+    const bytes = this.helloBytes();
     for (const n of this.neighbors.values()) this.host.send(n.id, bytes, FrameKind.Hello);
   }
 
@@ -360,9 +365,7 @@ export class Broker {
   }
 
   private sendHelloTo(to: BrokerId): void {
-    const heard: BrokerId[] = [];
-    for (const n of this.neighbors.values()) if (n.hearing) heard.push(n.id);
-    this.host.send(to, encodeFrame({ kind: FrameKind.Hello, from: this.id, helloIntervalMs: this.config.helloIntervalMs, deadIntervalMs: this.config.deadIntervalMs, heard }), FrameKind.Hello);
+    this.host.send(to, this.helloBytes(), FrameKind.Hello);
   }
 
   /** [SYNC-1] */
