@@ -67,7 +67,7 @@ export class Mesh {
   constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, private readonly decisionSampleEvery = 64, private readonly decisionSkip = 8192) {
     this.kernel = new Kernel(-scenario.warmupMs);
     this.rng = createRng(seed);
-    this.dups = new DuplicateDetector(Math.max(2000, 4 * maxRtt(scenario)), -scenario.warmupMs);
+    this.dups = new DuplicateDetector(scenario.regions.reduce((a, r) => a + r.brokers.length, 0), Math.max(2000, 4 * maxRtt(scenario)), -scenario.warmupMs);
     const k = this.kernel;
     this.K = {
       arrive: k.register((now, d) => this.onArrive(now, d)),
@@ -180,7 +180,7 @@ export class Mesh {
       this.cross.record(latency, count);
       this.series.cross.record(latency, count);
     }
-    if (env.path.length > 1) this.dups.seen(now, pop.index, env.id);
+    if (env.path.length > 1) this.dups.seen(now, node.index, env.id, env, count);
     this.delivered += count;
     this.populationDeliveries++;
     this.series.deliveredNow += count;

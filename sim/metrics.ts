@@ -87,28 +87,36 @@ export class TraceDigest {
 }
 
 /**
- * Counts deliveries of an event a subscription already received. Remembers (subscription, event)
- * pairs for at least `windowMs` in two rotating generations, so memory stays bounded.
+ * Counts duplicate deliveries: an event that reaches the same broker a second time, as a
+ * different envelope (a second copy off the wire), is delivered again to every subscriber it
+ * matches there. Deliveries of one arriving copy to several populations share that copy's
+ * envelope object, so they are not duplicates. Remembered for at least `windowMs` in two
+ * rotating generations per broker, so memory stays bounded; keys are the event ids themselves
+ * (no string is built per delivery).
  */
 export class DuplicateDetector {
-  private current = new Set<string>();
-  private previous = new Set<string>();
+  private current: Array<Map<string, object>>;
+  private previous: Array<Map<string, object>>;
   private rotateAt: number;
   duplicates = 0;
 
-  constructor(private readonly windowMs: number, startMs: number) {
+  constructor(brokers: number, private readonly windowMs: number, startMs: number) {
+    this.current = Array.from({ length: brokers }, () => new Map());
+    this.previous = Array.from({ length: brokers }, () => new Map());
     this.rotateAt = startMs + windowMs;
   }
 
-  seen(now: number, subId: number, eventId: string): void {
+  /** A delivery at broker `broker` of event `eventId` from arriving copy `copy`, to `count` subscribers. */
+  seen(now: number, broker: number, eventId: string, copy: object, count: number): void {
     if (now >= this.rotateAt) {
       this.previous = this.current;
-      this.current = new Set();
+      this.current = this.current.map(() => new Map());
       this.rotateAt = now + this.windowMs;
     }
-    const key = `${subId}|${eventId}`;
-    if (this.current.has(key) || this.previous.has(key)) this.duplicates++;
-    else this.current.add(key);
+    const cur = this.current[broker] as Map<string, object>;
+    const first = cur.get(eventId) ?? (this.previous[broker] as Map<string, object>).get(eventId);
+    if (first === undefined) cur.set(eventId, copy);
+    else if (first !== copy) this.duplicates += count;
   }
 }
 
