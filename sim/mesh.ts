@@ -15,7 +15,7 @@ import { Kernel } from './kernel.ts';
 import { DuplicateDetector, LatencyRecorder, SecondSeries, TraceDigest } from './metrics.ts';
 import { LinkDirection } from './network.ts';
 import { createRng, type Rng } from './rng.ts';
-import { expandPublishers, expandSubscribers, regionOf, type Population, type PublishStream } from './workload.ts';
+import { expandPublishers, expandSubscribers, type Population, type PublishStream } from './workload.ts';
 
 /** A control-plane event, timestamped, for the report's timeline and convergence figures. */
 export type ControlEvent = BrokerEvent | { readonly type: 'fault'; readonly at: number; readonly fault: FaultSpec };
@@ -278,4 +278,3 @@ function maxRtt(s: Scenario): number {
   return m;
 }
 
-export { regionOf };

@@ -116,3 +116,44 @@ ${subscribers}
     expect(some.latencyMs.crossRegion.count).toBeGreaterThan(frames * 0.85);
   });
 });
+
+describe('a link cut mid-run: the mesh routes around it (US → EU → AP)', () => {
+  const yaml = (faults: string) => `
+name: cut
+duration: 6s
+warmup: 1s
+routing: { helloInterval: 100ms, deadInterval: 400ms }
+regions:
+  - { id: us, brokers: [us-1, us-2] }
+  - { id: eu, brokers: [eu-1] }
+  - { id: ap, brokers: [ap-1] }
+links:
+  - { between: [us-1, us-2], rtt: 0.5ms, bandwidth: 10Gbps }
+  - { between: [us-1, eu-1], rtt: 70ms, bandwidth: 1Gbps }
+  - { between: [eu-1, ap-1], rtt: 120ms, bandwidth: 1Gbps }
+  - { between: [us-2, ap-1], rtt: 180ms, bandwidth: 1Gbps }
+publishers:
+  - { broker: us-1, rate: 2000/s, arrival: constant, topic: "orders/ap/{n}", size: 200B }
+subscribers:
+  - { broker: ap-1, count: 1, pattern: "orders/ap/#" }
+${faults}
+`;
+  const dir = (r: ReturnType<typeof runScenario>, from: string, to: string) => r.links.find((l) => l.from === from && l.to === to)!;
+
+  it('before the cut traffic takes us-2 → ap-1; after it, us-1 → eu-1 → ap-1, and deliveries resume', () => {
+    const calm = runScenario(parseScenario(yaml(''), 'cut.yaml'), { measureHeap: false });
+    expect(dir(calm, 'us-1', 'eu-1').dataFrames).toBe(0);
+    expect(dir(calm, 'us-2', 'ap-1').dataFrames).toBe(calm.messages.published);
+
+    const cut = runScenario(parseScenario(yaml('faults:\n  - { at: 2s, link-down: [us-2, ap-1] }'), 'cut.yaml'), { measureHeap: false });
+    expect(dir(cut, 'eu-1', 'ap-1').dataFrames).toBeGreaterThan(5000); // ~3.5 s × 2000/s rerouted
+    expect(cut.drops.linkDown).toBeGreaterThan(0); // on the wire when cut, or sent before the dead interval passed
+    const us1 = cut.brokers.find((b) => b.id === 'us-1')!;
+    expect(Object.fromEntries(us1.routes)['ap-1']).toBe('eu-1');
+    expect(cut.timeline.some((e) => e.type === 'neighbor-down' && e.broker === 'us-2')).toBe(true);
+    // Deliveries continue: everything but the cut-over window (≈ dead interval + flooding) arrives.
+    const lost = calm.latencyMs.crossRegion.count - cut.latencyMs.crossRegion.count;
+    expect(lost).toBeGreaterThan(0);
+    expect(lost).toBeLessThan(2000 * 1.0); // < 1 s of traffic
+  });
+});
