@@ -42,7 +42,7 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     b.id, b.region, n(b.routingEntries), b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
     formatBytes(b.routingTableBytesCounted), n(b.connections), formatBytes(b.connectionBytes),
   ])));
-  out.push(`  sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for tables of 10,000+ entries`);
+  out.push(`  sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for the largest table, if it has 10,000+ entries`);
   out.push(`  routes converged ${r.convergence.initialMs.toFixed(1)} ms into the ${r.convergence.warmupMs} ms warm-up`);
   out.push('');
   const seeds = compareWithSeeds(r, s);

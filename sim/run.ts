@@ -57,8 +57,9 @@ export interface BrokerResult {
   readonly routingEntries: number;
   /**
    * V8 heap bytes of a replica of the broker's routing structures when `routingTableBytesSource`
-   * is 'measured'; the self-count when it is 'counted' (tables under MEASURE_MIN_ENTRIES weigh
-   * less than the heap's own noise, or measuring was switched off).
+   * is 'measured'; the self-count when it is 'counted'. Only the largest table is weighed (each
+   * weighing costs several full GCs of the whole heap); tables under MEASURE_MIN_ENTRIES weigh
+   * less than the heap's own noise and are never weighed.
    */
   readonly routingTableBytes: number;
   readonly routingTableBytesSource: 'measured' | 'counted';
@@ -168,13 +169,14 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   const nSec = Math.max(0, ...wanDirs.map((d) => d.perSecondBytes.length));
   for (let s = 0; s < nSec; s++) wanPeakBytes = Math.max(wanPeakBytes, sum(wanDirs.map((d) => d.perSecondBytes[s] ?? 0)));
 
+  const largest = mesh.nodes.reduce((a, n) => (n.broker.interest.routingEntries > a.broker.interest.routingEntries ? n : a));
   const brokers: BrokerResult[] = mesh.nodes.map((node) => {
     const b = node.broker;
     const connections = sum(node.populations.map((p) => p.count));
     return {
       id: node.id, region: node.region,
       routingEntries: b.interest.routingEntries,
-      ...routingTable(b.interest, measureHeap),
+      ...routingTable(b.interest, measureHeap && node === largest),
       routingTableBytesCounted: b.interest.bytes,
       localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
       connections, connectionBytes: connections * scenario.model.connectionBytes,
