@@ -229,10 +229,6 @@ export class Broker {
     return out;
   }
 
-  isUp(neighbor: BrokerId): boolean {
-    return this.neighbors.get(neighbor)?.up === true;
-  }
-
   // ---- data plane -------------------------------------------------------------------------
 
   private deliverLocal(now: Millis, env: Envelope): void {

@@ -23,7 +23,6 @@ export class LinkStateDb {
   private readonly adverts = new Map<BrokerId, Advert>();
   /** destination → first hop, recomputed by `computeRoutes`. */
   private nextHops = new Map<BrokerId, BrokerId>();
-  private dist = new Map<BrokerId, number>();
 
   constructor(readonly self: BrokerId) {}
 
@@ -55,11 +54,6 @@ export class LinkStateDb {
   /** The first hop toward `dest`, or undefined when unreachable (or dest is self). */
   nextHop(dest: BrokerId): BrokerId | undefined {
     return this.nextHops.get(dest);
-  }
-
-  /** Path cost to `dest`, or undefined when unreachable. */
-  distance(dest: BrokerId): number | undefined {
-    return this.dist.get(dest);
   }
 
   /** A snapshot of the routing table: destination → next hop, sorted by destination. */
@@ -102,7 +96,6 @@ export class LinkStateDb {
         }
       }
     }
-    dist.delete(this.self);
     let changed = first.size !== this.nextHops.size;
     if (!changed) {
       for (const [dest, hop] of first) {
@@ -113,7 +106,6 @@ export class LinkStateDb {
       }
     }
     this.nextHops = first;
-    this.dist = dist;
     return changed;
   }
 

@@ -20,20 +20,19 @@ import { expandPublishers, expandSubscribers, type Population, type PublishStrea
 /** A control-plane event, timestamped, for the report's timeline and convergence figures. */
 export type ControlEvent = BrokerEvent | { readonly type: 'fault'; readonly at: number; readonly fault: FaultSpec };
 
-interface Node {
-  readonly index: number;
-  readonly id: BrokerId;
-  readonly region: string;
-  readonly regionIndex: number;
-  readonly clientOneWayMs: number;
-  broker: Broker;
-  alive: boolean;
+class Node {
+  broker!: Broker;
+  alive = false;
   /** The one timer the broker asked for (NaN when none). */
-  timerAt: number;
+  timerAt = NaN;
   /** Outgoing directions by neighbor id. */
-  readonly out: Map<BrokerId, LinkDirection>;
-  readonly populations: Population[];
-  lastRouteChangeAt: number;
+  readonly out = new Map<BrokerId, LinkDirection>();
+  readonly populations: Population[] = [];
+  readonly clientOneWayMs: number;
+
+  constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
+    this.clientOneWayMs = clientRttMs / 2;
+  }
 }
 
 export class Mesh {
@@ -58,8 +57,6 @@ export class Mesh {
   published = 0;
   rejected = 0;
   delivered = 0;
-  populationDeliveries = 0;
-  private readonly deliveredByPop: Float64Array;
   private nextSecondAt = 1000;
   private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number }>;
@@ -78,7 +75,7 @@ export class Mesh {
     };
     scenario.regions.forEach((region, regionIndex) => {
       for (const id of region.brokers) {
-        const node = { index: this.nodes.length, id, region: region.id, regionIndex, clientOneWayMs: region.clientRttMs / 2, alive: false, timerAt: NaN, out: new Map(), populations: [], lastRouteChangeAt: -Infinity } as unknown as Node;
+        const node = new Node(this.nodes.length, id, region.id, regionIndex, region.clientRttMs);
         this.nodes.push(node);
         this.byId.set(id, node);
       }
@@ -99,7 +96,6 @@ export class Mesh {
     }
     this.populations = expandSubscribers(scenario);
     for (const p of this.populations) (this.byId.get(p.broker) as Node).populations.push(p);
-    this.deliveredByPop = new Float64Array(this.populations.length);
     this.streams = expandPublishers(scenario, this.rng.fork('publishers'));
     this.inputs = this.streams.map((s) => ({ id: '', source: s.source, type: s.spec.type, topic: '', headers: {}, payload: s.payload, publishedAtMs: 0 }));
     for (const node of this.nodes) this.boot(node);
@@ -124,10 +120,6 @@ export class Mesh {
 
   get done(): boolean {
     return this.kernel.now >= this.durationMs && this.kernel.peekTime() > this.durationMs;
-  }
-
-  deliveredBy(pop: Population): number {
-    return this.deliveredByPop[pop.index] as number;
   }
 
   private boot(node: Node): void {
@@ -160,10 +152,7 @@ export class Mesh {
         node.timerAt = atMs;
         this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index);
       },
-      emit: (event: BrokerEvent) => {
-        this.control.push(event);
-        if (event.type === 'routes-changed') node.lastRouteChangeAt = event.at;
-      },
+      emit: (event: BrokerEvent) => this.control.push(event),
     };
   }
 
@@ -182,9 +171,7 @@ export class Mesh {
     }
     if (env.path.length > 1) this.dups.seen(now, node.index, env.id, env, count);
     this.delivered += count;
-    this.populationDeliveries++;
     this.series.deliveredNow += count;
-    this.deliveredByPop[pop.index] = (this.deliveredByPop[pop.index] as number) + count;
     this.trace.add(at, pop.index, env.publishedAtMs, count);
   }
 

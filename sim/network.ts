@@ -141,11 +141,6 @@ export class LinkDirection {
     this.up = true;
   }
 
-  /** Frames in flight or queued. */
-  get inFlight(): number {
-    return this.count;
-  }
-
   private push(bytes: Uint8Array): void {
     if (this.count === this.ring.length) {
       const bigger: Array<Uint8Array | undefined> = new Array(this.ring.length * 2);

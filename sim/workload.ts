@@ -47,25 +47,19 @@ export class PublishStream {
     const rand = () => rng.next();
     this.ctx = { n: 0, i: 0, region, broker, rand };
     this.topicT = mustCompile(spec.topic, TOPIC_PLACEHOLDERS);
+    // A constant template is rendered once ({{ and }} escapes included); numbers and booleans stay.
+    const fixed: Record<string, HeaderValue> = {};
     let allConst = true;
     for (const [k, v] of Object.entries(spec.headers)) {
+      const t = typeof v === 'string' ? mustCompile(v, HEADER_PLACEHOLDERS) : null;
+      const value = t === null ? v : t.isConstant ? t.render(this.ctx as TemplateContext) : v;
       this.headerKeys.push(k);
-      if (typeof v === 'string') {
-        const t = mustCompile(v, HEADER_PLACEHOLDERS);
-        if (t.isConstant) {
-          this.headerTs.push(null);
-          this.headerConsts.push(v);
-        } else {
-          allConst = false;
-          this.headerTs.push(t);
-          this.headerConsts.push(v);
-        }
-      } else {
-        this.headerTs.push(null);
-        this.headerConsts.push(v);
-      }
+      this.headerTs.push(t === null || t.isConstant ? null : t);
+      this.headerConsts.push(value);
+      fixed[k] = value;
+      if (t !== null && !t.isConstant) allConst = false;
     }
-    this.constHeaders = allConst ? Object.freeze({ ...spec.headers }) : null;
+    this.constHeaders = allConst ? Object.freeze(fixed) : null;
   }
 
   /** Gap to the next publish. */
