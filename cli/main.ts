@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
-import { CliError } from './durations.ts';
+import { CliError } from './options.ts';
 import { runCommand } from './run.ts';
 
 const program = new Command();

@@ -7,7 +7,7 @@ import { toSummary } from '../reports/summary.ts';
 import { loadScenario } from '../scenarios/load.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { runScenario } from '../sim/run.ts';
-import { durationOption, seedOption } from './durations.ts';
+import { durationOption, seedOption } from './options.ts';
 import { progressBar } from './progress.ts';
 
 export interface RunCommandOptions {

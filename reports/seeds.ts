@@ -70,7 +70,7 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
   if (edge.connections > 0) {
     rows.push({
       figure: 'edge memory',
-      seed: `4 GB per node = 100,000 sockets × 40 KB`,
+      seed: `${formatBytes(100_000 * SEED.socketBytes)} per node = 100,000 sockets × ${formatBytes(SEED.socketBytes)}`,
       twin: `${formatBytes(edge.connectionBytes)} on ${edge.id} = ${edge.connections.toLocaleString('en-US')} connections × ${formatBytes(s.model.connectionBytes)} (modeled)`,
       why: 'modeled with the seed’s per-socket figure; the twin supplies how many subscribers land on each broker, which the seed assumes spread over 50 edge nodes',
     });
