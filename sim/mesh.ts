@@ -55,6 +55,8 @@ export class Mesh {
    */
   readonly decisionUs: number[] = [];
   published = 0;
+  /** Number of the frame being handled: deliveries it causes share it (duplicate detection). */
+  private arrival = 0;
   rejected = 0;
   delivered = 0;
   private nextSecondAt = 1000;
@@ -169,7 +171,7 @@ export class Mesh {
       this.cross.record(latency, count);
       this.series.cross.record(latency, count);
     }
-    if (env.path.length > 1) this.dups.seen(now, node.index, env.id, env, count);
+    if (env.path.length > 1) this.dups.seen(now, node.index, env.id, this.arrival, count);
     this.delivered += count;
     this.series.deliveredNow += count;
     this.trace.add(at, pop.index, env.publishedAtMs, count);
@@ -185,6 +187,7 @@ export class Mesh {
     if (bytes === undefined) return;
     const node = this.byId.get(dir.spec.to) as Node;
     if (!node.alive) return;
+    this.arrival++;
     node.broker.handleFrame(now, dir.spec.from, bytes);
   }
 
