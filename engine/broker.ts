@@ -15,14 +15,30 @@
  *         when a neighbor hears us back (two-way), down after deadIntervalMs of silence.
  * [SYNC-1] When an adjacency comes up the two brokers exchange their databases: every advert
  *         they hold and every origin's interest, as resets.
+ * [INT-4] A gap in an origin's interest sequence asks the neighbor it came from for a reset.
+ *
+ * Guaranteed delivery (seed 002's failure scenarios), in the modules named:
+ * [REL-1..3] per-link sequencing, acks and retransmission (reliable.ts);
+ * [DEDUP-1] the dedup ledger at the destination (ledger.ts);
+ * [ORD-1..2] per (origin, destination) sequence numbers and the destination's resequencer
+ *         (durable.ts), so each origin's events reach subscribers in publish order whatever path
+ *         or retry carried them;
+ * [SPOOL-1] the spool, when no path exists (spool.ts); [SLOW-1..3] slow consumers (consumer.ts);
+ * [HA-1] keep-alives to an HA backup (ha.ts).
+ * A broker's spool, custody, ledger and sequence numbers live in a `DurableState` the host keeps
+ * across crashes (the seed's disk-backed spool).
  */
 import { decodeFrame, encodeFrame } from './codec/index.ts';
-import { FrameKind, type DataFrame, type Frame, type HelloFrame, type InterestFrame, type LinkStateFrame } from './frames.ts';
+import { ConsumerQueue } from './consumer.ts';
+import { DurableState } from './durable.ts';
+import { FrameKind, type AckFrame, type DataFrame, type Frame, type GuaranteedFrame, type HelloFrame, type InterestFrame, type LinkStateFrame } from './frames.ts';
+import type { Pending } from './reliable.ts';
 import { InterestTable, type LocalSubscription, type RemoteInterest } from './interest.ts';
 import { LinkStateDb } from './linkstate.ts';
 import { parseSelector } from './selector/index.ts';
 import { validatePattern, validateTopic } from './topic.ts';
 import { UsageError, type BrokerId, type Envelope, type Headers, type Millis } from './types.ts';
+import { Inbox } from './reliable.ts';
 
 export type { LocalSubscription, RemoteInterest } from './interest.ts';
 
@@ -35,6 +51,34 @@ export interface BrokerConfig {
   readonly hopLimit: number;
   /** Most interest entries per advert frame (default 4096). */
   readonly interestChunk?: number;
+  /** Guaranteed delivery: first RTO before any RTT sample (default 200 ms). */
+  readonly retransmitMs?: Millis;
+  /** Ack batching delay (default 2 ms). */
+  readonly ackDelayMs?: Millis;
+  /** Dedup ledger TTL (default 15 min, seed 002). */
+  readonly ledgerTtlMs?: Millis;
+  /** Spool limit in bytes (default 50 GB, seed 002). */
+  readonly spoolBytes?: number;
+  /**
+   * Mechanisms switched off, to prove a test catches their absence (all on by default):
+   * reroute (never declare a silent neighbor dead), spool (drop what has no path),
+   * dedup (deliver retries again, in arrival order), isolation (unbounded subscriber queues).
+   */
+  readonly disable?: { readonly reroute?: boolean; readonly spool?: boolean; readonly dedup?: boolean; readonly isolation?: boolean };
+  /** HA: the backup to send keep-alives to, every keepaliveMs [HA-1]. */
+  readonly backup?: BrokerId;
+  readonly keepaliveMs?: Millis;
+}
+
+export const GUARANTEED_DEFAULTS = { retransmitMs: 200, ackDelayMs: 2, ledgerTtlMs: 15 * 60_000, spoolBytes: 50e9, keepaliveMs: 100 } as const;
+
+/** A durable store sized from a broker config (the host creates it once and keeps it across crashes). */
+export function durableFor(config: BrokerConfig): DurableState {
+  return new DurableState({
+    ledgerTtlMs: config.ledgerTtlMs ?? GUARANTEED_DEFAULTS.ledgerTtlMs,
+    spoolBytes: config.spoolBytes ?? GUARANTEED_DEFAULTS.spoolBytes,
+    retransmitMs: config.retransmitMs ?? GUARANTEED_DEFAULTS.retransmitMs,
+  });
 }
 
 /** Something worth telling the host about (rare: control-plane changes and errors). */
@@ -43,14 +87,18 @@ export type BrokerEvent =
   | { readonly type: 'neighbor-down'; readonly at: Millis; readonly broker: BrokerId; readonly neighbor: BrokerId }
   | { readonly type: 'routes-changed'; readonly at: Millis; readonly broker: BrokerId; readonly routes: ReadonlyArray<readonly [BrokerId, BrokerId]> }
   | { readonly type: 'protocol-error'; readonly at: Millis; readonly broker: BrokerId; readonly from: BrokerId; readonly reason: string }
-  | { readonly type: 'interest-gap'; readonly at: Millis; readonly broker: BrokerId; readonly origin: BrokerId; readonly expected: number; readonly got: number };
+  | { readonly type: 'interest-gap'; readonly at: Millis; readonly broker: BrokerId; readonly origin: BrokerId; readonly expected: number; readonly got: number }
+  | { readonly type: 'spool-drained'; readonly at: Millis; readonly broker: BrokerId; readonly events: number };
 
 /** The effects a broker asks of its host. */
 export interface BrokerHost {
   /** Put these bytes (one encoded frame) on the link to neighbor `to`. */
   send(to: BrokerId, bytes: Uint8Array, kind: FrameKind): void;
-  /** Hand an event to a local subscription population (`sub.count` subscribers). */
-  deliver(sub: LocalSubscription, env: Envelope, now: Millis): void;
+  /**
+   * Hand an event to a local subscription population (`sub.count` subscribers). For a paced
+   * subscription the host calls `handleConsumed` when its clients have consumed it.
+   */
+  deliver(sub: LocalSubscription, env: Envelope, now: Millis, guaranteed: boolean): void;
   /** Call `handleTimeout` at `atMs`. One timer: a new request replaces the previous one. */
   setTimer(atMs: Millis): void;
   emit(event: BrokerEvent): void;
@@ -65,9 +113,12 @@ export interface PublishInput {
   readonly headers: Headers;
   readonly payload: Uint8Array;
   readonly publishedAtMs: Millis;
+  /** Delivery class: guaranteed (sequenced, acknowledged, spooled) or realtime (default). */
+  readonly guaranteed?: boolean;
 }
 
-export type PublishResult = 'accepted' | 'invalid-topic';
+/** 'backpressure': a guaranteed event that would need spool space the broker does not have [SPOOL-1]. */
+export type PublishResult = 'accepted' | 'invalid-topic' | 'backpressure';
 
 /** Counters; plain numbers so the host can read them at any time. */
 export interface BrokerStats {
@@ -85,6 +136,24 @@ export interface BrokerStats {
   filteredAtEdge: number;
   protocolErrors: number;
   interestGaps: number;
+  /** Guaranteed frames sent again after a timeout or a lost adjacency [REL-3]. */
+  retransmitted: number;
+  /** Guaranteed events spooled for lack of a path [SPOOL-1]. */
+  spooled: number;
+  /** Guaranteed events a slow subscriber's queue overflowed into the spool [SLOW-2]. */
+  spooledSlow: number;
+  /** Retries discarded by the dedup ledger or the resequencer [DEDUP-1]. */
+  duplicatesSuppressed: number;
+  /** Guaranteed publishes refused for lack of spool space. */
+  backpressured: number;
+  /** Guaranteed frames not acknowledged because the spool was full (the sender keeps them). */
+  refusedSpoolFull: number;
+  /** Realtime events a slow subscriber lost (oldest evicted, or newest dropped) [SLOW-1]. */
+  droppedSlowConsumer: number;
+  /** Guaranteed events a slow subscriber lost because the spool was full [SLOW-2]. */
+  droppedSpoolFull: number;
+  acksSent: number;
+  acksReceived: number;
 }
 
 interface Neighbor {
@@ -106,13 +175,20 @@ export class Broker {
   readonly stats: BrokerStats = {
     published: 0, deliveries: 0, subscriberDeliveries: 0, dataFramesSent: 0, dataFramesReceived: 0,
     droppedLoop: 0, droppedHopLimit: 0, droppedNoRoute: 0, filteredAtEdge: 0, protocolErrors: 0, interestGaps: 0,
+    retransmitted: 0, spooled: 0, spooledSlow: 0, duplicatesSuppressed: 0, backpressured: 0, refusedSpoolFull: 0,
+    droppedSlowConsumer: 0, droppedSpoolFull: 0, acksSent: 0, acksReceived: 0,
   };
+  readonly durable: DurableState;
   readonly interest: InterestTable;
   readonly lsdb: LinkStateDb;
   private readonly neighbors = new Map<BrokerId, Neighbor>();
   private readonly selfPath: readonly BrokerId[];
-  private lsSeq = 0;
+  private lsSeq: number;
   private nextHelloAt = Infinity;
+  private nextKeepaliveAt = Infinity;
+  private keepaliveSeq = 0;
+  private readonly inboxes = new Map<BrokerId, Inbox>();
+  private readonly ackDelayMs: Millis;
   private armedAt = Infinity;
   private started = false;
   // Scratch space reused by every publish (no per-event allocation on the hot path).
@@ -122,7 +198,7 @@ export class Broker {
   private marks = new Int32Array(16);
   private stamp = 0;
 
-  constructor(readonly config: BrokerConfig, private readonly host: BrokerHost) {
+  constructor(readonly config: BrokerConfig, private readonly host: BrokerHost, durable?: DurableState) {
     if (config.deadIntervalMs <= config.helloIntervalMs) {
       throw new UsageError(`deadIntervalMs (${config.deadIntervalMs}) must exceed helloIntervalMs (${config.helloIntervalMs})`);
     }
@@ -131,6 +207,12 @@ export class Broker {
     this.selfPath = Object.freeze([config.id]);
     this.interest = new InterestTable(config.id);
     this.lsdb = new LinkStateDb(config.id);
+    this.durable = durable ?? durableFor(config);
+    this.ackDelayMs = config.ackDelayMs ?? GUARANTEED_DEFAULTS.ackDelayMs;
+    // Sequences continue from an earlier life, so nothing we say now looks older than what the
+    // mesh remembers of us.
+    this.lsSeq = this.durable.lsSeq;
+    this.interest.bumpOwnSequence(this.durable.interestSeq);
     for (const n of config.neighbors) {
       if (n.id === config.id) throw new UsageError(`broker ${config.id} lists itself as a neighbor`);
       this.neighbors.set(n.id, { id: n.id, cost: n.cost, hearing: false, up: false, lastHeardMs: -Infinity });
@@ -144,6 +226,12 @@ export class Broker {
     this.originateAdvert(now);
     this.sendHellos();
     this.nextHelloAt = now + this.config.helloIntervalMs;
+    if (this.config.backup !== undefined) {
+      this.sendKeepalive();
+      this.nextKeepaliveAt = now + (this.config.keepaliveMs ?? GUARANTEED_DEFAULTS.keepaliveMs);
+    }
+    // Custody from an earlier life: everything unacknowledged waits in the spool for routes.
+    for (const [, outbox] of this.durable.outboxes) this.spoolPending(outbox.takeAll());
     this.armTimer(this.nextDeadline(now));
   }
 
@@ -167,14 +255,38 @@ export class Broker {
   /** A client publishes an event to this broker. */
   handlePublish(now: Millis, input: PublishInput): PublishResult {
     if (validateTopic(input.topic) !== null) return 'invalid-topic';
-    this.stats.published++;
     const env: Envelope = {
       id: input.id, source: input.source, type: input.type, specversion: '1.0', topic: input.topic,
       headers: input.headers, payload: input.payload, publishedAtMs: input.publishedAtMs,
       path: this.selfPath, hopLimit: this.config.hopLimit,
     };
-    this.deliverLocal(now, env);
-    this.forwardFromOrigin(env);
+    if (input.guaranteed !== true) {
+      this.stats.published++;
+      this.deliverLocal(now, env, false);
+      const dests = this.remoteDests(env);
+      if (dests !== undefined) this.sendToDests(env, dests);
+      return 'accepted';
+    }
+    // Guaranteed: refuse up front what we could not hold, so nothing is accepted then lost.
+    const dests = this.remoteDests(env);
+    const bytes = heldBytes(env);
+    let need = 0;
+    if (dests !== undefined) for (const d of dests) if (this.lsdb.nextHop(d) === undefined) need += bytes;
+    need += this.localOverflowBytes(env, bytes);
+    if (need > 0 && !this.durable.spool.hasRoom(need)) {
+      this.stats.backpressured++;
+      return 'backpressure';
+    }
+    this.stats.published++;
+    this.deliverLocal(now, env, true);
+    if (dests === undefined) return 'accepted';
+    const seqs: number[] = new Array(dests.length);
+    for (let i = 0; i < dests.length; i++) seqs[i] = this.durable.nextSeqFor(dests[i] as BrokerId);
+    if (env.hopLimit <= 0) {
+      this.stats.droppedHopLimit += dests.length;
+      return 'accepted';
+    }
+    this.routeGuaranteed(now, { ...env, hopLimit: env.hopLimit - 1 }, dests.slice(), seqs, 0, 0);
     return 'accepted';
   }
 
@@ -188,9 +300,13 @@ export class Broker {
     const frame: Frame = decoded.frame;
     switch (frame.kind) {
       case FrameKind.Data: this.handleData(now, frame); break;
+      case FrameKind.Guaranteed: this.handleGuaranteed(now, from, frame); break;
+      case FrameKind.Ack: this.handleAck(now, from, frame); break;
       case FrameKind.Hello: this.handleHello(now, from, frame); break;
       case FrameKind.LinkState: this.handleAdvert(now, from, frame, bytes); break;
       case FrameKind.Interest: this.handleInterest(now, from, frame, bytes); break;
+      case FrameKind.SyncRequest: this.handleSyncRequest(from, frame.origin); break;
+      case FrameKind.KeepAlive: this.protocolError(now, from, 'keep-alive sent to a broker, not to its standby'); break;
       default: {
         const never: never = frame;
         this.protocolError(now, from, `unknown frame ${String(never)}`);
@@ -206,9 +322,14 @@ export class Broker {
       this.sendHellos();
       while (this.nextHelloAt <= now) this.nextHelloAt += this.config.helloIntervalMs;
     }
+    if (now >= this.nextKeepaliveAt) {
+      this.sendKeepalive();
+      const every = this.config.keepaliveMs ?? GUARANTEED_DEFAULTS.keepaliveMs;
+      while (this.nextKeepaliveAt <= now) this.nextKeepaliveAt += every;
+    }
     let lost = false;
     for (const n of this.neighbors.values()) {
-      if (n.hearing && now - n.lastHeardMs >= this.config.deadIntervalMs) {
+      if (n.hearing && now - n.lastHeardMs >= this.config.deadIntervalMs && this.config.disable?.reroute !== true) {
         n.hearing = false;
         if (n.up) {
           n.up = false;
@@ -217,9 +338,40 @@ export class Broker {
         }
       }
     }
-    if (lost) this.originateAdvert(now);
+    if (lost) {
+      this.originateAdvert(now);
+      // [REL-3] what the lost neighbors had not acknowledged takes the new routes (or the spool).
+      for (const n of this.neighbors.values()) {
+        if (n.up) continue;
+        const outbox = this.durable.outboxes.get(n.id);
+        if (outbox !== undefined && outbox.pending.size > 0) for (const p of outbox.takeAll()) this.reroute(now, p);
+      }
+    }
     this.flushInterest();
+    this.sendDueAcks(now);
+    this.retransmitExpired(now);
     this.armTimer(this.nextDeadline(now));
+  }
+
+  /**
+   * A paced subscription's clients consumed the message they were handed [SLOW-1..3]: hand them
+   * the next one, moving spooled overflow back into the queue as room appears.
+   */
+  handleConsumed(now: Millis, sub: LocalSubscription): void {
+    const q = sub.consumer;
+    if (q === null) return;
+    this.durable.spool.externalBytes -= q.refill();
+    const next = q.next();
+    if (next !== undefined) this.host.deliver(sub, next.env, now, next.guaranteed);
+  }
+
+  /**
+   * Gives a subscription a bounded queue at this broker (its clients consume at a finite rate;
+   * the host reports each message consumed through `handleConsumed`). Idempotent.
+   */
+  pace(sub: LocalSubscription, queueLimit: number): void {
+    if (!(queueLimit >= 1)) throw new UsageError(`queueLimit must be >= 1, got ${queueLimit}`);
+    if (sub.consumer === null) sub.consumer = new ConsumerQueue(this.config.disable?.isolation === true ? Infinity : queueLimit);
   }
 
   /** Neighbors with an established adjacency, in configuration order. */
@@ -231,7 +383,7 @@ export class Broker {
 
   // ---- data plane -------------------------------------------------------------------------
 
-  private deliverLocal(now: Millis, env: Envelope): void {
+  private deliverLocal(now: Millis, env: Envelope, guaranteed: boolean): void {
     // Scratch arrays are appended to and only cleared when they grow: setting `length` on every
     // publish showed up in profiles.
     const subs = this.localScratch;
@@ -241,18 +393,67 @@ export class Broker {
     for (let i = base; i < end; i++) {
       const sub = subs[i] as LocalSubscription;
       if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
-      this.stats.deliveries++;
-      this.stats.subscriberDeliveries += sub.count;
-      this.host.deliver(sub, env, now);
+      if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, env, guaranteed);
+      else {
+        this.stats.deliveries++;
+        this.stats.subscriberDeliveries += sub.count;
+        this.host.deliver(sub, env, now, guaranteed);
+      }
     }
   }
 
-  private forwardFromOrigin(env: Envelope): void {
+  private offerPaced(now: Millis, sub: LocalSubscription, q: ConsumerQueue, env: Envelope, guaranteed: boolean): void {
+    const bytes = heldBytes(env);
+    const spool = this.durable.spool;
+    const verdict = q.offer(env, guaranteed, bytes, spool.hasRoom(bytes));
+    switch (verdict) {
+      case 'deliver-now':
+        this.stats.deliveries++;
+        this.stats.subscriberDeliveries += sub.count;
+        this.host.deliver(sub, env, now, guaranteed);
+        break;
+      case 'queued': break;
+      case 'evicted-oldest': this.stats.droppedSlowConsumer += sub.count; break;
+      case 'overflow':
+        spool.externalBytes += bytes;
+        spool.notePeak();
+        this.stats.spooledSlow++;
+        break;
+      case 'dropped-newest':
+        if (guaranteed) this.stats.droppedSpoolFull += sub.count;
+        else this.stats.droppedSlowConsumer += sub.count;
+        break;
+      default: {
+        const never: never = verdict;
+        throw new UsageError(`unhandled offer ${String(never)}`);
+      }
+    }
+  }
+
+  /** Spool bytes a guaranteed event would need for local subscribers whose queues are full. */
+  private localOverflowBytes(env: Envelope, bytes: number): number {
+    const subs = this.localScratch;
+    if (subs.length > SCRATCH_CLEAR) subs.length = 0;
+    const base = subs.length;
+    const end = base + this.interest.local.match(env.topic, subs);
+    let need = 0;
+    for (let i = base; i < end; i++) {
+      const sub = subs[i] as LocalSubscription;
+      const q = sub.consumer;
+      if (q === null || q.depth < q.limit) continue;
+      if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
+      need += bytes;
+    }
+    return need;
+  }
+
+  /** Remote brokers whose interest (pattern and selector) accepts `env`, or undefined [FWD-2]. */
+  private remoteDests(env: Envelope): BrokerId[] | undefined {
     const matches = this.remoteScratch;
     if (matches.length > SCRATCH_CLEAR) matches.length = 0;
     const base = matches.length;
     const end = base + this.interest.remote.match(env.topic, matches);
-    if (end === base) return;
+    if (end === base) return undefined;
     if (this.marks.length < this.interest.knownBrokers) this.marks = new Int32Array(this.interest.knownBrokers * 2);
     const stamp = ++this.stamp;
     const dests = this.destScratch;
@@ -266,9 +467,9 @@ export class Broker {
     }
     if (dests.length === 0) {
       this.stats.filteredAtEdge++;
-      return;
+      return undefined;
     }
-    this.sendToDests(env, dests);
+    return dests;
   }
 
   private handleData(now: Millis, frame: DataFrame): void {
@@ -280,7 +481,7 @@ export class Broker {
     }
     let onward: BrokerId[] | undefined;
     for (const d of frame.dests) {
-      if (d === this.id) this.deliverLocal(now, env);
+      if (d === this.id) this.deliverLocal(now, env, false);
       else (onward ??= []).push(d);
     }
     if (onward === undefined) return;
@@ -320,6 +521,167 @@ export class Broker {
     this.host.send(hop, encodeFrame({ kind: FrameKind.Data, dests, envelope }), FrameKind.Data);
   }
 
+  // ---- guaranteed delivery ----------------------------------------------------------------
+
+  /**
+   * Sends a guaranteed event (its outgoing envelope, hop already counted) toward `dests`, one
+   * frame per next hop; destinations without a path are spooled [SPOOL-1]. Returns false if some
+   * destination could neither be sent nor spooled (spool full): the caller must not acknowledge.
+   */
+  private routeGuaranteed(now: Millis, env: Envelope, dests: readonly BrokerId[], seqs: readonly number[], retries: number, prevRtoMs: Millis): boolean {
+    let ok = true;
+    let byHop: Map<BrokerId, { dests: BrokerId[]; seqs: number[] }> | undefined;
+    for (let i = 0; i < dests.length; i++) {
+      const d = dests[i] as BrokerId;
+      const seq = seqs[i] as number;
+      const hop = this.lsdb.nextHop(d);
+      if (hop === undefined) {
+        const bytes = heldBytes(env);
+        if (this.config.disable?.spool === true) {
+          this.stats.droppedNoRoute++;
+          continue;
+        }
+        if (this.durable.spool.hasRoom(bytes)) {
+          this.durable.spool.push({ env, dest: d, seq, bytes });
+          this.stats.spooled++;
+        } else ok = false;
+        continue;
+      }
+      byHop ??= new Map();
+      const g = byHop.get(hop);
+      if (g === undefined) byHop.set(hop, { dests: [d], seqs: [seq] });
+      else {
+        g.dests.push(d);
+        g.seqs.push(seq);
+      }
+    }
+    if (byHop !== undefined) for (const [hop, g] of byHop) this.sendGuaranteed(now, hop, g.dests, g.seqs, env, retries, prevRtoMs);
+    return ok;
+  }
+
+  private sendGuaranteed(now: Millis, hop: BrokerId, dests: readonly BrokerId[], seqs: readonly number[], env: Envelope, retries: number, prevRtoMs: Millis): void {
+    const outbox = this.durable.outbox(hop);
+    const linkSeq = outbox.track(now, dests, seqs, env, retries, prevRtoMs);
+    this.stats.dataFramesSent++;
+    if (retries > 0) this.stats.retransmitted++;
+    const frame: GuaranteedFrame = { kind: FrameKind.Guaranteed, epoch: outbox.epoch, linkSeq, dests, seqs, envelope: env };
+    this.host.send(hop, encodeFrame(frame), FrameKind.Guaranteed);
+    this.armTimer((outbox.pending.get(linkSeq) as Pending).deadlineMs);
+  }
+
+  private handleGuaranteed(now: Millis, from: BrokerId, frame: GuaranteedFrame): void {
+    this.stats.dataFramesReceived++;
+    const env = frame.envelope;
+    const origin = env.path[0];
+    if (origin === undefined) {
+      this.protocolError(now, from, 'guaranteed frame with an empty path');
+      return;
+    }
+    let onward: BrokerId[] | undefined;
+    let onwardSeqs: number[] | undefined;
+    for (let i = 0; i < frame.dests.length; i++) {
+      const d = frame.dests[i] as BrokerId;
+      const seq = frame.seqs[i] as number;
+      if (d !== this.id) {
+        (onward ??= []).push(d);
+        (onwardSeqs ??= []).push(seq);
+        continue;
+      }
+      if (this.config.disable?.dedup === true) {
+        this.deliverLocal(now, env, true);
+        continue;
+      }
+      // [DEDUP-1] a retry of something we already hold: discard it (and acknowledge again).
+      const ledger = this.durable.ledger;
+      if (ledger.has(now, env.id, this.id)) {
+        this.stats.duplicatesSuppressed++;
+        continue;
+      }
+      ledger.record(now, env.id, this.id);
+      // [ORD-2] release the origin's stream in order.
+      const ready = this.durable.resequencer(origin).offer(seq, env);
+      if (ready === 'duplicate') {
+        this.stats.duplicatesSuppressed++;
+        continue;
+      }
+      for (const e of ready) this.deliverLocal(now, e, true);
+    }
+    let ok = true;
+    if (onward !== undefined) {
+      // Guaranteed frames are not dropped for a repeated path (a retry after a reroute may pass a
+      // broker twice); the hop limit bounds them, and without hops left we let the sender retry.
+      if (env.hopLimit <= 0) {
+        this.stats.droppedHopLimit++;
+        ok = false;
+      } else {
+        ok = this.routeGuaranteed(now, { ...env, path: [...env.path, this.id], hopLimit: env.hopLimit - 1 }, onward, onwardSeqs as number[], 0, 0);
+        if (!ok) this.stats.refusedSpoolFull++;
+      }
+    }
+    if (ok) this.oweAck(now, from, frame.epoch, frame.linkSeq);
+  }
+
+  private oweAck(now: Millis, to: BrokerId, epoch: number, linkSeq: number): void {
+    let inbox = this.inboxes.get(to);
+    if (inbox === undefined) this.inboxes.set(to, (inbox = new Inbox()));
+    inbox.owe(now, epoch, linkSeq, this.ackDelayMs);
+    this.armTimer(inbox.dueMs);
+  }
+
+  private sendDueAcks(now: Millis): void {
+    for (const [to, inbox] of this.inboxes) {
+      if (inbox.dueMs > now) continue;
+      const frame: AckFrame = { kind: FrameKind.Ack, epoch: inbox.epoch, linkSeqs: inbox.take() };
+      this.stats.acksSent++;
+      this.host.send(to, encodeFrame(frame), FrameKind.Ack);
+    }
+  }
+
+  private handleAck(now: Millis, from: BrokerId, frame: AckFrame): void {
+    this.stats.acksReceived++;
+    const outbox = this.durable.outboxes.get(from);
+    if (outbox === undefined) return;
+    for (const s of frame.linkSeqs) outbox.ack(now, frame.epoch, s);
+  }
+
+  /** [REL-3] Frames past their deadline are sent again along the current routes. */
+  private retransmitExpired(now: Millis): void {
+    for (const outbox of this.durable.outboxes.values()) {
+      if (outbox.nextDeadline() > now) continue;
+      for (const p of outbox.expired(now)) this.reroute(now, p);
+    }
+  }
+
+  private reroute(now: Millis, p: Pending): void {
+    if (!this.routeGuaranteed(now, p.env, p.dests, p.seqs, p.retries + 1, p.rtoMs)) {
+      // No path and no spool room: keep trying from the spool's side later (never drop).
+      this.stats.refusedSpoolFull++;
+      this.spoolPending([p]);
+    }
+  }
+
+  /**
+   * Puts unacknowledged frames into the spool. Custody already taken cannot be refused after the
+   * fact, so this may go over the limit (the spool's peak shows it); new work is refused instead.
+   */
+  private spoolPending(list: readonly Pending[]): void {
+    const spool = this.durable.spool;
+    for (const p of list) {
+      for (let i = 0; i < p.dests.length; i++) {
+        spool.push({ env: p.env, dest: p.dests[i] as BrokerId, seq: p.seqs[i] as number, bytes: heldBytes(p.env) });
+        this.stats.spooled++;
+      }
+    }
+  }
+
+  /** Spooled events whose destination is reachable again go out, in spool (publish) order. */
+  private drainSpool(now: Millis): void {
+    const ready = this.durable.spool.drain((d) => this.lsdb.nextHop(d) !== undefined);
+    if (ready.length === 0) return;
+    for (const e of ready) this.routeGuaranteed(now, e.env, [e.dest], [e.seq], 0, 0);
+    this.host.emit({ type: 'spool-drained', at: now, broker: this.id, events: ready.length });
+  }
+
   // ---- control plane ----------------------------------------------------------------------
 
   /** A hello listing the neighbors we hear (the two-way check of [HEL-1]). */
@@ -349,15 +711,41 @@ export class Broker {
     if (twoWay && !n.up) {
       n.up = true;
       this.host.emit({ type: 'neighbor-up', at: now, broker: this.id, neighbor: from });
+      // [REL-1] a new epoch on this link; anything left from the last one goes out again.
+      const leftover = this.durable.outbox(from).newEpoch();
       this.originateAdvert(now);
       this.exchangeDatabase(from);
+      for (const p of leftover) this.reroute(now, p);
     } else if (!twoWay && n.up) {
       // The neighbor no longer hears us (it restarted): the adjacency is gone until it does.
-      n.up = false;
-      this.host.emit({ type: 'neighbor-down', at: now, broker: this.id, neighbor: from });
-      this.originateAdvert(now);
+      this.adjacencyLost(now, n);
     }
     this.armTimer(this.nextDeadline(now));
+  }
+
+  private adjacencyLost(now: Millis, n: Neighbor): void {
+    n.up = false;
+    this.host.emit({ type: 'neighbor-down', at: now, broker: this.id, neighbor: n.id });
+    this.originateAdvert(now);
+    const outbox = this.durable.outboxes.get(n.id);
+    if (outbox !== undefined) for (const p of outbox.takeAll()) this.reroute(now, p);
+  }
+
+  private sendKeepalive(): void {
+    const backup = this.config.backup as BrokerId;
+    this.host.send(backup, encodeFrame({ kind: FrameKind.KeepAlive, from: this.id, seq: ++this.keepaliveSeq }), FrameKind.KeepAlive);
+  }
+
+  /** [INT-4] A neighbor missed part of `origin`'s interest: send it all of it. */
+  private handleSyncRequest(to: BrokerId, origin: BrokerId): void {
+    if (origin === this.id) {
+      this.flushInterest();
+      this.sendInterest(to, this.interest.ownSnapshot(false));
+      this.durable.interestSeq = this.interest.ownSequence;
+      return;
+    }
+    const snap = this.interest.originSnapshot(origin);
+    if (snap !== undefined) this.sendInterest(to, snap);
   }
 
   private sendHelloTo(to: BrokerId): void {
@@ -382,6 +770,7 @@ export class Broker {
     const neighbors = [];
     for (const n of this.neighbors.values()) if (n.up) neighbors.push({ id: n.id, cost: n.cost });
     const frame: LinkStateFrame = { kind: FrameKind.LinkState, origin: this.id, seq: ++this.lsSeq, neighbors };
+    this.durable.lsSeq = this.lsSeq;
     this.lsdb.offer(frame);
     this.flood(encodeFrame(frame), FrameKind.LinkState, undefined);
     this.recompute(now);
@@ -394,6 +783,7 @@ export class Broker {
       // echo would start a new round of flooding.
       if (frame.seq > this.lsSeq) {
         this.lsSeq = frame.seq;
+        this.durable.lsSeq = frame.seq;
         this.originateAdvert(now);
       }
       return;
@@ -410,6 +800,7 @@ export class Broker {
       if (frame.seq > this.interest.ownSequence) {
         this.interest.bumpOwnSequence(frame.seq);
         this.flood(encodeFrame(this.interest.ownSnapshot(true)), FrameKind.Interest, undefined);
+        this.durable.interestSeq = this.interest.ownSequence;
       }
       return;
     }
@@ -420,6 +811,7 @@ export class Broker {
       case 'gap':
         this.stats.interestGaps++;
         this.host.emit({ type: 'interest-gap', at: now, broker: this.id, origin: frame.origin, expected: result.expected, got: frame.seq });
+        this.host.send(from, encodeFrame({ kind: FrameKind.SyncRequest, origin: frame.origin }), FrameKind.SyncRequest);
         break;
       case 'bad-entry': this.protocolError(now, from, result.reason); break;
       default: {
@@ -434,6 +826,7 @@ export class Broker {
     for (const frame of this.interest.takeDeltas(this.config.interestChunk ?? DEFAULT_INTEREST_CHUNK)) {
       this.flood(encodeFrame(frame), FrameKind.Interest, except);
     }
+    this.durable.interestSeq = this.interest.ownSequence;
   }
 
   private sendInterest(to: BrokerId, frame: InterestFrame): void {
@@ -445,12 +838,16 @@ export class Broker {
   }
 
   private recompute(now: Millis): void {
-    if (this.lsdb.computeRoutes()) this.host.emit({ type: 'routes-changed', at: now, broker: this.id, routes: this.lsdb.routes() });
+    if (!this.lsdb.computeRoutes()) return;
+    this.host.emit({ type: 'routes-changed', at: now, broker: this.id, routes: this.lsdb.routes() });
+    this.drainSpool(now);
   }
 
   private nextDeadline(now: Millis): Millis {
-    let t = this.nextHelloAt;
-    for (const n of this.neighbors.values()) if (n.hearing) t = Math.min(t, n.lastHeardMs + this.config.deadIntervalMs);
+    let t = Math.min(this.nextHelloAt, this.nextKeepaliveAt);
+    if (this.config.disable?.reroute !== true) for (const n of this.neighbors.values()) if (n.hearing) t = Math.min(t, n.lastHeardMs + this.config.deadIntervalMs);
+    for (const inbox of this.inboxes.values()) t = Math.min(t, inbox.dueMs);
+    for (const outbox of this.durable.outboxes.values()) t = Math.min(t, outbox.nextDeadline());
     return Math.max(t, now);
   }
 
@@ -465,4 +862,12 @@ export class Broker {
     this.stats.protocolErrors++;
     this.host.emit({ type: 'protocol-error', at: now, broker: this.id, from, reason });
   }
+}
+
+/**
+ * Bytes a held guaranteed event is charged against the spool limit: payload, topic and id plus
+ * 64 B of record overhead (modeled: the spool's on-disk record, not a measured heap size).
+ */
+function heldBytes(env: Envelope): number {
+  return env.payload.length + env.topic.length + env.id.length + 64;
 }

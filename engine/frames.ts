@@ -5,7 +5,7 @@
 import type { BrokerId, Envelope } from './types.ts';
 
 /** Frame tags, as on the wire (one byte after the version). */
-export const FrameKind = { Hello: 1, LinkState: 2, Interest: 3, Data: 4 } as const;
+export const FrameKind = { Hello: 1, LinkState: 2, Interest: 3, Data: 4, Guaranteed: 5, Ack: 6, KeepAlive: 7, SyncRequest: 8 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** Neighbor discovery and liveness: sent every `helloIntervalMs`; silence for `deadIntervalMs` means down. */
@@ -59,4 +59,43 @@ export interface DataFrame {
   readonly envelope: Envelope;
 }
 
-export type Frame = HelloFrame | LinkStateFrame | InterestFrame | DataFrame;
+/**
+ * A guaranteed event on one link [REL-1]: like a data frame, plus what the link and the mesh need
+ * to deliver it exactly once and in order. `linkSeq` numbers the frame on this link in the
+ * sender's `epoch` (its adjacency with the receiver); the receiver acknowledges it. `seqs[i]` is
+ * the event's number in the stream from the publishing broker to `dests[i]` (the seed's
+ * "sequence vector"): the destination delivers each origin's stream in that order.
+ */
+export interface GuaranteedFrame {
+  readonly kind: 5;
+  readonly epoch: number;
+  readonly linkSeq: number;
+  readonly dests: readonly BrokerId[];
+  readonly seqs: readonly number[];
+  readonly envelope: Envelope;
+}
+
+/** Acknowledges guaranteed frames received (or already held) in the sender's `epoch` [REL-2]. */
+export interface AckFrame {
+  readonly kind: 6;
+  readonly epoch: number;
+  readonly linkSeqs: readonly number[];
+}
+
+/** HA: the primary tells its backup it is alive, every keepaliveMs [HA-1]. */
+export interface KeepAliveFrame {
+  readonly kind: 7;
+  readonly from: BrokerId;
+  readonly seq: number;
+}
+
+/**
+ * [INT-4] "I missed some of `origin`'s interest (a sequence gap): send me all of it." The
+ * neighbor answers with a reset frame for that origin.
+ */
+export interface SyncRequestFrame {
+  readonly kind: 8;
+  readonly origin: BrokerId;
+}
+
+export type Frame = HelloFrame | LinkStateFrame | InterestFrame | DataFrame | GuaranteedFrame | AckFrame | KeepAliveFrame | SyncRequestFrame;

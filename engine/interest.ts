@@ -8,6 +8,7 @@
  * [INT-3] The selector travels with the interest and is compiled where it lands, so the
  *         publishing broker can filter before the WAN (edge filtering).
  */
+import type { ConsumerQueue } from './consumer.ts';
 import type { InterestEntry, InterestFrame } from './frames.ts';
 import { tryParseSelector, type Selector } from './selector/index.ts';
 import { validatePattern } from './topic.ts';
@@ -23,6 +24,8 @@ export interface LocalSubscription {
   readonly count: number;
   /** The host's own handle (which client or population this is). */
   readonly tag: unknown;
+  /** Its queue at the broker once the host paces it (slow consumers, consumer.ts); null: unpaced. */
+  consumer: ConsumerQueue | null;
 }
 
 /** One (origin, pattern, selector) a remote broker advertised. */
@@ -96,7 +99,7 @@ export class InterestTable {
 
   /** Adds a local subscription population; queues an advert if its (pattern, selector) is new [INT-1]. */
   subscribe(pattern: string, filter: string | null, selector: Selector | null, count: number, tag: unknown): LocalSubscription {
-    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag };
+    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag, consumer: null };
     this.local.add(pattern, sub);
     const key = keyOf(pattern, filter);
     const entry = this.own.get(key);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DataFrame, Frame, HelloFrame, InterestEntry, InterestFrame, LinkStateFrame } from '../frames.ts';
+import type { AckFrame, DataFrame, Frame, GuaranteedFrame, HelloFrame, InterestEntry, InterestFrame, KeepAliveFrame, LinkStateFrame, SyncRequestFrame } from '../frames.ts';
 import { UsageError, type Envelope, type HeaderValue } from '../types.ts';
 import { FrameDecoder, MAX_FRAME_BYTES, ProtocolError, decodeFrame, encodeFrame, encodeFrameInto, encodedLength, type DecodeResult } from './index.ts';
 
@@ -201,7 +201,15 @@ const dataArb: fc.Arbitrary<DataFrame> = fc.record({
   envelope: envelopeArb,
 });
 
-const frameArb: fc.Arbitrary<Frame> = fc.oneof(helloArb, linkStateArb, interestArb, dataArb);
+const guaranteedArb: fc.Arbitrary<GuaranteedFrame> = fc
+  .tuple(seqArb, seqArb, fc.array(fc.tuple(brokerIdArb, seqArb), { maxLength: 4 }), envelopeArb)
+  .map(([epoch, linkSeq, pairs, envelope]) => ({ kind: 5 as const, epoch, linkSeq, dests: pairs.map((p) => p[0]), seqs: pairs.map((p) => p[1]), envelope }));
+
+const ackArb: fc.Arbitrary<AckFrame> = fc.record({ kind: fc.constant(6 as const), epoch: seqArb, linkSeqs: fc.array(seqArb, { maxLength: 20 }) });
+const keepAliveArb: fc.Arbitrary<KeepAliveFrame> = fc.record({ kind: fc.constant(7 as const), from: brokerIdArb, seq: seqArb });
+const syncRequestArb: fc.Arbitrary<SyncRequestFrame> = fc.record({ kind: fc.constant(8 as const), origin: brokerIdArb });
+
+const frameArb: fc.Arbitrary<Frame> = fc.oneof(helloArb, linkStateArb, interestArb, dataArb, guaranteedArb, ackArb, keepAliveArb, syncRequestArb);
 
 /** A valid frame's bytes, then damaged: bit flips, byte overwrites, truncation, extension. */
 const mutatedFrameArb = fc
@@ -230,7 +238,7 @@ const mutatedFrameArb = fc
   });
 
 /** A correct header (length, version 1, known kind) over a random body: exercises the body parsers. */
-const randomBodyArb = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.uint8Array({ maxLength: 200 })).map(([kind, body]) => rawFrame(kind, [...body]));
+const randomBodyArb = fc.tuple(fc.integer({ min: 1, max: 8 }), fc.uint8Array({ maxLength: 200 })).map(([kind, body]) => rawFrame(kind, [...body]));
 
 const PROPERTY_RUNS = { numRuns: 300 };
 
@@ -238,6 +246,21 @@ const PROPERTY_RUNS = { numRuns: 300 };
 // examples
 
 describe('round trip, hand-written frames', () => {
+  it('guaranteed, ack, keep-alive and sync-request frames [REL-1][REL-2][HA-1][INT-4]', () => {
+    roundTrip({ kind: 5, epoch: 3, linkSeq: 17, dests: ['eu-1', 'ap-1'], seqs: [41, 2 ** 53 - 1], envelope: envelope() });
+    roundTrip({ kind: 6, epoch: 3, linkSeqs: [17, 18, 300] });
+    roundTrip({ kind: 6, epoch: 0, linkSeqs: [] });
+    roundTrip({ kind: 7, from: 'eu-1', seq: 9 });
+    roundTrip({ kind: 8, origin: 'ap-1' });
+    // A guaranteed frame costs its data frame plus epoch, linkSeq and one varint per dest.
+    const d = encodeFrame({ kind: 4, dests: ['eu-1'], envelope: envelope() }).length;
+    expect(encodeFrame({ kind: 5, epoch: 1, linkSeq: 1, dests: ['eu-1'], seqs: [1], envelope: envelope() }).length).toBe(d + 3);
+  });
+
+  it('a guaranteed frame whose seqs do not match its dests is a caller error', () => {
+    expect(() => encodeFrame({ kind: 5, epoch: 1, linkSeq: 1, dests: ['a', 'b'], seqs: [1], envelope: envelope() })).toThrow(/2 dests but 1 seqs/);
+  });
+
   it('hello', () => {
     roundTrip({ kind: 1, from: 'us-1', helloIntervalMs: 1000, deadIntervalMs: 4000, heard: ['eu-1', 'ap-1'] });
     roundTrip({ kind: 1, from: '', helloIntervalMs: 0, deadIntervalMs: Number.MAX_SAFE_INTEGER, heard: [] });
@@ -416,7 +439,7 @@ describe('decode returns a ProtocolError for bad bytes', () => {
     ['bad version', rawFrame(1, hello, 2), /version 2/, 4],
     ['version 0', rawFrame(1, hello, 0), /version 0/, 4],
     ['unknown kind 0', rawFrame(0, hello), /kind 0/, 5],
-    ['unknown kind 5', rawFrame(5, hello), /kind 5/, 5],
+    ['unknown kind 9', rawFrame(9, hello), /kind 9/, 5],
     ['truncated body', rawFrame(1, hello).subarray(0, 9), /truncated/, 9],
     ['trailing bytes', concat([rawFrame(1, hello), Uint8Array.of(0)]), /trailing/, 11],
     ['body shorter than length', rawFrame(1, [...hello, 0]), /length mismatch/, 11],

@@ -30,6 +30,7 @@ const HELLO = FrameKind.Hello;
 const LINK_STATE = FrameKind.LinkState;
 const INTEREST = FrameKind.Interest;
 const DATA = FrameKind.Data;
+const LAST_KIND = FrameKind.SyncRequest;
 const TAG_FALSE = wire.HeaderTag.False;
 const TAG_TRUE = wire.HeaderTag.True;
 const TAG_STRING = wire.HeaderTag.String;
@@ -65,7 +66,7 @@ export function checkFrameHeader(bytes: Uint8Array, at: number, available: numbe
   if (available > 4 && bytes[at + 4] !== WIRE_VERSION) return new ProtocolError(`unsupported version ${bytes[at + 4]} (expected ${WIRE_VERSION})`, 4);
   if (available > 5) {
     const kind = bytes[at + 5]!;
-    if (kind < HELLO || kind > DATA) return new ProtocolError(`unknown frame kind ${kind}`, 5);
+    if (kind < HELLO || kind > LAST_KIND) return new ProtocolError(`unknown frame kind ${kind}`, 5);
   }
   return length;
 }
@@ -140,6 +141,29 @@ function readBody(r: Reader, kind: Frame['kind']): Frame {
       const envelope = readEnvelope(r);
       return { kind, dests, envelope };
     }
+    case FrameKind.Guaranteed: {
+      const epoch = r.varint();
+      const linkSeq = r.varint();
+      const dests = r.strList();
+      const seqs: number[] = new Array(dests.length);
+      for (let i = 0; i < dests.length; i++) seqs[i] = r.varint();
+      const envelope = readEnvelope(r);
+      return { kind, epoch, linkSeq, dests, seqs, envelope };
+    }
+    case FrameKind.Ack: {
+      const epoch = r.varint();
+      const count = r.count(1);
+      const linkSeqs: number[] = new Array(count);
+      for (let i = 0; i < count; i++) linkSeqs[i] = r.varint();
+      return { kind, epoch, linkSeqs };
+    }
+    case FrameKind.KeepAlive: {
+      const from = r.str();
+      const seq = r.varint();
+      return { kind, from, seq };
+    }
+    case FrameKind.SyncRequest:
+      return { kind, origin: r.str() };
     default: {
       // checkFrameHeader rejected other kinds already
       const unknown: never = kind;

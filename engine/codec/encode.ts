@@ -5,7 +5,7 @@
  * `UsageError`), then `write` fills one exact-size allocation. `encodedLength` is the first pass
  * alone, so a simulator can charge a link without allocating the bytes.
  */
-import { FrameKind, type DataFrame, type Frame, type HelloFrame, type InterestFrame, type LinkStateFrame } from '../frames.ts';
+import { FrameKind, type DataFrame, type Frame, type GuaranteedFrame, type HelloFrame, type InterestFrame, type LinkStateFrame } from '../frames.ts';
 import { UsageError, type Envelope, type HeaderValue } from '../types.ts';
 import * as wire from './wire.ts';
 
@@ -18,6 +18,9 @@ const HELLO = FrameKind.Hello;
 const LINK_STATE = FrameKind.LinkState;
 const INTEREST = FrameKind.Interest;
 const DATA = FrameKind.Data;
+const GUARANTEED = FrameKind.Guaranteed;
+const ACK = FrameKind.Ack;
+const KEEPALIVE = FrameKind.KeepAlive;
 const TAG_FALSE = wire.HeaderTag.False;
 const TAG_TRUE = wire.HeaderTag.True;
 const TAG_STRING = wire.HeaderTag.String;
@@ -87,6 +90,20 @@ function measureFrame(frame: Frame): number {
     case DATA:
       body = measureData(frame);
       break;
+    case GUARANTEED:
+      body = measureGuaranteed(frame);
+      break;
+    case ACK: {
+      body = uintLen(frame.epoch, 'epoch') + countLen(frame.linkSeqs.length);
+      for (const s of frame.linkSeqs) body += uintLen(s, 'linkSeq');
+      break;
+    }
+    case KEEPALIVE:
+      body = strLen(frame.from) + uintLen(frame.seq, 'seq');
+      break;
+    case FrameKind.SyncRequest:
+      body = strLen(frame.origin);
+      break;
     default: {
       const unknown: never = frame;
       throw new UsageError(`unknown frame kind ${String((unknown as { kind: unknown }).kind)}`);
@@ -122,6 +139,13 @@ function measureInterest(f: InterestFrame): number {
 
 function measureData(f: DataFrame): number {
   return strListLen(f.dests) + measureEnvelope(f.envelope);
+}
+
+function measureGuaranteed(f: GuaranteedFrame): number {
+  if (f.seqs.length !== f.dests.length) throw new UsageError(`guaranteed frame has ${f.dests.length} dests but ${f.seqs.length} seqs`);
+  let n = uintLen(f.epoch, 'epoch') + uintLen(f.linkSeq, 'linkSeq') + strListLen(f.dests);
+  for (const s of f.seqs) n += uintLen(s, 'seq');
+  return n + measureEnvelope(f.envelope);
 }
 
 function measureEnvelope(e: Envelope): number {
@@ -254,6 +278,22 @@ function writeFrame(frame: Frame, out: Uint8Array, start: number, total: number)
     case DATA:
       p = writeStrList(out, p, frame.dests);
       return writeEnvelope(out, p, frame.envelope);
+    case GUARANTEED:
+      p = writeVarint(out, p, frame.epoch);
+      p = writeVarint(out, p, frame.linkSeq);
+      p = writeStrList(out, p, frame.dests);
+      for (const s of frame.seqs) p = writeVarint(out, p, s);
+      return writeEnvelope(out, p, frame.envelope);
+    case ACK:
+      p = writeVarint(out, p, frame.epoch);
+      p = writeVarint(out, p, frame.linkSeqs.length);
+      for (const s of frame.linkSeqs) p = writeVarint(out, p, s);
+      return p;
+    case KEEPALIVE:
+      p = writeStr(out, p, frame.from);
+      return writeVarint(out, p, frame.seq);
+    case FrameKind.SyncRequest:
+      return writeStr(out, p, frame.origin);
     default: {
       const unknown: never = frame;
       throw new UsageError(`unknown frame kind ${String((unknown as { kind: unknown }).kind)}`);

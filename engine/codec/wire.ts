@@ -20,7 +20,8 @@
  * | ------- | ---- | --------------------------------------------------------------------- |
  * | length  | u32  | bytes after this field (version + kind + body), 2 ..= MAX_FRAME_BYTES |
  * | version | u8   | WIRE_VERSION = 1                                                      |
- * | kind    | u8   | FrameKind: 1 Hello, 2 LinkState, 3 Interest, 4 Data                   |
+ * | kind    | u8   | FrameKind: 1 Hello, 2 LinkState, 3 Interest, 4 Data, 5 Guaranteed,    |
+ * |         |      | 6 Ack, 7 KeepAlive, 8 SyncRequest                                     |
  * | body    |      | per kind, below; must end exactly at `length`                         |
  *
  * Bodies (fields in wire order)
@@ -49,6 +50,16 @@
  * |           | publishedAtMs   | f64            |                                            |
  * |           | path            | list<str>      |                                            |
  * |           | hopLimit        | u8             | 0 ..= 255                                  |
+ * | Guaranteed| epoch           | varint         | sender's adjacency epoch                   |
+ * |           | linkSeq         | varint         | frame number on this link, in that epoch   |
+ * |           | dests           | list<str>      |                                            |
+ * |           | seqs            | varint × n     | one per dest (n = dests' count, no prefix) |
+ * |           | id … hopLimit   | envelope       | as in Data                                 |
+ * | Ack       | epoch           | varint         |                                            |
+ * |           | linkSeqs        | list<varint>   |                                            |
+ * | KeepAlive | from            | str            |                                            |
+ * |           | seq             | varint         |                                            |
+ * | SyncReq   | origin          | str            | kind 8: "send me all of origin's interest" |
  *
  * Records inside lists
  *

@@ -1,0 +1,97 @@
+/**
+ * What a broker keeps on disk (seed 002: "a local disk-backed Spool Queue"): everything a crash
+ * must not lose for guaranteed delivery to hold. The host owns the object and hands the same one
+ * to the broker it boots after a crash (or to an HA backup that takes the address over: the pair
+ * shares its store). Everything else — adjacencies, routes, interest, client sessions — is memory
+ * and is rebuilt.
+ *
+ * - the spool and the unacknowledged frames per neighbor (custody: acknowledged upstream, not yet
+ *   downstream);
+ * - the dedup ledger;
+ * - per destination, the last sequence number given to this origin's events [ORD-1];
+ * - per origin, the resequencer: the next number expected and what arrived ahead of it [ORD-2].
+ */
+import { DedupLedger } from './ledger.ts';
+import { Outbox } from './reliable.ts';
+import { Spool } from './spool.ts';
+import type { BrokerId, Envelope, Millis } from './types.ts';
+
+/**
+ * [ORD-2] One origin's stream as a destination sees it: events are released to subscribers in
+ * sequence order; one that arrives ahead of a gap waits for the gap to fill.
+ */
+export class Resequencer {
+  next = 1;
+  readonly waiting = new Map<number, Envelope>();
+
+  /**
+   * Offers event `seq`; returns the events now deliverable, in order, or 'duplicate' if `seq` was
+   * already released or is already waiting.
+   */
+  offer(seq: number, env: Envelope): Envelope[] | 'duplicate' {
+    if (seq < this.next || this.waiting.has(seq)) return 'duplicate';
+    if (seq !== this.next) {
+      this.waiting.set(seq, env);
+      return NONE;
+    }
+    const out = [env];
+    this.next++;
+    for (let e = this.waiting.get(this.next); e !== undefined; e = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      out.push(e);
+      this.next++;
+    }
+    return out;
+  }
+}
+
+const NONE: Envelope[] = [];
+
+export interface DurableConfig {
+  readonly ledgerTtlMs: Millis;
+  readonly spoolBytes: number;
+  readonly retransmitMs: Millis;
+}
+
+export class DurableState {
+  readonly ledger: DedupLedger;
+  readonly spool: Spool;
+  readonly outboxes = new Map<BrokerId, Outbox>();
+  /** [ORD-1] Last sequence number given per destination broker. */
+  readonly destSeq = new Map<BrokerId, number>();
+  readonly resequencers = new Map<BrokerId, Resequencer>();
+  /** Highest link-state and interest sequence numbers this broker has used (any life). */
+  lsSeq = 0;
+  interestSeq = 0;
+
+  constructor(readonly config: DurableConfig) {
+    this.ledger = new DedupLedger(config.ledgerTtlMs);
+    this.spool = new Spool(config.spoolBytes);
+  }
+
+  outbox(neighbor: BrokerId): Outbox {
+    let o = this.outboxes.get(neighbor);
+    if (o === undefined) this.outboxes.set(neighbor, (o = new Outbox(this.config.retransmitMs)));
+    return o;
+  }
+
+  nextSeqFor(dest: BrokerId): number {
+    const s = (this.destSeq.get(dest) ?? 0) + 1;
+    this.destSeq.set(dest, s);
+    return s;
+  }
+
+  resequencer(origin: BrokerId): Resequencer {
+    let r = this.resequencers.get(origin);
+    if (r === undefined) this.resequencers.set(origin, (r = new Resequencer()));
+    return r;
+  }
+
+  /** Guaranteed events held here: spooled, unacknowledged, or waiting for an earlier one. */
+  held(): number {
+    let n = this.spool.length;
+    for (const o of this.outboxes.values()) n += o.pending.size;
+    for (const r of this.resequencers.values()) n += r.waiting.size;
+    return n;
+  }
+}

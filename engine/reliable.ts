@@ -1,0 +1,141 @@
+/**
+ * Per-link reliability for guaranteed frames [REL-1..3], one `Outbox` per neighbor (sender side)
+ * and one `Inbox` per neighbor (receiver side).
+ *
+ * [REL-1] Each guaranteed frame on a link gets the next `linkSeq` of the sender's current epoch
+ *         (a new epoch each time the adjacency comes up, so numbers from an earlier adjacency
+ *         are never confused with the current one).
+ * [REL-2] The receiver acknowledges every guaranteed frame it has taken responsibility for (or
+ *         already held), batched for `ackDelayMs`; acks carry the epoch they answer.
+ * [REL-3] A frame not acknowledged within the retransmission timeout is sent again — re-routed,
+ *         so a retry follows the current routes. RTO follows RFC 6298: SRTT + 4·RTTVAR from
+ *         samples of first transmissions only (Karn) — with RTTVAR's share at least
+ *         MIN_RTO_SLACK_MS, so ack batching and jitter don't trigger spurious retries — doubling per retry of the same frame up to
+ *         MAX_RTO_MS. When the adjacency goes down, everything unacknowledged is re-routed at once.
+ */
+import type { BrokerId, Envelope, Millis } from './types.ts';
+
+/** An unacknowledged guaranteed frame. */
+export interface Pending {
+  readonly dests: readonly BrokerId[];
+  readonly seqs: readonly number[];
+  readonly env: Envelope;
+  readonly sentAtMs: Millis;
+  /** Retries so far (0: first transmission, an RTT sample is valid). */
+  readonly retries: number;
+  readonly deadlineMs: Millis;
+  /** RTO used for this transmission. */
+  readonly rtoMs: Millis;
+}
+
+export const MIN_RTO_MS = 10;
+export const MIN_RTO_SLACK_MS = 20;
+export const MAX_RTO_MS = 10_000;
+
+export class Outbox {
+  /** The epoch frames are numbered in; bumped when the adjacency comes up. */
+  epoch = 0;
+  private nextSeq = 1;
+  /** Unacknowledged, by linkSeq; Map order = send order = deadline order within one RTO. */
+  readonly pending = new Map<number, Pending>();
+  private srttMs = NaN;
+  private rttvarMs = NaN;
+
+  constructor(private readonly initialRtoMs: Millis) {}
+
+  /** A new adjacency: a new epoch; numbering restarts. Returns what was still unacknowledged. */
+  newEpoch(): Pending[] {
+    this.epoch++;
+    this.nextSeq = 1;
+    return this.takeAll();
+  }
+
+  /** Everything unacknowledged, in send order (the caller re-routes it). */
+  takeAll(): Pending[] {
+    const out = [...this.pending.values()];
+    this.pending.clear();
+    return out;
+  }
+
+  /** Records a transmission and returns its linkSeq. */
+  track(now: Millis, dests: readonly BrokerId[], seqs: readonly number[], env: Envelope, retries: number, prevRtoMs: Millis): number {
+    const linkSeq = this.nextSeq++;
+    const rtoMs = retries === 0 ? this.rto() : Math.min(MAX_RTO_MS, prevRtoMs * 2);
+    this.pending.set(linkSeq, { dests, seqs, env, sentAtMs: now, retries, deadlineMs: now + rtoMs, rtoMs });
+    return linkSeq;
+  }
+
+  /** An ack for `linkSeq` in `epoch`: forget the frame; sample the RTT (Karn: first sends only). */
+  ack(now: Millis, epoch: number, linkSeq: number): boolean {
+    if (epoch !== this.epoch) return false;
+    const p = this.pending.get(linkSeq);
+    if (p === undefined) return false;
+    this.pending.delete(linkSeq);
+    if (p.retries === 0) this.sample(now - p.sentAtMs);
+    return true;
+  }
+
+  /**
+   * Removes and returns the frames whose deadline has passed, in send order. The scan stops at
+   * the first frame still in time: deadlines follow send order (a retry, sent later with a longer
+   * RTO, sorts after), so the rest are later too — at worst a frame is retried a little late.
+   */
+  expired(now: Millis): Pending[] {
+    let out: Pending[] | undefined;
+    for (const [seq, p] of this.pending) {
+      if (p.deadlineMs > now) break;
+      this.pending.delete(seq);
+      (out ??= []).push(p);
+    }
+    return out ?? EMPTY;
+  }
+
+  /** The deadline of the oldest frame (Infinity when nothing is pending). */
+  nextDeadline(): Millis {
+    for (const p of this.pending.values()) return p.deadlineMs;
+    return Infinity;
+  }
+
+  rto(): Millis {
+    if (Number.isNaN(this.srttMs)) return this.initialRtoMs;
+    return Math.min(MAX_RTO_MS, Math.max(MIN_RTO_MS, this.srttMs + Math.max(MIN_RTO_SLACK_MS, 4 * this.rttvarMs)));
+  }
+
+  private sample(rttMs: Millis): void {
+    if (Number.isNaN(this.srttMs)) {
+      this.srttMs = rttMs;
+      this.rttvarMs = rttMs / 2;
+    } else {
+      this.rttvarMs = 0.75 * this.rttvarMs + 0.25 * Math.abs(this.srttMs - rttMs);
+      this.srttMs = 0.875 * this.srttMs + 0.125 * rttMs;
+    }
+  }
+}
+
+const EMPTY: Pending[] = [];
+
+/** Acks owed to one neighbor, batched [REL-2]. */
+export class Inbox {
+  epoch = -1;
+  readonly owed: number[] = [];
+  /** When the batch must go out (Infinity: nothing owed). */
+  dueMs: Millis = Infinity;
+
+  owe(now: Millis, epoch: number, linkSeq: number, delayMs: Millis): void {
+    if (epoch !== this.epoch) {
+      // Acks for an earlier epoch are useless to the sender: drop them.
+      this.epoch = epoch;
+      this.owed.length = 0;
+      this.dueMs = Infinity;
+    }
+    this.owed.push(linkSeq);
+    if (this.dueMs === Infinity) this.dueMs = now + delayMs;
+  }
+
+  take(): number[] {
+    const out = this.owed.slice();
+    this.owed.length = 0;
+    this.dueMs = Infinity;
+    return out;
+  }
+}
