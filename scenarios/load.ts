@@ -10,7 +10,16 @@
  * wins, unknown keys come with a "did you mean" when a known key is close), then units,
  * templates, patterns, selectors and cross-references (see `resolve`).
  * [LOAD-3] Contradictions fail at load time, not mid-run: a fault after the end of the run, a
- * link-up of a link that is up, stop before start, a dead interval not above the hello interval.
+ * link-up of a link that is up, a heal with nothing partitioned, overlapping degrades of a link,
+ * stop before start, a dead interval not above the hello interval, a keepalive not below the
+ * takeover time, an ackDelay not below the first retransmission timeout.
+ * [LOAD-4] HA backups are ids of their own: never a broker id, never in links or under a
+ * publisher or subscriber (clients and links use the primary's id; the backup takes it over),
+ * only crash and restart name them. Subscriber patterns may be MQTT shared subscriptions,
+ * `$share/GROUP/PATTERN`.
+ * [LOAD-5] A slow-consumer fault's pattern names subscribers on its broker: an expansion there of
+ * a subscriber entry's pattern, or the entry's template text when it has one expansion there.
+ * It is stored expanded, as the broker holds it. Fault keys follow faults.ts [FAULT-1].
  */
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -27,8 +36,10 @@ import {
   TOPIC_PLACEHOLDERS,
   type CompiledTemplate,
   type PlaceholderName,
+  type TemplateContext,
 } from './template.ts';
-import type { FaultAction, FaultSpec, LinkSpec, PublisherSpec, RegionSpec, Scenario, SubscriberSpec } from './types.ts';
+import { FAULT_ACTION_NAMES, FAULT_ACTIONS, type FaultOption } from './faults.ts';
+import type { DeliveryClass, FaultSpec, LinkSpec, PublisherSpec, RegionSpec, RoutingSpec, Scenario, SubscriberSpec } from './types.ts';
 import { EXPECTED, formatDuration, isParseFailure, parseBandwidth, parseDuration, parseRate, parseSize, type Parsed } from './units.ts';
 
 /** A path into the scenario document: keys and list indexes, printed as `links[0].rtt`. */
@@ -239,6 +250,7 @@ const DEF_EXPECTED: Readonly<Record<string, (v: unknown) => string>> = {
   id: () => 'an id such as "us-1" (letters, digits, ".", "_", "-"; at most 64 characters)',
   brokerPair: () => 'two broker ids such as [us-1, eu-1]',
   probability: () => 'a probability in [0, 1), such as 0.001',
+  lossFraction: () => 'a probability in [0, 1], such as 0.05',
 };
 
 function unitExpected(parse: (s: string) => Parsed, v: unknown, fallback: string): string {
@@ -256,6 +268,9 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   object: 'a map',
   null: 'an empty value',
 };
+
+/** "link-down, link-up, …, degrade or slow-consumer" */
+const ONE_ACTION = `${FAULT_ACTION_NAMES.slice(0, -1).join(', ')} or ${FAULT_ACTION_NAMES[FAULT_ACTION_NAMES.length - 1]!}`;
 
 /** The instance path of an ajv error as keys and indexes (indexes where the data is a list). */
 function instancePath(pointer: string, data: unknown): (string | number)[] {
@@ -325,9 +340,9 @@ function schemaError(src: Source, data: unknown, e: ErrorObject): { error: Scena
     case 'oneOf': {
       const obj = (value ?? {}) as Record<string, unknown>;
       if (parent.title === 'fault') {
-        const actions = ['link-down', 'link-up', 'crash', 'restart'].filter((k) => k in obj);
+        const actions = FAULT_ACTION_NAMES.filter((k) => k in obj);
         const found = actions.length === 0 ? 'no action' : actions.map(quote).join(' and ');
-        return make(path, 'value', 'exactly one action: link-down, link-up, crash or restart', found);
+        return make(path, 'value', `exactly one action: ${ONE_ACTION}`, found);
       }
       const both = 'region' in obj && 'broker' in obj;
       return make(
@@ -337,6 +352,9 @@ function schemaError(src: Source, data: unknown, e: ErrorObject): { error: Scena
         both ? 'both' : 'neither',
       );
     }
+    case 'anyOf':
+      if (parent.title === 'heal target') return make(path, 'value', 'a list of region ids such as [ap-southeast-1], or "all"', describe(value));
+      return make(path, 'value', `a value that ${e.message ?? 'matches the schema'}`, describe(value));
     case 'enum': {
       const options = (parent.enum ?? []).map(String);
       const hint = typeof value === 'string' ? didYouMean(value, options) : undefined;
@@ -403,6 +421,7 @@ interface RawRegion {
   brokers: string[];
   clientRtt?: string;
   location?: { lat: number; lon: number };
+  ha?: { primary: string; backup: string }[];
 }
 interface RawLink {
   between: [string, string];
@@ -424,6 +443,7 @@ interface RawPublisher {
   type?: string;
   start?: string;
   stop?: string;
+  delivery?: DeliveryClass;
 }
 interface RawSubscriber {
   region?: string;
@@ -432,8 +452,39 @@ interface RawSubscriber {
   pattern: string;
   patterns?: number;
   filter?: string;
+  consume?: string;
+  queue?: number;
 }
-type RawFault = { at: string } & Partial<Record<FaultAction, string | [string, string]>>;
+interface RawFault {
+  at: string;
+  'link-down'?: [string, string];
+  'link-up'?: [string, string];
+  crash?: string;
+  restart?: string;
+  partition?: string[];
+  heal?: string[] | 'all';
+  degrade?: [string, string];
+  'slow-consumer'?: string;
+  loss?: number;
+  rtt?: string;
+  jitter?: string;
+  bandwidth?: string;
+  pattern?: string;
+  rate?: string;
+  for?: string;
+}
+interface RawRouting {
+  helloInterval?: string;
+  deadInterval?: string;
+  hopLimit?: number;
+  retransmit?: string;
+  ackDelay?: string;
+  ledgerTtl?: string;
+  spool?: string;
+  keepalive?: string;
+  takeover?: string;
+  reconnect?: string;
+}
 interface RawScenario {
   name: string;
   seed?: number;
@@ -445,7 +496,7 @@ interface RawScenario {
   subscribers?: RawSubscriber[];
   faults?: RawFault[];
   expect?: string[];
-  routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number };
+  routing?: RawRouting;
   model?: { connectionBytes?: string; transportOverhead?: string };
 }
 
@@ -499,6 +550,7 @@ function resolve(src: Source, raw: RawScenario): Scenario {
       brokers: [...r.brokers],
       clientRttMs: dur(['regions', ri, 'clientRtt'], r.clientRtt, '1ms'),
       ...(r.location === undefined ? {} : { location: { lat: r.location.lat, lon: r.location.lon } }),
+      ha: (r.ha ?? []).map((pair) => ({ primary: pair.primary, backup: pair.backup })),
     };
     return spec;
   });
@@ -506,15 +558,68 @@ function resolve(src: Source, raw: RawScenario): Scenario {
   const regionIds = regions.map((r) => r.id);
   const brokersOf = new Map(regions.map((r) => [r.id, r.brokers]));
 
-  const knownBroker = (path: ScenarioPath, id: string): void => {
-    if (!regionOf.has(id)) {
-      throw src.error(path, 'value', `a broker declared under regions (${listOf(brokerIds)})`, quote(id), didYouMean(id, brokerIds));
+  // [LOAD-4] HA pairs: the primary is a broker of this region with at most one backup; the
+  // backup is a new id, used nowhere else (checked after every region's brokers are known).
+  const primaryOf = new Map<string, string>(); // backup → primary
+  const backupWhere = new Map<string, string>(); // backup → "regions[0].ha[1].backup"
+  const pairWhere = new Map<string, string>(); // primary → "regions[0].ha[1]"
+  raw.regions.forEach((r, ri) => {
+    (r.ha ?? []).forEach((pair, hi) => {
+      const at = (k: string): ScenarioPath => ['regions', ri, 'ha', hi, k];
+      if (!r.brokers.includes(pair.primary)) {
+        const elsewhere = regionOf.get(pair.primary);
+        const found = elsewhere === undefined ? quote(pair.primary) : `${quote(pair.primary)}, a broker of region ${quote(elsewhere)}`;
+        throw src.error(at('primary'), 'value', `a broker of region ${quote(r.id)} (${listOf(r.brokers)})`, found, elsewhere === undefined ? didYouMean(pair.primary, r.brokers) : undefined);
+      }
+      const paired = pairWhere.get(pair.primary);
+      if (paired !== undefined) {
+        throw src.error(at('primary'), 'value', `a primary with at most one backup (${paired} already pairs ${quote(pair.primary)})`, quote(pair.primary));
+      }
+      const asBroker = brokerWhere.get(pair.backup);
+      if (asBroker !== undefined) {
+        throw src.error(at('backup'), 'value', `a new id for the standby, not a broker's (${asBroker} is ${quote(pair.backup)})`, quote(pair.backup));
+      }
+      const asBackup = backupWhere.get(pair.backup);
+      if (asBackup !== undefined) {
+        throw src.error(at('backup'), 'value', `a backup id not used before (${asBackup} is ${quote(pair.backup)})`, quote(pair.backup));
+      }
+      pairWhere.set(pair.primary, formatPath(['regions', ri, 'ha', hi]));
+      backupWhere.set(pair.backup, formatPath(at('backup')));
+      primaryOf.set(pair.backup, pair.primary);
+    });
+  });
+
+  /** A broker id; an HA backup's id is refused with `why` (e.g. clients attach to the primary). */
+  const knownBroker = (path: ScenarioPath, id: string, why = 'a backup stands in for its primary'): void => {
+    if (regionOf.has(id)) return;
+    const primary = primaryOf.get(id);
+    if (primary !== undefined) {
+      throw src.error(path, 'value', `a broker declared under regions (${listOf(brokerIds)})`, `${quote(id)}, the HA backup of ${quote(primary)} (${why})`, `use ${quote(primary)}`);
     }
+    throw src.error(path, 'value', `a broker declared under regions (${listOf(brokerIds)})`, quote(id), didYouMean(id, brokerIds));
   };
+  /** Crash and restart also take HA backups. */
+  const knownBrokerOrBackup = (path: ScenarioPath, id: string): void => {
+    if (regionOf.has(id) || primaryOf.has(id)) return;
+    if (primaryOf.size === 0) knownBroker(path, id);
+    const known = [...brokerIds, ...primaryOf.keys()];
+    throw src.error(path, 'value', `a broker or HA backup declared under regions (${listOf(known)})`, quote(id), didYouMean(id, known));
+  };
+  const LINK_WHY = "a backup takes over its primary's links and has none of its own";
+  const CLIENT_WHY = "clients attach to the primary's address";
   const knownRegion = (path: ScenarioPath, id: string): void => {
     if (!regionIndex.has(id)) {
       throw src.error(path, 'value', `a region declared under regions (${listOf(regionIds)})`, quote(id), didYouMean(id, regionIds));
     }
+  };
+  /** Known region ids, each once. */
+  const regionList = (path: ScenarioPath, ids: readonly string[]): string[] => {
+    ids.forEach((id, j) => {
+      knownRegion([...path, j], id);
+      const first = ids.indexOf(id);
+      if (first < j) throw src.error([...path, j], 'value', `each region once (${formatPath([...path, first])} is ${quote(id)})`, quote(id));
+    });
+    return [...ids];
   };
 
   // Links.
@@ -523,8 +628,8 @@ function resolve(src: Source, raw: RawScenario): Scenario {
   const links: LinkSpec[] = (raw.links ?? []).map((l, li) => {
     const at = (k: string): ScenarioPath => ['links', li, k];
     const [a, b] = l.between;
-    knownBroker(['links', li, 'between', 0], a);
-    knownBroker(['links', li, 'between', 1], b);
+    knownBroker(['links', li, 'between', 0], a, LINK_WHY);
+    knownBroker(['links', li, 'between', 1], b, LINK_WHY);
     if (a === b) throw src.error(['links', li, 'between', 1], 'value', `a broker other than ${quote(a)} (a link joins two brokers)`, quote(b));
     const dup = linkIndex.get(linkKey(a, b));
     if (dup !== undefined) {
@@ -554,7 +659,7 @@ function resolve(src: Source, raw: RawScenario): Scenario {
       throw src.error([...path, 'broker'], 'key', 'exactly one of "region" or "broker"', 'both');
     }
     if (p.broker !== undefined) {
-      knownBroker([...path, 'broker'], p.broker);
+      knownBroker([...path, 'broker'], p.broker, CLIENT_WHY);
       return { brokers: [p.broker], place: { broker: p.broker } };
     }
     if (p.region === undefined) throw src.error(path, 'value', 'exactly one of "region" or "broker"', 'neither');
@@ -614,10 +719,12 @@ function resolve(src: Source, raw: RawScenario): Scenario {
       type: p.type ?? 'com.meshtwin.event',
       startMs,
       stopMs,
+      delivery: p.delivery ?? 'realtime',
     };
   });
 
   // Subscribers.
+  const subscriberTemplates: { brokers: readonly string[]; source: string; template: CompiledTemplate; patterns: number }[] = [];
   const subscribers: SubscriberSpec[] = (raw.subscribers ?? []).map((s, si) => {
     const at = (k: string): ScenarioPath => ['subscribers', si, k];
     const { brokers, place } = placement(['subscribers', si], s);
@@ -626,10 +733,10 @@ function resolve(src: Source, raw: RawScenario): Scenario {
     const pattern = compileChecked(src, at('pattern'), s.pattern, PATTERN_PLACEHOLDERS, 'pattern');
     for (const b of brokers) {
       const rendered = pattern.render(sample(b));
-      const reason = validatePattern(rendered);
-      if (reason !== null) {
+      const bad = checkSubscription(rendered);
+      if (bad !== null) {
         const shown = rendered === s.pattern ? quote(s.pattern) : `${quote(s.pattern)}, which renders as ${quote(rendered)}`;
-        throw src.error(at('pattern'), 'value', 'a valid pattern ("+" a whole level, "#" the whole last level)', `${shown} (${reason})`);
+        throw src.error(at('pattern'), 'value', bad.expected, `${shown} (${bad.reason})`);
       }
     }
     if (patterns > 1 && !pattern.placeholders.includes('i')) {
@@ -645,42 +752,178 @@ function resolve(src: Source, raw: RawScenario): Scenario {
         throw src.error(at('filter'), 'value', `a selector such as "amountCents > 10000"`, `${quote(s.filter)} (at character ${bad.position + 1}: ${bad.reason})`);
       }
     }
-    return { ...place, count, pattern: s.pattern, patterns, ...(s.filter === undefined ? {} : { filter: s.filter }) };
+    let consumeRatePerSec: number | undefined;
+    if (s.consume !== undefined) {
+      consumeRatePerSec = unit(at('consume'), s.consume, '0/s', parseRate);
+      if (consumeRatePerSec <= 0) throw src.error(at('consume'), 'value', 'a consume rate above zero, such as "500/s" (leave it out to consume as fast as messages arrive)', quote(s.consume));
+    }
+    subscriberTemplates.push({ brokers, source: s.pattern, template: pattern, patterns });
+    return {
+      ...place,
+      count,
+      pattern: s.pattern,
+      patterns,
+      ...(s.filter === undefined ? {} : { filter: s.filter }),
+      ...(consumeRatePerSec === undefined ? {} : { consumeRatePerSec }),
+      queueLimit: s.queue ?? 10_000,
+    };
   });
 
-  // Faults: targets exist, times fall inside the run, and the sequence makes sense.
-  const faults: FaultSpec[] = (raw.faults ?? []).map((f, fi) => {
-    const action = (['link-down', 'link-up', 'crash', 'restart'] as const).find((a) => f[a] !== undefined);
-    if (action === undefined) throw src.error(['faults', fi], 'value', 'exactly one action: link-down, link-up, crash or restart', 'no action');
-    const atMs = dur(['faults', fi, 'at'], f.at, '0s');
+  /**
+   * [LOAD-5] The population pattern a slow-consumer fault names: one of the expansions at
+   * `broker` of a subscriber entry there, or that entry's template text when it expands to one
+   * pattern at `broker` (stored expanded, as the broker holds it).
+   */
+  const populationPattern = (path: ScenarioPath, broker: string, text: string): string => {
+    const region = regionOf.get(broker)!;
+    const entries = subscriberTemplates.filter((e) => e.brokers.includes(broker));
+    const ctx = (i: number) => ({ n: 0, i, region, broker, rand: SAMPLE_RAND });
+    const expansions = (e: (typeof entries)[number]): number => (e.template.placeholders.includes('i') ? e.patterns : 1);
+    for (const e of entries) {
+      if (isExpansion(e.template, expansions(e), ctx, text)) return text;
+    }
+    for (const e of entries) {
+      if (e.source !== text) continue;
+      if (expansions(e) === 1) return e.template.render(ctx(0));
+      throw src.error(
+        path,
+        'value',
+        `one pattern of the subscribers on ${broker}, such as ${quote(e.template.render(ctx(0)))} (leave pattern out for all of them)`,
+        `${quote(text)}, which expands to ${expansions(e)} patterns`,
+      );
+    }
+    const known = [...new Set(entries.map((e) => (expansions(e) === 1 ? e.template.render(ctx(0)) : e.source)))];
+    throw src.error(path, 'value', `the pattern of subscribers on ${broker} (${listOf(known.map(quote))})`, quote(text), didYouMean(text, known));
+  };
+
+  // Faults: one action with only its own keys, targets exist, times fall inside the run, and the
+  // sequence makes sense.
+  const faults: FaultSpec[] = (raw.faults ?? []).map((f, fi): FaultSpec => {
+    const at = (...k: (string | number)[]): ScenarioPath => ['faults', fi, ...k];
+    const action = FAULT_ACTION_NAMES.find((a) => f[a] !== undefined);
+    if (action === undefined) throw src.error(['faults', fi], 'value', `exactly one action: ${ONE_ACTION}`, 'no action');
+    const rule = FAULT_ACTIONS[action];
+    // [FAULT-1] Only the keys this action takes (the schema knows every key, not which goes with which).
+    for (const key of Object.keys(f)) {
+      if (key === 'at' || key === action || rule.options.includes(key as FaultOption)) continue;
+      const takers = FAULT_ACTION_NAMES.filter((a) => FAULT_ACTIONS[a].options.includes(key as FaultOption));
+      const whose = takers.length === 0 ? '' : `, which only ${takers.join(' and ')} take${takers.length === 1 ? 's' : ''}`;
+      throw src.error(at(key), 'key', `a key of a ${action} fault (${['at', action, ...rule.options].join(', ')})`, `${quote(key)}${whose}`);
+    }
+    for (const key of rule.required) {
+      if (f[key] === undefined) throw src.error(at(key), 'container', `the required key ${quote(key)} of a ${action} fault`, `this ${action} without it`);
+    }
+    if (rule.oneOf.length > 0 && !rule.oneOf.some((k) => f[k] !== undefined)) {
+      throw src.error(at(action), 'key', `a ${action} with at least one of ${rule.oneOf.join(', ')}`, 'none of them');
+    }
+    const atMs = dur(at('at'), f.at, '0s');
     if (atMs > durationMs) {
-      throw src.error(['faults', fi, 'at'], 'value', `a time within the run (duration is ${formatDuration(durationMs)})`, quote(f.at));
+      throw src.error(at('at'), 'value', `a time within the run (duration is ${formatDuration(durationMs)})`, quote(f.at));
     }
-    const value = f[action]!;
-    if (Array.isArray(value)) {
-      knownBroker(['faults', fi, action, 0], value[0]);
-      knownBroker(['faults', fi, action, 1], value[1]);
-      if (!linkIndex.has(linkKey(value[0], value[1]))) {
-        throw src.error(['faults', fi, action], 'value', 'a pair of brokers joined by a link under links', `[${value[0]}, ${value[1]}]`);
+
+    let target: string[];
+    switch (rule.target) {
+      case 'link': {
+        const [a, b] = f[action] as [string, string];
+        knownBroker(at(action, 0), a, LINK_WHY);
+        knownBroker(at(action, 1), b, LINK_WHY);
+        if (!linkIndex.has(linkKey(a, b))) throw src.error(at(action), 'value', 'a pair of brokers joined by a link under links', `[${a}, ${b}]`);
+        target = [a, b];
+        break;
       }
-      return { atMs, action, target: [value[0], value[1]] };
+      case 'broker': {
+        const id = f[action] as string;
+        if (action === 'crash' || action === 'restart') knownBrokerOrBackup(at(action), id);
+        else knownBroker(at(action), id, CLIENT_WHY);
+        target = [id];
+        break;
+      }
+      case 'regions':
+      case 'regions-or-all': {
+        const value = f[action] as string[] | 'all';
+        target = value === 'all' ? [] : regionList(at(action), value);
+        if (action === 'partition' && target.length === regionIds.length) {
+          throw src.error(at(action), 'value', `some regions but not all (a partition cuts them off from the rest; there are ${regionIds.length})`, `[${target.join(', ')}]`);
+        }
+        break;
+      }
+      default: {
+        const never: never = rule.target;
+        throw new Error(`unknown fault target kind ${String(never)}`);
+      }
     }
-    knownBroker(['faults', fi, action], value);
-    return { atMs, action, target: [value] };
+
+    const spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] } = { atMs, action, target };
+    if (f.for !== undefined) {
+      spec.forMs = dur(at('for'), f.for, '0s');
+      if (spec.forMs <= 0) throw src.error(at('for'), 'value', 'a duration above zero, such as "10s" (leave it out to last until the end of the run)', quote(f.for));
+    }
+    if (f.loss !== undefined) spec.loss = f.loss;
+    if (f.rtt !== undefined) {
+      spec.rttMs = dur(at('rtt'), f.rtt, '0ms');
+      if (spec.rttMs <= 0) throw src.error(at('rtt'), 'value', 'a round-trip time above zero, such as "300ms"', quote(f.rtt));
+    }
+    if (f.jitter !== undefined) spec.jitterMs = dur(at('jitter'), f.jitter, '0ms');
+    if (f.bandwidth !== undefined) {
+      spec.bandwidthBps = unit(at('bandwidth'), f.bandwidth, '0bps', parseBandwidth);
+      if (spec.bandwidthBps <= 0) throw src.error(at('bandwidth'), 'value', 'a bandwidth above zero, such as "10Mbps"', quote(f.bandwidth));
+    }
+    if (f.rate !== undefined) {
+      spec.ratePerSec = unit(at('rate'), f.rate, '0/s', parseRate);
+      if (spec.ratePerSec <= 0) throw src.error(at('rate'), 'value', 'a rate above zero, such as "10/s" (for a stalled consumer, a tiny one such as "1/h")', quote(f.rate));
+    }
+    if (action === 'slow-consumer') {
+      const broker = target[0]!;
+      if (!subscriberTemplates.some((e) => e.brokers.includes(broker))) {
+        const withSubs = brokerIds.filter((b) => subscriberTemplates.some((e) => e.brokers.includes(b)));
+        const where = withSubs.length === 0 ? 'this scenario has none' : listOf(withSubs);
+        throw src.error(at(action), 'value', `a broker with subscribers (${where})`, quote(broker));
+      }
+      if (f.pattern !== undefined) spec.pattern = populationPattern(at('pattern'), broker, f.pattern);
+    }
+    return spec;
   });
   checkFaultSequence(src, faults);
 
   // Routing and model.
   const routing = raw.routing ?? {};
-  const helloIntervalMs = dur(['routing', 'helloInterval'], routing.helloInterval, '500ms');
-  if (helloIntervalMs <= 0) throw src.error(['routing', 'helloInterval'], 'value', 'an interval above zero, such as "500ms"', describe(routing.helloInterval));
-  const deadIntervalMs = dur(['routing', 'deadInterval'], routing.deadInterval, '2s');
-  if (deadIntervalMs <= helloIntervalMs) {
-    if (routing.deadInterval === undefined) {
-      throw src.error(['routing', 'helloInterval'], 'value', 'a helloInterval shorter than deadInterval (default "2s")', quote(routing.helloInterval ?? ''));
+  const at = (k: keyof RawRouting): ScenarioPath => ['routing', k];
+  const routingMs = (k: keyof RawRouting & string, dflt: string, above?: 'above zero'): number => {
+    const text = routing[k] as string | undefined;
+    const ms = dur(at(k), text, dflt);
+    if (above !== undefined && ms <= 0) throw src.error(at(k), 'value', `${article(k)} above zero, such as ${quote(dflt)}`, quote(text ?? dflt));
+    return ms;
+  };
+  /** [LOAD-3] `short` must be shorter than `long`; blame the one the file set (the long one if both). */
+  const shorter = (short: keyof RawRouting & string, shortMs: number, long: keyof RawRouting & string, longMs: number, longDefault: string): void => {
+    if (shortMs < longMs) return;
+    if (routing[long] === undefined) {
+      throw src.error(at(short), 'value', `${article(short)} shorter than ${long} (default ${quote(longDefault)})`, quote(String(routing[short] ?? '')));
     }
-    throw src.error(['routing', 'deadInterval'], 'value', `a deadInterval longer than helloInterval (${formatDuration(helloIntervalMs)})`, quote(routing.deadInterval));
-  }
+    throw src.error(at(long), 'value', `${article(long)} longer than ${short} (${formatDuration(shortMs)})`, quote(String(routing[long])));
+  };
+  const helloIntervalMs = routingMs('helloInterval', '500ms');
+  if (helloIntervalMs <= 0) throw src.error(at('helloInterval'), 'value', 'an interval above zero, such as "500ms"', describe(routing.helloInterval));
+  const deadIntervalMs = routingMs('deadInterval', '2s');
+  shorter('helloInterval', helloIntervalMs, 'deadInterval', deadIntervalMs, '2s');
+  const ackDelayMs = routingMs('ackDelay', '2ms');
+  const retransmitMs = routingMs('retransmit', '200ms');
+  shorter('ackDelay', ackDelayMs, 'retransmit', retransmitMs, '200ms');
+  const keepaliveMs = routingMs('keepalive', '100ms', 'above zero');
+  const takeoverMs = routingMs('takeover', '500ms');
+  shorter('keepalive', keepaliveMs, 'takeover', takeoverMs, '500ms');
+  const routingSpec: RoutingSpec = {
+    helloIntervalMs,
+    deadIntervalMs,
+    hopLimit: routing.hopLimit ?? 16,
+    retransmitMs,
+    ackDelayMs,
+    ledgerTtlMs: routingMs('ledgerTtl', '15m', 'above zero'),
+    spoolBytes: unit(at('spool'), routing.spool, '50GB', parseSize),
+    keepaliveMs,
+    takeoverMs,
+    reconnectMs: routingMs('reconnect', '100ms'),
+  };
   const model = raw.model ?? {};
 
   return {
@@ -694,7 +937,7 @@ function resolve(src: Source, raw: RawScenario): Scenario {
     subscribers,
     faults,
     expect: [...(raw.expect ?? [])],
-    routing: { helloIntervalMs, deadIntervalMs, hopLimit: routing.hopLimit ?? 16 },
+    routing: routingSpec,
     model: {
       connectionBytes: unit(['model', 'connectionBytes'], model.connectionBytes, '40KB', parseSize),
       transportOverheadBytes: unit(['model', 'transportOverhead'], model.transportOverhead, '62B', parseSize),
@@ -713,33 +956,128 @@ function compileChecked(src: Source, path: ScenarioPath, text: string, allowed: 
 
 /**
  * [LOAD-3] Walks the faults in time order (file order for equal times): a link goes down only
- * when up and up only when down; a broker crashes only when running and restarts only when
- * crashed. Links and brokers start up.
+ * when up and up only when down; a broker (or HA backup) crashes only when running and restarts
+ * only when crashed; a heal heals regions that a partition cut off (partitioning a region twice
+ * is fine); a link is not degraded again, nor the same subscribers slowed again, while an earlier
+ * degrade or slow-consumer fault still holds (back to back is fine). Everything starts up,
+ * running, whole and healthy.
  */
 function checkFaultSequence(src: Source, faults: readonly FaultSpec[]): void {
   const order = faults.map((f, i) => ({ f, i })).sort((x, y) => x.f.atMs - y.f.atMs || x.i - y.i);
   const downLinks = new Set<string>();
   const crashed = new Set<string>();
+  const partitioned = new Set<string>();
+  const degraded = new Map<string, { i: number; untilMs: number }>();
+  const slowed: { i: number; broker: string; pattern: string | undefined; untilMs: number }[] = [];
+  const until = (ms: number): string => (ms === Infinity ? 'to the end of the run' : `until ${formatDuration(ms)}`);
   for (const { f, i } of order) {
     const when = formatDuration(f.atMs);
     const path: ScenarioPath = ['faults', i, f.action];
-    if (f.action === 'link-down' || f.action === 'link-up') {
-      const [a, b] = f.target as readonly [string, string];
-      const key = a < b ? `${a} ${b}` : `${b} ${a}`;
-      const down = downLinks.has(key);
-      if (f.action === 'link-down' && down) throw src.error(path, 'value', `a link that is up at ${when} (an earlier fault took it down)`, `[${a}, ${b}]`);
-      if (f.action === 'link-up' && !down) throw src.error(path, 'value', `a link that is down at ${when} (links start up)`, `[${a}, ${b}]`);
-      if (down) downLinks.delete(key);
-      else downLinks.add(key);
-    } else {
-      const id = f.target[0]!;
-      const isCrashed = crashed.has(id);
-      if (f.action === 'crash' && isCrashed) throw src.error(path, 'value', `a broker that is running at ${when} (an earlier fault crashed it)`, quote(id));
-      if (f.action === 'restart' && !isCrashed) throw src.error(path, 'value', `a crashed broker at ${when} (brokers start running)`, quote(id));
-      if (isCrashed) crashed.delete(id);
-      else crashed.add(id);
+    switch (f.action) {
+      case 'link-down':
+      case 'link-up': {
+        const [a, b] = f.target as readonly [string, string];
+        const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+        const down = downLinks.has(key);
+        if (f.action === 'link-down' && down) throw src.error(path, 'value', `a link that is up at ${when} (an earlier fault took it down)`, `[${a}, ${b}]`);
+        if (f.action === 'link-up' && !down) throw src.error(path, 'value', `a link that is down at ${when} (links start up)`, `[${a}, ${b}]`);
+        if (down) downLinks.delete(key);
+        else downLinks.add(key);
+        break;
+      }
+      case 'crash':
+      case 'restart': {
+        const id = f.target[0]!;
+        const isCrashed = crashed.has(id);
+        if (f.action === 'crash' && isCrashed) throw src.error(path, 'value', `a broker that is running at ${when} (an earlier fault crashed it)`, quote(id));
+        if (f.action === 'restart' && !isCrashed) throw src.error(path, 'value', `a crashed broker at ${when} (brokers start running)`, quote(id));
+        if (isCrashed) crashed.delete(id);
+        else crashed.add(id);
+        break;
+      }
+      case 'partition':
+        for (const r of f.target) partitioned.add(r);
+        break;
+      case 'heal': {
+        const shown = f.target.length === 0 ? '"all"' : `[${f.target.join(', ')}]`;
+        if (partitioned.size === 0) throw src.error(path, 'value', `a partition to heal at ${when} (no region is partitioned then)`, shown);
+        f.target.forEach((r, j) => {
+          if (!partitioned.has(r)) throw src.error([...path, j], 'value', `a region partitioned at ${when} (${listOf([...partitioned])})`, quote(r));
+        });
+        if (f.target.length === 0) partitioned.clear();
+        for (const r of f.target) partitioned.delete(r);
+        break;
+      }
+      case 'degrade': {
+        const [a, b] = f.target as readonly [string, string];
+        const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+        const prev = degraded.get(key);
+        if (prev !== undefined && prev.untilMs > f.atMs) {
+          throw src.error(path, 'value', `a link not degraded at ${when} (faults[${prev.i}] degrades it ${until(prev.untilMs)})`, `[${a}, ${b}]`);
+        }
+        degraded.set(key, { i, untilMs: f.atMs + (f.forMs ?? Infinity) });
+        break;
+      }
+      case 'slow-consumer': {
+        const broker = f.target[0]!;
+        const clash = slowed.find(
+          (s) => s.broker === broker && s.untilMs > f.atMs && (s.pattern === undefined || f.pattern === undefined || s.pattern === f.pattern),
+        );
+        if (clash !== undefined) {
+          const whom = clash.pattern === undefined ? 'every subscriber' : `the subscribers of ${quote(clash.pattern)}`;
+          throw src.error(path, 'value', `subscribers not already slow at ${when} (faults[${clash.i}] slows ${whom} on ${broker} ${until(clash.untilMs)})`, quote(broker));
+        }
+        slowed.push({ i, broker, pattern: f.pattern, untilMs: f.atMs + (f.forMs ?? Infinity) });
+        break;
+      }
+      default: {
+        const never: never = f.action;
+        throw new Error(`unknown fault action ${String(never)}`);
+      }
     }
   }
+}
+
+/**
+ * [LOAD-4] A subscription: a pattern (engine/topic.ts validatePattern), or an MQTT shared
+ * subscription `$share/GROUP/PATTERN` whose GROUP is one non-empty level without wildcards.
+ * Null when valid, else what was expected and why it is not that.
+ */
+function checkSubscription(text: string): { expected: string; reason: string } | null {
+  const SHARE = '$share/';
+  if (!text.startsWith(SHARE)) {
+    const reason = validatePattern(text);
+    return reason === null ? null : { expected: 'a valid pattern ("+" a whole level, "#" the whole last level)', reason };
+  }
+  const expected = 'a shared subscription "$share/GROUP/PATTERN" (GROUP one level without wildcards, PATTERN a valid pattern)';
+  const rest = text.slice(SHARE.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return { expected, reason: 'no pattern after the group' };
+  const group = rest.slice(0, slash);
+  if (group === '') return { expected, reason: 'the group is empty' };
+  if (/[+#]/.test(group)) return { expected, reason: 'the group must not contain wildcards' };
+  const reason = validatePattern(rest.slice(slash + 1));
+  return reason === null ? null : { expected, reason: `after "$share/${group}/": ${reason}` };
+}
+
+/** Whether `text` is what `t` renders for some i in 0..count-1 (the other placeholders fixed by `ctx`). */
+function isExpansion(t: CompiledTemplate, count: number, ctx: (i: number) => TemplateContext, text: string): boolean {
+  if (!t.placeholders.includes('i')) return t.render(ctx(0)) === text;
+  // Read i off the text: the first {i} is the first run of digits where the template has it.
+  let re = '^';
+  for (const part of t.parts) {
+    if (part.kind === 'i') re += '(0|[1-9][0-9]*)';
+    else if (part.kind === 'literal') re += escapeRegExp(part.text);
+    else re += escapeRegExp(String(ctx(0)[part.kind as 'region' | 'broker']));
+  }
+  const m = new RegExp(`${re}$`, 'u').exec(text);
+  if (m === null) return false;
+  const i = Number(m[1]);
+  return i < count && t.render(ctx(i)) === text;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,25 @@ export interface Scenario {
   readonly model: ModelSpec;
   /** Where the scenario came from (for messages), e.g. "scenarios/seed.yaml". */
   readonly file: string;
+  /**
+   * Resilience mechanisms, all on unless switched off (programmatic: the failover tests switch
+   * one off to prove a scenario's assertions catch its absence).
+   */
+  readonly mechanisms?: Partial<Mechanisms>;
+}
+
+/** Each resilience mechanism, by name (see engine/broker.ts for what switching it off does). */
+export interface Mechanisms {
+  /** Dead-interval detection: a silent neighbor is declared down and routes recomputed. */
+  readonly reroute: boolean;
+  /** Guaranteed events with no path wait in the spool (off: dropped). */
+  readonly spool: boolean;
+  /** Dedup ledger and sequence check at the destination (off: retries are delivered again). */
+  readonly dedup: boolean;
+  /** Bounded per-subscriber queues with the slow-consumer policy (off: unbounded queues). */
+  readonly isolation: boolean;
+  /** HA standbys take over (off: backups never do). */
+  readonly ha: boolean;
 }
 
 export interface RegionSpec {
@@ -33,6 +52,12 @@ export interface RegionSpec {
   readonly clientRttMs: number;
   /** Where the region is on a map (optional; for the browser view). */
   readonly location?: { readonly lat: number; readonly lon: number };
+  /**
+   * HA pairs: a standby broker (not in `brokers`, not in `links`) that watches `primary` with
+   * keep-alives and takes over its identity (the anycast address: its links and clients) when the
+   * primary misses `routing.takeoverMs`. YAML: `ha: [{ primary: eu-1, backup: eu-1b }]`.
+   */
+  readonly ha: ReadonlyArray<{ readonly primary: string; readonly backup: string }>;
 }
 
 export interface LinkSpec {
@@ -68,7 +93,14 @@ export interface PublisherSpec {
   /** Optional start/stop within [0, durationMs]. */
   readonly startMs: number;
   readonly stopMs: number;
+  /**
+   * `realtime` (default): may be dropped, newest wins under pressure. `guaranteed`: sequenced,
+   * acknowledged and retransmitted across links, spooled when no path exists, never silently lost.
+   */
+  readonly delivery: DeliveryClass;
 }
+
+export type DeliveryClass = 'realtime' | 'guaranteed';
 
 export interface SubscriberSpec {
   readonly region?: string;
@@ -81,21 +113,67 @@ export interface SubscriberSpec {
   readonly patterns: number;
   /** Optional selector over headers. */
   readonly filter?: string;
+  /**
+   * Messages per second each subscriber consumes (YAML `consume: 500/s`); undefined = as fast as
+   * they arrive. A population of `count` subscribers drains `count × consumeRatePerSec`.
+   */
+  readonly consumeRatePerSec?: number;
+  /** Messages the broker buffers per subscriber before its slow-consumer policy acts (YAML `queue: 1000`, default 10000). */
+  readonly queueLimit: number;
 }
 
-export type FaultAction = 'link-down' | 'link-up' | 'crash' | 'restart';
+export type FaultAction = 'link-down' | 'link-up' | 'crash' | 'restart' | 'partition' | 'heal' | 'degrade' | 'slow-consumer';
 
+/**
+ * One scheduled fault. YAML forms:
+ * - `{ at: 20s, link-down: [us-2, ap-1] }`, `link-up` the same;
+ * - `{ at: 45s, crash: eu-1 }`, `restart` the same;
+ * - `{ at: 10s, partition: [ap-southeast-1] }`: every link between these regions and the rest goes down;
+ * - `{ at: 30s, heal: [ap-southeast-1] }` (or `heal: all`): links cut by partitions come back;
+ * - `{ at: 5s, degrade: [us-1, eu-1], loss: 0.05, rtt: 300ms, bandwidth: 10Mbps, for: 10s }`:
+ *   the link's properties change (any of loss/rtt/bandwidth/jitter) and revert after `for`;
+ * - `{ at: 5s, slow-consumer: eu-1, pattern: "orders/#", rate: 10/s, for: 20s }`: populations on that
+ *   broker (those whose pattern equals `pattern`, or all) consume at `rate` each, until `for` ends.
+ */
 export interface FaultSpec {
   readonly atMs: number;
   readonly action: FaultAction;
-  /** Two broker ids for link faults, one for broker faults. */
+  /**
+   * link-down/link-up/degrade: two broker ids; crash/restart/slow-consumer: one broker id;
+   * partition: region ids; heal: region ids, or [] for every partition.
+   */
   readonly target: readonly string[];
+  /** degrade / slow-consumer: how long until it reverts (undefined: until the end of the run). */
+  readonly forMs?: number;
+  /** degrade: new link properties (undefined keeps the link's own). */
+  readonly loss?: number;
+  readonly rttMs?: number;
+  readonly jitterMs?: number;
+  readonly bandwidthBps?: number;
+  /** slow-consumer: per-subscriber consume rate while slow. */
+  readonly ratePerSec?: number;
+  /** slow-consumer: only populations subscribed with exactly this pattern (default: all on the broker). */
+  readonly pattern?: string;
 }
 
 export interface RoutingSpec {
   readonly helloIntervalMs: number;
   readonly deadIntervalMs: number;
   readonly hopLimit: number;
+  /** Guaranteed delivery: first retransmission timeout before any RTT sample (YAML `retransmit`, default 200ms); then RTO = SRTT + 4·RTTVAR. */
+  readonly retransmitMs: number;
+  /** How long a receiver waits to batch acknowledgements (YAML `ackDelay`, default 2ms). */
+  readonly ackDelayMs: number;
+  /** Deduplication ledger TTL (YAML `ledgerTtl`, default 15m as in seed 002). */
+  readonly ledgerTtlMs: number;
+  /** Spool limit per broker, bytes of guaranteed events held (YAML `spool`, default 50GB as in seed 002). */
+  readonly spoolBytes: number;
+  /** HA: primary → backup keep-alive interval (YAML `keepalive`, default 100ms). */
+  readonly keepaliveMs: number;
+  /** HA: the backup takes over when the primary is silent this long (YAML `takeover`, default 500ms, seed 002). */
+  readonly takeoverMs: number;
+  /** Clients reconnect this long after losing their broker (YAML `reconnect`, default 100ms). */
+  readonly reconnectMs: number;
 }
 
 export interface ModelSpec {

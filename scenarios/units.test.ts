@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  bandwidthText,
+  durationText,
   formatBps,
   formatBytes,
   formatDuration,
@@ -10,6 +12,7 @@ import {
   parseDuration,
   parseRate,
   parseSize,
+  rateText,
   type Parsed,
 } from './units.ts';
 
@@ -158,6 +161,77 @@ describe('formatters', () => {
   it('prints non-finite values as they are', () => {
     expect(formatBytes(NaN)).toBe('NaN');
     expect(formatBps(Infinity)).toBe('Infinity');
+  });
+});
+
+describe('[UNITS-5] exact unit strings parse back to the same number', () => {
+  it.each([
+    [0, '0ms'],
+    [20_000, '20s'],
+    [90_000, '1.5m'],
+    [300, '300ms'],
+    [900_000, '15m'],
+    [7_200_000, '2h'],
+    [70, '70ms'],
+    [1.5, '1.5ms'],
+    [0.5, '500us'],
+    [parseDuration('250ns') as number, '250ns'],
+    [1500, '1.5s'],
+    [1234, '1.234s'],
+    [100.5, '100.5ms'],
+  ])('durationText(%d) = %s', (ms, text) => {
+    expect(durationText(ms)).toBe(text);
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each([
+    [0, '0/s'],
+    [10, '10/s'],
+    [330_000, '330k/s'],
+    [1e6, '1M/s'],
+    [1_500_000, '1.5M/s'],
+    [0.5, '0.5/s'],
+    [1 / 60, '1/m'],
+    [2.5, '2.5/s'],
+  ])('rateText(%d) = %s', (perSec, text) => {
+    expect(rateText(perSec)).toBe(text);
+    expect(parseRate(text)).toBe(perSec);
+  });
+
+  it.each([
+    [0, '0bps'],
+    [10e6, '10Mbps'],
+    [10e9, '10Gbps'],
+    [1.5e9, '1.5Gbps'],
+    [800, '800bps'],
+    [1e12, '1Tbps'],
+  ])('bandwidthText(%d) = %s', (bps, text) => {
+    expect(bandwidthText(bps)).toBe(text);
+    expect(parseBandwidth(text)).toBe(bps);
+  });
+
+  it('round-trips whatever the parsers produce', () => {
+    const numbers = ['0', '1', '2.5', '0.1', '0.3', '.7', '3.', '12.34', '999.999', '1000', '33333', '1.5', '0.001', '7.25'];
+    for (const n of numbers) {
+      for (const u of ['ns', 'us', 'µs', 'ms', 's', 'm', 'min', 'h']) {
+        const ms = parseDuration(`${n}${u}`) as number;
+        expect([`${n}${u}`, parseDuration(durationText(ms))]).toEqual([`${n}${u}`, ms]);
+      }
+      for (const u of ['/ms', '/s', 'k/s', 'M/s', '/m', '/min', '/h', 'k/h']) {
+        const r = parseRate(`${n}${u}`) as number;
+        expect([`${n}${u}`, parseRate(rateText(r))]).toEqual([`${n}${u}`, r]);
+      }
+      for (const u of ['bps', 'kbps', 'Mbps', 'Gbps', 'Tbps']) {
+        const b = parseBandwidth(`${n}${u}`) as number;
+        expect([`${n}${u}`, parseBandwidth(bandwidthText(b))]).toEqual([`${n}${u}`, b]);
+      }
+    }
+  });
+
+  it('refuses negative and non-finite numbers', () => {
+    expect(() => durationText(-1)).toThrow(RangeError);
+    expect(() => rateText(NaN)).toThrow(RangeError);
+    expect(() => bandwidthText(Infinity)).toThrow(RangeError);
   });
 });
 

@@ -218,3 +218,101 @@ export function formatRate(perSec: number): string {
 export function formatBps(bps: number): string {
   return scaled(bps, BPS_STEPS, true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact unit strings, for writing scenario files ("20s", "10Mbps", "330k/s").
+//
+// [UNITS-5] Unlike the formatters above (three significant figures, for reading), these give a
+// string that the matching parser turns back into exactly the same number, so a tool can write
+// a scenario file that replays what it saw. The unit is the largest in which the number is at
+// least 1 ("300ms", "1.5s", "15m", "10Mbps", "330k/s"), as long as the text is exact and short;
+// otherwise the shortest exact text.
+
+/** [unit factor, unit text] in order of preference; a group is tried before the next group. */
+type UnitGroup = readonly (readonly [factor: number, text: string])[];
+
+/** Significant digits of a plain decimal: "0.016666" → 5, "330" → 3, "1.5" → 2. */
+function significantDigits(digits: string): number {
+  return digits.replace(/\D/g, '').replace(/^0+/, '').replace(/0+$/, '').length || 1;
+}
+
+function exactText(value: number, groups: readonly UnitGroup[], parse: (s: string) => Parsed, zero: string, what: string): string {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what}: expected a finite number >= 0, got ${value}`);
+  if (value === 0) return zero;
+  let overall: string | undefined;
+  for (const group of groups) {
+    let natural: string | undefined;
+    let shortest: string | undefined;
+    for (const [factor, unit] of group) {
+      const q = value / factor;
+      // Division leaves float noise (0.00025 / 1e-6 = 249.99999999999997): try rounded forms too.
+      for (const n of new Set([Number(q.toPrecision(12)), Number(q.toPrecision(15)), q])) {
+        const digits = String(n);
+        if (/e/i.test(digits)) continue; // the parsers take plain decimals only
+        const text = `${digits}${unit}`;
+        if (parse(text) !== value) continue;
+        if (natural === undefined && n >= 1 && significantDigits(digits) <= 9) natural = text;
+        if (shortest === undefined || text.length < shortest.length) shortest = text;
+        break;
+      }
+      if (natural !== undefined) break;
+    }
+    const best = natural ?? shortest;
+    if (best === undefined) continue;
+    // A later group only when this one needs a long number ("0.016666666666666666/s" → "1/m").
+    if (significantDigits(best) <= 6) return best;
+    if (overall === undefined || best.length < overall.length) overall = best;
+  }
+  if (overall !== undefined) return overall;
+  // Not exactly representable (e.g. below a nanosecond): the nearest plain decimal.
+  const [factor, unit] = groups[groups.length - 1]![groups[groups.length - 1]!.length - 1]!;
+  return `${(value / factor).toFixed(12).replace(/\.?0+$/, '')}${unit}`;
+}
+
+const DURATION_TEXT: readonly UnitGroup[] = [
+  [
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+    [1, 'ms'],
+    [1e-3, 'us'],
+    [1e-6, 'ns'],
+  ],
+];
+
+const RATE_TEXT: readonly UnitGroup[] = [
+  [
+    [1e9, 'G/s'],
+    [1e6, 'M/s'],
+    [1e3, 'k/s'],
+    [1, '/s'],
+  ],
+  [[1 / 60, '/m']],
+  [[1 / 3600, '/h']],
+  [[1000, '/ms']],
+];
+
+const BANDWIDTH_TEXT: readonly UnitGroup[] = [
+  [
+    [1e12, 'Tbps'],
+    [1e9, 'Gbps'],
+    [1e6, 'Mbps'],
+    [1e3, 'kbps'],
+    [1, 'bps'],
+  ],
+];
+
+/** [UNITS-5] Milliseconds as a duration string that parses back exactly: 20000 → "20s", 1.5 → "1.5ms". */
+export function durationText(ms: number): string {
+  return exactText(ms, DURATION_TEXT, parseDuration, '0ms', 'durationText');
+}
+
+/** [UNITS-5] Events per second as a rate string that parses back exactly: 10 → "10/s", 330000 → "330k/s". */
+export function rateText(perSec: number): string {
+  return exactText(perSec, RATE_TEXT, parseRate, '0/s', 'rateText');
+}
+
+/** [UNITS-5] Bits per second as a bandwidth string that parses back exactly: 1e7 → "10Mbps". */
+export function bandwidthText(bps: number): string {
+  return exactText(bps, BANDWIDTH_TEXT, parseBandwidth, '0bps', 'bandwidthText');
+}
