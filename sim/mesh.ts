@@ -7,8 +7,10 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
-import { Broker, type BrokerEvent, type BrokerHost, type LocalSubscription, type PublishInput } from '../engine/broker.ts';
-import type { FrameKind } from '../engine/frames.ts';
+import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import type { DurableState } from '../engine/durable.ts';
+import { FrameKind } from '../engine/frames.ts';
+import { Standby } from '../engine/ha.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
 import type { FaultSpec, Scenario } from '../scenarios/types.ts';
 import { Kernel } from './kernel.ts';
@@ -18,7 +20,27 @@ import { createRng, type Rng } from './rng.ts';
 import { expandPublishers, expandSubscribers, type Population, type PublishStream } from './workload.ts';
 
 /** A control-plane event, timestamped, for the report's timeline and convergence figures. */
-export type ControlEvent = BrokerEvent | { readonly type: 'fault'; readonly at: number; readonly fault: FaultSpec };
+export type ControlEvent =
+  | BrokerEvent
+  | { readonly type: 'fault'; readonly at: number; readonly fault: FaultSpec; readonly index: number }
+  | { readonly type: 'fault-reverted'; readonly at: number; readonly index: number }
+  | { readonly type: 'takeover'; readonly at: number; readonly broker: BrokerId; readonly backup: BrokerId; readonly lastKeepaliveAt: number }
+  | { readonly type: 'resubscribed'; readonly at: number; readonly broker: BrokerId; readonly populations: number };
+
+/** Counters summed over every broker and every life of it (a restart starts a new Broker). */
+export type Totals = BrokerStats & { readonly rejected: number; readonly publishBackpressured: number; readonly delivered: number };
+
+/**
+ * Sees every publish and delivery (for invariant checkers: sim/invariants.ts). Only called when
+ * set, so a plain run pays nothing.
+ */
+export interface MeshObserver {
+  publish(now: number, stream: PublishStream, n: number, input: PublishInput, result: PublishResult | 'broker-down'): void;
+  deliver(now: number, pop: Population, env: Envelope, guaranteed: boolean): void;
+}
+
+/** Meshes with more populations than this get no per-population figures (one histogram each). */
+export const POPULATION_DETAIL_MAX = 1000;
 
 class Node {
   broker!: Broker;
@@ -29,10 +51,29 @@ class Node {
   readonly out = new Map<BrokerId, LinkDirection>();
   readonly populations: Population[] = [];
   readonly clientOneWayMs: number;
+  /** The broker's disk (spool, custody, ledger, sequences): kept across crashes. */
+  durable: DurableState | undefined;
+  /** Stats of earlier lives (a restart replaces the Broker). */
+  readonly past: Partial<Record<keyof BrokerStats, number>> = {};
+  /** HA: the pair this broker is the primary identity of. */
+  pair: HaPair | undefined;
+  /** When the identity last went down (for takeover times). */
+  crashedAt = NaN;
 
   constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
     this.clientOneWayMs = clientRttMs / 2;
   }
+}
+
+/** An HA pair: the identity `primary` (an address) and a standby machine watching it. */
+class HaPair {
+  standby: Standby | null = null;
+  /** Keep-alive frames on the LAN to the standby, oldest first (the LAN delay is constant: FIFO). */
+  readonly onLan: Uint8Array[] = [];
+  /** The standby machine is up (it can watch, or come back as the standby). */
+  standbyUp = true;
+  standbyTimerAt = NaN;
+  constructor(readonly index: number, readonly primary: Node, readonly backupId: BrokerId) {}
 }
 
 export class Mesh {
@@ -49,23 +90,43 @@ export class Mesh {
   readonly trace = new TraceDigest();
   readonly dups: DuplicateDetector;
   readonly control: ControlEvent[] = [];
+  readonly pairs: HaPair[] = [];
+  /** Per-population latency, for meshes of at most POPULATION_DETAIL_MAX populations (else empty). */
+  readonly popLatency: LatencyRecorder[] = [];
+  readonly popDelivered: number[] = [];
+  /** Totals at each fault, in fault order (per-fault figures are differences of these). */
+  readonly faultTotals: Array<{ readonly index: number; readonly at: number; readonly totals: Totals }> = [];
   /**
    * Wall-clock samples of handlePublish, in microseconds: 1 in `decisionSampleEvery` publishes,
    * after the first `decisionSkip` (while the JIT is still compiling the hot path).
    */
   readonly decisionUs: number[] = [];
+  observer: MeshObserver | undefined;
   published = 0;
   /** Number of the frame being handled: deliveries it causes share it (duplicate detection). */
   private arrival = 0;
   rejected = 0;
+  publishBackpressured = 0;
   delivered = 0;
   private nextSecondAt = 1000;
-  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number };
-  private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number }>;
+  /** Per population: its live subscription, current consume rate, and pending consumed event time. */
+  private readonly subs: Array<LocalSubscription | undefined>;
+  private readonly rate: number[];
+  private readonly consumeAt: number[];
+  /** Links cut by each partition fault still in force (by fault index). */
+  private readonly partitions = new Map<number, { readonly regions: ReadonlySet<string>; readonly dirs: LinkDirection[] }>();
+  private readonly reconnectRng: Rng;
+  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number };
+  private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean }>;
 
-  constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, private readonly decisionSampleEvery = 64, private readonly decisionSkip = 8192) {
+  /** The kernel runs to durationMs + drainMs: publishers stop at durationMs, what is in flight lands. */
+  readonly endMs: number;
+
+  constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, readonly drainMs = 0, private readonly decisionSampleEvery = 64, private readonly decisionSkip = 8192) {
+    this.endMs = durationMs + drainMs;
     this.kernel = new Kernel(-scenario.warmupMs);
     this.rng = createRng(seed);
+    this.reconnectRng = this.rng.fork('reconnect');
     this.dups = new DuplicateDetector(scenario.regions.reduce((a, r) => a + r.brokers.length, 0), Math.max(2000, 4 * maxRtt(scenario)), -scenario.warmupMs);
     const k = this.kernel;
     this.K = {
@@ -74,6 +135,11 @@ export class Mesh {
       publish: k.register((now, s) => this.onPublish(now, s)),
       fault: k.register((now, f) => this.onFault(now, f)),
       second: k.register(() => this.onSecond()),
+      consumed: k.register((now, p) => this.onConsumed(now, p)),
+      revert: k.register((now, f) => this.onRevert(now, f)),
+      keepalive: k.register((now, p) => this.onKeepalive(now, p)),
+      standby: k.register((now, p) => this.onStandbyTimer(now, p)),
+      resubscribe: k.register((now, i) => this.onResubscribe(now, i)),
     };
     scenario.regions.forEach((region, regionIndex) => {
       for (const id of region.brokers) {
@@ -82,6 +148,14 @@ export class Mesh {
         this.byId.set(id, node);
       }
     });
+    for (const region of scenario.regions) {
+      for (const ha of region.ha ?? []) {
+        const primary = this.byId.get(ha.primary) as Node;
+        const pair = new HaPair(this.pairs.length, primary, ha.backup);
+        this.pairs.push(pair);
+        primary.pair = pair;
+      }
+    }
     const netRng = this.rng.fork('network');
     for (const link of scenario.links) {
       const [a, b] = link.between;
@@ -97,10 +171,20 @@ export class Mesh {
       }
     }
     this.populations = expandSubscribers(scenario);
+    this.subs = new Array(this.populations.length).fill(undefined);
+    this.rate = this.populations.map((p) => p.consumeRatePerSec ?? Infinity);
+    this.consumeAt = new Array(this.populations.length).fill(NaN);
+    if (this.populations.length <= POPULATION_DETAIL_MAX) {
+      for (let i = 0; i < this.populations.length; i++) {
+        this.popLatency.push(new LatencyRecorder());
+        this.popDelivered.push(0);
+      }
+    }
     for (const p of this.populations) (this.byId.get(p.broker) as Node).populations.push(p);
     this.streams = expandPublishers(scenario, this.rng.fork('publishers'));
-    this.inputs = this.streams.map((s) => ({ id: '', source: s.source, type: s.spec.type, topic: '', headers: {}, payload: s.payload, publishedAtMs: 0 }));
-    for (const node of this.nodes) this.boot(node);
+    this.inputs = this.streams.map((s) => ({ id: '', source: s.source, type: s.spec.type, topic: '', headers: {}, payload: s.payload, publishedAtMs: 0, guaranteed: s.spec.delivery === 'guaranteed' }));
+    for (const node of this.nodes) this.boot(node, false);
+    if (scenario.mechanisms?.ha !== false) for (const pair of this.pairs) this.watch(pair);
     for (const s of this.streams) {
       const first = s.spec.startMs + s.firstGapMs();
       if (first < Math.min(s.spec.stopMs, durationMs)) k.at(first, this.K.publish, s.index);
@@ -113,7 +197,7 @@ export class Mesh {
 
   /** Runs until `untilMs` (at most `maxEvents` kernel events); returns events executed. */
   runSome(untilMs: number, maxEvents: number): number {
-    return this.kernel.runSome(Math.min(untilMs, this.durationMs), maxEvents);
+    return this.kernel.runSome(Math.min(untilMs, this.endMs), maxEvents);
   }
 
   get now(): number {
@@ -121,10 +205,36 @@ export class Mesh {
   }
 
   get done(): boolean {
-    return this.kernel.now >= this.durationMs && this.kernel.peekTime() > this.durationMs;
+    return this.kernel.now >= this.endMs && this.kernel.peekTime() > this.endMs;
   }
 
-  private boot(node: Node): void {
+  /** Counters over every broker and every life. */
+  totals(): Totals {
+    const t: Record<string, number> = { rejected: this.rejected, publishBackpressured: this.publishBackpressured, delivered: this.delivered };
+    for (const node of this.nodes) {
+      for (const [k, v] of Object.entries(node.broker.stats)) t[k] = (t[k] ?? 0) + v + (node.past[k as keyof BrokerStats] ?? 0);
+    }
+    return t as unknown as Totals;
+  }
+
+  /** The node for a broker id (undefined for an unknown id). */
+  node(id: BrokerId): { readonly broker: Broker; readonly alive: boolean; readonly region: string } | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Deepest broker-side queue any current paced subscription on this broker has had. */
+  consumerQueuePeak(id: BrokerId): number {
+    let peak = 0;
+    for (const p of (this.byId.get(id) as Node).populations) peak = Math.max(peak, this.subs[p.index]?.consumer?.peakDepth ?? 0);
+    return peak;
+  }
+
+  /** Is the direction a→b carrying frames (not cut)? */
+  linkUp(a: BrokerId, b: BrokerId): boolean {
+    return this.byId.get(a)?.out.get(b)?.up ?? false;
+  }
+
+  private configFor(node: Node): BrokerConfig {
     const neighbors = [];
     for (const link of this.scenario.links) {
       const [a, b] = link.between;
@@ -132,24 +242,85 @@ export class Mesh {
       else if (b === node.id) neighbors.push({ id: a, cost: link.cost });
     }
     const r = this.scenario.routing;
-    node.broker = new Broker({ id: node.id, neighbors, helloIntervalMs: r.helloIntervalMs, deadIntervalMs: r.deadIntervalMs, hopLimit: r.hopLimit }, this.hostFor(node));
+    const m = this.scenario.mechanisms ?? {};
+    return {
+      id: node.id, neighbors, helloIntervalMs: r.helloIntervalMs, deadIntervalMs: r.deadIntervalMs, hopLimit: r.hopLimit,
+      retransmitMs: r.retransmitMs, ackDelayMs: r.ackDelayMs, ledgerTtlMs: r.ledgerTtlMs, spoolBytes: r.spoolBytes,
+      backup: node.pair?.backupId, keepaliveMs: r.keepaliveMs,
+      disable: {
+        reroute: m.reroute === false, spool: m.spool === false, dedup: m.dedup === false, isolation: m.isolation === false,
+      },
+    };
+  }
+
+  /**
+   * Starts (or restarts) a node's broker. At the first boot clients subscribe at once (the
+   * warm-up); after a crash they reconnect after the scenario's reconnect delay, with jitter.
+   */
+  private boot(node: Node, reconnect: boolean): void {
+    if (node.alive) this.retire(node);
+    const config = this.configFor(node);
+    node.durable ??= durableFor(config);
+    node.broker = new Broker(config, this.hostFor(node), node.durable);
     node.alive = true;
     node.timerAt = NaN;
     const now = this.kernel.now;
-    // Clients (re)connect and subscribe, then the broker starts talking to its neighbors.
-    for (const p of node.populations) node.broker.subscribe(now, p.pattern, p.filter, p.count, p);
+    for (const p of node.populations) {
+      this.subs[p.index] = undefined;
+      this.consumeAt[p.index] = NaN;
+    }
     node.broker.start(now);
+    if (!reconnect) {
+      for (const p of node.populations) this.subscribe(node, p);
+      return;
+    }
+    // Each population reconnects after reconnect × U(0.5, 1.5) (randomized client backoff) plus a
+    // round trip for the handshake; the last one completes the rebuilt subscription table.
+    const r = this.scenario.routing.reconnectMs;
+    for (const p of node.populations) {
+      const at = now + r * (0.5 + this.reconnectRng.next()) + 2 * node.clientOneWayMs;
+      this.kernel.at(at, this.K.resubscribe, p.index);
+    }
+  }
+
+  private subscribe(node: Node, p: Population): void {
+    const sub = node.broker.subscribe(this.kernel.now, p.pattern, p.filter, p.count, p);
+    this.subs[p.index] = sub;
+    if (this.rate[p.index] !== Infinity) node.broker.pace(sub, p.queueLimit);
+  }
+
+  private onResubscribe(now: number, pi: number): void {
+    const p = this.populations[pi] as Population;
+    const node = this.byId.get(p.broker) as Node;
+    if (!node.alive || this.subs[pi] !== undefined) return;
+    this.subscribe(node, p);
+    if (node.populations.every((q) => this.subs[q.index] !== undefined)) {
+      this.control.push({ type: 'resubscribed', at: now, broker: node.id, populations: node.populations.length });
+    }
+  }
+
+  /** Keeps a broker's counters before it is replaced. */
+  private retire(node: Node): void {
+    for (const [k, v] of Object.entries(node.broker.stats)) node.past[k as keyof BrokerStats] = (node.past[k as keyof BrokerStats] ?? 0) + v;
   }
 
   private hostFor(node: Node): BrokerHost {
     return {
       send: (to: BrokerId, bytes: Uint8Array, kind: FrameKind) => {
         const dir = node.out.get(to);
-        if (dir === undefined) return;
+        if (dir === undefined) {
+          // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
+          const pair = node.pair;
+          if (kind === FrameKind.KeepAlive && pair !== undefined && to === pair.backupId) {
+            pair.onLan.push(bytes);
+            this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
+          }
+          return;
+        }
         const arrival = dir.transmit(this.kernel.now, bytes, kind);
         if (!Number.isNaN(arrival)) this.kernel.at(arrival, this.K.arrive, dir.index);
       },
-      deliver: (sub: LocalSubscription, env: Envelope, now: number) => this.onDeliver(node, sub, env, now),
+      deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       setTimer: (atMs: number) => {
         node.timerAt = atMs;
         this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index);
@@ -158,8 +329,15 @@ export class Mesh {
     };
   }
 
-  private onDeliver(node: Node, sub: LocalSubscription, env: Envelope, now: number): void {
+  private onDeliver(node: Node, sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean): void {
     const pop = sub.tag as Population;
+    if (sub.consumer !== null) {
+      // A paced population: its clients take 1/rate per message; the broker hands over the next then.
+      const r = this.rate[pop.index] as number;
+      const at = r === Infinity ? now : now + 1000 / r;
+      this.consumeAt[pop.index] = at;
+      this.kernel.at(at, this.K.consumed, pop.index);
+    }
     const at = now + node.clientOneWayMs;
     const latency = at - env.publishedAtMs;
     const first = env.path[0] as string;
@@ -174,7 +352,23 @@ export class Mesh {
     if (env.path.length > 1) this.dups.seen(now, node.index, env.id, this.arrival, count);
     this.delivered += count;
     this.series.deliveredNow += count;
+    const rec = this.popLatency[pop.index];
+    if (rec !== undefined) {
+      rec.record(latency, count);
+      this.popDelivered[pop.index] = (this.popDelivered[pop.index] as number) + count;
+    }
     this.trace.add(at, pop.index, env.publishedAtMs, count);
+    this.observer?.deliver(now, pop, env, guaranteed);
+  }
+
+  private onConsumed(now: number, pi: number): void {
+    if (this.consumeAt[pi] !== now) return;
+    this.consumeAt[pi] = NaN;
+    const p = this.populations[pi] as Population;
+    const node = this.byId.get(p.broker) as Node;
+    const sub = this.subs[pi];
+    if (!node.alive || sub === undefined) return;
+    node.broker.handleConsumed(now, sub);
   }
 
   private regionIndexOf(id: BrokerId): number {
@@ -201,24 +395,29 @@ export class Mesh {
   private onPublish(now: number, si: number): void {
     const s = this.streams[si] as PublishStream;
     const node = this.byId.get(s.broker) as Node;
+    const input = this.inputs[si] as { id: string; topic: string; headers: Headers; publishedAtMs: number };
+    input.id = `${si}-${s.n}`;
+    input.topic = s.topic();
+    input.headers = s.headers();
+    input.publishedAtMs = now - node.clientOneWayMs;
+    let result: PublishResult | 'broker-down' = 'broker-down';
     if (node.alive) {
-      const input = this.inputs[si] as { id: string; topic: string; headers: Headers; publishedAtMs: number };
-      input.id = `${si}-${s.n}`;
-      input.topic = s.topic();
-      input.headers = s.headers();
-      input.publishedAtMs = now - node.clientOneWayMs;
       if (this.published >= this.decisionSkip && this.published % this.decisionSampleEvery === 0) {
         const t0 = performance.now();
-        node.broker.handlePublish(now, input as PublishInput);
+        result = node.broker.handlePublish(now, input as PublishInput);
         this.decisionUs.push((performance.now() - t0) * 1000);
       } else {
-        node.broker.handlePublish(now, input as PublishInput);
+        result = node.broker.handlePublish(now, input as PublishInput);
       }
-      this.published++;
-      this.series.publishedNow++;
+      if (result === 'backpressure') this.publishBackpressured++;
+      else {
+        this.published++;
+        this.series.publishedNow++;
+      }
     } else {
       this.rejected++;
     }
+    this.observer?.publish(now, s, s.n, input as PublishInput, result);
     s.n++;
     const next = now + s.nextGapMs();
     if (next < s.spec.stopMs && next < this.durationMs) this.kernel.at(next, this.K.publish, si);
@@ -231,33 +430,155 @@ export class Mesh {
     if (this.nextSecondAt <= this.durationMs) this.kernel.at(this.nextSecondAt, this.K.second, 0);
   }
 
+  // ---- HA ----------------------------------------------------------------------------------
+
+  /** The standby machine starts watching the pair's identity [HA-2]. */
+  private watch(pair: HaPair): void {
+    const now = this.kernel.now;
+    pair.standby = new Standby(pair.primary.id, this.scenario.routing.takeoverMs, {
+      setTimer: (atMs) => {
+        pair.standbyTimerAt = atMs;
+        this.kernel.at(atMs, this.K.standby, pair.index);
+      },
+      takeover: (at, lastHeardMs) => this.takeover(pair, at, lastHeardMs),
+    }, now);
+  }
+
+  private onKeepalive(now: number, pi: number): void {
+    const pair = this.pairs[pi] as HaPair;
+    const bytes = pair.onLan.shift() as Uint8Array;
+    pair.standby?.handleFrame(now, bytes);
+  }
+
+  private onStandbyTimer(now: number, pi: number): void {
+    const pair = this.pairs[pi] as HaPair;
+    if (pair.standbyTimerAt !== now) return;
+    pair.standby?.handleTimeout(now);
+  }
+
+  private takeover(pair: HaPair, now: number, lastKeepaliveAt: number): void {
+    pair.standby = null;
+    const node = pair.primary;
+    this.control.push({ type: 'takeover', at: now, broker: node.id, backup: pair.backupId, lastKeepaliveAt });
+    // The backup machine now answers at the primary's address, with the pair's shared store;
+    // clients reconnect to it. The standby role is empty until the old primary machine returns.
+    this.boot(node, true);
+  }
+
+  // ---- faults -------------------------------------------------------------------------------
+
+  private dirsOf(a: BrokerId, b: BrokerId): [LinkDirection, LinkDirection] {
+    return [(this.byId.get(a) as Node).out.get(b) as LinkDirection, (this.byId.get(b) as Node).out.get(a) as LinkDirection];
+  }
+
   private onFault(now: number, i: number): void {
     const fault = this.scenario.faults[i] as FaultSpec;
-    this.control.push({ type: 'fault', at: now, fault });
+    this.control.push({ type: 'fault', at: now, fault, index: i });
+    this.faultTotals.push({ index: i, at: now, totals: this.totals() });
     const [a, b] = fault.target as [string, string];
     switch (fault.action) {
       case 'link-down':
-      case 'link-up': {
-        const there = (this.byId.get(a) as Node).out.get(b) as LinkDirection;
-        const back = (this.byId.get(b) as Node).out.get(a) as LinkDirection;
-        for (const dir of [there, back]) fault.action === 'link-down' ? dir.setDown() : dir.setUp();
+      case 'link-up':
+        for (const dir of this.dirsOf(a, b)) fault.action === 'link-down' ? dir.setDown() : dir.setUp();
+        break;
+      case 'crash': this.crash(now, a); break;
+      case 'restart': this.restart(a); break;
+      case 'partition': {
+        const regions = new Set(fault.target);
+        const dirs: LinkDirection[] = [];
+        for (const dir of this.directions) {
+          const from = this.byId.get(dir.spec.from) as Node;
+          const to = this.byId.get(dir.spec.to) as Node;
+          if (regions.has(from.region) !== regions.has(to.region) && dir.up) {
+            dir.setDown();
+            dirs.push(dir);
+          }
+        }
+        this.partitions.set(i, { regions, dirs });
         break;
       }
-      case 'crash': {
-        const node = this.byId.get(a) as Node;
-        node.alive = false;
-        node.timerAt = NaN;
+      case 'heal':
+        for (const [pi, part] of this.partitions) {
+          if (fault.target.length > 0 && !fault.target.some((r) => part.regions.has(r))) continue;
+          for (const dir of part.dirs) dir.setUp();
+          this.partitions.delete(pi);
+        }
+        break;
+      case 'degrade': {
+        const props = { loss: fault.loss, rttMs: fault.rttMs, jitterMs: fault.jitterMs, bandwidthBps: fault.bandwidthBps };
+        for (const dir of this.dirsOf(a, b)) dir.degrade(props);
+        if (fault.forMs !== undefined) this.kernel.at(now + fault.forMs, this.K.revert, i);
         break;
       }
-      case 'restart': {
-        const node = this.byId.get(a) as Node;
-        if (!node.alive) this.boot(node);
+      case 'slow-consumer': {
+        for (const p of this.slowTargets(fault)) {
+          this.rate[p.index] = fault.ratePerSec as number;
+          const sub = this.subs[p.index];
+          const node = this.byId.get(p.broker) as Node;
+          if (sub !== undefined && node.alive) node.broker.pace(sub, p.queueLimit);
+        }
+        if (fault.forMs !== undefined) this.kernel.at(now + fault.forMs, this.K.revert, i);
         break;
       }
       default: {
         const never: never = fault.action;
         throw new Error(`unknown fault ${String(never)}`);
       }
+    }
+  }
+
+  private slowTargets(fault: FaultSpec): Population[] {
+    const node = this.byId.get(fault.target[0] as string) as Node;
+    return node.populations.filter((p) => fault.pattern === undefined || p.pattern === fault.pattern);
+  }
+
+  /** A degrade or slow-consumer fault's `for` has run out. */
+  private onRevert(now: number, i: number): void {
+    const fault = this.scenario.faults[i] as FaultSpec;
+    this.control.push({ type: 'fault-reverted', at: now, index: i });
+    if (fault.action === 'degrade') {
+      for (const dir of this.dirsOf(fault.target[0] as string, fault.target[1] as string)) dir.restore();
+    } else if (fault.action === 'slow-consumer') {
+      for (const p of this.slowTargets(fault)) {
+        this.rate[p.index] = p.consumeRatePerSec ?? Infinity;
+        // A waiting consumed event was timed at the slow rate; the next one uses the new rate.
+      }
+    }
+  }
+
+  private crash(now: number, id: BrokerId): void {
+    const node = this.byId.get(id);
+    if (node !== undefined) {
+      if (!node.alive) return;
+      node.alive = false;
+      node.timerAt = NaN;
+      node.crashedAt = now;
+      return;
+    }
+    // A standby machine.
+    const pair = this.pairs.find((p) => p.backupId === id);
+    if (pair !== undefined) {
+      pair.standbyUp = false;
+      pair.standby = null;
+    }
+  }
+
+  private restart(id: BrokerId): void {
+    const node = this.byId.get(id);
+    if (node !== undefined) {
+      if (!node.alive) {
+        this.boot(node, true);
+        return;
+      }
+      // The identity is alive on the backup machine: the old primary machine returns as standby.
+      const pair = node.pair;
+      if (pair !== undefined && pair.standby === null && this.scenario.mechanisms?.ha !== false) this.watch(pair);
+      return;
+    }
+    const pair = this.pairs.find((p) => p.backupId === id);
+    if (pair !== undefined && !pair.standbyUp) {
+      pair.standbyUp = true;
+      if (pair.primary.alive && this.scenario.mechanisms?.ha !== false) this.watch(pair);
     }
   }
 }

@@ -9,15 +9,25 @@
  * in order per direction (a TCP/TLS link does not reorder), so in-flight frames live in a ring
  * and a kernel event only says "the next frame on direction d has arrived".
  *
- * [NET-1] Loss applies to data frames only: control frames (hellos, adverts, interest) ride the
- *         link's reliable stream, as they would over TCP; data frames model the realtime class,
- *         which a lossy WAN may drop. Lost frames still used the sender's bandwidth.
+ * [NET-1] Loss applies to the data path only — realtime and guaranteed data frames and the acks
+ *         of guaranteed frames: control frames (hellos, adverts, interest) ride the link's
+ *         reliable stream, as they would over TCP. Lost frames still used the sender's bandwidth.
+ *         A guaranteed frame or an ack that is lost makes the sender retry (engine/reliable.ts).
+ * [NET-4] A link can be degraded for a while (loss, RTT, jitter, bandwidth) and restored.
  * [NET-2] A frame that would push the send queue past queueBytes is tail-dropped and counted.
  * [NET-3] A link that goes down loses what is on the wire; nothing passes until it is up again.
  */
 import { FrameKind } from '../engine/frames.ts';
 import type { BrokerId } from '../engine/types.ts';
 import type { Rng } from './rng.ts';
+
+/** What a `degrade` fault can change on a link while it lasts. */
+export interface LinkProps {
+  rttMs: number;
+  bandwidthBps: number;
+  jitterMs: number;
+  loss: number;
+}
 
 export interface DirectionSpec {
   readonly from: BrokerId;
@@ -44,7 +54,10 @@ export class LinkDirection {
   controlFrames = 0;
   /** Bytes sent before traffic started (the warm-up's control plane). */
   warmupBytes = 0;
+  /** Realtime data frames lost on the wire (gone for good). */
   droppedLoss = 0;
+  /** Guaranteed frames and acks lost on the wire (the sender retries: not lost events). */
+  droppedLossRetried = 0;
   droppedQueue = 0;
   droppedDown = 0;
   /** Longest time a frame waited in the send queue before its first bit left. */
@@ -61,7 +74,27 @@ export class LinkDirection {
   /** Arrival events to ignore: frames lost on the wire when the link went down [NET-3]. */
   private skip = 0;
 
-  constructor(readonly index: number, readonly spec: DirectionSpec, private readonly rng: Rng) {}
+  /** The properties in force now (the spec's, unless degraded [NET-4]). */
+  readonly props: LinkProps;
+
+  constructor(readonly index: number, readonly spec: DirectionSpec, private readonly rng: Rng) {
+    this.props = { rttMs: spec.rttMs, bandwidthBps: spec.bandwidthBps, jitterMs: spec.jitterMs, loss: spec.loss };
+  }
+
+  /** [NET-4] Changes some properties (until `restore`). Frames already on the wire keep their times. */
+  degrade(p: Partial<LinkProps>): void {
+    if (p.rttMs !== undefined) this.props.rttMs = p.rttMs;
+    if (p.bandwidthBps !== undefined) this.props.bandwidthBps = p.bandwidthBps;
+    if (p.jitterMs !== undefined) this.props.jitterMs = p.jitterMs;
+    if (p.loss !== undefined) this.props.loss = p.loss;
+  }
+
+  restore(): void {
+    this.props.rttMs = this.spec.rttMs;
+    this.props.bandwidthBps = this.spec.bandwidthBps;
+    this.props.jitterMs = this.spec.jitterMs;
+    this.props.loss = this.spec.loss;
+  }
 
   /**
    * Offers a frame at `now`. Returns the arrival time, or NaN if the frame never arrives (lost,
@@ -69,20 +102,22 @@ export class LinkDirection {
    * the warm-up runs at negative times.)
    */
   transmit(now: number, bytes: Uint8Array, kind: FrameKind): number {
-    const isData = kind === FrameKind.Data;
+    const isData = kind === FrameKind.Data || kind === FrameKind.Guaranteed;
+    const lossy = isData || kind === FrameKind.Ack;
     if (!this.up) {
       this.droppedDown++;
       return NaN;
     }
     const s = this.spec;
+    const p = this.props;
     const wire = bytes.length + s.overheadBytes;
     const start = now > this.busyUntil ? now : this.busyUntil;
     const waitMs = start - now;
-    if (waitMs > 0 && (waitMs * s.bandwidthBps) / 8000 + wire > s.queueBytes) {
+    if (waitMs > 0 && (waitMs * p.bandwidthBps) / 8000 + wire > s.queueBytes) {
       this.droppedQueue++;
       return NaN;
     }
-    this.busyUntil = start + (wire * 8000) / s.bandwidthBps;
+    this.busyUntil = start + (wire * 8000) / p.bandwidthBps;
     if (now >= 0 && now < s.windowEndMs) {
       this.bytes += wire;
       this.frames++;
@@ -101,12 +136,13 @@ export class LinkDirection {
     } else if (now < 0) {
       this.warmupBytes += wire;
     }
-    if (isData && s.loss > 0 && this.rng.next() < s.loss) {
-      this.droppedLoss++;
+    if (lossy && p.loss > 0 && this.rng.next() < p.loss) {
+      if (kind === FrameKind.Data) this.droppedLoss++;
+      else this.droppedLossRetried++;
       return NaN;
     }
-    let arrival = this.busyUntil + s.rttMs / 2;
-    if (s.jitterMs > 0) arrival += this.rng.next() * s.jitterMs;
+    let arrival = this.busyUntil + p.rttMs / 2;
+    if (p.jitterMs > 0) arrival += this.rng.next() * p.jitterMs;
     if (arrival < this.lastArrival) arrival = this.lastArrival;
     this.lastArrival = arrival;
     this.push(bytes);

@@ -3,10 +3,13 @@
  * contract (summary.json) plus the series and timeline the charts and later tools use.
  */
 import type { Broker } from '../engine/broker.ts';
-import type { Scenario } from '../scenarios/types.ts';
+import type { FaultSpec, Scenario } from '../scenarios/types.ts';
 import { measureRoutingTableBytes } from './heap.ts';
 import type { LatencyBlock } from './metrics.ts';
-import { Mesh, type ControlEvent } from './mesh.ts';
+import type { Population } from './workload.ts';
+import { assertionsNeedChecker } from '../scenarios/expect.ts';
+import { InvariantChecker } from './invariants.ts';
+import { Mesh, type ControlEvent, type Totals } from './mesh.ts';
 
 export interface RunOptions {
   /** Overrides the scenario's seed. */
@@ -18,6 +21,38 @@ export interface RunOptions {
   readonly progressEvents?: number;
   /** Measure each broker's routing table on the V8 heap after the run (default true). */
   readonly measureHeap?: boolean;
+  /**
+   * Run the invariant checker (sim/invariants.ts): exact lost/duplicate/order figures and
+   * violations. Default: when an `expect:` line reads a figure only the checker produces
+   * (messages.lost, messages.deliveredRatio, invariants.*). Costs memory per event.
+   */
+  readonly check?: boolean;
+  /** Simulated time after `duration` (no new publishes) for in-flight events to land. Default: 5 s when checking, else 0. */
+  readonly drainMs?: number;
+  /** Called with the mesh before it runs (explore uses it to add observers). */
+  readonly onMesh?: (mesh: Mesh) => void;
+}
+
+/** One scheduled fault and what followed it, up to the next fault (or the end of the run). */
+export interface FaultResult {
+  readonly index: number;
+  readonly at: number;
+  readonly action: string;
+  readonly target: readonly string[];
+  /** Last route change after the fault, minus its time (null: no route changed). */
+  readonly convergenceMs: number | null;
+  /** Per broker: its first routing reaction (adjacency or route change) after the fault. */
+  readonly detectMs: Readonly<Record<string, number>>;
+  readonly detectMsMax: number | null;
+  readonly spooled: number;
+  readonly dropped: number;
+  readonly retransmitted: number;
+  readonly duplicatesSuppressed: number;
+  readonly backpressured: number;
+  /** Crash of an HA primary: the backup's takeover, after the crash (null otherwise). */
+  readonly takeoverMs: number | null;
+  /** After a takeover or restart: until every client population has re-subscribed. */
+  readonly rebuildMs: number | null;
 }
 
 export interface Progress {
@@ -80,6 +115,11 @@ export interface BrokerResult {
   readonly droppedLoop: number;
   readonly droppedHopLimit: number;
   readonly protocolErrors: number;
+  /** Deepest slow-consumer queue at this broker (messages). */
+  readonly consumerQueuePeak: number;
+  /** Most bytes the spool held (incl. slow subscribers' overflow); modeled record sizes. */
+  readonly spoolPeakBytes: number;
+  readonly ledgerEntries: number;
   readonly routes: ReadonlyArray<readonly [string, string]>;
 }
 
@@ -93,13 +133,42 @@ export interface RunResult {
     readonly dropped: number;
     readonly duplicates: number;
     readonly rejected: number;
+    /** Checked runs only (null otherwise): deliveries the oracle expected, their ratio delivered, guaranteed ones lost. */
+    readonly expected: number | null;
+    readonly deliveredRatio: number | null;
+    readonly lost: number | null;
+    readonly spooled: number;
+    readonly retransmitted: number;
+    readonly duplicatesSuppressed: number;
+    readonly backpressured: number;
+    readonly droppedSlowConsumer: number;
+    readonly droppedSpoolFull: number;
   };
   readonly latencyMs: { readonly local: LatencyBlock; readonly crossRegion: LatencyBlock };
   readonly wan: { readonly mbpsAvg: number; readonly mbpsPeak: number; readonly bytes: number; readonly dataBytes: number; readonly controlBytes: number };
   readonly links: readonly LinkResult[];
   readonly brokers: readonly BrokerResult[];
-  readonly drops: { readonly linkLoss: number; readonly queueFull: number; readonly linkDown: number; readonly noRoute: number; readonly loop: number; readonly hopLimit: number };
-  readonly convergence: { readonly warmupMs: number; readonly initialMs: number };
+  /**
+   * Frames and events dropped, by cause. linkLoss: realtime frames lost on the wire;
+   * lossRetried: guaranteed frames and acks lost on the wire (retried, not lost events);
+   * slowConsumer / spoolFull: subscriber deliveries dropped by the slow-consumer policy.
+   */
+  readonly drops: {
+    readonly linkLoss: number; readonly queueFull: number; readonly linkDown: number; readonly noRoute: number; readonly loop: number; readonly hopLimit: number;
+    readonly slowConsumer: number; readonly spoolFull: number; readonly lossRetried: number;
+  };
+  readonly convergence: { readonly warmupMs: number; readonly initialMs: number; readonly maxMs: number };
+  readonly faults: readonly FaultResult[];
+  /** Per subscriber population (meshes of up to POPULATION_DETAIL_MAX populations; else empty). */
+  readonly populations: ReadonlyArray<{ readonly index: number; readonly broker: string; readonly pattern: string; readonly count: number; readonly delivered: number; readonly latencyMs: LatencyBlock }>;
+  readonly ha: {
+    readonly pairs: number;
+    readonly takeovers: ReadonlyArray<{ readonly broker: string; readonly backup: string; readonly at: number; readonly takeoverMs: number | null; readonly rebuildMs: number | null }>;
+    /** Worst takeover and rebuild (null: no takeover happened). */
+    readonly takeoverMs: number | null;
+    readonly rebuildMs: number | null;
+  };
+  readonly invariants: { readonly checked: boolean; readonly violations: number; readonly list: ReadonlyArray<{ readonly invariant: string; readonly message: string }>; readonly checkedPopulations: number | null };
   /** handlePublish wall time, sampled (µs): the routing decision incl. encode of WAN copies. */
   readonly decisionUs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly mean: number };
   /**
@@ -130,20 +199,27 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
   const seed = opts.seed ?? scenario.seed;
   const durationMs = opts.durationMs ?? scenario.durationMs;
   const wall0 = performance.now();
-  const mesh = new Mesh(scenario, seed, durationMs);
+  const check = opts.check ?? assertionsNeedChecker(scenario.expect);
+  const drainMs = opts.drainMs ?? (check ? 5000 : 0);
+  const mesh = new Mesh(scenario, seed, durationMs, drainMs);
+  const checker = check ? new InvariantChecker(mesh) : undefined;
+  mesh.observer = checker;
+  opts.onMesh?.(mesh);
   const chunk = opts.progressEvents ?? 200_000;
   // Warm-up first (subscriptions, adverts, interest exchange), timed apart from the traffic.
   while (mesh.now < 0 && !mesh.done) mesh.runSome(0, chunk);
   const wall1 = performance.now();
   while (!mesh.done) {
-    mesh.runSome(durationMs, chunk);
+    mesh.runSome(mesh.endMs, chunk);
     opts.onProgress?.({ simulatedMs: Math.max(0, mesh.now), durationMs, wallMs: performance.now() - wall0, kernelEvents: mesh.kernel.executed, published: mesh.published });
   }
   const wall2 = performance.now();
-  return collect(mesh, scenario, seed, durationMs, { setup: (wall1 - wall0) / 1000, traffic: (wall2 - wall1) / 1000 }, opts.measureHeap ?? true);
+  return collect(mesh, scenario, seed, durationMs, { setup: (wall1 - wall0) / 1000, traffic: (wall2 - wall1) / 1000 }, opts.measureHeap ?? true, checker);
 }
 
-function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: number, wall: { setup: number; traffic: number }, measureHeap: boolean): RunResult {
+function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: number, wall: { setup: number; traffic: number }, measureHeap: boolean, checker: InvariantChecker | undefined): RunResult {
+  const checked = checker?.finish();
+  const totals = mesh.totals();
   const wallSeconds = wall.setup + wall.traffic;
   const seconds = durationMs / 1000;
   const links: LinkResult[] = mesh.directions.map((d) => {
@@ -184,6 +260,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       dataFramesSent: b.stats.dataFramesSent, dataFramesReceived: b.stats.dataFramesReceived,
       filteredAtEdge: b.stats.filteredAtEdge, droppedNoRoute: b.stats.droppedNoRoute,
       droppedLoop: b.stats.droppedLoop, droppedHopLimit: b.stats.droppedHopLimit, protocolErrors: b.stats.protocolErrors,
+      consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.durable.spool.peakBytes, ledgerEntries: b.durable.ledger.size,
       routes: b.lsdb.routes(),
     };
   });
@@ -194,6 +271,15 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     noRoute: sum(brokers.map((b) => b.droppedNoRoute)),
     loop: sum(brokers.map((b) => b.droppedLoop)),
     hopLimit: sum(brokers.map((b) => b.droppedHopLimit)),
+    slowConsumer: totals.droppedSlowConsumer,
+    spoolFull: totals.droppedSpoolFull,
+    lossRetried: sum(mesh.directions.map((d) => d.droppedLossRetried)),
+  };
+  const faults = faultResults(mesh, totals);
+  const takeovers = takeoverResults(mesh);
+  const worst = (xs: ReadonlyArray<number | null>): number | null => {
+    const v = xs.filter((x): x is number => x !== null);
+    return v.length === 0 ? null : round(Math.max(...v), 3);
   };
   const lastInitialChange = Math.max(-scenario.warmupMs, ...mesh.control.filter((e) => e.type === 'routes-changed' && e.at < 0).map((e) => e.at));
   const decision = [...mesh.decisionUs].sort((a, b) => a - b);
@@ -203,8 +289,11 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     scenario: scenario.name, seed, simulatedSeconds: seconds,
     messages: {
       published: mesh.published, delivered: mesh.delivered,
-      dropped: drops.linkLoss + drops.queueFull + drops.noRoute + drops.loop + drops.hopLimit,
-      duplicates: mesh.dups.duplicates, rejected: mesh.rejected,
+      dropped: drops.linkLoss + drops.queueFull + drops.noRoute + drops.loop + drops.hopLimit + drops.slowConsumer + drops.spoolFull,
+      duplicates: checked?.duplicates ?? mesh.dups.duplicates, rejected: mesh.rejected,
+      expected: checked?.expected ?? null, deliveredRatio: checked === undefined ? null : round(checked.deliveredRatio, 6), lost: checked?.lost ?? null,
+      spooled: totals.spooled + totals.spooledSlow, retransmitted: totals.retransmitted, duplicatesSuppressed: totals.duplicatesSuppressed,
+      backpressured: totals.publishBackpressured, droppedSlowConsumer: totals.droppedSlowConsumer, droppedSpoolFull: totals.droppedSpoolFull,
     },
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
@@ -212,7 +301,17 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       dataBytes: sum(wanLinks.map((l) => l.dataBytes)), controlBytes: sum(wanLinks.map((l) => l.controlBytes)),
     },
     links, brokers, drops,
-    convergence: { warmupMs: scenario.warmupMs, initialMs: round(lastInitialChange + scenario.warmupMs, 3) },
+    convergence: { warmupMs: scenario.warmupMs, initialMs: round(lastInitialChange + scenario.warmupMs, 3), maxMs: worst(faults.map((f) => f.convergenceMs)) ?? 0 },
+    faults,
+    populations: mesh.popLatency.map((rec, i) => {
+      const p = mesh.populations[i] as Population;
+      return { index: i, broker: p.broker, pattern: p.pattern, count: p.count, delivered: mesh.popDelivered[i] as number, latencyMs: rec.block() };
+    }),
+    ha: { pairs: mesh.pairs.length, takeovers, takeoverMs: worst(takeovers.map((t) => t.takeoverMs)), rebuildMs: worst(takeovers.map((t) => t.rebuildMs)) },
+    invariants: {
+      checked: checker !== undefined, violations: checker?.violations.length ?? 0, list: checker?.violations ?? [],
+      checkedPopulations: checked?.checkedPopulations ?? null,
+    },
     decisionUs: { samples: decision.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(decision.length === 0 ? 0 : sum(decision) / decision.length, 3) },
     run: {
       wallSeconds: round(wallSeconds, 3), kernelEvents, eventsPerSecond: Math.round(kernelEvents / wallSeconds), speedup: round(seconds / wallSeconds, 4),
@@ -228,6 +327,57 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     },
     timeline: mesh.control,
   };
+}
+
+/** Per-fault figures: reactions and counter deltas from the fault to the next one (or the end). */
+function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
+  const marks = mesh.faultTotals;
+  return marks.map((m, k) => {
+    const fault = mesh.scenario.faults[m.index] as FaultSpec;
+    const until = k + 1 < marks.length ? (marks[k + 1] as { at: number }).at : Infinity;
+    const after = k + 1 < marks.length ? (marks[k + 1] as { totals: Totals }).totals : end;
+    let lastChange = NaN;
+    const detect: Record<string, number> = {};
+    for (const e of mesh.control) {
+      if (e.at < m.at || e.at >= until) continue;
+      if (e.type === 'routes-changed') lastChange = e.at;
+      if ((e.type === 'routes-changed' || e.type === 'neighbor-down' || e.type === 'neighbor-up') && detect[e.broker] === undefined) detect[e.broker] = round(e.at - m.at, 3);
+    }
+    const d = (key: keyof Totals): number => (after[key] as number) - (m.totals[key] as number);
+    const ha = fault.action === 'crash' ? takeoverResults(mesh).find((t) => t.broker === fault.target[0] && t.at >= m.at && t.at < until) : undefined;
+    let rebuildMs: number | null = ha?.rebuildMs ?? null;
+    if (fault.action === 'restart') {
+      const r = mesh.control.find((e) => e.type === 'resubscribed' && e.broker === fault.target[0] && e.at >= m.at);
+      if (r !== undefined) rebuildMs = round(r.at - m.at, 3);
+    }
+    const detectValues = Object.values(detect);
+    return {
+      index: m.index, at: m.at, action: fault.action, target: fault.target,
+      convergenceMs: Number.isNaN(lastChange) ? null : round(lastChange - m.at, 3),
+      detectMs: detect, detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),
+      spooled: d('spooled') + d('spooledSlow'),
+      dropped: d('droppedNoRoute') + d('droppedSlowConsumer') + d('droppedSpoolFull'),
+      retransmitted: d('retransmitted'), duplicatesSuppressed: d('duplicatesSuppressed'), backpressured: d('publishBackpressured'),
+      takeoverMs: ha?.takeoverMs ?? null, rebuildMs,
+    };
+  });
+}
+
+/** HA takeovers: time from the primary's crash, and until its clients had all re-subscribed. */
+function takeoverResults(mesh: Mesh): RunResult['ha']['takeovers'] {
+  const out: Array<RunResult['ha']['takeovers'][number]> = [];
+  for (const e of mesh.control) {
+    if (e.type !== 'takeover') continue;
+    let crashAt = NaN;
+    for (const f of mesh.control) if (f.type === 'fault' && f.at <= e.at && f.fault.action === 'crash' && f.fault.target[0] === e.broker) crashAt = f.at;
+    const r = mesh.control.find((x) => x.type === 'resubscribed' && x.broker === e.broker && x.at >= e.at);
+    out.push({
+      broker: e.broker, backup: e.backup, at: e.at,
+      takeoverMs: Number.isNaN(crashAt) ? null : round(e.at - crashAt, 3),
+      rebuildMs: r === undefined ? null : round(r.at - e.at, 3),
+    });
+  }
+  return out;
 }
 
 /** Below this many entries a table is smaller than the heap's noise between two readings. */

@@ -99,6 +99,10 @@ export interface Population {
   readonly count: number;
   /** Which scenario subscriber entry it came from. */
   readonly entry: number;
+  /** Per-subscriber consume rate (undefined: as fast as events arrive). */
+  readonly consumeRatePerSec: number | undefined;
+  /** Broker-side queue per subscriber before the slow-consumer policy acts. */
+  readonly queueLimit: number;
 }
 
 /** Which brokers a region/broker reference names. */
@@ -138,7 +142,7 @@ export function expandSubscribers(scenario: Scenario): Population[] {
       const broker = brokers[i % brokers.length] as string;
       const region = regionOf(scenario, broker);
       const pattern = t.render({ n: 0, i, region, broker, rand: () => 0 });
-      pops.push({ index: pops.length, broker, region, pattern, filter: spec.filter ?? null, count, entry });
+      pops.push({ index: pops.length, broker, region, pattern, filter: spec.filter ?? null, count, entry, consumeRatePerSec: spec.consumeRatePerSec, queueLimit: spec.queueLimit ?? 10_000 });
     }
   });
   return pops;
