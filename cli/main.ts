@@ -7,6 +7,7 @@ import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
 import { CliError } from './options.ts';
 import { runCommand } from './run.ts';
+import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
 
 const program = new Command();
 program
@@ -33,6 +34,17 @@ program
     const s = loadScenario(file);
     const brokers = s.regions.reduce((a, r) => a + r.brokers.length, 0);
     process.stdout.write(`${file}: ok — ${s.name}: ${s.regions.length} regions, ${brokers} brokers, ${s.links.length} links, ${s.publishers.length} publishers, ${s.subscribers.length} subscriber entries, ${s.faults.length} faults\n`);
+  });
+
+program
+  .command('test')
+  .description('run scenarios and check their expect: assertions; exit 1 when one fails (for CI)')
+  .argument('[paths...]', `scenario files or folders of *.yaml (default: ${DEFAULT_TEST_PATH})`)
+  .option('--seed <n>', 'seed for every scenario (default: each scenario\'s seed)')
+  .option('--junit <file>', 'also write a JUnit XML report')
+  .option('--out <dir>', 'also write each run\'s summary.json to <dir>/<scenario name>/')
+  .action((paths: string[], opts: { seed?: string; junit?: string; out?: string }) => {
+    process.exitCode = testCommand(paths, opts);
   });
 
 program
