@@ -427,3 +427,20 @@ describe('ScenarioError', () => {
     expect(closest('colour', ['rtt', 'bandwidth'])).toBeUndefined();
   });
 });
+
+describe('expect: assertions are checked for syntax and units on load [EXPECT-1]', () => {
+  it('a well-formed list loads as written', () => {
+    const s = parseScenario(`${BASE}expect:\n  - "messages.lost == 0"\n  - "links[us-1>eu-1].mbpsPeak < 800Mbps"\n`, FILE);
+    expect(s.expect).toEqual(['messages.lost == 0', 'links[us-1>eu-1].mbpsPeak < 800Mbps']);
+  });
+
+  it('a bad operator names the line, the entry and the column inside the assertion', () => {
+    const e = errorOf(`${BASE}expect:\n  - "messages.lost == 0"\n  - "messages.lost === 0"\n`);
+    expect(e.message).toBe('scenarios/x.yaml:25:5: expect[1]: expected a number, optionally with a unit, such as "0", "1.5s" or "99.9%", found "= 0" at column 17 of "messages.lost === 0"');
+  });
+
+  it('a unit that does not fit the field is an error', () => {
+    const e = errorOf(`${BASE}expect:\n  - "latencyMs.local.p99 < 3KB"\n`);
+    expect(e.message).toMatch(/^scenarios\/x\.yaml:24:5: expect\[0\]: expected .*found "KB" \(a size\) at column 24 of "latencyMs\.local\.p99 < 3KB"$/);
+  });
+});

@@ -38,6 +38,7 @@ import {
   type PlaceholderName,
   type TemplateContext,
 } from './template.ts';
+import { checkAssertionSyntax } from './expect.ts';
 import { FAULT_ACTION_NAMES, FAULT_ACTIONS, type FaultOption } from './faults.ts';
 import type { DeliveryClass, FaultSpec, LinkSpec, PublisherSpec, RegionSpec, RoutingSpec, Scenario, SubscriberSpec } from './types.ts';
 import { EXPECTED, formatDuration, isParseFailure, parseBandwidth, parseDuration, parseRate, parseSize, type Parsed } from './units.ts';
@@ -925,6 +926,12 @@ function resolve(src: Source, raw: RawScenario): Scenario {
     reconnectMs: routingMs('reconnect', '100ms'),
   };
   const model = raw.model ?? {};
+
+  // [EXPECT-1] Assertion syntax and units are checked on load; field names need a run's summary.
+  (raw.expect ?? []).forEach((text, i) => {
+    const bad = checkAssertionSyntax(text);
+    if (bad !== null) throw src.error(['expect', i], 'value', bad.expected, `${bad.found} at column ${bad.column} of ${quote(text)}`);
+  });
 
   return {
     name: raw.name,
