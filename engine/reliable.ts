@@ -36,8 +36,14 @@ export class Outbox {
   /** The epoch frames are numbered in; bumped when the adjacency comes up. */
   epoch = 0;
   private nextSeq = 1;
-  /** Unacknowledged, by linkSeq; Map order = send order = deadline order within one RTO. */
+  /** Unacknowledged, by linkSeq; Map order = send order. */
   readonly pending = new Map<number, Pending>();
+  /**
+   * The pending frames' deadlines, earliest first. Send order is not deadline order: a frame sent
+   * after a backed-off retry, or after the RTO shrank, is due before frames sent earlier. Entries
+   * of frames that left `pending` are dropped when they reach the top.
+   */
+  private readonly dues: Due[] = [];
   private srttMs = NaN;
   private rttvarMs = NaN;
 
@@ -54,6 +60,7 @@ export class Outbox {
   takeAll(): Pending[] {
     const out = [...this.pending.values()];
     this.pending.clear();
+    this.dues.length = 0;
     return out;
   }
 
@@ -62,6 +69,7 @@ export class Outbox {
     const linkSeq = this.nextSeq++;
     const rtoMs = retries === 0 ? this.rto() : Math.min(MAX_RTO_MS, prevRtoMs * 2);
     this.pending.set(linkSeq, { dests, seqs, env, sentAtMs: now, retries, deadlineMs: now + rtoMs, rtoMs });
+    heapPush(this.dues, { deadlineMs: now + rtoMs, linkSeq });
     return linkSeq;
   }
 
@@ -75,25 +83,30 @@ export class Outbox {
     return true;
   }
 
-  /**
-   * Removes and returns the frames whose deadline has passed, in send order. The scan stops at
-   * the first frame still in time: deadlines follow send order (a retry, sent later with a longer
-   * RTO, sorts after), so the rest are later too — at worst a frame is retried a little late.
-   */
+  /** Removes and returns the frames whose deadline has passed, in send order. */
   expired(now: Millis): Pending[] {
-    let out: Pending[] | undefined;
-    for (const [seq, p] of this.pending) {
-      if (p.deadlineMs > now) break;
-      this.pending.delete(seq);
-      (out ??= []).push(p);
+    let seqs: number[] | undefined;
+    const dues = this.dues;
+    while (dues.length > 0 && (dues[0] as Due).deadlineMs <= now) {
+      const { linkSeq } = heapPop(dues);
+      if (this.pending.has(linkSeq)) (seqs ??= []).push(linkSeq);
     }
-    return out ?? EMPTY;
+    if (seqs === undefined) return EMPTY;
+    // linkSeqs grow with send order within an epoch (and `dues` is cleared with the epoch).
+    seqs.sort((a, b) => a - b);
+    const out: Pending[] = [];
+    for (const seq of seqs) {
+      out.push(this.pending.get(seq) as Pending);
+      this.pending.delete(seq);
+    }
+    return out;
   }
 
-  /** The deadline of the oldest frame (Infinity when nothing is pending). */
+  /** The earliest deadline of a pending frame (Infinity when nothing is pending). */
   nextDeadline(): Millis {
-    for (const p of this.pending.values()) return p.deadlineMs;
-    return Infinity;
+    const dues = this.dues;
+    while (dues.length > 0 && !this.pending.has((dues[0] as Due).linkSeq)) heapPop(dues);
+    return dues.length > 0 ? (dues[0] as Due).deadlineMs : Infinity;
   }
 
   rto(): Millis {
@@ -113,6 +126,42 @@ export class Outbox {
 }
 
 const EMPTY: Pending[] = [];
+
+interface Due {
+  readonly deadlineMs: Millis;
+  readonly linkSeq: number;
+}
+
+/** Binary min-heap on deadlineMs. */
+function heapPush(h: Due[], d: Due): void {
+  let i = h.length;
+  h.push(d);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if ((h[parent] as Due).deadlineMs <= d.deadlineMs) break;
+    h[i] = h[parent] as Due;
+    i = parent;
+  }
+  h[i] = d;
+}
+
+function heapPop(h: Due[]): Due {
+  const top = h[0] as Due;
+  const last = h.pop() as Due;
+  const n = h.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && (h[c + 1] as Due).deadlineMs < (h[c] as Due).deadlineMs) c++;
+    if ((h[c] as Due).deadlineMs >= last.deadlineMs) break;
+    h[i] = h[c] as Due;
+    i = c;
+  }
+  h[i] = last;
+  return top;
+}
 
 /** Acks owed to one neighbor, batched [REL-2]. */
 export class Inbox {
