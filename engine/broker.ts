@@ -33,12 +33,13 @@ import { ConsumerQueue } from './consumer.ts';
 import { DurableState } from './durable.ts';
 import { FrameKind, type AckFrame, type DataFrame, type Frame, type GuaranteedFrame, type HelloFrame, type InterestFrame, type LinkStateFrame } from './frames.ts';
 import type { Pending } from './reliable.ts';
-import { InterestTable, type LocalSubscription, type RemoteInterest } from './interest.ts';
+import { InterestTable, receivers, type LocalSubscription, type RemoteInterest } from './interest.ts';
 import { LinkStateDb } from './linkstate.ts';
 import { parseSelector } from './selector/index.ts';
 import { validatePattern, validateTopic } from './topic.ts';
 import { UsageError, type BrokerId, type Envelope, type Headers, type Millis } from './types.ts';
 import { Inbox } from './reliable.ts';
+import { groupKey, isShared, parseShared, ShareGroup, validateShared } from './share.ts';
 
 export type { LocalSubscription, RemoteInterest } from './interest.ts';
 
@@ -95,8 +96,9 @@ export interface BrokerHost {
   /** Put these bytes (one encoded frame) on the link to neighbor `to`. */
   send(to: BrokerId, bytes: Uint8Array, kind: FrameKind): void;
   /**
-   * Hand an event to a local subscription population (`sub.count` subscribers). For a paced
-   * subscription the host calls `handleConsumed` when its clients have consumed it.
+   * Hand an event to a local subscription population (`receivers(sub)` subscribers: all of them,
+   * or one member of a consumer group). For a paced subscription the host calls
+   * `handleConsumed` when its clients have consumed it.
    */
   deliver(sub: LocalSubscription, env: Envelope, now: Millis, guaranteed: boolean): void;
   /** Call `handleTimeout` at `atMs`. One timer: a new request replaces the previous one. */
@@ -193,6 +195,10 @@ export class Broker {
   private started = false;
   // Scratch space reused by every publish (no per-event allocation on the hot path).
   private readonly localScratch: LocalSubscription[] = [];
+  /** Consumer groups on this broker, by groupKey [SHARE-1]. */
+  private readonly groups = new Map<string, ShareGroup>();
+  /** Numbers each local match, so a group serves one member per event. */
+  private shareStamp = 0;
   private readonly remoteScratch: RemoteInterest[] = [];
   private readonly destScratch: BrokerId[] = [];
   private marks = new Int32Array(16);
@@ -237,17 +243,27 @@ export class Broker {
 
   /** Adds a population of `count` identical local subscribers. Throws UsageError on a bad pattern or filter. */
   subscribe(now: Millis, pattern: string, filter: string | null, count: number, tag?: unknown): LocalSubscription {
-    const bad = validatePattern(pattern);
+    const shared = parseShared(pattern);
+    const bad = isShared(pattern) ? validateShared(pattern) : validatePattern(pattern);
     if (bad !== null) throw new UsageError(`invalid pattern ${JSON.stringify(pattern)}: ${bad}`);
     if (!(count >= 1)) throw new UsageError(`count must be >= 1, got ${count}`);
     const selector = filter === null ? null : parseSelector(filter);
-    const sub = this.interest.subscribe(pattern, filter, selector, count, tag);
+    // [SHARE-4] A group member is advertised and matched by its bare pattern.
+    const sub = this.interest.subscribe(shared === null ? pattern : shared.pattern, filter, selector, count, tag);
+    if (shared !== null) {
+      const key = groupKey(shared.group, shared.pattern, filter);
+      let group = this.groups.get(key);
+      if (group === undefined) this.groups.set(key, (group = new ShareGroup(key, shared.group)));
+      group.add(sub);
+      sub.share = group;
+    }
     if (this.interest.hasPending) this.armTimer(now);
     return sub;
   }
 
   unsubscribe(now: Millis, sub: LocalSubscription): boolean {
     const removed = this.interest.unsubscribe(sub);
+    if (removed && sub.share !== null && sub.share.remove(sub)) this.groups.delete(sub.share.key);
     if (this.interest.hasPending) this.armTimer(now);
     return removed;
   }
@@ -390,13 +406,21 @@ export class Broker {
     if (subs.length > SCRATCH_CLEAR) subs.length = 0;
     const base = subs.length;
     const end = base + this.interest.local.match(env.topic, subs);
+    const stamp = ++this.shareStamp;
     for (let i = base; i < end; i++) {
-      const sub = subs[i] as LocalSubscription;
+      let sub = subs[i] as LocalSubscription;
       if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
+      const group = sub.share;
+      if (group !== null) {
+        // [SHARE-1] One member of the group gets it, whichever member the trie found first.
+        if (group.servedStamp === stamp) continue;
+        group.servedStamp = stamp;
+        sub = group.pick() as LocalSubscription;
+      }
       if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, env, guaranteed);
       else {
         this.stats.deliveries++;
-        this.stats.subscriberDeliveries += sub.count;
+        this.stats.subscriberDeliveries += receivers(sub);
         this.host.deliver(sub, env, now, guaranteed);
       }
     }
@@ -409,19 +433,19 @@ export class Broker {
     switch (verdict) {
       case 'deliver-now':
         this.stats.deliveries++;
-        this.stats.subscriberDeliveries += sub.count;
+        this.stats.subscriberDeliveries += receivers(sub);
         this.host.deliver(sub, env, now, guaranteed);
         break;
       case 'queued': break;
-      case 'evicted-oldest': this.stats.droppedSlowConsumer += sub.count; break;
+      case 'evicted-oldest': this.stats.droppedSlowConsumer += receivers(sub); break;
       case 'overflow':
         spool.externalBytes += bytes;
         spool.notePeak();
         this.stats.spooledSlow++;
         break;
       case 'dropped-newest':
-        if (guaranteed) this.stats.droppedSpoolFull += sub.count;
-        else this.stats.droppedSlowConsumer += sub.count;
+        if (guaranteed) this.stats.droppedSpoolFull += receivers(sub);
+        else this.stats.droppedSlowConsumer += receivers(sub);
         break;
       default: {
         const never: never = verdict;
@@ -437,8 +461,18 @@ export class Broker {
     const base = subs.length;
     const end = base + this.interest.local.match(env.topic, subs);
     let need = 0;
+    const stamp = ++this.shareStamp;
     for (let i = base; i < end; i++) {
       const sub = subs[i] as LocalSubscription;
+      const group = sub.share;
+      if (group !== null) {
+        // A group needs room only when every member's queue is full.
+        if (group.servedStamp === stamp) continue;
+        group.servedStamp = stamp;
+        if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
+        if (group.members.every((m) => m.consumer !== null && m.consumer.depth >= m.consumer.limit)) need += bytes;
+        continue;
+      }
       const q = sub.consumer;
       if (q === null || q.depth < q.limit) continue;
       if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;

@@ -10,6 +10,7 @@
  */
 import type { ConsumerQueue } from './consumer.ts';
 import type { InterestEntry, InterestFrame } from './frames.ts';
+import type { ShareGroup } from './share.ts';
 import { tryParseSelector, type Selector } from './selector/index.ts';
 import { validatePattern } from './topic.ts';
 import { SubscriptionTrie } from './trie.ts';
@@ -26,6 +27,13 @@ export interface LocalSubscription {
   readonly tag: unknown;
   /** Its queue at the broker once the host paces it (slow consumers, consumer.ts); null: unpaced. */
   consumer: ConsumerQueue | null;
+  /** Its consumer group when subscribed as `$share/GROUP/PATTERN` (share.ts); null otherwise. */
+  share: ShareGroup | null;
+}
+
+/** How many subscribers one delivery to `sub` reaches: all `count`, or one member of a consumer group. */
+export function receivers(sub: LocalSubscription): number {
+  return sub.share === null ? sub.count : 1;
 }
 
 /** One (origin, pattern, selector) a remote broker advertised. */
@@ -99,7 +107,7 @@ export class InterestTable {
 
   /** Adds a local subscription population; queues an advert if its (pattern, selector) is new [INT-1]. */
   subscribe(pattern: string, filter: string | null, selector: Selector | null, count: number, tag: unknown): LocalSubscription {
-    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag, consumer: null };
+    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag, consumer: null, share: null };
     this.local.add(pattern, sub);
     const key = keyOf(pattern, filter);
     const entry = this.own.get(key);

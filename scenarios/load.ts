@@ -26,6 +26,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { HeaderValue } from '../engine/types.ts';
 import { tryParseSelector } from '../engine/selector/index.ts';
+import { isShared, validateShared } from '../engine/share.ts';
 import { validatePattern, validateTopic } from '../engine/topic.ts';
 import {
   compileTemplate,
@@ -1047,24 +1048,16 @@ function checkFaultSequence(src: Source, faults: readonly FaultSpec[]): void {
 
 /**
  * [LOAD-4] A subscription: a pattern (engine/topic.ts validatePattern), or an MQTT shared
- * subscription `$share/GROUP/PATTERN` whose GROUP is one non-empty level without wildcards.
+ * subscription `$share/GROUP/PATTERN` (engine/share.ts validateShared).
  * Null when valid, else what was expected and why it is not that.
  */
 function checkSubscription(text: string): { expected: string; reason: string } | null {
-  const SHARE = '$share/';
-  if (!text.startsWith(SHARE)) {
+  if (!isShared(text)) {
     const reason = validatePattern(text);
     return reason === null ? null : { expected: 'a valid pattern ("+" a whole level, "#" the whole last level)', reason };
   }
-  const expected = 'a shared subscription "$share/GROUP/PATTERN" (GROUP one level without wildcards, PATTERN a valid pattern)';
-  const rest = text.slice(SHARE.length);
-  const slash = rest.indexOf('/');
-  if (slash < 0) return { expected, reason: 'no pattern after the group' };
-  const group = rest.slice(0, slash);
-  if (group === '') return { expected, reason: 'the group is empty' };
-  if (/[+#]/.test(group)) return { expected, reason: 'the group must not contain wildcards' };
-  const reason = validatePattern(rest.slice(slash + 1));
-  return reason === null ? null : { expected, reason: `after "$share/${group}/": ${reason}` };
+  const reason = validateShared(text);
+  return reason === null ? null : { expected: 'a shared subscription "$share/GROUP/PATTERN" (GROUP one level without wildcards, PATTERN a valid pattern)', reason };
 }
 
 /** Whether `text` is what `t` renders for some i in 0..count-1 (the other placeholders fixed by `ctx`). */

@@ -6,7 +6,8 @@
  * [INV-LOST]  No guaranteed event is lost while its spool had room: every accepted guaranteed
  *             event reaches every matching population on a broker that never crashed (a crash
  *             ends its clients' sessions) and never dropped for a full spool.
- * [INV-DUP]   No population receives the same event twice.
+ * [INV-DUP]   No population receives the same event twice. A consumer group (engine/share.ts)
+ *             counts as one population: the event is due to it once, to any one member.
  * [INV-MATCH] No population receives an event its pattern or selector does not accept.
  * [INV-LOOP]  No realtime event's path repeats a broker; no path is longer than the hop limit.
  * [INV-ORDER] Guaranteed events from one publisher reach each population in publish order.
@@ -14,6 +15,7 @@
  *             the brokers it can reach over live links, and following next hops gets there.
  */
 import { parseSelector, type Selector } from '../engine/selector/index.ts';
+import { groupKey, parseShared } from '../engine/share.ts';
 import { matchesPattern } from '../engine/topic.ts';
 import { SubscriptionTrie } from '../engine/trie.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
@@ -48,6 +50,14 @@ class Bits {
 
 interface PopState {
   readonly pop: Population;
+  /** The pattern events are matched against (a shared subscription's bare pattern). */
+  readonly pattern: string;
+  /**
+   * [SHARE-1] Members of one consumer group on one broker share the delivered and expected sets
+   * (an event is due to the group once, to any one member) and count as one subscriber; each
+   * member keeps its own order.
+   */
+  readonly weight: number;
   readonly selector: Selector | null;
   /** Per stream: events delivered, guaranteed events expected, last guaranteed number delivered. */
   readonly delivered: Bits[];
@@ -86,14 +96,22 @@ export class InvariantChecker implements MeshObserver {
 
   constructor(private readonly mesh: Mesh, private readonly maxPerInvariant = 20) {
     const streams = mesh.streams.length;
+    const groups = new Map<string, PopState>();
     this.pops = mesh.populations.map((pop) => {
+      const shared = parseShared(pop.pattern);
+      const key = shared === null ? '' : `${pop.broker}\u0000${groupKey(shared.group, shared.pattern, pop.filter)}`;
+      const group = shared === null ? undefined : groups.get(key);
+      // Order holds per member: members consume their shares at their own pace.
+      if (group !== undefined) return { ...group, pop, lastGuaranteed: new Int32Array(streams).fill(-1) };
       const st: PopState = {
-        pop, selector: pop.filter === null ? null : parseSelector(pop.filter),
+        pop, pattern: shared?.pattern ?? pop.pattern, weight: shared === null ? pop.count : 1,
+        selector: pop.filter === null ? null : parseSelector(pop.filter),
         delivered: Array.from({ length: streams }, () => new Bits()),
         expected: Array.from({ length: streams }, () => new Bits()),
         lastGuaranteed: new Int32Array(streams).fill(-1),
       };
-      this.trie.add(pop.pattern, st);
+      if (shared !== null) groups.set(key, st);
+      this.trie.add(st.pattern, st);
       return st;
     });
     this.accepted = Array.from({ length: streams }, () => new Bits());
@@ -116,7 +134,7 @@ export class InvariantChecker implements MeshObserver {
   deliver(_now: number, pop: Population, env: Envelope, guaranteed: boolean): void {
     const st = this.pops[pop.index] as PopState;
     const [si, n] = parseId(env.id);
-    if (!matchesPattern(pop.pattern, env.topic) || (st.selector !== null && !st.selector.matches(env.headers))) {
+    if (!matchesPattern(st.pattern, env.topic) || (st.selector !== null && !st.selector.matches(env.headers))) {
       this.fail('match', `population ${pop.index} (${pop.pattern}${pop.filter === null ? '' : ` where ${pop.filter}`}) on ${pop.broker} received ${env.id} on ${env.topic}`);
     }
     if (env.path.length > this.mesh.scenario.routing.hopLimit + 1) this.fail('loop', `${env.id} reached ${pop.broker} over ${env.path.length - 1} hops: ${env.path.join(' > ')}`);
@@ -124,7 +142,7 @@ export class InvariantChecker implements MeshObserver {
     const delivered = st.delivered[si];
     if (delivered === undefined) return;
     if (delivered.has(n)) {
-      this.duplicates += pop.count;
+      this.duplicates += st.weight;
       this.fail('duplicate', `population ${pop.index} on ${pop.broker} received ${env.id} twice`);
       return;
     }
@@ -142,7 +160,10 @@ export class InvariantChecker implements MeshObserver {
     for (const f of this.mesh.scenario.faults) if (f.action === 'crash' && f.atMs <= this.mesh.durationMs) crashed.add(f.target[0] as string);
     let lost = 0;
     let checked = 0;
+    const seen = new Set<Bits[]>();
     for (const st of this.pops) {
+      if (seen.has(st.delivered)) continue; // a consumer group's other members
+      seen.add(st.delivered);
       const node = this.mesh.node(st.pop.broker);
       if (crashed.has(st.pop.broker) || node === undefined || node.broker.stats.droppedSpoolFull > 0) continue;
       checked++;
@@ -152,10 +173,10 @@ export class InvariantChecker implements MeshObserver {
         const got = st.delivered[si] as Bits;
         for (let n = 0; n < stream.n; n++) {
           if (!exp.has(n)) continue;
-          this.expectedAll += st.pop.count;
-          if (got.has(n)) this.deliveredExpectedAll += st.pop.count;
+          this.expectedAll += st.weight;
+          if (got.has(n)) this.deliveredExpectedAll += st.weight;
           else if (this.guaranteedStream[si] === true) {
-            lost += st.pop.count;
+            lost += st.weight;
             this.fail('lost', `guaranteed ${si}-${n} never reached population ${st.pop.index} (${st.pop.pattern}) on ${st.pop.broker}`);
           }
         }

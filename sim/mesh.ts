@@ -11,6 +11,7 @@ import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHos
 import type { DurableState } from '../engine/durable.ts';
 import { FrameKind } from '../engine/frames.ts';
 import { Standby } from '../engine/ha.ts';
+import { receivers } from '../engine/interest.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
 import type { FaultSpec, Scenario } from '../scenarios/types.ts';
 import { Kernel } from './kernel.ts';
@@ -333,7 +334,8 @@ export class Mesh {
     const pop = sub.tag as Population;
     if (sub.consumer !== null) {
       // A paced population: its clients take 1/rate per message; the broker hands over the next then.
-      const r = this.rate[pop.index] as number;
+      // A consumer group's population shares the load: its `count` members together consume count × rate.
+      const r = (this.rate[pop.index] as number) * (sub.share === null ? 1 : sub.count);
       const at = r === Infinity ? now : now + 1000 / r;
       this.consumeAt[pop.index] = at;
       this.kernel.at(at, this.K.consumed, pop.index);
@@ -341,7 +343,7 @@ export class Mesh {
     const at = now + node.clientOneWayMs;
     const latency = at - env.publishedAtMs;
     const first = env.path[0] as string;
-    const count = sub.count;
+    const count = receivers(sub);
     if (first === node.id || this.regionIndexOf(first) === node.regionIndex) {
       this.local.record(latency, count);
       this.series.local.record(latency, count);

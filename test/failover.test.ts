@@ -1,6 +1,7 @@
 /**
  * The failover scenarios prove something only if their assertions would catch the behavior
- * breaking. For each of seed 002's four failure cases: with every mechanism on, every `expect:`
+ * breaking. For each of seed 002's four failure cases (and consumer groups, the slow-consumer case's
+ * third defence): with every mechanism on, every `expect:`
  * line of scenarios/failover/ holds; with the mechanism the case is about switched off
  * (Scenario.mechanisms, see engine/broker.ts), the named assertions fail.
  */
@@ -46,6 +47,12 @@ const CASES: ReadonlyArray<{ file: string; off: keyof Mechanisms; mustFail: stri
     off: 'isolation',
     mustFail: ['brokers[eu-1].consumerQueuePeak <= 1000', 'messages.droppedSlowConsumer > 0'],
     why: "without bounded queues the slow subscriber's backlog grows without limit",
+  },
+  {
+    file: 'consumer-group',
+    off: 'isolation',
+    mustFail: ['brokers[eu-1].consumerQueuePeak <= 10', 'populations[0].latencyMs.p99 < 500ms'],
+    why: 'with unbounded queues no group member counts as lagging, so the laggard keeps its share',
   },
   {
     file: 'broker-crash-ha',
