@@ -7,6 +7,8 @@ import { formatBps, formatBytes } from '../scenarios/units.ts';
 import type { RunResult } from '../sim/run.ts';
 import { compareWithSeeds } from './seeds.ts';
 import { table } from './table.ts';
+import { toSummary } from './summary.ts';
+import { evaluateAssertions, ExpectError, formatValue } from '../scenarios/expect.ts';
 
 const ms = (x: number): string => x.toFixed(3);
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -22,6 +24,14 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     `dropped ${n(m.dropped)} · duplicates ${n(m.duplicates)}${m.rejected > 0 ? ` · rejected ${n(m.rejected)} (broker down)` : ''}`);
   const d = r.drops;
   if (m.dropped > 0) out.push(`          drops: link loss ${n(d.linkLoss)}, queue full ${n(d.queueFull)}, no route ${n(d.noRoute)}, loop ${n(d.loop)}, hop limit ${n(d.hopLimit)}`);
+  if (m.spooled + m.retransmitted + m.duplicatesSuppressed + m.backpressured + d.lossRetried > 0 || m.lost !== null) {
+    out.push(`Reliable  spooled ${n(m.spooled)} · retransmitted ${n(m.retransmitted)} (${n(d.lossRetried)} frames and acks lost on the wire) · ` +
+      `duplicates suppressed ${n(m.duplicatesSuppressed)} · publishers pushed back ${n(m.backpressured)} · ` +
+      `guaranteed lost ${m.lost === null ? 'not checked' : n(m.lost)}`);
+  }
+  if (m.droppedSlowConsumer + m.droppedSpoolFull > 0) {
+    out.push(`Slow      dropped for slow subscribers: ${n(m.droppedSlowConsumer)} realtime (oldest first), ${n(m.droppedSpoolFull)} guaranteed (spool full)`);
+  }
   out.push('');
   out.push('Latency, publish → subscriber (ms, measured, weighted by subscriber)');
   out.push(table(['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'], (['local', 'crossRegion'] as const).map((k) => {
@@ -45,6 +55,9 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push(`  sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for the largest table, if it has 10,000+ entries`);
   out.push(`  routes converged ${r.convergence.initialMs.toFixed(1)} ms into the ${r.convergence.warmupMs} ms warm-up`);
   out.push('');
+  out.push(...faultTimeline(r));
+  out.push(...invariantLines(r));
+  out.push(...expectLines(r, s));
   const seeds = compareWithSeeds(r, s);
   if (seeds.length > 0) {
     out.push('Seed 002 says vs the twin measured');
@@ -59,4 +72,53 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push(`traceHash ${r.traceHash}`);
   if (outDir !== undefined) out.push(`Wrote ${outDir}/summary.json, links.csv, brokers.csv, latency.csv, series.csv, timeline.json`);
   return out.join('\n');
+}
+
+const opt = (x: number | null, unit = ' ms'): string => (x === null ? '—' : `${x.toFixed(1)}${unit}`);
+
+/**
+ * [REPORT-FAULTS] One row per fault: when routes converged after it, what it cost until the next
+ * fault (spooled, dropped, retransmitted, duplicates suppressed, pushed back), and how long the
+ * slowest broker took to react (each broker's own figure is in summary.json).
+ */
+function faultTimeline(r: RunResult): string[] {
+  if (r.faults.length === 0) return [];
+  const out = ['Faults (measured; counts run until the next fault)'];
+  out.push(table(['at', 'fault', 'converged after', 'slowest broker to see it', 'spooled', 'dropped', 'retransmitted', 'dups suppressed', 'pushed back', 'takeover', 'rebuild'], r.faults.map((f) => {
+    const slowest = Object.entries(f.detectMs).sort((a, b) => b[1] - a[1])[0];
+    return [
+      `${(f.at / 1000).toFixed(3)} s`, `${f.action} ${f.target.join(f.action.startsWith('link') || f.action === 'degrade' ? '–' : ', ') || 'all'}`,
+      opt(f.convergenceMs), slowest === undefined ? '—' : `${slowest[0]} ${slowest[1].toFixed(1)} ms`,
+      n(f.spooled), n(f.dropped), n(f.retransmitted), n(f.duplicatesSuppressed), n(f.backpressured), opt(f.takeoverMs), opt(f.rebuildMs),
+    ];
+  })));
+  out.push(`  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`);
+  for (const t of r.ha.takeovers) {
+    out.push(`  HA: ${t.backup} took over from ${t.broker} ${opt(t.takeoverMs)} after the crash; clients re-subscribed ${opt(t.rebuildMs)} after the takeover`);
+  }
+  out.push('');
+  return out;
+}
+
+function invariantLines(r: RunResult): string[] {
+  const inv = r.invariants;
+  if (!inv.checked) return [];
+  const out = [`Invariants  ${inv.violations === 0 ? 'all held' : `${n(inv.violations)} violations`} (no guaranteed event lost, no duplicate, ` +
+    `no mismatched delivery, no loop, publish order kept, routes converged; ${n(inv.checkedPopulations ?? 0)} populations checked for loss)`];
+  for (const v of inv.list.slice(0, 10)) out.push(`  ${v.invariant}: ${v.message}`);
+  if (inv.list.length > 10) out.push(`  … ${inv.list.length - 10} more in summary.json`);
+  out.push('');
+  return out;
+}
+
+/** The scenario's `expect:` lines against this run (meshtwin test makes them a pass/fail gate). */
+function expectLines(r: RunResult, s: Scenario): string[] {
+  if (s.expect.length === 0) return [];
+  const results = evaluateAssertions(s.expect, toSummary(r));
+  const out = ['Expect (the scenario\'s assertions; `meshtwin test` exits 1 when one fails)'];
+  out.push(table(['assertion', 'measured', 'result'], results.map((a) => (a instanceof ExpectError
+    ? [s.expect[results.indexOf(a)] ?? '', '', `ERROR ${a.message}`]
+    : [a.text, formatValue(a.actual, a.unit), a.pass ? 'PASS' : 'FAIL']))));
+  out.push('');
+  return out;
 }
