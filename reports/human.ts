@@ -92,7 +92,9 @@ function faultTimeline(r: RunResult): string[] {
       n(f.spooled), n(f.dropped), n(f.retransmitted), n(f.duplicatesSuppressed), n(f.backpressured), opt(f.takeoverMs), opt(f.rebuildMs),
     ];
   })));
-  out.push(`  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`);
+  out.push(r.faults.every((f) => f.convergenceMs === null)
+    ? '  routes: no fault changed a route'
+    : `  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`);
   for (const t of r.ha.takeovers) {
     out.push(`  HA: ${t.backup} took over from ${t.broker} ${opt(t.takeoverMs)} after the crash; clients re-subscribed ${opt(t.rebuildMs)} after the takeover`);
   }
