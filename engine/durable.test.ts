@@ -61,7 +61,7 @@ describe('Resequencer [ORD-2]', () => {
             Array.from({ length: n }, (_, i) => i + 1),
             { minLength: n, maxLength: n },
           ),
-          fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 20 }),
+          fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 20, size: 'max' }),
         ),
       )
       .map(([n, order, dups]) => {

@@ -70,7 +70,7 @@ describe('DedupLedger [DEDUP-1]', () => {
       dest: fc.constantFrom('us-1', 'eu-1', 'ap-1'),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1000 }), fc.array(op, { maxLength: 120 }), (ttlMs, ops) => {
+      fc.property(fc.integer({ min: 0, max: 1000 }), fc.array(op, { maxLength: 120, size: 'max' }), (ttlMs, ops) => {
         const l = new DedupLedger(ttlMs);
         const recordedAt = new Map<string, number>(); // model: last record time per key
         let now = 0;

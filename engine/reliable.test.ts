@@ -145,7 +145,7 @@ describe('Outbox: retransmission timeout [REL-3]', () => {
 
   it('property: the RTO after any series of first-transmission samples is RFC 6298’s', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5000 }), fc.array(fc.integer({ min: 0, max: 20_000 }), { maxLength: 30 }), (initial, rtts) => {
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.array(fc.integer({ min: 0, max: 20_000 }), { maxLength: 30, size: 'max' }), (initial, rtts) => {
         const o = new Outbox(initial);
         let now = 0;
         for (let i = 0; i < rtts.length; i++) {
@@ -263,7 +263,7 @@ describe('Outbox: expired and nextDeadline [REL-3]', () => {
       fc.record({ t: fc.constant('epoch' as const) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(op, { maxLength: 80 }), (initial, ops) => {
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(op, { maxLength: 80, size: 'max' }), (initial, ops) => {
         const o = new Outbox(initial);
         let now = 0;
         let n = 0;

@@ -100,7 +100,7 @@ describe('Spool [SPOOL-1]', () => {
       fc.record({ push: fc.constant(false as const), ready: fc.subarray(dests) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200 }), fc.array(op, { maxLength: 100 }), (limit, ops) => {
+      fc.property(fc.integer({ min: 0, max: 200 }), fc.array(op, { maxLength: 100, size: 'max' }), (limit, ops) => {
         const s = new Spool(limit);
         const held: SpoolEntry[] = []; // model: FIFO list
         const nextSeq = new Map<string, number>();
