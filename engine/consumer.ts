@@ -68,11 +68,11 @@ export class ConsumerQueue {
   }
 
   /**
-   * The client consumed its message: returns the next one to hand over (or undefined: idle), and
-   * how many overflow bytes moved back into the queue (to release from the spool's count).
+   * The client consumed its message: returns the next one to hand over (or undefined: idle).
+   * Call `refill()` first: next() takes only from the queue, and would go idle with overflow left.
    */
   next(): { env: Envelope; guaranteed: boolean } | undefined {
-    // Refill the queue from the overflow first, keeping arrival order.
+    // An emptied queue starts over at index 0.
     if (this.depth === 0 && this.head > 0) {
       this.items = [];
       this.head = 0;
