@@ -14,8 +14,6 @@ export const LEDGER_ENTRY_BYTES = 96;
 
 export class DedupLedger {
   private readonly expiry = new Map<string, Millis>();
-  /** Retries discarded because the ledger already held them. */
-  suppressed = 0;
 
   constructor(readonly ttlMs: Millis) {}
 

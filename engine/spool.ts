@@ -19,7 +19,6 @@ export interface SpoolEntry {
 
 export class Spool {
   private entries: SpoolEntry[] = [];
-  private head = 0;
   usedBytes = 0;
   /** Bytes held elsewhere that count against the same limit (slow subscribers' overflow). */
   externalBytes = 0;
@@ -30,7 +29,7 @@ export class Spool {
   constructor(readonly limitBytes: number) {}
 
   get length(): number {
-    return this.entries.length - this.head;
+    return this.entries.length;
   }
 
   /** Room for `bytes` more? */
@@ -59,8 +58,7 @@ export class Spool {
     const out: SpoolEntry[] = [];
     const keep: SpoolEntry[] = [];
     const verdict = new Map<BrokerId, boolean>();
-    for (let i = this.head; i < this.entries.length; i++) {
-      const e = this.entries[i] as SpoolEntry;
+    for (const e of this.entries) {
       let ok = verdict.get(e.dest);
       if (ok === undefined) verdict.set(e.dest, (ok = ready(e.dest)));
       if (ok) {
@@ -69,7 +67,6 @@ export class Spool {
       } else keep.push(e);
     }
     this.entries = keep;
-    this.head = 0;
     return out;
   }
 }
