@@ -8,6 +8,7 @@ import { benchCommand } from './bench.ts';
 import { CliError } from './options.ts';
 import { runCommand } from './run.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
+import { vizCommand } from './viz.ts';
 
 const program = new Command();
 program
@@ -46,6 +47,17 @@ program
   .action((paths: string[], opts: { seed?: string; junit?: string; out?: string }) => {
     process.exitCode = testCommand(paths, opts);
   });
+
+program
+  .command('viz')
+  .description('run a scenario paced to wall time and watch it live in a browser (express + socket.io)')
+  .argument('<file>', 'scenario file (YAML)')
+  .option('--port <p>', 'port to listen on (0: any free port)', '8077')
+  .option('--host <h>', 'address to listen on', '127.0.0.1')
+  .option('--seed <n>', 'seed for every random draw (default: the scenario\'s seed)')
+  .option('--speed <x>', 'simulated seconds per wall second: 1, 10, any positive number, or max', '1')
+  .option('--duration <d>', 'simulated time, e.g. 60s (default: the scenario\'s duration)')
+  .action((file: string, opts) => vizCommand(file, opts));
 
 program
   .command('bench')

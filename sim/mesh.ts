@@ -230,6 +230,33 @@ export class Mesh {
     return peak;
   }
 
+  /** Current slow-consumer queue depth summed over this broker's paced subscriptions (messages). */
+  consumerQueueDepth(id: BrokerId): number {
+    let depth = 0;
+    for (const p of (this.byId.get(id) as Node).populations) depth += this.subs[p.index]?.consumer?.depth ?? 0;
+    return depth;
+  }
+
+  /** Faults applied while running (the browser view), numbered after the scenario's own. */
+  readonly injected: FaultSpec[] = [];
+
+  /** Fault number `i`: the scenario's, then the injected ones. */
+  faultSpec(i: number): FaultSpec {
+    const n = this.scenario.faults.length;
+    return (i < n ? this.scenario.faults[i] : this.injected[i - n]) as FaultSpec;
+  }
+
+  /**
+   * Applies a fault now, between kernel runs, through the same path as a scheduled one (its
+   * `atMs` is replaced by the current time). Returns its fault number.
+   */
+  applyFault(fault: FaultSpec): number {
+    const i = this.scenario.faults.length + this.injected.length;
+    this.injected.push({ ...fault, atMs: this.kernel.now });
+    this.onFault(this.kernel.now, i);
+    return i;
+  }
+
   /** Is the direction a→b carrying frames (not cut)? */
   linkUp(a: BrokerId, b: BrokerId): boolean {
     return this.byId.get(a)?.out.get(b)?.up ?? false;
@@ -474,7 +501,7 @@ export class Mesh {
   }
 
   private onFault(now: number, i: number): void {
-    const fault = this.scenario.faults[i] as FaultSpec;
+    const fault = this.faultSpec(i);
     this.control.push({ type: 'fault', at: now, fault, index: i });
     this.faultTotals.push({ index: i, at: now, totals: this.totals() });
     const [a, b] = fault.target as [string, string];
@@ -536,7 +563,7 @@ export class Mesh {
 
   /** A degrade or slow-consumer fault's `for` has run out. */
   private onRevert(now: number, i: number): void {
-    const fault = this.scenario.faults[i] as FaultSpec;
+    const fault = this.faultSpec(i);
     this.control.push({ type: 'fault-reverted', at: now, index: i });
     if (fault.action === 'degrade') {
       for (const dir of this.dirsOf(fault.target[0] as string, fault.target[1] as string)) dir.restore();

@@ -162,6 +162,16 @@ export class LinkDirection {
     return bytes;
   }
 
+  /** Bytes waiting in the send queue at `now` (behind the frame being serialized). */
+  queuedBytes(now: number): number {
+    return now >= this.busyUntil ? 0 : ((this.busyUntil - now) * this.props.bandwidthBps) / 8000;
+  }
+
+  /** Frames sent and not yet arrived (queued or on the wire). */
+  get inFlight(): number {
+    return this.count;
+  }
+
   /** Cuts the link: frames on the wire are lost [NET-3]. */
   setDown(): void {
     if (!this.up) return;

@@ -333,7 +333,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
 function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
   const marks = mesh.faultTotals;
   return marks.map((m, k) => {
-    const fault = mesh.scenario.faults[m.index] as FaultSpec;
+    const fault = mesh.faultSpec(m.index);
     const until = k + 1 < marks.length ? (marks[k + 1] as { at: number }).at : Infinity;
     const after = k + 1 < marks.length ? (marks[k + 1] as { totals: Totals }).totals : end;
     let lastChange = NaN;

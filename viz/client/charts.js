@@ -1,0 +1,97 @@
+// Live time series: WAN Mbps per link direction, and latency p50/p99, local vs cross-region.
+// x is simulated seconds. window.MT.Charts.
+(function () {
+  const MT = (window.MT = window.MT || {});
+  const W = 470;
+  const H = 210;
+  const M = { top: 12, right: 12, bottom: 26, left: 52 };
+  const MAX_POINTS = 2000;
+
+  function frame(el, title) {
+    const box = d3.select(el);
+    box.selectAll('*').remove();
+    box.append('h3').text(title);
+    const svg = box.append('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('preserveAspectRatio', 'xMidYMid meet');
+    const g = svg.append('g').attr('transform', `translate(${M.left},${M.top})`);
+    const xAxis = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.top - M.bottom})`);
+    const yAxis = g.append('g').attr('class', 'axis y');
+    g.append('text').attr('class', 'axis-label').attr('x', W - M.left - M.right).attr('y', H - M.top - 2).attr('text-anchor', 'end').text('simulated s');
+    const lines = g.append('g').attr('class', 'lines');
+    const legend = box.append('div').attr('class', 'legend');
+    return { svg, g, xAxis, yAxis, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
+  }
+
+  function Charts(wanEl, latEl, topology) {
+    this.points = [];
+    const palette = ['#58a6ff', '#f778ba', '#3fb950', '#e3b341', '#bc8cff', '#ff7b72', '#79c0ff', '#56d364', '#ffa657', '#d2a8ff'];
+    this.wanDirs = topology.directions.filter((d) => d.wan).map((d, i) => ({ index: d.index, name: `${d.from} → ${d.to}`, color: palette[i % palette.length] }));
+    this.wan = frame(wanEl, 'WAN Mbps per link direction');
+    this.lat = frame(latEl, 'Latency, publish → subscriber (ms, log scale)');
+    this.latSeries = [
+      { key: 'local', p: 'p50', name: 'local p50', color: '#3fb950', dash: null },
+      { key: 'local', p: 'p99', name: 'local p99', color: '#3fb950', dash: '5 3' },
+      { key: 'cross', p: 'p50', name: 'cross-region p50', color: '#f0883e', dash: null },
+      { key: 'cross', p: 'p99', name: 'cross-region p99', color: '#f0883e', dash: '5 3' },
+    ];
+    this.wanLegend = this.wan.legend.selectAll('span').data(this.wanDirs).join('span').attr('class', 'key');
+    this.wanLegend.html((d) => `<i style="background:${d.color}"></i>${d.name} <b></b>`);
+    this.latLegend = this.lat.legend.selectAll('span').data(this.latSeries).join('span').attr('class', 'key');
+    this.latLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
+    this.dirty = true;
+  }
+
+  Charts.prototype.setHistory = function (points) {
+    this.points = points.slice();
+    this.dirty = true;
+    this.draw();
+  };
+
+  Charts.prototype.add = function (p) {
+    const last = this.points[this.points.length - 1];
+    if (last && last.t === p.t) this.points[this.points.length - 1] = p;
+    else this.points.push(p);
+    if (this.points.length > MAX_POINTS) this.points = this.points.filter((_, i) => i % 2 === 1);
+    this.dirty = true;
+  };
+
+  Charts.prototype.draw = function () {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const pts = this.points;
+    const t0 = pts.length ? pts[0].t : 0;
+    const t1 = pts.length ? Math.max(pts[pts.length - 1].t, t0 + 1) : 1;
+    // WAN Mbps.
+    {
+      const c = this.wan;
+      const x = d3.scaleLinear().domain([t0, t1]).range([0, c.iw]);
+      const ymax = d3.max(pts, (p) => d3.max(this.wanDirs, (d) => p.mbps[d.index])) || 1;
+      const y = d3.scaleLinear().domain([0, ymax * 1.1]).nice().range([c.ih, 0]);
+      c.xAxis.call(d3.axisBottom(x).ticks(6));
+      c.yAxis.call(d3.axisLeft(y).ticks(5).tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')));
+      c.lines.selectAll('path').data(this.wanDirs).join('path').attr('fill', 'none').attr('stroke', (d) => d.color).attr('stroke-width', 1.6)
+        .attr('d', (d) => d3.line().x((p) => x(p.t)).y((p) => y(p.mbps[d.index]))(pts));
+      const lastP = pts[pts.length - 1];
+      this.wanLegend.select('b').text((d) => (lastP ? MT.fmt.mbps(lastP.mbps[d.index]) : ''));
+    }
+    // Latency.
+    {
+      const c = this.lat;
+      const x = d3.scaleLinear().domain([t0, t1]).range([0, c.iw]);
+      const vals = [];
+      for (const p of pts) for (const s of this.latSeries) if (p[s.key] && p[s.key][s.p] > 0) vals.push(p[s.key][s.p]);
+      const lo = vals.length ? Math.max(0.01, d3.min(vals) / 1.5) : 0.1;
+      const hi = vals.length ? d3.max(vals) * 1.5 : 100;
+      const y = d3.scaleLog().domain([lo, hi]).range([c.ih, 0]);
+      c.xAxis.call(d3.axisBottom(x).ticks(6));
+      c.yAxis.call(d3.axisLeft(y).ticks(5, '~g'));
+      c.lines.selectAll('path').data(this.latSeries).join('path').attr('fill', 'none').attr('stroke', (s) => s.color).attr('stroke-width', 1.6)
+        .attr('stroke-dasharray', (s) => s.dash)
+        .attr('d', (s) => d3.line().defined((p) => p[s.key] && p[s.key][s.p] > 0).x((p) => x(p.t)).y((p) => y(p[s.key][s.p]))(pts));
+      let lastWith = {};
+      for (const p of pts) for (const s of this.latSeries) if (p[s.key] && p[s.key][s.p] > 0) lastWith[s.name] = p[s.key][s.p];
+      this.latLegend.select('b').text((s) => (lastWith[s.name] !== undefined ? MT.fmt.ms(lastWith[s.name]) : ''));
+    }
+  };
+
+  MT.Charts = Charts;
+})();

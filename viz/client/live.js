@@ -1,0 +1,119 @@
+// The live page: one socket.io connection, snapshots in (at most 10 a second), controls out.
+// window.MT.live exposes the last topology and snapshot (the end-to-end tests read them).
+(function () {
+  const MT = (window.MT = window.MT || {});
+  const F = MT.fmt;
+  const $ = (id) => document.getElementById(id);
+  const socket = io({ transports: ['websocket', 'polling'] });
+  const land = fetch('/vendor/land-110m.json').then((r) => r.json()).catch(() => null);
+  const state = (MT.live = { topology: null, snapshot: null, snapshots: 0, connected: false });
+  let map = null;
+  let charts = null;
+  let selection = null;
+  const panel = new MT.Panel($('panel'), { onFault: (action, target) => send('fault', { action, target }) });
+  panel.render(null, null);
+
+  function banner(text, ms) {
+    const b = $('banner');
+    b.textContent = text;
+    b.hidden = !text;
+    clearTimeout(banner.t);
+    if (text && ms) banner.t = setTimeout(() => (b.hidden = true), ms);
+  }
+
+  function send(event, arg) {
+    const ack = (reply) => {
+      if (reply && !reply.ok) banner(reply.error, 5000);
+    };
+    if (arg === undefined) socket.emit(event, ack);
+    else socket.emit(event, arg, ack);
+  }
+
+  function log(at, type, text) {
+    const ol = $('log');
+    const li = document.createElement('li');
+    li.className = type;
+    li.innerHTML = `<span class="at">${at === null ? '' : F.simTime(at)}</span>`;
+    li.appendChild(document.createTextNode(text));
+    ol.prepend(li);
+    while (ol.children.length > 300) ol.lastChild.remove();
+  }
+
+  socket.on('connect', () => {
+    state.connected = true;
+    banner('');
+  });
+  socket.on('disconnect', () => {
+    state.connected = false;
+    banner('disconnected from the meshtwin server; retrying…');
+  });
+  socket.on('building', (m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
+  socket.on('notice', (m) => log(state.snapshot ? state.snapshot.t : null, 'notice', m.text));
+
+  socket.on('hello', async (h) => {
+    banner('');
+    const topo = h.topology;
+    state.topology = topo;
+    if (map) map.stop();
+    map = new MT.MapView($('map'), topo, await land, { onSelect: (sel) => {
+      selection = sel;
+      panel.show(sel, state.topology, state.snapshot);
+    } });
+    charts = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
+    charts.setHistory(h.history);
+    $('log').innerHTML = '';
+    for (const e of h.events) log(e.at, e.type, e.text);
+    $('scenario').textContent = `${topo.scenario} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
+    $('seed').value = h.snapshot.run.seed;
+    selection = null;
+    panel.show(null, topo, h.snapshot);
+    apply({ ...h.snapshot, events: [], eventsOmitted: 0 }, false);
+  });
+
+  socket.on('snapshot', (s) => apply(s, true));
+
+  function apply(s, point) {
+    if (!map) return;
+    state.snapshot = s;
+    state.snapshots++;
+    map.update(s);
+    if (point && s.phase !== 'warmup') {
+      charts.add({ t: s.t / 1000, mbps: s.directions.map((d) => d.mbps), local: s.latency ? s.latency.local : null, cross: s.latency ? s.latency.cross : null });
+    }
+    charts.draw();
+    if (selection) panel.render(state.topology, s);
+    for (const e of s.events) log(e.at, e.type, e.text);
+    if (s.eventsOmitted > 0) log(s.t, 'dim', `… ${s.eventsOmitted} more control-plane events`);
+    status(s);
+  }
+
+  function status(s) {
+    const topo = state.topology;
+    const r = s.run;
+    const phase = s.phase === 'warmup' ? 'warm-up (control plane, flat out)' : s.phase === 'done' ? 'finished' : r.paused ? 'paused' : 'traffic';
+    $('clock').textContent = `t = ${F.simTime(s.t)} / ${F.simTime(topo.durationMs)}`;
+    let rate = `${phase}`;
+    if (s.phase === 'traffic' && !r.paused) {
+      const want = r.speed === 'max' ? 'max' : `${F.speed(r.speed)}`;
+      if (r.measuredSpeed === null) rate += ` · requested ${want}, measuring…`;
+      else {
+        const slow = r.speed !== 'max' && r.measuredSpeed < 0.9 * r.speed;
+        rate += ` · running at <b class="${slow ? 'slow' : ''}">${F.speed(r.measuredSpeed)} real time</b> (requested ${want}${slow ? ': this mesh cannot go faster on this machine' : ''})`;
+      }
+    }
+    rate += ` · built in ${r.buildSeconds.toFixed(1)} s · ${F.int(r.kernelEvents)} kernel events`;
+    $('rate').innerHTML = rate;
+    $('pause').textContent = r.paused ? 'Resume' : 'Pause';
+    document.querySelectorAll('#speeds button').forEach((b) => b.classList.toggle('on', String(r.speed) === b.dataset.speed));
+    const t = s.totals;
+    $('totals').innerHTML = `published <b>${F.int(t.published)}</b> · delivered <b>${F.int(t.delivered)}</b> to subscribers<br>WAN now <b>${F.mbps(t.wanMbps)}</b> · dropped <b>${F.int(t.dropped)}</b>`;
+  }
+
+  $('pause').addEventListener('click', () => send(state.snapshot && state.snapshot.run.paused ? 'resume' : 'pause'));
+  document.querySelectorAll('#speeds button').forEach((b) => b.addEventListener('click', () => send('speed', b.dataset.speed === 'max' ? 'max' : Number(b.dataset.speed))));
+  $('restart').addEventListener('click', () => {
+    const seed = Number($('seed').value);
+    if (!Number.isSafeInteger(seed)) return banner('seed: enter an integer', 4000);
+    send('restart', { seed });
+  });
+})();

@@ -1,0 +1,203 @@
+// The topology on a world map: regions at their real locations, brokers as nodes, each link
+// direction as a curve whose width follows its Mbps and whose color follows its utilization,
+// with dots flowing along it, denser where traffic is heavier. window.MT.MapView.
+(function () {
+  const MT = (window.MT = window.MT || {});
+  const W = 960;
+  const H = 480;
+  const NODE_R = 13;
+
+  /** Stroke width for a direction's Mbps (log: a control-plane trickle and 1 Gbps both read). */
+  function widthOf(mbps) {
+    return Math.min(16, 1.5 + 2.6 * Math.log10(1 + Math.max(0, mbps) * 10));
+  }
+  /** Flow dots on a direction: none when idle, more as Mbps grows (log). */
+  function dotsOf(mbps) {
+    if (!(mbps > 0.05)) return 0;
+    return Math.max(1, Math.min(28, Math.round(3 * Math.log2(1 + mbps))));
+  }
+  const utilColor = d3.scaleLinear().domain([0, 0.3, 0.6, 0.9]).range(['#2ea043', '#a5d6a7', '#e3b341', '#f85149']).clamp(true);
+
+  function MapView(svgEl, topology, land, opts) {
+    this.opts = opts || {};
+    this.topology = topology;
+    const svg = d3.select(svgEl).attr('viewBox', `0 0 ${W} ${H}`).attr('preserveAspectRatio', 'xMidYMid meet');
+    svg.selectAll('*').remove();
+    this.svg = svg;
+    const located = topology.regions.filter((r) => r.location);
+    const projection = d3.geoNaturalEarth1();
+    if (located.length > 0) {
+      // The whole world, cropped to the latitudes people live at, so regions read as places.
+      projection.fitExtent([[8, 8], [W - 8, H - 8]], { type: 'Polygon', coordinates: [[[-170, -50], [-170, 75], [0, 75], [170, 75], [170, -50], [0, -50], [-170, -50]]] });
+    }
+    this.projection = projection;
+    const defs = svg.append('defs');
+    const glow = defs.append('filter').attr('id', 'glow').attr('x', '-50%').attr('y', '-50%').attr('width', '200%').attr('height', '200%');
+    glow.append('feGaussianBlur').attr('stdDeviation', 2.5).attr('result', 'b');
+    const merge = glow.append('feMerge');
+    merge.append('feMergeNode').attr('in', 'b');
+    merge.append('feMergeNode').attr('in', 'SourceGraphic');
+
+    const base = svg.append('g').attr('class', 'base');
+    if (located.length > 0) {
+      const path = d3.geoPath(projection);
+      base.append('path').attr('class', 'graticule').attr('d', path(d3.geoGraticule10()));
+      if (land) base.append('path').attr('class', 'land').attr('d', path(topojson.feature(land, land.objects.land)));
+    }
+
+    // Region centers: projected locations; regions without one go on a row along the bottom.
+    const centers = new Map();
+    const unlocated = topology.regions.filter((r) => !r.location);
+    topology.regions.forEach((r) => {
+      if (r.location) centers.set(r.id, projection([r.location.lon, r.location.lat]));
+    });
+    unlocated.forEach((r, i) => {
+      if (located.length === 0) {
+        const a = (2 * Math.PI * i) / unlocated.length - Math.PI / 2;
+        centers.set(r.id, [W / 2 + Math.cos(a) * H * 0.32, H / 2 + Math.sin(a) * H * 0.32]);
+      } else {
+        centers.set(r.id, [(W * (i + 1)) / (unlocated.length + 1), H - 40]);
+      }
+    });
+    // Brokers around their region's center.
+    const pos = new Map();
+    topology.regions.forEach((r) => {
+      const [cx, cy] = centers.get(r.id);
+      const k = r.brokers.length;
+      const rad = k === 1 ? 0 : 20 + 5 * k;
+      r.brokers.forEach((b, i) => {
+        const a = (2 * Math.PI * i) / k - Math.PI / 2 + (k === 2 ? Math.PI / 2 : 0);
+        pos.set(b, [cx + Math.cos(a) * rad, cy + Math.sin(a) * rad]);
+      });
+    });
+    this.pos = pos;
+
+    const regionG = svg.append('g').attr('class', 'regions');
+    topology.regions.forEach((r) => {
+      const [cx, cy] = centers.get(r.id);
+      const k = r.brokers.length;
+      const rad = (k === 1 ? 0 : 20 + 5 * k) + NODE_R + 9;
+      const g = regionG.append('g').attr('class', 'region').attr('data-region', r.id);
+      g.append('circle').attr('cx', cx).attr('cy', cy).attr('r', rad);
+      g.append('text').attr('x', cx).attr('y', cy - rad - 6).attr('text-anchor', 'middle').text(r.id);
+    });
+
+    // Each direction: a curve bending to its own right, so a→b and b→a lie side by side.
+    const dirPath = (from, to) => {
+      const [x0, y0] = pos.get(from);
+      const [x1, y1] = pos.get(to);
+      const dx = x1 - x0;
+      const dy = y1 - y0;
+      const len = Math.hypot(dx, dy) || 1;
+      const off = Math.max(7, Math.min(26, len * 0.07));
+      const nx = -dy / len;
+      const ny = dx / len;
+      const mx = (x0 + x1) / 2 + nx * off;
+      const my = (y0 + y1) / 2 + ny * off;
+      return { d: `M${x0},${y0} Q${mx},${my} ${x1},${y1}`, label: [(x0 + x1) / 2 + nx * (off + 9), (y0 + y1) / 2 + ny * (off + 9)] };
+    };
+    const linkG = svg.append('g').attr('class', 'links');
+    this.dirs = topology.directions.map((d) => {
+      const link = topology.links.find((l) => l.dirs[0] === d.index || l.dirs[1] === d.index);
+      const geo = dirPath(d.from, d.to);
+      const g = linkG.append('g').attr('class', `dir ${d.wan ? 'wan' : 'lan'}`).attr('data-dir', `${d.from}>${d.to}`).attr('data-link', `${link.a}|${link.b}`);
+      const line = g.append('path').attr('class', 'line').attr('d', geo.d).attr('stroke-width', widthOf(0)).attr('stroke', utilColor(0));
+      const flow = g.append('g').attr('class', 'flow');
+      const hit = g.append('path').attr('class', 'hit').attr('d', geo.d);
+      hit.append('title').text(`${d.from} → ${d.to}`);
+      hit.on('click', (ev) => {
+        ev.stopPropagation();
+        this.select({ kind: 'link', a: link.a, b: link.b });
+      });
+      const label = d.wan ? linkG.append('text').attr('class', 'dir-label').attr('x', geo.label[0]).attr('y', geo.label[1]).attr('text-anchor', 'middle') : null;
+      return { spec: d, link, g, line, flow, label, node: line.node(), length: line.node().getTotalLength(), phase: Math.random(), dots: 0, mbps: 0 };
+    });
+    // Cut marks, one per link, shown while it is down.
+    this.cuts = topology.links.map((l) => {
+      const [x0, y0] = pos.get(l.a);
+      const [x1, y1] = pos.get(l.b);
+      const g = linkG.append('g').attr('class', 'cut').attr('data-cut', `${l.a}|${l.b}`).attr('transform', `translate(${(x0 + x1) / 2},${(y0 + y1) / 2})`).style('display', 'none');
+      g.append('circle').attr('r', 11);
+      g.append('path').attr('d', 'M-5,-5L5,5M5,-5L-5,5');
+      return { link: l, g };
+    });
+
+    const nodeG = svg.append('g').attr('class', 'nodes');
+    this.nodes = topology.brokers.map((b) => {
+      const [x, y] = pos.get(b.id);
+      const g = nodeG.append('g').attr('class', 'broker').attr('data-broker', b.id).attr('transform', `translate(${x},${y})`);
+      g.append('circle').attr('class', 'halo').attr('r', NODE_R + 4);
+      g.append('circle').attr('class', 'body').attr('r', NODE_R);
+      g.append('path').attr('class', 'x').attr('d', 'M-6,-6L6,6M6,-6L-6,6');
+      g.append('text').attr('class', 'name').attr('y', NODE_R + 13).attr('text-anchor', 'middle').text(b.id);
+      g.append('title').text(`${b.id} (${b.region})`);
+      g.on('click', (ev) => {
+        ev.stopPropagation();
+        this.select({ kind: 'broker', id: b.id });
+      });
+      return { spec: b, g };
+    });
+    svg.on('click', () => this.select(null));
+
+    // Flow dots move at a constant on-screen speed; their number says how heavy the flow is.
+    this.timer = d3.timer((elapsed) => this.tick(elapsed));
+    this.lastTick = 0;
+  }
+
+  MapView.prototype.select = function (sel) {
+    this.selection = sel;
+    this.dirs.forEach((d) => d.g.classed('selected', !!sel && sel.kind === 'link' && sel.a === d.link.a && sel.b === d.link.b));
+    this.nodes.forEach((n) => n.g.classed('selected', !!sel && sel.kind === 'broker' && sel.id === n.spec.id));
+    if (this.opts.onSelect) this.opts.onSelect(sel);
+  };
+
+  MapView.prototype.update = function (snap) {
+    this.dirs.forEach((d) => {
+      const s = snap.directions[d.spec.index];
+      d.mbps = s.mbps;
+      d.up = s.up;
+      d.line.attr('stroke-width', s.up ? widthOf(s.mbps).toFixed(2) : 1.5).attr('stroke', s.up ? utilColor(s.utilization) : '#6e7681');
+      d.g.classed('down', !s.up).attr('data-mbps', s.mbps.toFixed(4)).attr('data-up', String(s.up));
+      if (d.label) d.label.text(s.up ? MT.fmt.mbps(s.mbps) : 'down').classed('down', !s.up);
+      const n = s.up ? dotsOf(s.dataMbps) : 0;
+      if (n !== d.dots) {
+        d.dots = n;
+        d.flow.selectAll('circle').data(d3.range(n)).join('circle').attr('r', 2.2);
+      }
+    });
+    this.cuts.forEach((c) => {
+      const down = !snap.directions[c.link.dirs[0]].up || !snap.directions[c.link.dirs[1]].up;
+      c.g.style('display', down ? null : 'none');
+    });
+    this.nodes.forEach((n) => {
+      const b = snap.brokers.find((x) => x.id === n.spec.id);
+      n.g.classed('down', !b.alive).attr('data-alive', String(b.alive));
+    });
+  };
+
+  MapView.prototype.tick = function (elapsed) {
+    const dt = Math.min(100, elapsed - this.lastTick) / 1000;
+    this.lastTick = elapsed;
+    const speedPx = 90;
+    for (const d of this.dirs) {
+      if (d.dots === 0) continue;
+      d.phase = (d.phase + (dt * speedPx) / d.length) % 1;
+      const n = d.dots;
+      const node = d.node;
+      const len = d.length;
+      d.flow.selectAll('circle').each(function (k) {
+        const p = node.getPointAtLength((((d.phase + k / n) % 1) * len));
+        this.setAttribute('cx', p.x.toFixed(1));
+        this.setAttribute('cy', p.y.toFixed(1));
+      });
+    }
+  };
+
+  MapView.prototype.stop = function () {
+    this.timer.stop();
+  };
+
+  MapView.widthOf = widthOf;
+  MapView.utilColor = utilColor;
+  MT.MapView = MapView;
+})();

@@ -1,0 +1,97 @@
+// The details panel for a clicked broker or link, with the fault buttons in the live view.
+// window.MT.Panel.
+(function () {
+  const MT = (window.MT = window.MT || {});
+  const f = () => MT.fmt;
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+
+  function Panel(el, opts) {
+    this.el = el;
+    this.opts = opts || {};
+    this.sel = null;
+  }
+
+  Panel.prototype.show = function (sel, topology, snap) {
+    this.sel = sel;
+    this.render(topology, snap);
+  };
+
+  Panel.prototype.render = function (topology, snap) {
+    const sel = this.sel;
+    const el = this.el;
+    if (!sel || !snap) {
+      el.innerHTML = `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`;
+      return;
+    }
+    if (sel.kind === 'broker') this.broker(topology, snap, sel.id);
+    else this.link(topology, snap, sel.a, sel.b);
+  };
+
+  function row(k, v, cls) {
+    return `<tr${cls ? ` class="${cls}"` : ''}><th>${esc(k)}</th><td>${v}</td></tr>`;
+  }
+
+  Panel.prototype.button = function (label, action, target, danger) {
+    if (!this.opts.onFault) return '';
+    return `<button class="fault ${danger ? 'danger' : 'safe'}" data-action="${action}" data-target="${esc(target.join('|'))}">${esc(label)}</button>`;
+  };
+
+  Panel.prototype.wire = function () {
+    this.el.querySelectorAll('button.fault').forEach((b) => {
+      b.addEventListener('click', () => this.opts.onFault(b.dataset.action, b.dataset.target.split('|')));
+    });
+  };
+
+  Panel.prototype.broker = function (topology, snap, id) {
+    const F = f();
+    const spec = topology.brokers.find((b) => b.id === id);
+    const b = snap.brokers.find((x) => x.id === id);
+    const lat = b.latency;
+    const latRow = (name, p) => row(name, p && p.count > 0 ? `${F.ms(p.p50)} <span class="dim">p50</span> · ${F.ms(p.p99)} <span class="dim">p99</span>` : '<span class="dim">no deliveries in the window</span>');
+    const routes = b.routes.length
+      ? `<table class="routes"><tr><th>to</th><th>next hop</th></tr>${b.routes.map(([d, h]) => `<tr><td>${esc(d)}</td><td>${esc(h)}${d === h ? ' <span class="dim">(direct)</span>' : ''}</td></tr>`).join('')}</table>`
+      : '<p class="dim">no routes</p>';
+    this.el.innerHTML = `
+      <h2><span class="state ${b.alive ? 'up' : 'down'}"></span>${esc(id)} <small>${esc(spec.region)}</small></h2>
+      <div class="actions">${b.alive ? this.button('Crash broker', 'crash', [id], true) : this.button('Restart broker', 'restart', [id], false)}</div>
+      <table class="kv">
+        ${row('state', b.alive ? 'running' : '<b class="bad">down</b>')}
+        ${row('Mbps in / out', `${F.mbps(b.mbpsIn)} / ${F.mbps(b.mbpsOut)}`)}
+        ${lat ? latRow('latency, local', lat.local) + latRow('latency, cross-region', lat.cross) : row('latency', '<span class="dim">not measured here</span>')}
+        ${row('subscribers', F.int(spec.connections))}
+        ${row('subscriptions', `${F.int(spec.populations)} populations`)}
+        ${row('routing entries', `${F.int(b.routingEntries)} <span class="dim">(${F.int(b.localPatterns)} local, ${F.int(b.remotePatterns)} remote patterns)</span>`)}
+        ${row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`)}
+        ${row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
+        ${row('published', F.int(b.published))}
+        ${row('delivered', `${F.int(b.deliveries)} <span class="dim">to subscribers</span>`)}
+      </table>
+      <h3>Routes</h3>${routes}`;
+    this.wire();
+  };
+
+  Panel.prototype.link = function (topology, snap, a, b) {
+    const F = f();
+    const l = topology.links.find((x) => x.a === a && x.b === b);
+    const d0 = snap.directions[l.dirs[0]];
+    const d1 = snap.directions[l.dirs[1]];
+    const up = d0.up && d1.up;
+    const dirRow = (from, to, d) => `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
+    this.el.innerHTML = `
+      <h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>
+      <div class="actions">${up ? this.button('Cut link', 'link-down', [a, b], true) : this.button('Restore link', 'link-up', [a, b], false)}</div>
+      <table class="kv">
+        ${row('state', up ? 'up' : '<b class="bad">down</b>')}
+        ${row('RTT', F.ms(l.rttMs))}
+        ${row('bandwidth', `${F.bps(l.bandwidthBps)} <span class="dim">each way</span>`)}
+      </table>
+      <table class="dirs">
+        <tr><th>direction</th><th>now</th><th>util</th><th>queue</th><th>in flight</th><th>sent</th></tr>
+        ${dirRow(a, b, d0)}${dirRow(b, a, d1)}
+      </table>
+      <p class="dim note">Wire Mbps over the last ${'\u2265'}250 ms simulated (codec bytes + transport overhead); queue = bytes waiting to be serialized; sent = bytes since traffic started.</p>`;
+    this.wire();
+  };
+
+  MT.Panel = Panel;
+})();
