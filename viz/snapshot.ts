@@ -138,8 +138,8 @@ export class SnapshotBuilder {
     this.rates = new WindowedRate(2 * mesh.directions.length, RATE_WINDOW_MS);
     this.lastRates = new Array(2 * mesh.directions.length).fill(0);
     if (mesh.now > 0 || mesh.done) {
-      // Made after (part of) a run: a baseline of zero bytes at the start of traffic.
-      this.rates.sample(0, this.lastRates);
+      // Made after (part of) a run: the baseline is the start of traffic (warm-up bytes only).
+      this.rates.sample(0, mesh.directions.flatMap((d) => [d.warmupBytes, 0]));
     } else {
       this.rates.sample(mesh.now, this.counters());
     }
