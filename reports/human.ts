@@ -70,7 +70,7 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     out.push('');
   }
   out.push(`traceHash ${r.traceHash}`);
-  if (outDir !== undefined) out.push(`Wrote ${outDir}/summary.json, links.csv, brokers.csv, latency.csv, series.csv, timeline.json`);
+  if (outDir !== undefined) out.push(`Wrote ${outDir}/summary.json, links.csv, brokers.csv, latency.csv, series.csv, timeline.json, report.html`);
   return out.join('\n');
 }
 

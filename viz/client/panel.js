@@ -9,7 +9,22 @@
     this.el = el;
     this.opts = opts || {};
     this.sel = null;
+    // Three parts, each replaced only when its text changes: a button re-created ten times a
+    // second would lose clicks (press on one element, release on its replacement).
+    el.innerHTML = '<div class="p-head"></div><div class="actions"></div><div class="p-body"></div>';
+    this.parts = { head: el.children[0], actions: el.children[1], body: el.children[2] };
+    this.last = { head: null, actions: null, body: null };
   }
+
+  Panel.prototype.set = function (head, actions, body) {
+    const next = { head, actions, body };
+    for (const k of ['head', 'actions', 'body']) {
+      if (this.last[k] === next[k]) continue;
+      this.last[k] = next[k];
+      this.parts[k].innerHTML = next[k];
+      if (k === 'actions') this.wire();
+    }
+  };
 
   Panel.prototype.show = function (sel, topology, snap) {
     this.sel = sel;
@@ -18,9 +33,8 @@
 
   Panel.prototype.render = function (topology, snap) {
     const sel = this.sel;
-    const el = this.el;
-    if (!sel || !snap) {
-      el.innerHTML = `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`;
+        if (!sel || !snap) {
+      this.set('', '', `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`);
       return;
     }
     if (sel.kind === 'broker') this.broker(topology, snap, sel.id);
@@ -37,7 +51,7 @@
   };
 
   Panel.prototype.wire = function () {
-    this.el.querySelectorAll('button.fault').forEach((b) => {
+    this.parts.actions.querySelectorAll('button.fault').forEach((b) => {
       b.addEventListener('click', () => this.opts.onFault(b.dataset.action, b.dataset.target.split('|')));
     });
   };
@@ -51,13 +65,13 @@
     const routes = b.routes.length
       ? `<table class="routes"><tr><th>to</th><th>next hop</th></tr>${b.routes.map(([d, h]) => `<tr><td>${esc(d)}</td><td>${esc(h)}${d === h ? ' <span class="dim">(direct)</span>' : ''}</td></tr>`).join('')}</table>`
       : '<p class="dim">no routes</p>';
-    this.el.innerHTML = `
-      <h2><span class="state ${b.alive ? 'up' : 'down'}"></span>${esc(id)} <small>${esc(spec.region)}</small></h2>
-      <div class="actions">${b.alive ? this.button('Crash broker', 'crash', [id], true) : this.button('Restart broker', 'restart', [id], false)}</div>
-      <table class="kv">
+    this.set(
+      `<h2><span class="state ${b.alive ? 'up' : 'down'}"></span>${esc(id)} <small>${esc(spec.region)}</small></h2>`,
+      b.alive ? this.button('Crash broker', 'crash', [id], true) : this.button('Restart broker', 'restart', [id], false),
+      `<table class="kv">
         ${row('state', b.alive ? 'running' : '<b class="bad">down</b>')}
         ${row('Mbps in / out', `${F.mbps(b.mbpsIn)} / ${F.mbps(b.mbpsOut)}`)}
-        ${lat ? latRow('latency, local', lat.local) + latRow('latency, cross-region', lat.cross) : row('latency', '<span class="dim">not measured here</span>')}
+        ${lat ? latRow('latency, local', lat.local) + latRow('latency, cross-region', lat.cross) : row('latency', '<span class="dim">per broker in the live view only</span>')}
         ${row('subscribers', F.int(spec.connections))}
         ${row('subscriptions', `${F.int(spec.populations)} populations`)}
         ${row('routing entries', `${F.int(b.routingEntries)} <span class="dim">(${F.int(b.localPatterns)} local, ${F.int(b.remotePatterns)} remote patterns)</span>`)}
@@ -66,8 +80,7 @@
         ${row('published', F.int(b.published))}
         ${row('delivered', `${F.int(b.deliveries)} <span class="dim">to subscribers</span>`)}
       </table>
-      <h3>Routes</h3>${routes}`;
-    this.wire();
+      <h3>Routes</h3>${routes}`);
   };
 
   Panel.prototype.link = function (topology, snap, a, b) {
@@ -77,10 +90,10 @@
     const d1 = snap.directions[l.dirs[1]];
     const up = d0.up && d1.up;
     const dirRow = (from, to, d) => `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
-    this.el.innerHTML = `
-      <h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>
-      <div class="actions">${up ? this.button('Cut link', 'link-down', [a, b], true) : this.button('Restore link', 'link-up', [a, b], false)}</div>
-      <table class="kv">
+    this.set(
+      `<h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>`,
+      up ? this.button('Cut link', 'link-down', [a, b], true) : this.button('Restore link', 'link-up', [a, b], false),
+      `<table class="kv">
         ${row('state', up ? 'up' : '<b class="bad">down</b>')}
         ${row('RTT', F.ms(l.rttMs))}
         ${row('bandwidth', `${F.bps(l.bandwidthBps)} <span class="dim">each way</span>`)}
@@ -89,8 +102,7 @@
         <tr><th>direction</th><th>now</th><th>util</th><th>queue</th><th>in flight</th><th>sent</th></tr>
         ${dirRow(a, b, d0)}${dirRow(b, a, d1)}
       </table>
-      <p class="dim note">Wire Mbps over the last ${'\u2265'}250 ms simulated (codec bytes + transport overhead); queue = bytes waiting to be serialized; sent = bytes since traffic started.</p>`;
-    this.wire();
+      <p class="dim note">Wire Mbps over the last ${'\u2265'}250 ms simulated (codec bytes + transport overhead); queue = bytes waiting to be serialized; sent = bytes since traffic started.</p>`);
   };
 
   MT.Panel = Panel;

@@ -1,0 +1,58 @@
+/**
+ * Headless Chromium for the end-to-end tests: Debian's `chromium` package (.ci/run installs it),
+ * driven by playwright-core through `executablePath` (playwright never downloads a browser).
+ *
+ * Without a browser the tests skip with a clear message, unless CI is set: in CI they must run,
+ * so a missing browser fails them.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const CANDIDATES = [process.env.MESHTWIN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+/** The browser binary, or null when none is installed. */
+export const chromiumPath: string | null = CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p)) ?? null;
+
+const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+/** True when the browser tests should be skipped (no browser, not CI); says so once. */
+export const skipBrowser: boolean = (() => {
+  if (chromiumPath !== null) return false;
+  if (inCi) return false; // launch() below fails the tests with the reason.
+  process.stderr.write('e2e: skipping browser tests: no Chromium found (apt-get install -y chromium, or set MESHTWIN_CHROMIUM); CI=true makes this a failure\n');
+  return true;
+})();
+
+export async function launch(): Promise<Browser> {
+  if (chromiumPath === null) throw new Error(`no Chromium found at ${CANDIDATES.filter(Boolean).join(', ')}; in CI the browser tests must run (apt-get install -y chromium)`);
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/** Collects console errors and uncaught exceptions of a page. */
+export function errorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return errors;
+}
+
+/** Clicks the middle of an SVG path (a curve's bounding-box center is not on the curve). */
+export async function clickPath(page: Page, selector: string): Promise<void> {
+  const pt = await page.evaluate((sel) => {
+    const p = document.querySelector(sel) as SVGPathElement | null;
+    if (p === null) throw new Error(`no element ${sel}`);
+    const m = p.getPointAtLength(p.getTotalLength() / 2);
+    const q = new DOMPoint(m.x, m.y).matrixTransform(p.getScreenCTM() as DOMMatrix);
+    return { x: q.x, y: q.y };
+  }, selector);
+  await page.mouse.click(pt.x, pt.y);
+}
+
+export async function screenshot(page: Page, file: string): Promise<void> {
+  mkdirSync(dirname(file), { recursive: true });
+  await page.screenshot({ path: file, fullPage: true });
+}

@@ -1,0 +1,103 @@
+/**
+ * The live view in real headless Chromium, as a person uses it: the page loads without errors,
+ * draws one node per broker, link widths follow traffic, and cutting the US–AP link from the
+ * page sends AP → US traffic round through EU. Screenshot: out/e2e/viz.png.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { loadScenario } from '../../scenarios/load.ts';
+import { startVizServer, type VizServer } from '../../viz/server.ts';
+import { clickPath, errorsOf, launch, screenshot, skipBrowser } from './browser.ts';
+
+const scenario = loadScenario('scenarios/global-3-region-small.yaml');
+
+describe.skipIf(skipBrowser)('live view in Chromium', () => {
+  let server: VizServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startVizServer({ scenario, seed: 42, durationMs: 600_000, speed: 10, port: 0, host: '127.0.0.1' });
+    browser = await launch();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const width = (page: Page, dir: string) => page.locator(`[data-dir="${dir}"] .line`).getAttribute('stroke-width').then(Number);
+  const mbps = (page: Page, dir: string) => page.locator(`[data-dir="${dir}"]`).getAttribute('data-mbps').then(Number);
+
+  it('shows the mesh, follows traffic, and a link cut from the page reroutes it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = errorsOf(page);
+    await page.goto(server.url);
+    // One node per broker of the scenario, the land drawn, a region label per region.
+    await page.waitForSelector('[data-broker]');
+    const brokers = await page.locator('g.broker').evaluateAll((els) => els.map((e) => e.getAttribute('data-broker')));
+    expect(brokers.sort()).toEqual(scenario.regions.flatMap((r) => r.brokers).sort());
+    expect(await page.locator('path.land').count()).toBe(1);
+    expect(await page.locator('g.region').count()).toBe(3);
+
+    // Traffic flows: the widths change from snapshot to snapshot, and AP → US is wider than an idle direction.
+    await page.waitForFunction(() => (window as any).MT.live.snapshot?.t > 1500);
+    const w1 = await width(page, 'ap-1>us-2');
+    const idle = await width(page, 'ap-1>eu-1');
+    expect(w1).toBeGreaterThan(idle + 1);
+    const seen = new Set<number>();
+    for (let i = 0; i < 10 && seen.size < 2; i++) {
+      seen.add(await width(page, 'us-1>eu-1'));
+      await page.waitForTimeout(250);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    expect(await page.locator('#chart-wan path').count()).toBeGreaterThan(0);
+
+    // A second browser watches the same run.
+    const other = await browser.newPage();
+    const otherErrors = errorsOf(other);
+    await other.goto(server.url);
+    await other.waitForSelector('[data-broker]');
+
+    // Click the US–AP link, then its Cut button.
+    await clickPath(page, '[data-dir="ap-1>us-2"] .hit');
+    await page.waitForSelector('#panel h2:has-text("us-2 – ap-1")');
+    await page.click('#panel button[data-action="link-down"]');
+    await page.waitForSelector('[data-dir="ap-1>us-2"][data-up="false"]');
+    expect(await page.locator('[data-cut="us-2|ap-1"]').isVisible()).toBe(true);
+    await other.waitForSelector('[data-dir="ap-1>us-2"][data-up="false"]');
+
+    // After the dead interval, AP → US goes ap-1 → eu-1 → us-1: those directions carry it.
+    await page.waitForFunction(() => {
+      const m = (d: string) => Number(document.querySelector(`[data-dir="${d}"]`)?.getAttribute('data-mbps'));
+      return m('ap-1>eu-1') > 1.5 && m('eu-1>us-1') > 1.5;
+    }, undefined, { timeout: 30_000 });
+    expect(await mbps(page, 'ap-1>us-2')).toBe(0);
+    expect(await width(page, 'ap-1>eu-1')).toBeGreaterThan(idle + 1);
+    await page.waitForSelector('#log li:has-text("us-2 via eu-1")');
+    await page.waitForTimeout(1500);
+    await screenshot(page, 'out/e2e/viz.png');
+
+    // Restore it from the panel.
+    await page.click('#panel button[data-action="link-up"]');
+    await page.waitForSelector('[data-dir="ap-1>us-2"][data-up="true"]');
+    expect(errors).toEqual([]);
+    expect(otherErrors).toEqual([]);
+    await other.close();
+    await page.close();
+  });
+
+  it('crashes and restarts a broker from the page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = errorsOf(page);
+    await page.goto(server.url);
+    await page.waitForSelector('[data-broker="eu-1"]');
+    await page.click('[data-broker="eu-1"] .body');
+    await page.click('#panel button[data-action="crash"]');
+    await page.waitForSelector('[data-broker="eu-1"][data-alive="false"]');
+    expect(await page.locator('#panel').textContent()).toContain('down');
+    await page.click('#panel button[data-action="restart"]');
+    await page.waitForSelector('[data-broker="eu-1"][data-alive="true"]');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
