@@ -155,7 +155,8 @@ export async function startVizServer(opts: VizServerOptions): Promise<VizServer>
     io.close();
     throw e;
   });
-  loop();
+  // The first slice runs after the caller has printed the address.
+  next = setImmediate(loop);
   const port = (http.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {

@@ -61,8 +61,7 @@ export class Session {
     const clock = this.opts.clock;
     const t0 = clock();
     const mesh = new Mesh(this.scenario, this.seed, this.opts.durationMs);
-    const latency = new ViewLatency(mesh.nodes.map((n) => ({ id: n.id, region: n.region, clientOneWayMs: n.clientOneWayMs })));
-    mesh.observer = latency;
+    const latency = ViewLatency.watch(mesh);
     this.mesh = mesh;
     this.builder = new SnapshotBuilder(mesh, latency);
     this.buildSeconds = (clock() - t0) / 1000;

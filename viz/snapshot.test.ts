@@ -9,8 +9,7 @@ const small = loadScenario('scenarios/global-3-region-small.yaml');
 
 function meshOf(durationMs = 5000): { mesh: Mesh; latency: ViewLatency } {
   const mesh = new Mesh(small, 42, durationMs);
-  const latency = new ViewLatency(mesh.nodes.map((n) => ({ id: n.id, region: n.region, clientOneWayMs: n.clientOneWayMs })));
-  mesh.observer = latency;
+  const latency = ViewLatency.watch(mesh);
   return { mesh, latency };
 }
 
