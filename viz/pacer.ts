@@ -65,10 +65,11 @@ export class Pacer {
     if (this._speed === Infinity) return Infinity;
     let t = this.anchorSim + (wallMs - this.anchorWall) * this._speed;
     if (t - simMs > LAG_MAX_WALL_MS * this._speed) {
-      // Behind by more than we allow: forget the debt, keep the lead of one lag window.
+      // Behind by more than we allow: forget the debt and pace on from here. (Keeping a lead
+      // would run faster than asked after every stall.)
       this.anchorWall = wallMs;
-      this.anchorSim = simMs + LAG_MAX_WALL_MS * this._speed;
-      t = this.anchorSim;
+      this.anchorSim = simMs;
+      t = simMs;
     }
     return t;
   }

@@ -95,14 +95,15 @@
     let rate = `${phase}`;
     if (s.phase === 'traffic' && !r.paused) {
       const want = r.speed === 'max' ? 'max' : `${F.speed(r.speed)}`;
-      if (r.measuredSpeed === null) rate += ` · requested ${want}, measuring…`;
+      if (r.measuredSpeed === null) rate += ` · asked ${want}, measuring…`;
       else {
+        // Measured, not requested: a huge mesh runs slower than real time and the view says so.
         const slow = r.speed !== 'max' && r.measuredSpeed < 0.9 * r.speed;
-        rate += ` · running at <b class="${slow ? 'slow' : ''}">${F.speed(r.measuredSpeed)} real time</b> (requested ${want}${slow ? ': this mesh cannot go faster on this machine' : ''})`;
+        rate += ` · <b class="${slow ? 'slow' : ''}">${F.speed(r.measuredSpeed)} real time</b> (asked ${want}${slow ? '; the simulator runs no faster here' : ''})`;
       }
     }
-    rate += ` · built in ${r.buildSeconds.toFixed(1)} s · ${F.int(r.kernelEvents)} kernel events`;
     $('rate').innerHTML = rate;
+    $('rate').title = `speed measured over the last 3 wall seconds · mesh built in ${r.buildSeconds.toFixed(1)} s · ${F.int(r.kernelEvents)} kernel events so far`;
     $('pause').textContent = r.paused ? 'Resume' : 'Pause';
     document.querySelectorAll('#speeds button').forEach((b) => b.classList.toggle('on', String(r.speed) === b.dataset.speed));
     const t = s.totals;

@@ -4,7 +4,16 @@
 (function () {
   const MT = (window.MT = window.MT || {});
   const W = 960;
-  const H = 480;
+  /** The latitudes people live at: the map is cropped to them. */
+  // Along the parallels (a polygon's edges are great circles, so sample them), wound so that
+  // its inside is the band and not the rest of the sphere.
+  const BAND = (() => {
+    const ring = [];
+    for (let x = -180; x <= 180; x += 2) ring.push([x, 73]);
+    for (let x = 180; x >= -180; x -= 2) ring.push([x, -47]);
+    ring.push(ring[0]);
+    return { type: 'Polygon', coordinates: [ring] };
+  })();
   const NODE_R = 13;
 
   /** Stroke width for a direction's Mbps (log: a control-plane trickle and 1 Gbps both read). */
@@ -21,15 +30,15 @@
   function MapView(svgEl, topology, land, opts) {
     this.opts = opts || {};
     this.topology = topology;
+    const located = topology.regions.filter((r) => r.location);
+    // The world map, as wide as the view and cropped to BAND, so regions read as places.
+    const projection = d3.geoNaturalEarth1().fitWidth(W - 16, BAND);
+    const band = d3.geoPath(projection).bounds(BAND);
+    const H = located.length > 0 ? Math.ceil(band[1][1] - band[0][1]) + 16 : 480;
+    projection.translate([projection.translate()[0] + 8, projection.translate()[1] - band[0][1] + 8]);
     const svg = d3.select(svgEl).attr('viewBox', `0 0 ${W} ${H}`).attr('preserveAspectRatio', 'xMidYMid meet');
     svg.selectAll('*').remove();
     this.svg = svg;
-    const located = topology.regions.filter((r) => r.location);
-    const projection = d3.geoNaturalEarth1();
-    if (located.length > 0) {
-      // The whole world, cropped to the latitudes people live at, so regions read as places.
-      projection.fitExtent([[8, 8], [W - 8, H - 8]], { type: 'Polygon', coordinates: [[[-170, -50], [-170, 75], [0, 75], [170, 75], [170, -50], [0, -50], [-170, -50]]] });
-    }
     this.projection = projection;
     const defs = svg.append('defs');
     const glow = defs.append('filter').attr('id', 'glow').attr('x', '-50%').attr('y', '-50%').attr('width', '200%').attr('height', '200%');
@@ -73,13 +82,14 @@
     this.pos = pos;
 
     const regionG = svg.append('g').attr('class', 'regions');
+    const regionLabels = [];
     topology.regions.forEach((r) => {
       const [cx, cy] = centers.get(r.id);
       const k = r.brokers.length;
       const rad = (k === 1 ? 0 : 20 + 5 * k) + NODE_R + 9;
       const g = regionG.append('g').attr('class', 'region').attr('data-region', r.id);
       g.append('circle').attr('cx', cx).attr('cy', cy).attr('r', rad);
-      g.append('text').attr('x', cx).attr('y', cy - rad - 6).attr('text-anchor', 'middle').text(r.id);
+      regionLabels.push({ id: r.id, x: cx, y: cy - rad - 6 });
     });
 
     // Each direction: a curve bending to its own right, so a→b and b→a lie side by side.
@@ -122,6 +132,9 @@
       return { link: l, g };
     });
 
+    // Region names above the links, so a link arriving from above does not hide them.
+    svg.append('g').attr('class', 'region-labels').selectAll('text').data(regionLabels).join('text')
+      .attr('x', (d) => d.x).attr('y', (d) => d.y).attr('text-anchor', 'middle').text((d) => d.id);
     const nodeG = svg.append('g').attr('class', 'nodes');
     this.nodes = topology.brokers.map((b) => {
       const [x, y] = pos.get(b.id);
