@@ -54,8 +54,10 @@ ${readClient('style.css')}
 </header>
 <main>
   <section class="mapbox">
-    <svg id="map" role="img" aria-label="mesh topology"></svg>
-    <div class="totals" id="totals"></div>
+    <div class="mapwrap">
+      <svg id="map" role="img" aria-label="mesh topology"></svg>
+      <div class="totals" id="totals"></div>
+    </div>
     <div class="map-legend">
       <span><i class="w1"></i><i class="w2"></i><i class="w3"></i> width: Mbps (log)</span>
       <span><i class="grad"></i> utilization 0 → 90%</span>
