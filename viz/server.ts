@@ -84,7 +84,7 @@ export async function startVizServer(opts: VizServerOptions): Promise<VizServer>
     const who = `viewer ${socket.id.slice(0, 6)}`;
     const notice = (text: string) => {
       log(text);
-      io.emit('notice', { text });
+      io.emit('notice', { text, at: session.mesh.now });
     };
     socket.on('pause', (ack?: Ack) => {
       session.pause();

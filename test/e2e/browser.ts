@@ -11,18 +11,26 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CANDIDATES = [process.env.MESHTWIN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
+/**
+ * Whether the browser tests run, and with which binary: the first candidate that exists; with
+ * none, skip (with a message) unless CI is set, where they must run and so fail.
+ */
+export function browserPlan(env: Readonly<Record<string, string | undefined>>, candidates: ReadonlyArray<string | undefined>, exists: (path: string) => boolean): { readonly path: string | null; readonly skip: boolean; readonly message: string | null } {
+  const path = candidates.find((p): p is string => p !== undefined && p !== '' && exists(p)) ?? null;
+  if (path !== null) return { path, skip: false, message: null };
+  const inCi = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  if (inCi) return { path: null, skip: false, message: null };
+  return { path: null, skip: true, message: 'e2e: skipping browser tests: no Chromium found (apt-get install -y chromium, or set MESHTWIN_CHROMIUM); with CI set they fail instead' };
+}
+
+const plan = browserPlan(process.env, CANDIDATES, existsSync);
+if (plan.message !== null) process.stderr.write(`${plan.message}\n`);
+
 /** The browser binary, or null when none is installed. */
-export const chromiumPath: string | null = CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p)) ?? null;
+export const chromiumPath: string | null = plan.path;
 
-const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-
-/** True when the browser tests should be skipped (no browser, not CI); says so once. */
-export const skipBrowser: boolean = (() => {
-  if (chromiumPath !== null) return false;
-  if (inCi) return false; // launch() below fails the tests with the reason.
-  process.stderr.write('e2e: skipping browser tests: no Chromium found (apt-get install -y chromium, or set MESHTWIN_CHROMIUM); CI=true makes this a failure\n');
-  return true;
-})();
+/** True when the browser tests should be skipped (no browser, not CI). */
+export const skipBrowser: boolean = plan.skip;
 
 export async function launch(): Promise<Browser> {
   if (chromiumPath === null) throw new Error(`no Chromium found at ${CANDIDATES.filter(Boolean).join(', ')}; in CI the browser tests must run (apt-get install -y chromium)`);

@@ -44,6 +44,11 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     const w1 = await width(page, 'ap-1>us-2');
     const idle = await width(page, 'ap-1>eu-1');
     expect(w1).toBeGreaterThan(idle + 1);
+    // Denser flow dots where the traffic is heavier (us-1 → eu-1 ~4.3 Mbps, ap-1 → us-2 ~2.7, control-only none).
+    const dots = (d: string) => page.locator(`[data-dir="${d}"] .flow circle`).count();
+    expect(await dots('us-1>eu-1')).toBeGreaterThan(await dots('ap-1>us-2'));
+    expect(await dots('ap-1>us-2')).toBeGreaterThan(0);
+    expect(await dots('ap-1>eu-1')).toBe(0);
     const seen = new Set<number>();
     for (let i = 0; i < 10 && seen.size < 2; i++) {
       seen.add(await width(page, 'us-1>eu-1'));
@@ -73,6 +78,9 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     }, undefined, { timeout: 30_000 });
     expect(await mbps(page, 'ap-1>us-2')).toBe(0);
     expect(await width(page, 'ap-1>eu-1')).toBeGreaterThan(idle + 1);
+    // Flow dots follow the traffic: none on the cut direction, some on the new path.
+    expect(await page.locator('[data-dir="ap-1>us-2"] .flow circle').count()).toBe(0);
+    expect(await page.locator('[data-dir="ap-1>eu-1"] .flow circle').count()).toBeGreaterThan(0);
     await page.waitForSelector('#log li:has-text("us-2 via eu-1")');
     await page.waitForTimeout(1500);
     await screenshot(page, 'out/e2e/viz.png');
@@ -83,6 +91,29 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     expect(errors).toEqual([]);
     expect(otherErrors).toEqual([]);
     await other.close();
+    await page.close();
+  });
+
+  it('controls from the page: speed, pause, restart with another seed', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = errorsOf(page);
+    await page.goto(server.url);
+    await page.waitForSelector('[data-broker]');
+    await page.click('#speeds button[data-speed="max"]');
+    await page.waitForSelector('#speeds button[data-speed="max"].on');
+    await page.click('#pause');
+    await page.waitForSelector('#pause:has-text("Resume")');
+    const t = await page.evaluate(() => (window as any).MT.live.snapshot.t);
+    await page.waitForTimeout(500);
+    expect(await page.evaluate(() => (window as any).MT.live.snapshot.t)).toBe(t);
+    await page.click('#pause');
+    await page.click('#speeds button[data-speed="10"]');
+    await page.fill('#seed', '7');
+    await page.click('#restart');
+    await page.waitForFunction(() => (window as any).MT.live.snapshot?.run.seed === 7);
+    expect(await page.inputValue('#seed')).toBe('7');
+    await page.waitForSelector('#speeds button[data-speed="10"].on');
+    expect(errors).toEqual([]);
     await page.close();
   });
 

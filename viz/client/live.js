@@ -48,7 +48,7 @@
     banner('disconnected from the meshtwin server; retrying…');
   });
   socket.on('building', (m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
-  socket.on('notice', (m) => log(state.snapshot ? state.snapshot.t : null, 'notice', m.text));
+  socket.on('notice', (m) => log(m.at, 'notice', m.text));
 
   socket.on('hello', async (h) => {
     banner('');
