@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../scenarios/load.ts';
-import { Session } from './session.ts';
+import { Session, withDuration } from './session.ts';
 
 const small = loadScenario('scenarios/global-3-region-small.yaml');
 
@@ -104,5 +104,18 @@ describe('Session', () => {
     const snap = s.snapshot();
     expect(snap.run.seed).toBe(7);
     expect(snap.run.speed).toBe(10);
+  });
+
+  it('--duration beyond the scenario\'s keeps publishers that run to the end running', () => {
+    const short = { ...small, durationMs: 2000, publishers: small.publishers.map((p, i) => ({ ...p, stopMs: i === 0 ? 1000 : 2000 })) };
+    const long = withDuration(short, 5000);
+    expect(long.durationMs).toBe(5000);
+    expect(long.publishers.map((p) => p.stopMs)).toEqual([1000, 5000, 5000]);
+    expect(withDuration(short, 1500)).toBe(short);
+    let now = 0;
+    const s = new Session(short, { seed: 1, durationMs: 5000, speed: Infinity, clock: () => (now += 1) });
+    settle(s);
+    // Published in 0..5 s by the two extended publishers (3500/s + 2500/s), 0..1 s by the first.
+    expect(s.mesh.published).toBeGreaterThan(0.9 * (4000 + 6000 * 5));
   });
 });

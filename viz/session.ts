@@ -39,14 +39,31 @@ export interface RunStatus {
 
 export type LiveSnapshot = Snapshot & { readonly run: RunStatus };
 
+/**
+ * The scenario run for `durationMs`: publishers that run to the end of the scenario run to the
+ * end of the longer run too (the loader stops them at the scenario's own duration), so
+ * `meshtwin viz --duration 60s` on a 10 s scenario has traffic for 60 s.
+ */
+export function withDuration(scenario: Scenario, durationMs: number): Scenario {
+  if (durationMs <= scenario.durationMs) return scenario;
+  return {
+    ...scenario,
+    durationMs,
+    publishers: scenario.publishers.map((p) => (p.stopMs === scenario.durationMs ? { ...p, stopMs: durationMs } : p)),
+  };
+}
+
 export class Session {
   mesh!: Mesh;
   private builder!: SnapshotBuilder;
   private pacer!: Pacer;
   private buildSeconds = 0;
   private seed: number;
-  /** Kernel events per wall ms, for sizing slices. */
-  private eventsPerMs = 50;
+  /**
+   * Kernel events per wall ms, for sizing slices; it starts low because the warm-up's first
+   * events (every broker advertising its whole interest table) are the slowest.
+   */
+  private eventsPerMs = 1;
   history: SeriesPoint[] = [];
   /** The latest control-plane events (for browsers that connect later). */
   events: ViewEvent[] = [];
@@ -60,7 +77,7 @@ export class Session {
   private build(speed: Speed): void {
     const clock = this.opts.clock;
     const t0 = clock();
-    const mesh = new Mesh(this.scenario, this.seed, this.opts.durationMs);
+    const mesh = new Mesh(withDuration(this.scenario, this.opts.durationMs), this.seed, this.opts.durationMs);
     const latency = ViewLatency.watch(mesh);
     this.mesh = mesh;
     this.builder = new SnapshotBuilder(mesh, latency);
@@ -121,7 +138,7 @@ export class Session {
         this.pacer.observe(wall, mesh.now);
         return true;
       }
-      const chunk = Math.max(500, Math.min(200_000, Math.round(this.eventsPerMs * 10)));
+      const chunk = Math.max(8, Math.min(200_000, Math.round(this.eventsPerMs * 10)));
       const wasWarm = mesh.now < 0;
       const t0 = clock();
       const n = mesh.runSome(target, chunk);
