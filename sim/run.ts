@@ -195,13 +195,27 @@ export interface RunResult {
   readonly timeline: readonly ControlEvent[];
 }
 
+/**
+ * The scenario run for `durationMs`: publishers that run to the end of the scenario run to the
+ * end of the longer run too (the loader stops them at the scenario's own duration), so
+ * `--duration 60s` on a 10 s scenario has traffic for 60 s (meshtwin run and viz).
+ */
+export function withDuration(scenario: Scenario, durationMs: number): Scenario {
+  if (durationMs <= scenario.durationMs) return scenario;
+  return {
+    ...scenario,
+    durationMs,
+    publishers: scenario.publishers.map((p) => (p.stopMs === scenario.durationMs ? { ...p, stopMs: durationMs } : p)),
+  };
+}
+
 export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResult {
   const seed = opts.seed ?? scenario.seed;
   const durationMs = opts.durationMs ?? scenario.durationMs;
   const wall0 = performance.now();
   const check = opts.check ?? assertionsNeedChecker(scenario.expect);
   const drainMs = opts.drainMs ?? (check ? 5000 : 0);
-  const mesh = new Mesh(scenario, seed, durationMs, drainMs);
+  const mesh = new Mesh(withDuration(scenario, durationMs), seed, durationMs, drainMs);
   const checker = check ? new InvariantChecker(mesh) : undefined;
   mesh.observer = checker;
   opts.onMesh?.(mesh);

@@ -157,3 +157,15 @@ ${faults}
     expect(lost).toBeLessThan(2000 * 1.0); // < 1 s of traffic
   });
 });
+
+describe('--duration past the scenario own duration', () => {
+  it('publishers that run to the end keep running to the end of the longer run', () => {
+    const scenario = loadScenario('scenarios/two-region-basic.yaml');
+    const r = runScenario(scenario, { durationMs: scenario.durationMs * 2, measureHeap: false, check: false });
+    const own = runScenario(scenario, { measureHeap: false, check: false });
+    expect(r.simulatedSeconds).toBe(own.simulatedSeconds * 2);
+    // Same publish rate over twice the time: about twice the events (Poisson arrivals).
+    expect(r.messages.published / own.messages.published).toBeGreaterThan(1.9);
+    expect(r.messages.published / own.messages.published).toBeLessThan(2.1);
+  });
+});

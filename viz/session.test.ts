@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../scenarios/load.ts';
-import { Session, withDuration } from './session.ts';
+import { withDuration } from '../sim/run.ts';
+import { Session } from './session.ts';
 
 const small = loadScenario('scenarios/global-3-region-small.yaml');
 

@@ -5,6 +5,7 @@
  */
 import type { FaultAction, FaultSpec, Scenario } from '../scenarios/types.ts';
 import { Mesh } from '../sim/mesh.ts';
+import { withDuration } from '../sim/run.ts';
 import { ViewLatency } from './latency.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { seriesPoint, SnapshotBuilder, topologyOf, type SeriesPoint, type Snapshot, type Topology, type ViewEvent } from './snapshot.ts';
@@ -38,20 +39,6 @@ export interface RunStatus {
 }
 
 export type LiveSnapshot = Snapshot & { readonly run: RunStatus };
-
-/**
- * The scenario run for `durationMs`: publishers that run to the end of the scenario run to the
- * end of the longer run too (the loader stops them at the scenario's own duration), so
- * `meshtwin viz --duration 60s` on a 10 s scenario has traffic for 60 s.
- */
-export function withDuration(scenario: Scenario, durationMs: number): Scenario {
-  if (durationMs <= scenario.durationMs) return scenario;
-  return {
-    ...scenario,
-    durationMs,
-    publishers: scenario.publishers.map((p) => (p.stopMs === scenario.durationMs ? { ...p, stopMs: durationMs } : p)),
-  };
-}
 
 export class Session {
   mesh!: Mesh;
