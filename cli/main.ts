@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
+import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
 import { CliError } from './options.ts';
 import { runCommand } from './run.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
@@ -58,6 +59,19 @@ program
   .option('--speed <x>', 'simulated seconds per wall second: 1, 10, any positive number, or max', '1')
   .option('--duration <d>', 'simulated time, e.g. 60s (default: the scenario\'s duration)')
   .action((file: string, opts) => vizCommand(file, opts));
+
+program
+  .command('explore')
+  .description('run a scenario under random fault schedules with the invariant checker; shrink and write the first failing one (exit 1)')
+  .argument('<file>', 'scenario file (YAML); its own faults are replaced by each run\'s schedule')
+  .option('--runs <n>', `how many schedules to try (default: ${DEFAULT_RUNS})`)
+  .option('--seed <n>', 'seed the run seeds derive from (default: 1)')
+  .option('--out <dir>', `where to write a failing run's scenario files (default: ${DEFAULT_EXPLORE_OUT})`)
+  .option('--duration <d>', 'simulated time of each run, e.g. 10s (default: the scenario\'s duration)')
+  .option('--replay <runSeed>', 'run only the run with this run seed (as a violation prints it)')
+  .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string }) => {
+    process.exitCode = exploreCommand(file, opts);
+  });
 
 program
   .command('bench')

@@ -1,0 +1,175 @@
+/**
+ * `meshtwin explore FILE --runs N --seed S`: run a scenario under N random fault schedules
+ * (sim/schedule.ts, sim/explore.ts) with the invariant checker on. Exit 0 when no run violates
+ * an invariant; 1 at the first run that does, after printing its run seed and the violation,
+ * shrinking its schedule, and writing both schedules as replayable scenario files; 2 for bad
+ * usage or a bad file.
+ *
+ * [EXPLORE-5] Explore stops at the first failing run: shrinking costs runs, and one minimal
+ * reproduction is what a user fixes first. The files it writes are the scenario with its seed
+ * and faults replaced and one assertion, `invariants.violations == 0`, so `meshtwin test FILE`
+ * replays the run and fails on the same violation.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadScenario } from '../scenarios/load.ts';
+import { replayText } from '../scenarios/replay.ts';
+import type { Scenario } from '../scenarios/types.ts';
+import { durationText, formatDuration } from '../scenarios/units.ts';
+import { exploreRun, runSeed, shrink, type ExploreOptions, type ExploreRun, type Finding } from '../sim/explore.ts';
+import { scheduleFaults, scheduleWindow, ScheduleError, type FaultUnit } from '../sim/schedule.ts';
+import { CliError, durationOption, seedOption } from './options.ts';
+
+export const DEFAULT_RUNS = 100;
+export const DEFAULT_EXPLORE_OUT = 'out/explore';
+
+export interface ExploreCommandOptions {
+  readonly runs?: string;
+  readonly seed?: string;
+  readonly out?: string;
+  readonly duration?: string;
+  readonly replay?: string;
+}
+
+/** The assertion written files carry: the checker must find nothing. */
+const REPLAY_ASSERTION = 'invariants.violations == 0';
+
+function runsOption(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) throw new CliError(`--runs: expected a whole number of runs from 1 to 1000000, found ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function replayOption(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new CliError(`--replay: expected a run seed (a whole number from 0 to 4294967295, as explore prints it), found ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Runs the command; returns the exit code. Usage errors throw CliError (exit 2 in main.ts). */
+export function exploreCommand(file: string, opts: ExploreCommandOptions): number {
+  const runs = opts.runs === undefined ? DEFAULT_RUNS : runsOption(opts.runs);
+  const seed = opts.seed === undefined ? 1 : seedOption(opts.seed);
+  const replay = opts.replay === undefined ? undefined : replayOption(opts.replay);
+  const outDir = opts.out ?? DEFAULT_EXPLORE_OUT;
+  const scenario = loadScenario(file);
+  const durationMs = opts.duration === undefined ? scenario.durationMs : durationOption('--duration', opts.duration);
+  const explore: ExploreOptions = { durationMs };
+  let window;
+  try {
+    window = scheduleWindow(scenario, durationMs);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new CliError(e.message);
+    throw e;
+  }
+  const plan = replay === undefined ? `runs=${runs}` : `replay=${replay}`;
+  process.stderr.write(`SEED=${seed} scenario=${scenario.name} ${plan} duration=${formatDuration(durationMs)} faults=${formatDuration(window.fromMs)}..${formatDuration(window.untilMs)} file=${file} out=${outDir}\n`);
+
+  const wall0 = performance.now();
+  const seconds = () => ((performance.now() - wall0) / 1000).toFixed(0);
+  const total = replay === undefined ? runs : 1;
+  const progress = progressLine(total);
+  let failed: { run: ExploreRun; index: number } | undefined;
+  let done = 0;
+  for (let i = 0; i < total && failed === undefined; i++) {
+    const s = replay ?? runSeed(seed, i);
+    let run: ExploreRun;
+    try {
+      run = exploreRun(scenario, s, explore);
+    } catch (e) {
+      if (e instanceof ScheduleError) throw new CliError(e.message);
+      throw e;
+    }
+    done++;
+    if (run.verdict.violations > 0) failed = { run, index: i };
+    progress.update(done, failed === undefined ? 0 : 1, seconds());
+  }
+  progress.stop();
+  const what = replay === undefined ? `seed ${seed}` : `run seed ${replay}`;
+  if (failed === undefined) {
+    process.stdout.write(`${done} run${done === 1 ? '' : 's'}, 0 violations (${what}, ${seconds()} s)\n`);
+    return 0;
+  }
+  const { run, index } = failed;
+  const first = run.verdict.findings[0] as Finding;
+  const which = replay === undefined ? `run ${index + 1} of seed ${seed}` : 'the replayed run';
+  const command = `meshtwin explore ${file} ${replay === undefined ? `--seed ${seed}: run ${index + 1}` : `--replay ${replay}:`}`;
+  const out: string[] = [
+    `VIOLATION ${first.invariant}: ${first.message}`,
+    `  in ${which}: run seed ${run.seed} (replay it: meshtwin explore ${file} --replay ${run.seed}${opts.duration === undefined ? '' : ` --duration ${opts.duration}`})`,
+    `  ${run.verdict.violations} violation${run.verdict.violations === 1 ? '' : 's'}: ${countBy(run.verdict.findings)}`,
+    `  schedule: ${describe(run.units)}`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  process.stderr.write(`shrinking ${run.units.length} fault unit${run.units.length === 1 ? '' : 's'} while ${first.invariant} still fails…\n`);
+  const shrunk = shrink(scenario, run.seed, run.units, first.invariant, explore);
+  const again = shrunk.verdict.findings.find((f) => f.invariant === first.invariant) as Finding;
+  const source = readFileSync(file, 'utf8');
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, `${scenario.name}-${run.seed}`);
+  const original = write(`${base}.yaml`, source, scenario, run.seed, run.units, durationMs, opts.duration !== undefined, [
+    `${command} (run seed ${run.seed}).`,
+    `It violates ${first.invariant}: ${first.message}`,
+  ]);
+  const small = write(`${base}-shrunk.yaml`, source, scenario, run.seed, shrunk.units, durationMs, opts.duration !== undefined, [
+    `${command} (run seed ${run.seed}), its schedule shrunk`,
+    `from ${run.units.length} to ${shrunk.units.length} fault unit${shrunk.units.length === 1 ? '' : 's'} in ${shrunk.runs} runs. It violates ${first.invariant}: ${again.message}`,
+  ]);
+  process.stdout.write([
+    `  shrunk in ${shrunk.runs} runs${shrunk.exhausted ? ' (run budget spent: may not be minimal)' : ''}: ${describe(shrunk.units)}`,
+    `  shrunk run: ${first.invariant}: ${again.message}`,
+    `  wrote ${original} (the failing run)`,
+    `  wrote ${small} (shrunk; replay: meshtwin test ${small})`,
+    `${done} run${done === 1 ? '' : 's'}, 1 violation (${what}, ${seconds()} s)`,
+  ].join('\n') + '\n');
+  return 1;
+}
+
+function write(path: string, source: string, scenario: Scenario, seed: number, units: readonly FaultUnit[], durationMs: number, durationChanged: boolean, why: readonly string[]): string {
+  const text = replayText(source, {
+    name: `${scenario.name}-explore-${seed}${path.endsWith('-shrunk.yaml') ? '-shrunk' : ''}`,
+    seed,
+    faults: scheduleFaults(units),
+    ...(durationChanged ? { durationMs } : {}),
+    expect: [REPLAY_ASSERTION],
+    comment: [
+      ...why,
+      `Replay: meshtwin test ${path}`,
+      `The file's own faults and expect: are replaced by the run's schedule and "${REPLAY_ASSERTION}".`,
+    ],
+  });
+  writeFileSync(path, text);
+  return path;
+}
+
+/** "lost ×21, order ×2" */
+function countBy(findings: readonly Finding[]): string {
+  const counts = new Map<string, number>();
+  for (const f of findings) if (!f.message.startsWith('…')) counts.set(f.invariant, (counts.get(f.invariant) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ×${n}${n >= 20 ? '+' : ''}`).join(', ');
+}
+
+/** "1s crash us-1 for 200ms; 3.8s degrade eu-1|ap-1 for 774ms" */
+export function describe(units: readonly FaultUnit[]): string {
+  if (units.length === 0) return '(no faults)';
+  return units.map((u) => `${durationText(u.atMs)} ${u.kind} ${u.target.join('|')} for ${durationText(u.forMs)}`).join('; ');
+}
+
+/** Progress on stderr: one rewritten line on a terminal, else a line every tenth of the runs. */
+function progressLine(total: number): { update(done: number, violations: number, seconds: string): void; stop(): void } {
+  const tty = process.stderr.isTTY === true;
+  const every = Math.max(1, Math.round(total / 10));
+  let shown = false;
+  return {
+    update(done, violations, seconds) {
+      const text = `explore: ${done}/${total} runs, ${violations} violation${violations === 1 ? '' : 's'} (${seconds} s)`;
+      if (tty) {
+        process.stderr.write(`\r${text}\u001b[K`);
+        shown = true;
+      } else if (done % every === 0 || done === total || violations > 0) {
+        process.stderr.write(`${text}\n`);
+      }
+    },
+    stop() {
+      if (shown) process.stderr.write('\n');
+    },
+  };
+}
