@@ -15,6 +15,16 @@
  *         when a neighbor hears us back (two-way), down after deadIntervalMs of silence.
  * [SYNC-1] When an adjacency comes up the two brokers exchange their databases: every advert
  *         they hold and every origin's interest, as resets.
+ * [SYNC-2] A broker in its second or later life (a restart, an HA takeover) also asks each
+ *         neighbor it comes up with for the neighbor's database (a SyncRequest naming itself):
+ *         a neighbor that never saw it go — it came back within the dead interval, its first
+ *         hellos lost on a cut link — still has the adjacency up and would not exchange, and
+ *         the restarted broker would never learn that neighbor's adverts (found by explore).
+ * [SYNC-3] A neighbor up for a dead interval whose advert (as we hold it) does not list us had
+ *         its flood or database exchange lost on the way — a cut shorter than the dead interval
+ *         loses what is on the wire and neither side notices — so we ask it for its database
+ *         again (at most once a dead interval). Found by explore: a backup that took over and
+ *         lost its neighbor's exchange to a 430 ms cut never had a route back.
  * [INT-4] A gap in an origin's interest sequence asks the neighbor it came from for a reset.
  *
  * Guaranteed delivery (seed 002's failure scenarios), in the modules named:
@@ -166,6 +176,9 @@ interface Neighbor {
   /** Two-way adjacency established. */
   up: boolean;
   lastHeardMs: Millis;
+  /** When the adjacency last came up, and when we last asked for the neighbor's database [SYNC-3]. */
+  upSinceMs: Millis;
+  syncAskedMs: Millis;
 }
 
 const DEFAULT_INTEREST_CHUNK = 4096;
@@ -193,6 +206,8 @@ export class Broker {
   private readonly ackDelayMs: Millis;
   private armedAt = Infinity;
   private started = false;
+  /** [SYNC-2] An earlier life used this broker's durable state. */
+  private readonly restarted: boolean;
   // Scratch space reused by every publish (no per-event allocation on the hot path).
   private readonly localScratch: LocalSubscription[] = [];
   /** Consumer groups on this broker, by groupKey [SHARE-1]. */
@@ -218,10 +233,20 @@ export class Broker {
     // Sequences continue from an earlier life, so nothing we say now looks older than what the
     // mesh remembers of us.
     this.lsSeq = this.durable.lsSeq;
+    this.restarted = this.durable.lsSeq > 0;
     this.interest.bumpOwnSequence(this.durable.interestSeq);
+    // [DUR-1] Other origins' interest as the last life knew it (the exchange corrects it later).
+    const last = this.durable.interest;
+    if (last !== undefined) {
+      for (const origin of last.knownOrigins()) {
+        const snap = last.originSnapshot(origin);
+        if (snap !== undefined) this.interest.apply(snap);
+      }
+    }
+    this.durable.interest = this.interest;
     for (const n of config.neighbors) {
       if (n.id === config.id) throw new UsageError(`broker ${config.id} lists itself as a neighbor`);
-      this.neighbors.set(n.id, { id: n.id, cost: n.cost, hearing: false, up: false, lastHeardMs: -Infinity });
+      this.neighbors.set(n.id, { id: n.id, cost: n.cost, hearing: false, up: false, lastHeardMs: -Infinity, upSinceMs: -Infinity, syncAskedMs: -Infinity });
     }
   }
 
@@ -263,7 +288,11 @@ export class Broker {
 
   unsubscribe(now: Millis, sub: LocalSubscription): boolean {
     const removed = this.interest.unsubscribe(sub);
-    if (removed && sub.share !== null && sub.share.remove(sub)) this.groups.delete(sub.share.key);
+    if (removed && sub.share !== null && sub.share.remove(sub)) {
+      this.groups.delete(sub.share.key);
+      // Nobody is left to take what the group held: release its spool bytes.
+      for (let e = sub.share.takeHeld(); e !== undefined; e = sub.share.takeHeld()) this.durable.spool.externalBytes -= e.bytes;
+    }
     if (this.interest.hasPending) this.armTimer(now);
     return removed;
   }
@@ -345,7 +374,9 @@ export class Broker {
     }
     let lost = false;
     for (const n of this.neighbors.values()) {
-      if (n.hearing && now - n.lastHeardMs >= this.config.deadIntervalMs && this.config.disable?.reroute !== true) {
+      // The same sum nextDeadline arms the timer with: `now - lastHeardMs >= dead` can round the
+      // other way and leave the timer firing at this instant forever.
+      if (n.hearing && now >= n.lastHeardMs + this.config.deadIntervalMs && this.config.disable?.reroute !== true) {
         n.hearing = false;
         if (n.up) {
           n.up = false;
@@ -363,10 +394,23 @@ export class Broker {
         if (outbox !== undefined && outbox.pending.size > 0) for (const p of outbox.takeAll()) this.reroute(now, p);
       }
     }
+    this.checkNeighborAdverts(now);
     this.flushInterest();
     this.sendDueAcks(now);
     this.retransmitExpired(now);
     this.armTimer(this.nextDeadline(now));
+  }
+
+  /** [SYNC-3] Asks a long-up neighbor whose advert does not list us for its database. */
+  private checkNeighborAdverts(now: Millis): void {
+    const dead = this.config.deadIntervalMs;
+    for (const n of this.neighbors.values()) {
+      if (!n.up || now < n.upSinceMs + dead || now < n.syncAskedMs + dead) continue;
+      const advert = this.lsdb.get(n.id);
+      if (advert !== undefined && advert.neighbors.some((x) => x.id === this.id)) continue;
+      n.syncAskedMs = now;
+      this.host.send(n.id, encodeFrame({ kind: FrameKind.SyncRequest, origin: this.id }), FrameKind.SyncRequest);
+    }
   }
 
   /**
@@ -379,6 +423,7 @@ export class Broker {
     this.durable.spool.externalBytes -= q.refill();
     const next = q.next();
     if (next !== undefined) this.host.deliver(sub, next.env, now, next.guaranteed);
+    if (sub.share !== null) this.pumpBacklog(now, sub.share);
   }
 
   /**
@@ -415,6 +460,11 @@ export class Broker {
         // [SHARE-1] One member of the group gets it, whichever member the trie found first.
         if (group.servedStamp === stamp) continue;
         group.servedStamp = stamp;
+        // [SHARE-5] A guaranteed event waits while every member lags, or behind others waiting.
+        if (guaranteed && (group.backlogDepth > 0 || group.allLagging())) {
+          this.holdForGroup(now, group, env);
+          continue;
+        }
         sub = group.pick() as LocalSubscription;
       }
       if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, env, guaranteed);
@@ -422,6 +472,36 @@ export class Broker {
         this.stats.deliveries++;
         this.stats.subscriberDeliveries += receivers(sub);
         this.host.deliver(sub, env, now, guaranteed);
+      }
+    }
+  }
+
+  /** [SHARE-5] Into the group's backlog (charged to the spool), then to any member with room. */
+  private holdForGroup(now: Millis, group: ShareGroup, env: Envelope): void {
+    const bytes = heldBytes(env);
+    const spool = this.durable.spool;
+    if (!spool.hasRoom(bytes)) {
+      this.stats.droppedSpoolFull++;
+      return;
+    }
+    group.hold(env, bytes);
+    spool.externalBytes += bytes;
+    spool.notePeak();
+    this.stats.spooledSlow++;
+    this.pumpBacklog(now, group);
+  }
+
+  /** [SHARE-5] Hands the group's held events, oldest first, to members that do not lag. */
+  private pumpBacklog(now: Millis, group: ShareGroup): void {
+    while (group.backlogDepth > 0 && !group.allLagging()) {
+      const sub = group.pick() as LocalSubscription;
+      const e = group.takeHeld() as { readonly env: Envelope; readonly bytes: number };
+      this.durable.spool.externalBytes -= e.bytes;
+      if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, e.env, true);
+      else {
+        this.stats.deliveries++;
+        this.stats.subscriberDeliveries += receivers(sub);
+        this.host.deliver(sub, e.env, now, true);
       }
     }
   }
@@ -466,11 +546,11 @@ export class Broker {
       const sub = subs[i] as LocalSubscription;
       const group = sub.share;
       if (group !== null) {
-        // A group needs room only when every member's queue is full.
+        // [SHARE-5] A group needs room when the event would wait in its backlog.
         if (group.servedStamp === stamp) continue;
         group.servedStamp = stamp;
         if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
-        if (group.members.every((m) => m.consumer !== null && m.consumer.depth >= m.consumer.limit)) need += bytes;
+        if (group.backlogDepth > 0 || group.allLagging()) need += bytes;
         continue;
       }
       const q = sub.consumer;
@@ -676,6 +756,8 @@ export class Broker {
     const outbox = this.durable.outboxes.get(from);
     if (outbox === undefined) return;
     for (const s of frame.linkSeqs) outbox.ack(now, frame.epoch, s);
+    // [REL-4] an ack can bring backed-off retries forward.
+    this.armTimer(outbox.nextDeadline());
   }
 
   /** [REL-3] Frames past their deadline are sent again along the current routes. */
@@ -744,11 +826,13 @@ export class Broker {
     if (!wasHearing) this.sendHelloTo(from);
     if (twoWay && !n.up) {
       n.up = true;
+      n.upSinceMs = now;
       this.host.emit({ type: 'neighbor-up', at: now, broker: this.id, neighbor: from });
       // [REL-1] a new epoch on this link; anything left from the last one goes out again.
       const leftover = this.durable.outbox(from).newEpoch();
       this.originateAdvert(now);
       this.exchangeDatabase(from);
+      if (this.restarted) this.host.send(from, encodeFrame({ kind: FrameKind.SyncRequest, origin: this.id }), FrameKind.SyncRequest);
       for (const p of leftover) this.reroute(now, p);
     } else if (!twoWay && n.up) {
       // The neighbor no longer hears us (it restarted): the adjacency is gone until it does.
@@ -772,6 +856,12 @@ export class Broker {
 
   /** [INT-4] A neighbor missed part of `origin`'s interest: send it all of it. */
   private handleSyncRequest(to: BrokerId, origin: BrokerId): void {
+    if (origin === to) {
+      // [SYNC-2] The neighbor restarted and asks for everything (if the adjacency is not up,
+      // our own neighbor-up will send it).
+      if (this.neighbors.get(to)?.up === true) this.exchangeDatabase(to);
+      return;
+    }
     if (origin === this.id) {
       this.flushInterest();
       this.sendInterest(to, this.interest.ownSnapshot(false));

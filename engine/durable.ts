@@ -2,15 +2,20 @@
  * What a broker keeps on disk (seed 002: "a local disk-backed Spool Queue"): everything a crash
  * must not lose for guaranteed delivery to hold. The host owns the object and hands the same one
  * to the broker it boots after a crash (or to an HA backup that takes the address over: the pair
- * shares its store). Everything else — adjacencies, routes, interest, client sessions — is memory
- * and is rebuilt.
+ * shares its store). Everything else — adjacencies, routes, local subscriptions, client sessions —
+ * is memory and is rebuilt.
  *
  * - the spool and the unacknowledged frames per neighbor (custody: acknowledged upstream, not yet
  *   downstream);
  * - the dedup ledger;
  * - per destination, the last sequence number given to this origin's events [ORD-1];
- * - per origin, the resequencer: the next number expected and what arrived ahead of it [ORD-2].
+ * - per origin, the resequencer: the next number expected and what arrived ahead of it [ORD-2];
+ * - [DUR-1] the interest other brokers advertised. A broker that came back knowing nothing of it
+ *   would accept guaranteed events and route them nowhere until the database exchange had
+ *   refilled it: lost, though accepted (meshtwin explore found it). With it, what is published
+ *   before the routes return waits in the spool; the exchange then corrects whatever changed.
  */
+import type { InterestTable } from './interest.ts';
 import { DedupLedger } from './ledger.ts';
 import { Outbox } from './reliable.ts';
 import { Spool } from './spool.ts';
@@ -63,6 +68,11 @@ export class DurableState {
   /** Highest link-state and interest sequence numbers this broker has used (any life). */
   lsSeq = 0;
   interestSeq = 0;
+  /**
+   * [DUR-1] The last life's interest table, standing for its copy on disk (written through on
+   * every change); the next life reads the other origins' interest back from it.
+   */
+  interest: InterestTable | undefined;
 
   constructor(readonly config: DurableConfig) {
     this.ledger = new DedupLedger(config.ledgerTtlMs);

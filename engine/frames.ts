@@ -91,7 +91,9 @@ export interface KeepAliveFrame {
 
 /**
  * [INT-4] "I missed some of `origin`'s interest (a sequence gap): send me all of it." The
- * neighbor answers with a reset frame for that origin.
+ * neighbor answers with a reset frame for that origin. With `origin` the sender itself
+ * (which never asks for its own interest): "send me your whole database" — a broker that
+ * restarted [SYNC-2], or whose copy of the neighbor's advert shows a lost exchange [SYNC-3].
  */
 export interface SyncRequestFrame {
   readonly kind: 8;

@@ -363,3 +363,55 @@ describe('Inbox: batched acks [REL-2]', () => {
     expect(out.rto()).toBe(referenceRto([52, 52, 52], 200));
   });
 });
+
+describe('Outbox: an ack of new data ends the backoff [REL-4]', () => {
+  /** 'a' sent at 0 and retried through a cut: RTOs 200, 400, 800, 1600, 3200; the last retry waits 6400. */
+  function backedOff(): { o: Outbox; now: number; seq: number } {
+    const o = new Outbox(200);
+    let seq = send(o, 0, 'a');
+    let now = 0;
+    for (let i = 0; i < 5; i++) {
+      now = o.nextDeadline();
+      const [p] = o.expired(now);
+      seq = resend(o, now, p as Pending);
+    }
+    expect(o.pending.get(seq)).toMatchObject({ retries: 5, rtoMs: 6400, deadlineMs: now + 6400 });
+    return { o, now, seq };
+  }
+
+  it('the link is back: an ack of a first transmission re-times the backed-off retry to now + RTO', () => {
+    const { o, now, seq } = backedOff();
+    const fresh = send(o, now + 10, 'b');
+    expect(o.ack(now + 60, o.epoch, fresh)).toBe(true);
+    const rto = o.rto(); // from the 50 ms sample
+    expect(rto).toBeLessThan(200);
+    expect(o.pending.get(seq)).toMatchObject({ retries: 5, rtoMs: rto, deadlineMs: now + 60 + rto });
+    expect(o.nextDeadline()).toBe(now + 60 + rto);
+    expect(o.expired(now + 60 + rto - 1)).toEqual([]);
+    expect(ids(o.expired(now + 60 + rto))).toEqual(['a']);
+    // Its old, later deadline finds nothing: the frame left once.
+    expect(o.expired(now + 6400)).toEqual([]);
+    expect(o.nextDeadline()).toBe(Infinity);
+  });
+
+  it("an ack of a retransmission is no sample and re-times nothing (Karn's rule)", () => {
+    const { o, now, seq } = backedOff();
+    const other = o.track(now, ['ap-1'], [2], env('c'), 1, 200);
+    o.ack(now + 50, o.epoch, other);
+    expect(o.pending.get(seq)?.deadlineMs).toBe(now + 6400);
+  });
+
+  it('a retry already due sooner than now + RTO keeps its deadline; first transmissions are never moved', () => {
+    const o = new Outbox(200);
+    const a = send(o, 0, 'a');
+    const [p] = o.expired(200);
+    const retry = resend(o, 200, p as Pending); // due at 600
+    const b = send(o, 500, 'b');
+    const c = send(o, 550, 'c');
+    o.ack(590, o.epoch, c); // a 40 ms sample: RTO 40 + 4 × 20 = 120, so now + RTO is 710
+    expect(o.rto()).toBe(120);
+    expect(a).not.toBe(retry);
+    expect(o.pending.get(retry)?.deadlineMs).toBe(600);
+    expect(o.pending.get(b)?.deadlineMs).toBe(700);
+  });
+});

@@ -12,6 +12,12 @@
  *         samples of first transmissions only (Karn) — with RTTVAR's share at least
  *         MIN_RTO_SLACK_MS, so ack batching and jitter don't trigger spurious retries — doubling per retry of the same frame up to
  *         MAX_RTO_MS. When the adjacency goes down, everything unacknowledged is re-routed at once.
+ * [REL-4] An ack of a first transmission (a valid RTT sample: the link delivers again) ends the
+ *         backoff of the retries still pending: each is re-timed to now + the current RTO if it
+ *         was due later, as TCP restarts its timer with the recomputed RTO on an ack of new data.
+ *         Without it, a frame backed off through a cut shorter than the dead interval kept its
+ *         destination's ordered stream waiting up to MAX_RTO_MS after the link was back
+ *         (meshtwin explore found it: the run's 5 s drain ended first).
  */
 import type { BrokerId, Envelope, Millis } from './types.ts';
 
@@ -46,6 +52,8 @@ export class Outbox {
   private readonly dues: Due[] = [];
   private srttMs = NaN;
   private rttvarMs = NaN;
+  /** [REL-4] linkSeqs of pending retries (retries > 0). */
+  private readonly retried = new Set<number>();
 
   constructor(private readonly initialRtoMs: Millis) {}
 
@@ -61,6 +69,7 @@ export class Outbox {
     const out = [...this.pending.values()];
     this.pending.clear();
     this.dues.length = 0;
+    this.retried.clear();
     return out;
   }
 
@@ -70,6 +79,7 @@ export class Outbox {
     const rtoMs = retries === 0 ? this.rto() : Math.min(MAX_RTO_MS, prevRtoMs * 2);
     this.pending.set(linkSeq, { dests, seqs, env, sentAtMs: now, retries, deadlineMs: now + rtoMs, rtoMs });
     heapPush(this.dues, { deadlineMs: now + rtoMs, linkSeq });
+    if (retries > 0) this.retried.add(linkSeq);
     return linkSeq;
   }
 
@@ -79,8 +89,26 @@ export class Outbox {
     const p = this.pending.get(linkSeq);
     if (p === undefined) return false;
     this.pending.delete(linkSeq);
-    if (p.retries === 0) this.sample(now - p.sentAtMs);
+    this.retried.delete(linkSeq);
+    if (p.retries === 0) {
+      this.sample(now - p.sentAtMs);
+      this.retime(now);
+    }
     return true;
+  }
+
+  /** [REL-4] Pending retries due later than now + RTO are due then, with the RTO as their own. */
+  private retime(now: Millis): void {
+    if (this.retried.size === 0) return;
+    const rtoMs = this.rto();
+    const at = now + rtoMs;
+    for (const linkSeq of this.retried) {
+      const p = this.pending.get(linkSeq) as Pending;
+      if (p.deadlineMs <= at) continue;
+      // Same key: the Map keeps send order. The old heap entry is later and finds nothing.
+      this.pending.set(linkSeq, { ...p, deadlineMs: at, rtoMs });
+      heapPush(this.dues, { deadlineMs: at, linkSeq });
+    }
   }
 
   /** Removes and returns the frames whose deadline has passed, in send order. */
@@ -88,8 +116,9 @@ export class Outbox {
     let seqs: number[] | undefined;
     const dues = this.dues;
     while (dues.length > 0 && (dues[0] as Due).deadlineMs <= now) {
-      const { linkSeq } = heapPop(dues);
-      if (this.pending.has(linkSeq)) (seqs ??= []).push(linkSeq);
+      const { linkSeq, deadlineMs } = heapPop(dues);
+      // A frame re-timed [REL-4] also has its old, later entry: only the current one counts.
+      if (this.pending.get(linkSeq)?.deadlineMs === deadlineMs) (seqs ??= []).push(linkSeq);
     }
     if (seqs === undefined) return EMPTY;
     // linkSeqs grow with send order within an epoch (and `dues` is cleared with the epoch).
@@ -98,6 +127,7 @@ export class Outbox {
     for (const seq of seqs) {
       out.push(this.pending.get(seq) as Pending);
       this.pending.delete(seq);
+      this.retried.delete(seq);
     }
     return out;
   }

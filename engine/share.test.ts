@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seedTopology } from '../test/harness.ts';
+import { Broker } from './broker.ts';
 import { ConsumerQueue } from './consumer.ts';
 import type { LocalSubscription } from './interest.ts';
 import { groupKey, lagDepth, parseShared, ShareGroup, validateShared } from './share.ts';
@@ -147,5 +148,72 @@ describe('Broker: consumer groups [SHARE-1][SHARE-4]', () => {
     expect(h.deliveriesAt('eu-1').filter((d) => d.sub === b)).toHaveLength(10);
     expect(() => h.subscribe('eu-1', '$share/bi+ll/orders/#')).toThrow(UsageError);
     expect(() => h.subscribe('eu-1', '$share/billing')).toThrow('no pattern after the group');
+  });
+});
+
+describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
+  /** One broker, two paced members of one group (queue 10: each lags at 1 queued message). */
+  function setup() {
+    const handed: Array<{ sub: LocalSubscription; id: string }> = [];
+    const b = new Broker({ id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 }, {
+      send: () => {},
+      deliver: (sub, env) => handed.push({ sub, id: env.id }),
+      setTimer: () => {},
+      emit: () => {},
+    });
+    b.start(0);
+    const slow = b.subscribe(0, '$share/billing/orders/#', null, 1);
+    const fast = b.subscribe(0, '$share/billing/orders/#', null, 1);
+    b.pace(slow, 10);
+    b.pace(fast, 10);
+    const publish = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const r = b.handlePublish(1, { id: `e${String(i).padStart(3, '0')}`, source: '/t', type: 't', topic: `orders/${i}`, headers: {}, payload: new Uint8Array(10), publishedAtMs: 1, guaranteed: true });
+        expect(r).toBe('accepted');
+      }
+    };
+    const to = (s: LocalSubscription) => handed.filter((h) => h.sub === s).map((h) => h.id);
+    return { b, slow, fast, publish, to };
+  }
+
+  it('a burst that finds every member lagging waits in the group; the member that keeps consuming takes all of it, in order', () => {
+    const { b, slow, fast, publish, to } = setup();
+    publish(50);
+    // Each member holds one in hand and one queued; the other 46 wait in the group, on the spool's account.
+    expect(to(slow)).toHaveLength(1);
+    expect(to(fast)).toHaveLength(1);
+    expect(slow.consumer?.depth).toBe(1);
+    expect(fast.consumer?.depth).toBe(1);
+    expect(slow.share?.backlogDepth).toBe(46);
+    expect(b.stats.spooledSlow).toBe(46);
+    expect(b.durable.spool.externalBytes).toBeGreaterThan(0);
+    // Only the fast member consumes.
+    for (let i = 0; i < 60; i++) b.handleConsumed(2 + i, fast);
+    expect(slow.share?.backlogDepth).toBe(0);
+    expect(b.durable.spool.externalBytes).toBe(0);
+    // The slow member still has e000 in hand and e002 queued; the fast one had everything else.
+    expect(to(slow)).toEqual(['e000']);
+    expect(slow.consumer?.depth).toBe(1);
+    expect(to(fast)).toHaveLength(48);
+    expect(to(fast)).toEqual([...to(fast)].sort());
+    expect(new Set([...to(slow), 'e002', ...to(fast)]).size).toBe(50);
+  });
+
+  it('members take from the backlog in arrival order, whoever consumes; later events join its tail', () => {
+    const { b, slow, fast, publish, to } = setup();
+    publish(10);
+    // Weighted round-robin: e000 and e002 to slow, e001 and e003 to fast; e004..e009 wait.
+    expect(to(slow)).toEqual(['e000']);
+    expect(to(fast)).toEqual(['e001']);
+    expect(slow.share?.backlogDepth).toBe(6);
+    b.handleConsumed(2, slow); // slow is handed e002 and queues the backlog's head, e004
+    expect(to(slow)).toEqual(['e000', 'e002']);
+    expect(slow.share?.backlogDepth).toBe(5);
+    b.handleConsumed(3, fast); // fast: e003, then queues e005
+    b.handleConsumed(4, fast); // fast: e005, then queues e006
+    b.handleConsumed(5, slow); // slow: e004, then queues e007
+    expect(to(fast)).toEqual(['e001', 'e003', 'e005']);
+    expect(to(slow)).toEqual(['e000', 'e002', 'e004']);
+    expect(slow.share?.backlogDepth).toBe(2);
   });
 });

@@ -11,7 +11,16 @@
  * [SHARE-3] A lagging member — a paced population whose broker-side queue holds at least
  *           `lagDepth(limit)` messages — is skipped: its share moves to the healthy members. Only
  *           when every member lags does the least-queued one get the event (then the slow-
- *           consumer policy of consumer.ts applies to it).
+ *           consumer policy of consumer.ts applies to it) — for realtime events; guaranteed
+ *           ones follow [SHARE-5].
+ * [SHARE-5] A guaranteed event that finds every member lagging waits in the group's backlog
+ *           (its bytes charged to the spool, as a member's overflow is), and so does every later
+ *           one while the backlog is not empty; a member whose queue drops below its lag depth
+ *           takes from the backlog's head. So each member still receives events in arrival
+ *           order, and a slow member never holds a backlog its faster siblings could have taken.
+ *           (Handing the least-queued member everything after a burst — a partition healing, a
+ *           link recovering — left the slowest member seconds of events while the others sat
+ *           idle: meshtwin explore found guaranteed events still queued when the run ended.)
  * [SHARE-4] Interest travels as the bare PATTERN: remote brokers forward to a broker with group
  *           members like to any other subscriber. The group is broker-local: members of one
  *           group on two brokers form two groups, each receiving every event once (as MQTT
@@ -19,6 +28,7 @@
  */
 import type { LocalSubscription } from './interest.ts';
 import { validatePattern } from './topic.ts';
+import type { Envelope } from './types.ts';
 
 const PREFIX = '$share/';
 
@@ -64,6 +74,9 @@ export class ShareGroup {
   servedStamp = 0;
   /** Events a lagging member was skipped for [SHARE-3]. */
   rebalanced = 0;
+  /** [SHARE-5] Guaranteed events waiting for a member with room, oldest first from `backlogHead`. */
+  private backlog: Array<{ readonly env: Envelope; readonly bytes: number }> = [];
+  private backlogHead = 0;
 
   constructor(
     readonly key: string,
@@ -108,6 +121,37 @@ export class ShareGroup {
     let least: LocalSubscription | undefined;
     for (const sub of m) if (least === undefined || (sub.consumer?.depth ?? 0) < (least.consumer?.depth ?? 0)) least = sub;
     return least;
+  }
+
+  /** [SHARE-5] Every member is paced and lags: a guaranteed event must wait in the backlog. */
+  allLagging(): boolean {
+    if (this.members.length === 0) return false;
+    for (const sub of this.members) {
+      const q = sub.consumer;
+      if (q === null || q.depth < lagDepth(q.limit)) return false;
+    }
+    return true;
+  }
+
+  get backlogDepth(): number {
+    return this.backlog.length - this.backlogHead;
+  }
+
+  /** [SHARE-5] Holds a guaranteed event until a member has room. */
+  hold(env: Envelope, bytes: number): void {
+    this.backlog.push({ env, bytes });
+  }
+
+  /** [SHARE-5] The oldest held event, removed (undefined: none). */
+  takeHeld(): { readonly env: Envelope; readonly bytes: number } | undefined {
+    const e = this.backlog[this.backlogHead];
+    if (e === undefined) return undefined;
+    this.backlogHead++;
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+    return e;
   }
 
   private totalCount(): number {
