@@ -12,7 +12,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadScenario } from '../scenarios/load.ts';
+import { loadScenario, parseScenario } from '../scenarios/load.ts';
 import { replayText } from '../scenarios/replay.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import { durationText, formatDuration } from '../scenarios/units.ts';
@@ -50,12 +50,16 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   const seed = opts.seed === undefined ? 1 : seedOption(opts.seed);
   const replay = opts.replay === undefined ? undefined : replayOption(opts.replay);
   const outDir = opts.out ?? DEFAULT_EXPLORE_OUT;
-  const scenario = loadScenario(file);
-  const durationMs = opts.duration === undefined ? scenario.durationMs : durationOption('--duration', opts.duration);
-  const explore: ExploreOptions = { durationMs };
+  const loaded = loadScenario(file);
+  const source = readFileSync(file, 'utf8');
+  const durationMs = opts.duration === undefined ? loaded.durationMs : durationOption('--duration', opts.duration);
+  // Another duration: the scenario as a file with that duration loads (publishers that run to
+  // the end run to the new end), so a written file replays exactly what was run.
+  const scenario = durationMs === loaded.durationMs ? loaded : parseScenario(replayText(source, { seed: loaded.seed, faults: [], durationMs }), file);
+  const explore: ExploreOptions = {};
   let window;
   try {
-    window = scheduleWindow(scenario, durationMs);
+    window = scheduleWindow(scenario);
   } catch (e) {
     if (e instanceof ScheduleError) throw new CliError(e.message);
     throw e;
@@ -102,7 +106,6 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   process.stderr.write(`shrinking ${run.units.length} fault unit${run.units.length === 1 ? '' : 's'} while ${first.invariant} still fails…\n`);
   const shrunk = shrink(scenario, run.seed, run.units, first.invariant, explore);
   const again = shrunk.verdict.findings.find((f) => f.invariant === first.invariant) as Finding;
-  const source = readFileSync(file, 'utf8');
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, `${scenario.name}-${run.seed}`);
   const original = write(`${base}.yaml`, source, scenario, run.seed, run.units, durationMs, opts.duration !== undefined, [

@@ -41,8 +41,6 @@ export interface Finding {
 export type ExtraInvariant = (mesh: Mesh, result: RunResult) => readonly Finding[];
 
 export interface ExploreOptions {
-  /** Overrides the scenario's duration (ms); schedules fit the shorter window. */
-  readonly durationMs?: number;
   readonly schedule?: ScheduleOptions;
   readonly invariants?: readonly ExtraInvariant[];
 }
@@ -62,12 +60,12 @@ export function runSeed(seed: number, i: number): number {
 
 /** [EXPLORE-3] The schedule run seed `seed` draws. */
 export function scheduleFor(scenario: Scenario, seed: number, opts: ExploreOptions = {}): FaultUnit[] {
-  return generateSchedule(scenario, createRng(seed).fork('explore schedule'), opts.schedule, opts.durationMs ?? scenario.durationMs);
+  return generateSchedule(scenario, createRng(seed).fork('explore schedule'), opts.schedule);
 }
 
-/** The scenario a schedule is run as: its faults replaced [EXPLORE-1], its duration as explored. */
-export function withSchedule(scenario: Scenario, units: readonly FaultUnit[], opts: ExploreOptions = {}): Scenario {
-  return { ...scenario, durationMs: opts.durationMs ?? scenario.durationMs, faults: scheduleFaults(units) };
+/** The scenario a schedule is run as: its faults replaced [EXPLORE-1]. */
+export function withSchedule(scenario: Scenario, units: readonly FaultUnit[]): Scenario {
+  return { ...scenario, faults: scheduleFaults(units) };
 }
 
 /** [EXPLORE-2] Runs a scenario with the checker on and reports what it found. */
@@ -92,7 +90,7 @@ export interface ExploreRun {
 /** One explore run: the schedule run seed `seed` draws, judged. */
 export function exploreRun(scenario: Scenario, seed: number, opts: ExploreOptions = {}): ExploreRun {
   const units = scheduleFor(scenario, seed, opts);
-  return { seed, units, verdict: judge(withSchedule(scenario, units, opts), seed, opts.invariants) };
+  return { seed, units, verdict: judge(withSchedule(scenario, units), seed, opts.invariants) };
 }
 
 export interface ShrinkResult {
@@ -118,13 +116,13 @@ export interface ShrinkOptions extends ExploreOptions {
  */
 export function shrink(scenario: Scenario, seed: number, units: readonly FaultUnit[], invariant: string, opts: ShrinkOptions = {}): ShrinkResult {
   const maxRuns = opts.maxRuns ?? 200;
-  const window = scheduleWindow(scenario, opts.durationMs ?? scenario.durationMs);
+  const window = scheduleWindow(scenario);
   let runs = 0;
   let current = [...units];
   let verdict: Verdict | undefined;
   const fails = (candidate: FaultUnit[]): boolean => {
     runs++;
-    const v = judge(withSchedule(scenario, candidate, opts), seed, opts.invariants);
+    const v = judge(withSchedule(scenario, candidate), seed, opts.invariants);
     const kept = v.findings.some((f) => f.invariant === invariant);
     if (kept) verdict = v;
     opts.onStep?.({ runs, units: candidate.length, kept });
@@ -162,7 +160,7 @@ export function shrink(scenario: Scenario, seed: number, units: readonly FaultUn
       }
     }
   }
-  if (verdict === undefined) verdict = judge(withSchedule(scenario, current, opts), seed, opts.invariants);
+  if (verdict === undefined) verdict = judge(withSchedule(scenario, current), seed, opts.invariants);
   return { units: current.sort((a, b) => a.atMs - b.atMs), verdict, runs, exhausted: !budgetLeft() };
 }
 

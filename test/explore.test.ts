@@ -243,6 +243,21 @@ describe('meshtwin explore [EXPLORE-5]', () => {
     expect(readFileSync(join(dir, 'again', `too-few-hops-${seed}.yaml`), 'utf8').replace(/^#.*\n/gm, '')).toBe(readFileSync(original, 'utf8').replace(/^#.*\n/gm, ''));
   });
 
+  it('--duration: runs and written files have that duration, publishers running to its end', () => {
+    const file = join(dir, 'too-few-hops-short.yaml');
+    writeFileSync(file, TOO_FEW_HOPS);
+    const out = join(dir, 'short');
+    const r = meshtwin('explore', file, '--runs', '3', '--duration', '8s', '--out', out);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^SEED=1 scenario=too-few-hops runs=3 duration=8\.00 s faults=400 ms\.\.6\.00 s /);
+    const [, seed] = /run seed (\d+) \(replay it: meshtwin explore \S+ --replay \d+ --duration 8s\)/.exec(r.stdout) ?? [];
+    expect(seed).toBeDefined();
+    const written = loadScenario(join(out, `too-few-hops-${seed}.yaml`));
+    expect(written.durationMs).toBe(8000);
+    expect(written.publishers[0]?.stopMs).toBe(8000);
+    expect(judge(written, written.seed).findings[0]?.invariant).toBe('lost');
+  });
+
   it.each([
     [['--runs', '0'], /^meshtwin: --runs: expected a whole number of runs from 1 to 1000000, found "0"$/],
     [['--runs', 'many'], /^meshtwin: --runs: expected a whole number .* found "many"$/],
