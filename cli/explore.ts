@@ -143,11 +143,16 @@ function write(path: string, source: string, scenario: Scenario, seed: number, u
   return path;
 }
 
-/** "lost ×21, order ×2" */
+/** "lost ×20+, order ×2" (the checker lists 20 of each, then says there are more). */
 function countBy(findings: readonly Finding[]): string {
-  const counts = new Map<string, number>();
-  for (const f of findings) if (!f.message.startsWith('…')) counts.set(f.invariant, (counts.get(f.invariant) ?? 0) + 1);
-  return [...counts].map(([k, n]) => `${k} ×${n}${n >= 20 ? '+' : ''}`).join(', ');
+  const counts = new Map<string, { n: number; more: boolean }>();
+  for (const f of findings) {
+    const c = counts.get(f.invariant) ?? { n: 0, more: false };
+    if (f.message.startsWith('…')) c.more = true;
+    else c.n++;
+    counts.set(f.invariant, c);
+  }
+  return [...counts].map(([k, c]) => `${k} ×${c.n}${c.more ? '+' : ''}`).join(', ');
 }
 
 /** "1s crash us-1 for 200ms; 3.8s degrade eu-1|ap-1 for 774ms" */
