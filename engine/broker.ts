@@ -49,6 +49,7 @@ import { parseSelector } from './selector/index.ts';
 import { validatePattern, validateTopic } from './topic.ts';
 import { UsageError, type BrokerId, type Envelope, type Headers, type Millis } from './types.ts';
 import { Inbox } from './reliable.ts';
+import { heldBytes } from './spool.ts';
 import { groupKey, isShared, parseShared, ShareGroup, validateShared } from './share.ts';
 
 export type { LocalSubscription, RemoteInterest } from './interest.ts';
@@ -315,8 +316,8 @@ export class Broker {
     // Guaranteed: refuse up front what we could not hold, so nothing is accepted then lost.
     const dests = this.remoteDests(env);
     const bytes = heldBytes(env);
-    let need = 0;
-    if (dests !== undefined) for (const d of dests) if (this.lsdb.nextHop(d) === undefined) need += bytes;
+    // [SPOOL-2] Each remote destination takes custody bytes, sent (in flight until acked) or spooled.
+    let need = dests === undefined ? 0 : bytes * dests.length;
     need += this.localOverflowBytes(env, bytes);
     if (need > 0 && !this.durable.spool.hasRoom(need)) {
       this.stats.backpressured++;
@@ -727,6 +728,10 @@ export class Broker {
       if (env.hopLimit <= 0) {
         this.stats.droppedHopLimit++;
         ok = false;
+      } else if (this.config.disable?.spool !== true && !this.durable.spool.hasRoom(heldBytes(env) * onward.length)) {
+        // [SPOOL-2] No custody room to carry it on: no ack, so the sender keeps it and retries.
+        this.stats.refusedSpoolFull++;
+        ok = false;
       } else {
         ok = this.routeGuaranteed(now, { ...env, path: [...env.path, this.id], hopLimit: env.hopLimit - 1 }, onward, onwardSeqs as number[], 0, 0);
         if (!ok) this.stats.refusedSpoolFull++;
@@ -986,12 +991,4 @@ export class Broker {
     this.stats.protocolErrors++;
     this.host.emit({ type: 'protocol-error', at: now, broker: this.id, from, reason });
   }
-}
-
-/**
- * Bytes a held guaranteed event is charged against the spool limit: payload, topic and id plus
- * 64 B of record overhead (modeled: the spool's on-disk record, not a measured heap size).
- */
-function heldBytes(env: Envelope): number {
-  return env.payload.length + env.topic.length + env.id.length + 64;
 }

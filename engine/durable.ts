@@ -81,7 +81,7 @@ export class DurableState {
 
   outbox(neighbor: BrokerId): Outbox {
     let o = this.outboxes.get(neighbor);
-    if (o === undefined) this.outboxes.set(neighbor, (o = new Outbox(this.config.retransmitMs)));
+    if (o === undefined) this.outboxes.set(neighbor, (o = new Outbox(this.config.retransmitMs, this.spool)));
     return o;
   }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Inbox, MAX_RTO_MS, MIN_RTO_SLACK_MS, Outbox, type Pending } from './reliable.ts';
+import { heldBytes } from './spool.ts';
 import type { Envelope } from './types.ts';
 
 function env(id: string): Envelope {
@@ -413,5 +414,23 @@ describe('Outbox: an ack of new data ends the backoff [REL-4]', () => {
     expect(a).not.toBe(retry);
     expect(o.pending.get(retry)?.deadlineMs).toBe(600);
     expect(o.pending.get(b)?.deadlineMs).toBe(700);
+  });
+});
+
+describe('Outbox: in-flight bytes count against the custody limit [SPOOL-2]', () => {
+  it('adds each frame\'s held bytes per destination, and gives them back on ack, expiry and takeAll', () => {
+    const custody = { inFlightBytes: 0 };
+    const o = new Outbox(200, custody);
+    const one = heldBytes(env('a'));
+    o.track(0, ['ap-1', 'eu-1'], [1, 1], env('a'), 0, 0);
+    o.track(0, ['ap-1'], [2], env('b'), 0, 0);
+    o.track(50, ['ap-1'], [3], env('c'), 0, 0);
+    expect(custody.inFlightBytes).toBe(4 * one);
+    o.ack(10, 0, 1);
+    expect(custody.inFlightBytes).toBe(2 * one);
+    expect(ids(o.expired(220))).toEqual(['b']); // RTO 200 ms from t=0 (no sample yet for 'c')
+    expect(custody.inFlightBytes).toBe(one);
+    o.takeAll();
+    expect(custody.inFlightBytes).toBe(0);
   });
 });

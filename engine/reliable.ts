@@ -19,6 +19,7 @@
  *         destination's ordered stream waiting up to MAX_RTO_MS after the link was back
  *         (meshtwin explore found it: the run's 5 s drain ended first).
  */
+import { heldBytes } from './spool.ts';
 import type { BrokerId, Envelope, Millis } from './types.ts';
 
 /** An unacknowledged guaranteed frame. */
@@ -32,6 +33,13 @@ export interface Pending {
   readonly deadlineMs: Millis;
   /** RTO used for this transmission. */
   readonly rtoMs: Millis;
+  /** Held bytes of the event for each destination it carries (spool.ts heldBytes × dests). */
+  readonly bytes: number;
+}
+
+/** Where in-flight bytes are counted against the custody limit [SPOOL-2] (the broker's Spool). */
+export interface Custody {
+  inFlightBytes: number;
 }
 
 export const MIN_RTO_MS = 10;
@@ -55,7 +63,10 @@ export class Outbox {
   /** [REL-4] linkSeqs of pending retries (retries > 0). */
   private readonly retried = new Set<number>();
 
-  constructor(private readonly initialRtoMs: Millis) {}
+  constructor(
+    private readonly initialRtoMs: Millis,
+    private readonly custody: Custody = { inFlightBytes: 0 },
+  ) {}
 
   /** A new adjacency: a new epoch; numbering restarts. Returns what was still unacknowledged. */
   newEpoch(): Pending[] {
@@ -67,6 +78,7 @@ export class Outbox {
   /** Everything unacknowledged, in send order (the caller re-routes it). */
   takeAll(): Pending[] {
     const out = [...this.pending.values()];
+    for (const p of out) this.custody.inFlightBytes -= p.bytes;
     this.pending.clear();
     this.dues.length = 0;
     this.retried.clear();
@@ -77,7 +89,9 @@ export class Outbox {
   track(now: Millis, dests: readonly BrokerId[], seqs: readonly number[], env: Envelope, retries: number, prevRtoMs: Millis): number {
     const linkSeq = this.nextSeq++;
     const rtoMs = retries === 0 ? this.rto() : Math.min(MAX_RTO_MS, prevRtoMs * 2);
-    this.pending.set(linkSeq, { dests, seqs, env, sentAtMs: now, retries, deadlineMs: now + rtoMs, rtoMs });
+    const bytes = heldBytes(env) * dests.length;
+    this.custody.inFlightBytes += bytes;
+    this.pending.set(linkSeq, { dests, seqs, env, sentAtMs: now, retries, deadlineMs: now + rtoMs, rtoMs, bytes });
     heapPush(this.dues, { deadlineMs: now + rtoMs, linkSeq });
     if (retries > 0) this.retried.add(linkSeq);
     return linkSeq;
@@ -89,6 +103,7 @@ export class Outbox {
     const p = this.pending.get(linkSeq);
     if (p === undefined) return false;
     this.pending.delete(linkSeq);
+    this.custody.inFlightBytes -= p.bytes;
     this.retried.delete(linkSeq);
     if (p.retries === 0) {
       this.sample(now - p.sentAtMs);
@@ -125,7 +140,9 @@ export class Outbox {
     seqs.sort((a, b) => a - b);
     const out: Pending[] = [];
     for (const seq of seqs) {
-      out.push(this.pending.get(seq) as Pending);
+      const p = this.pending.get(seq) as Pending;
+      out.push(p);
+      this.custody.inFlightBytes -= p.bytes;
       this.pending.delete(seq);
       this.retried.delete(seq);
     }

@@ -5,6 +5,12 @@
  * the order events were spooled, which for one origin is publish order.
  *
  * The seed's spool is disk-backed: it lives in the broker's `DurableState` and survives a crash.
+ *
+ * [SPOOL-2] The limit bounds the broker's whole custody: spooled events, slow subscribers'
+ * overflow, and guaranteed events sent but not yet acknowledged (which fall back into the spool
+ * when their link dies). A publish that would go over it is refused (backpressure); a transit
+ * frame that would is not acknowledged, so its sender keeps it and retries. So the spool never
+ * holds more than its limit, even when a link dies with a full window in flight.
  */
 import type { BrokerId, Envelope } from './types.ts';
 
@@ -22,6 +28,12 @@ export class Spool {
   usedBytes = 0;
   /** Bytes held elsewhere that count against the same limit (slow subscribers' overflow). */
   externalBytes = 0;
+  /**
+   * [SPOOL-2] Guaranteed events sent but not yet acknowledged (reliable.ts Outbox keeps it): they
+   * are in this broker's custody too, and land here if their link dies, so they count against
+   * the same limit. Admission checks the sum, which keeps the spool itself within its limit.
+   */
+  inFlightBytes = 0;
   peakBytes = 0;
   /** Events ever spooled. */
   spooled = 0;
@@ -34,7 +46,7 @@ export class Spool {
 
   /** Room for `bytes` more? */
   hasRoom(bytes: number): boolean {
-    return this.usedBytes + this.externalBytes + bytes <= this.limitBytes;
+    return this.usedBytes + this.externalBytes + this.inFlightBytes + bytes <= this.limitBytes;
   }
 
   push(e: SpoolEntry): void {
@@ -69,4 +81,12 @@ export class Spool {
     this.entries = keep;
     return out;
   }
+}
+
+/**
+ * Bytes a held guaranteed event is charged against the spool limit: payload, topic and id plus
+ * 64 B of record overhead (modeled: the spool's on-disk record, not a measured heap size).
+ */
+export function heldBytes(env: Envelope): number {
+  return env.payload.length + env.topic.length + env.id.length + 64;
 }

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { toSummary } from '../reports/summary.ts';
 import { evaluateAssertions, type AssertionResult } from '../scenarios/expect.ts';
-import { loadScenario } from '../scenarios/load.ts';
+import { loadScenario, parseScenario } from '../scenarios/load.ts';
 import type { Mechanisms } from '../scenarios/types.ts';
 import { runScenario } from '../sim/run.ts';
 
@@ -77,4 +77,53 @@ describe('failover scenarios catch their mechanism switched off', () => {
       for (const text of c.mustFail) expect(failing, `${text} should fail with ${c.off} off`).toContain(text);
     });
   }
+});
+
+describe('a full spool pushes publishers back [SPOOL-1]', () => {
+  // Asia is cut off for 4 s while 500 guaranteed events/s of 500 B are published for it: the
+  // us-1 spool (200 KB, ~300 events with their envelopes) fills, and further publishes are refused.
+  const text = `
+name: spool-full
+seed: 9
+duration: 10s
+regions:
+  - { id: us, brokers: [us-1] }
+  - { id: ap, brokers: [ap-1] }
+links:
+  - { between: [us-1, ap-1], rtt: 180ms, bandwidth: 1Gbps }
+publishers:
+  - { broker: us-1, rate: 500/s, arrival: constant, topic: "orders/us/{n}", size: 500B, delivery: guaranteed }
+subscribers:
+  - { broker: ap-1, count: 5, pattern: "orders/#" }
+routing: { helloInterval: 250ms, deadInterval: 1s, spool: 200KB }
+faults:
+  - { at: 2s, partition: [ap] }
+  - { at: 6s, heal: [ap] }
+`;
+  const scenario = parseScenario(text, 'spool-full.yaml');
+
+  it('refuses publishes once the spool is full, counts them, and loses none it accepted', () => {
+    const r = runScenario(scenario, { measureHeap: false, check: true });
+    const us = r.brokers.find((b) => b.id === 'us-1');
+    expect(r.messages.backpressured).toBeGreaterThan(0);
+    // Counted against the fault it followed: the partition, and the heal until routes returned.
+    expect((r.faults[0]?.backpressured ?? 0) + (r.faults[1]?.backpressured ?? 0)).toBe(r.messages.backpressured);
+    expect(r.faults[0]?.backpressured).toBeGreaterThan(0);
+    expect(us?.spoolPeakBytes).toBeLessThanOrEqual(200_000);
+    expect(us?.spoolPeakBytes).toBeGreaterThan(150_000);
+    expect(r.messages.lost).toBe(0);
+    expect(r.invariants.violations).toBe(0);
+    // `published` counts accepted events: with the refused ones they are all 500/s × 10 s; every
+    // accepted one reached all 5 subscribers.
+    expect(r.messages.published + r.messages.backpressured).toBe(5000);
+    expect(r.messages.delivered).toBe(r.messages.published * 5);
+  });
+
+  it('with a spool big enough for the partition, nobody is pushed back', () => {
+    const big = parseScenario(text.replace('spool: 200KB', 'spool: 50MB'), 'spool-big.yaml');
+    const r = runScenario(big, { measureHeap: false, check: true });
+    expect(r.messages.backpressured).toBe(0);
+    expect(r.messages.lost).toBe(0);
+    expect(r.messages.delivered).toBe(r.messages.published * 5);
+  });
 });
