@@ -21,6 +21,7 @@
  * [EXPECT-4] A field whose value is null (a figure the run did not produce, e.g. a takeover that
  *   never happened) is not an error: the assertion fails with no measured value.
  */
+import { distance } from 'fastest-levenshtein';
 import { isParseFailure, parseBandwidth, parseDuration, parseSize } from './units.ts';
 
 export type Op = '<' | '<=' | '>' | '>=' | '==' | '!=';
@@ -495,21 +496,6 @@ export function numericPaths(summary: Readonly<Record<string, unknown>>): string
     }
   }
   return [...canonical, ...aliased];
-}
-
-/** Edit distance (Levenshtein), for "did you mean". */
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** The known path nearest to `written`, if near enough to be a typo (about one edit in six). */

@@ -23,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { distance } from 'fastest-levenshtein';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { HeaderValue } from '../engine/types.ts';
 import { tryParseSelector } from '../engine/selector/index.ts';
@@ -126,21 +127,6 @@ function quote(s: string): string {
 
 function listOf(items: readonly string[], max = 8): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, …`;
-}
-
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** The known word closest to `word`, if it is close enough to be a typo. */
