@@ -26,21 +26,15 @@ export type ExploreKind = 'crash' | 'link-down' | 'partition' | 'degrade' | 'slo
 
 export const EXPLORE_KINDS: readonly ExploreKind[] = ['crash', 'link-down', 'partition', 'degrade', 'slow-consumer'];
 
-/** [SCHED-1] One disruption from `atMs` for `forMs`, then its recovery. */
-export interface FaultUnit {
+/**
+ * [SCHED-1] One disruption from `atMs` for `forMs`, then its recovery. `target` and the link or
+ * consumer properties mean what they mean in a FaultSpec (degrade: the link while it lasts;
+ * slow-consumer: the rate, and which populations).
+ */
+export interface FaultUnit extends Pick<FaultSpec, 'target' | 'loss' | 'rttMs' | 'jitterMs' | 'bandwidthBps' | 'ratePerSec' | 'pattern'> {
   readonly kind: ExploreKind;
   readonly atMs: number;
   readonly forMs: number;
-  /** The disruptive fault's target (see FaultSpec.target). */
-  readonly target: readonly string[];
-  /** degrade: the link's properties while it lasts. */
-  readonly loss?: number;
-  readonly rttMs?: number;
-  readonly jitterMs?: number;
-  readonly bandwidthBps?: number;
-  /** slow-consumer: per-subscriber consume rate, and which populations (undefined: all on the broker). */
-  readonly ratePerSec?: number;
-  readonly pattern?: string;
 }
 
 export interface ScheduleWindow {
