@@ -436,6 +436,13 @@ export class Broker {
     if (sub.consumer === null) sub.consumer = new ConsumerQueue(this.config.disable?.isolation === true ? Infinity : queueLimit);
   }
 
+  /** Events a lagging consumer-group member was skipped for, over this broker's groups [SHARE-3]. */
+  groupSharesMoved(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.rebalanced;
+    return n;
+  }
+
   /** Neighbors with an established adjacency, in configuration order. */
   upNeighbors(): BrokerId[] {
     const out: BrokerId[] = [];

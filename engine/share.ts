@@ -103,17 +103,21 @@ export class ShareGroup {
     const m = this.members;
     let total = 0;
     let best = -1;
+    let skipped = false;
     for (let i = 0; i < m.length; i++) {
       const sub = m[i] as LocalSubscription;
       const q = sub.consumer;
-      if (q !== null && q.depth >= lagDepth(q.limit)) continue;
+      if (q !== null && q.depth >= lagDepth(q.limit)) {
+        skipped = true;
+        continue;
+      }
       const c = (this.current[i] as number) + sub.count;
       this.current[i] = c;
       total += sub.count;
       if (best < 0 || c > (this.current[best] as number)) best = i;
     }
     if (best >= 0) {
-      if (total < this.totalCount()) this.rebalanced++;
+      if (skipped) this.rebalanced++;
       this.current[best] = (this.current[best] as number) - total;
       return m[best];
     }
@@ -152,11 +156,5 @@ export class ShareGroup {
       this.backlogHead = 0;
     }
     return e;
-  }
-
-  private totalCount(): number {
-    let t = 0;
-    for (const sub of this.members) t += sub.count;
-    return t;
   }
 }

@@ -20,6 +20,8 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
     connections: b.connections, connectionBytes: b.connectionBytes, published: b.published, deliveries: b.deliveries,
     dataFramesSent: b.dataFramesSent, dataFramesReceived: b.dataFramesReceived, filteredAtEdge: b.filteredAtEdge,
     droppedNoRoute: b.droppedNoRoute, droppedLoop: b.droppedLoop, droppedHopLimit: b.droppedHopLimit,
+    consumerQueuePeak: b.consumerQueuePeak, spoolPeakBytes: b.spoolPeakBytes, ledgerEntries: b.ledgerEntries,
+    acksSent: b.acksSent, acksReceived: b.acksReceived, refusedSpoolFull: b.refusedSpoolFull, groupSharesMoved: b.groupSharesMoved,
   })), { header: true });
   const latency = stringify((['local', 'crossRegion'] as const).map((k) => ({ class: k, ...r.latencyMs[k] })), { header: true });
   const seriesRows = [];

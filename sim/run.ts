@@ -120,6 +120,13 @@ export interface BrokerResult {
   /** Most bytes the spool held (incl. slow subscribers' overflow); modeled record sizes. */
   readonly spoolPeakBytes: number;
   readonly ledgerEntries: number;
+  /** Guaranteed-delivery acks sent and received over its links (batched: one ack frame covers several frames). */
+  readonly acksSent: number;
+  readonly acksReceived: number;
+  /** Guaranteed frames it could neither send on nor hold for lack of custody room (their senders retried) [SPOOL-2]. */
+  readonly refusedSpoolFull: number;
+  /** Events a lagging consumer-group member was skipped for, its share moving to the others [SHARE-3]. */
+  readonly groupSharesMoved: number;
   readonly routes: ReadonlyArray<readonly [string, string]>;
 }
 
@@ -275,6 +282,8 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       filteredAtEdge: b.stats.filteredAtEdge, droppedNoRoute: b.stats.droppedNoRoute,
       droppedLoop: b.stats.droppedLoop, droppedHopLimit: b.stats.droppedHopLimit, protocolErrors: b.stats.protocolErrors,
       consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.durable.spool.peakBytes, ledgerEntries: b.durable.ledger.size,
+      acksSent: b.stats.acksSent, acksReceived: b.stats.acksReceived, refusedSpoolFull: b.stats.refusedSpoolFull,
+      groupSharesMoved: b.groupSharesMoved(),
       routes: b.lsdb.routes(),
     };
   });

@@ -127,3 +127,16 @@ faults:
     expect(r.messages.delivered).toBe(r.messages.published * 5);
   });
 });
+
+describe('consumer groups report how much share moved [SHARE-3]', () => {
+  it('the lagging member was skipped, counted per broker in summary.json', () => {
+    // Checked, so the run drains: every ack sent has landed by the end.
+    const r = runScenario(loadScenario('scenarios/failover/consumer-group.yaml'), { measureHeap: false, check: true });
+    const eu = r.brokers.find((b) => b.id === 'eu-1');
+    expect(eu?.groupSharesMoved).toBeGreaterThan(0);
+    expect(r.brokers.find((b) => b.id === 'us-1')?.groupSharesMoved).toBe(0);
+    // Every guaranteed frame eu-1 took was acknowledged; us-1 heard each ack frame eu-1 sent.
+    expect(eu?.acksSent).toBeGreaterThan(0);
+    expect(r.brokers.find((b) => b.id === 'us-1')?.acksReceived).toBe(eu?.acksSent);
+  });
+});
