@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { toJUnitXml, type JUnitCase, type JUnitSuite } from '../reports/junit.ts';
 import { toSummary } from '../reports/summary.ts';
 import { table } from '../reports/table.ts';
-import { describeResult, evaluateAssertions, ExpectError, formatValue, type AssertionResult } from '../scenarios/expect.ts';
+import { actualText, describeResult, evaluateAssertions, ExpectError, type AssertionResult } from '../scenarios/expect.ts';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import { formatDuration } from '../scenarios/units.ts';
@@ -142,7 +142,7 @@ function report(outcomes: readonly ScenarioOutcome[], wallSeconds: number): stri
       } else {
         if (r.result.pass) passed++;
         else failed++;
-        rows.push([o.name, r.text, formatValue(r.result.actual, r.result.unit), r.result.pass ? 'PASS' : 'FAIL']);
+        rows.push([o.name, r.text, actualText(r.result), r.result.pass ? 'PASS' : 'FAIL']);
       }
     }
   }

@@ -102,6 +102,16 @@ export type BrokerEvent =
   | { readonly type: 'interest-gap'; readonly at: Millis; readonly broker: BrokerId; readonly origin: BrokerId; readonly expected: number; readonly got: number }
   | { readonly type: 'spool-drained'; readonly at: Millis; readonly broker: BrokerId; readonly events: number };
 
+/**
+ * Why a delivery was lost [ACCT-1]. Every (event, interested subscriber) pair ends delivered,
+ * dropped for one of these causes (or, in the host's world, lost on a link or with a crashed
+ * broker), or still held somewhere when the run ends.
+ * noRoute: a realtime copy with no path to its destination broker; loop: a realtime copy back at
+ * a broker already in its path; hopLimit: no hops left; slowConsumer: a slow subscriber's realtime
+ * event evicted or refused [SLOW-1]; spoolFull: a guaranteed event with no room to wait [SLOW-2].
+ */
+export type DropCause = 'noRoute' | 'loop' | 'hopLimit' | 'slowConsumer' | 'spoolFull';
+
 /** The effects a broker asks of its host. */
 export interface BrokerHost {
   /** Put these bytes (one encoded frame) on the link to neighbor `to`. */
@@ -115,6 +125,12 @@ export interface BrokerHost {
   /** Call `handleTimeout` at `atMs`. One timer: a new request replaces the previous one. */
   setTimer(atMs: Millis): void;
   emit(event: BrokerEvent): void;
+  /**
+   * [ACCT-1] A copy of `env` was dropped: bound for the remote brokers `dests`, or for the local
+   * subscription `sub` (exactly one of the two is non-null). Rare; the host may weigh it in
+   * subscribers (the simulator asks each destination how many of its subscribers wanted it).
+   */
+  drop(cause: DropCause, env: Envelope, dests: readonly BrokerId[] | null, sub: LocalSubscription | null): void;
 }
 
 /** What a client publishes; the broker adds path and hop limit. */
@@ -330,6 +346,7 @@ export class Broker {
     for (let i = 0; i < dests.length; i++) seqs[i] = this.durable.nextSeqFor(dests[i] as BrokerId);
     if (env.hopLimit <= 0) {
       this.stats.droppedHopLimit += dests.length;
+      this.host.drop('hopLimit', env, dests.slice(), null);
       return 'accepted';
     }
     this.routeGuaranteed(now, { ...env, hopLimit: env.hopLimit - 1 }, dests.slice(), seqs, 0, 0);
@@ -423,7 +440,7 @@ export class Broker {
     if (q === null) return;
     this.durable.spool.externalBytes -= q.refill();
     const next = q.next();
-    if (next !== undefined) this.host.deliver(sub, next.env, now, next.guaranteed);
+    if (next !== undefined) this.handOver(now, sub, next.env, next.guaranteed);
     if (sub.share !== null) this.pumpBacklog(now, sub.share);
   }
 
@@ -441,6 +458,53 @@ export class Broker {
     let n = 0;
     for (const g of this.groups.values()) n += g.rebalanced;
     return n;
+  }
+
+  /**
+   * [ACCT-3] The local subscriptions `env` would reach now (pattern and selector; one member per
+   * consumer group), appended to `out`; returns how many. What a copy bound for this broker is
+   * worth. A query: nothing changes.
+   */
+  matchLocal(env: Envelope, out: LocalSubscription[]): number {
+    const subs = this.localScratch;
+    if (subs.length > SCRATCH_CLEAR) subs.length = 0;
+    const base = subs.length;
+    const end = base + this.interest.local.match(env.topic, subs);
+    let n = 0;
+    const stamp = ++this.shareStamp;
+    for (let i = base; i < end; i++) {
+      const sub = subs[i] as LocalSubscription;
+      if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
+      if (sub.share !== null) {
+        if (sub.share.servedStamp === stamp) continue;
+        sub.share.servedStamp = stamp;
+      }
+      out.push(sub);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * [ACCT-3] Every event this broker holds and has not yet delivered: slow subscribers' queues and
+   * consumer-group backlogs (memory: lost in a crash), and its durable custody — spooled and
+   * unacknowledged copies bound for `dest`, and events its resequencers hold for itself. A
+   * guaranteed copy can be in two custodies at once (sent, not yet acknowledged): the host dedupes.
+   */
+  forEachHeld(visit: (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null) => void): void {
+    for (const [, sub] of this.interest.local.entries()) sub.consumer?.forEachWaiting((env) => visit(env, null, sub));
+    for (const group of this.groups.values()) {
+      const member = group.members[0];
+      if (member !== undefined) group.forEachHeld((env) => visit(env, null, member));
+    }
+    this.forEachCustody(visit);
+  }
+
+  /** The durable part of forEachHeld: what survives a crash. */
+  forEachCustody(visit: (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null) => void): void {
+    this.durable.spool.forEach((e) => visit(e.env, e.dest, null));
+    for (const outbox of this.durable.outboxes.values()) for (const p of outbox.pending.values()) for (const d of p.dests) visit(p.env, d, null);
+    for (const r of this.durable.resequencers.values()) for (const env of r.waiting.values()) visit(env, this.id, null);
   }
 
   /** Neighbors with an established adjacency, in configuration order. */
@@ -470,26 +534,30 @@ export class Broker {
         group.servedStamp = stamp;
         // [SHARE-5] A guaranteed event waits while every member lags, or behind others waiting.
         if (guaranteed && (group.backlogDepth > 0 || group.allLagging())) {
-          this.holdForGroup(now, group, env);
+          this.holdForGroup(now, group, sub, env);
           continue;
         }
         sub = group.pick() as LocalSubscription;
       }
       if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, env, guaranteed);
-      else {
-        this.stats.deliveries++;
-        this.stats.subscriberDeliveries += receivers(sub);
-        this.host.deliver(sub, env, now, guaranteed);
-      }
+      else this.handOver(now, sub, env, guaranteed);
     }
   }
 
+  /** Counts a delivery to a local subscription and hands it to the host: the one place that does [ACCT-2]. */
+  private handOver(now: Millis, sub: LocalSubscription, env: Envelope, guaranteed: boolean): void {
+    this.stats.deliveries++;
+    this.stats.subscriberDeliveries += receivers(sub);
+    this.host.deliver(sub, env, now, guaranteed);
+  }
+
   /** [SHARE-5] Into the group's backlog (charged to the spool), then to any member with room. */
-  private holdForGroup(now: Millis, group: ShareGroup, env: Envelope): void {
+  private holdForGroup(now: Millis, group: ShareGroup, member: LocalSubscription, env: Envelope): void {
     const bytes = heldBytes(env);
     const spool = this.durable.spool;
     if (!spool.hasRoom(bytes)) {
       this.stats.droppedSpoolFull++;
+      this.host.drop('spoolFull', env, null, member);
       return;
     }
     group.hold(env, bytes);
@@ -506,11 +574,7 @@ export class Broker {
       const e = group.takeHeld() as { readonly env: Envelope; readonly bytes: number };
       this.durable.spool.externalBytes -= e.bytes;
       if (sub.consumer !== null) this.offerPaced(now, sub, sub.consumer, e.env, true);
-      else {
-        this.stats.deliveries++;
-        this.stats.subscriberDeliveries += receivers(sub);
-        this.host.deliver(sub, e.env, now, true);
-      }
+      else this.handOver(now, sub, e.env, true);
     }
   }
 
@@ -519,13 +583,12 @@ export class Broker {
     const spool = this.durable.spool;
     const verdict = q.offer(env, guaranteed, bytes, spool.hasRoom(bytes));
     switch (verdict) {
-      case 'deliver-now':
-        this.stats.deliveries++;
-        this.stats.subscriberDeliveries += receivers(sub);
-        this.host.deliver(sub, env, now, guaranteed);
-        break;
+      case 'deliver-now': this.handOver(now, sub, env, guaranteed); break;
       case 'queued': break;
-      case 'evicted-oldest': this.stats.droppedSlowConsumer += receivers(sub); break;
+      case 'evicted-oldest':
+        this.stats.droppedSlowConsumer += receivers(sub);
+        this.host.drop('slowConsumer', q.lastEvicted as Envelope, null, sub);
+        break;
       case 'overflow':
         spool.externalBytes += bytes;
         spool.notePeak();
@@ -534,6 +597,7 @@ export class Broker {
       case 'dropped-newest':
         if (guaranteed) this.stats.droppedSpoolFull += receivers(sub);
         else this.stats.droppedSlowConsumer += receivers(sub);
+        this.host.drop(guaranteed ? 'spoolFull' : 'slowConsumer', env, null, sub);
         break;
       default: {
         const never: never = verdict;
@@ -599,6 +663,7 @@ export class Broker {
     const env = frame.envelope;
     if (env.path.includes(this.id)) {
       this.stats.droppedLoop++;
+      this.host.drop('loop', env, frame.dests, null);
       return;
     }
     let onward: BrokerId[] | undefined;
@@ -614,13 +679,14 @@ export class Broker {
   private sendToDests(env: Envelope, dests: readonly BrokerId[]): void {
     if (env.hopLimit <= 0) {
       this.stats.droppedHopLimit += dests.length;
+      this.host.drop('hopLimit', env, dests, null);
       return;
     }
     const out: Envelope = { ...env, hopLimit: env.hopLimit - 1 };
     if (dests.length === 1) {
       const d = dests[0] as BrokerId;
       const hop = this.lsdb.nextHop(d);
-      if (hop === undefined) this.stats.droppedNoRoute++;
+      if (hop === undefined) this.dropNoRoute(env, d);
       else this.sendData(hop, [d], out);
       return;
     }
@@ -628,7 +694,7 @@ export class Broker {
     for (const d of dests) {
       const hop = this.lsdb.nextHop(d);
       if (hop === undefined) {
-        this.stats.droppedNoRoute++;
+        this.dropNoRoute(env, d);
         continue;
       }
       const list = byHop.get(hop);
@@ -636,6 +702,11 @@ export class Broker {
       else list.push(d);
     }
     for (const [hop, list] of byHop) this.sendData(hop, list, out);
+  }
+
+  private dropNoRoute(env: Envelope, dest: BrokerId): void {
+    this.stats.droppedNoRoute++;
+    this.host.drop('noRoute', env, [dest], null);
   }
 
   private sendData(hop: BrokerId, dests: readonly BrokerId[], envelope: Envelope): void {
@@ -660,7 +731,7 @@ export class Broker {
       if (hop === undefined) {
         const bytes = heldBytes(env);
         if (this.config.disable?.spool === true) {
-          this.stats.droppedNoRoute++;
+          this.dropNoRoute(env, d);
           continue;
         }
         if (this.durable.spool.hasRoom(bytes)) {

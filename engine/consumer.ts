@@ -29,6 +29,8 @@ export class ConsumerQueue {
   /** The client is busy with a message (we wait for its consumed callback). */
   busy = false;
   evicted = 0;
+  /** The event the last 'evicted-oldest' offer pushed out (the host counts what it lost). */
+  lastEvicted: Envelope | undefined = undefined;
   peakDepth = 0;
 
   constructor(readonly limit: number) {}
@@ -59,7 +61,7 @@ export class ConsumerQueue {
     // [SLOW-1] newest wins: evict the oldest realtime event.
     for (let i = this.head; i < this.items.length; i++) {
       if ((this.items[i] as Queued).guaranteed) continue;
-      this.items.splice(i, 1);
+      this.lastEvicted = (this.items.splice(i, 1)[0] as Queued).env;
       this.evicted++;
       this.push({ env, guaranteed, bytes });
       return 'evicted-oldest';
@@ -100,6 +102,12 @@ export class ConsumerQueue {
       this.overflowHead = 0;
     }
     return released;
+  }
+
+  /** Every event waiting here (queue, then overflow), oldest first: what a crash or the run's end leaves. */
+  forEachWaiting(visit: (env: Envelope, guaranteed: boolean) => void): void {
+    for (let i = this.head; i < this.items.length; i++) visit((this.items[i] as Queued).env, (this.items[i] as Queued).guaranteed);
+    for (let i = this.overflowHead; i < this.overflow.length; i++) visit((this.overflow[i] as Queued).env, true);
   }
 
   private push(q: Queued): void {

@@ -183,6 +183,7 @@ class TwoBrokers {
         this.kernel.at(Math.max(at, this.kernel.now), this.kTimer, 0, id);
       },
       emit: () => {},
+      drop: () => {},
     };
     const broker: Broker = new Broker({ id, neighbors: [{ id: other, cost: 100 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 }, host, durable);
     this.live.set(id, broker);

@@ -160,6 +160,7 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
       deliver: (sub, env) => handed.push({ sub, id: env.id }),
       setTimer: () => {},
       emit: () => {},
+      drop: () => {},
     });
     b.start(0);
     const slow = b.subscribe(0, '$share/billing/orders/#', null, 1);

@@ -146,6 +146,11 @@ export class ShareGroup {
     this.backlog.push({ env, bytes });
   }
 
+  /** Every held event, oldest first (read only). */
+  forEachHeld(visit: (env: Envelope) => void): void {
+    for (let i = this.backlogHead; i < this.backlog.length; i++) visit((this.backlog[i] as { readonly env: Envelope }).env);
+  }
+
   /** [SHARE-5] The oldest held event, removed (undefined: none). */
   takeHeld(): { readonly env: Envelope; readonly bytes: number } | undefined {
     const e = this.backlog[this.backlogHead];

@@ -61,6 +61,11 @@ export class Spool {
     if (held > this.peakBytes) this.peakBytes = held;
   }
 
+  /** Every spooled entry, in FIFO order (read only). */
+  forEach(visit: (e: SpoolEntry) => void): void {
+    for (const e of this.entries) visit(e);
+  }
+
   /**
    * Removes and returns, in FIFO order, every entry `ready` accepts; the others keep their order.
    * A destination that is not ready blocks only its own entries.

@@ -17,7 +17,7 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
   const brokers = stringify(r.brokers.map((b) => ({
     id: b.id, region: b.region, routingEntries: b.routingEntries, routingTableBytes: b.routingTableBytes, routingTableBytesSource: b.routingTableBytesSource,
     routingTableBytesCounted: b.routingTableBytesCounted, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
-    connections: b.connections, connectionBytes: b.connectionBytes, published: b.published, deliveries: b.deliveries,
+    connections: b.connections, connectionBytes: b.connectionBytes, published: b.published, deliveries: b.deliveries, dropped: b.dropped,
     dataFramesSent: b.dataFramesSent, dataFramesReceived: b.dataFramesReceived, filteredAtEdge: b.filteredAtEdge,
     droppedNoRoute: b.droppedNoRoute, droppedLoop: b.droppedLoop, droppedHopLimit: b.droppedHopLimit,
     consumerQueuePeak: b.consumerQueuePeak, spoolPeakBytes: b.spoolPeakBytes, ledgerEntries: b.ledgerEntries,

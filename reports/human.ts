@@ -8,7 +8,8 @@ import type { RunResult } from '../sim/run.ts';
 import { compareWithSeeds } from './seeds.ts';
 import { table } from './table.ts';
 import { toSummary } from './summary.ts';
-import { evaluateAssertions, ExpectError, formatValue } from '../scenarios/expect.ts';
+import { actualText, evaluateAssertions, ExpectError } from '../scenarios/expect.ts';
+import { CAUSE_LABELS, DROP_CAUSES } from '../sim/accounts.ts';
 
 const ms = (x: number): string => x.toFixed(3);
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -23,7 +24,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push(`Messages  published ${n(m.published)} (${n(m.published / r.simulatedSeconds)}/s) · delivered ${n(m.delivered)} to subscribers · ` +
     `dropped ${n(m.dropped)} · duplicates ${n(m.duplicates)}${m.rejected > 0 ? ` · rejected ${n(m.rejected)} (broker down)` : ''}`);
   const d = r.drops;
-  if (m.dropped > 0) out.push(`          drops: link loss ${n(d.linkLoss)}, queue full ${n(d.queueFull)}, no route ${n(d.noRoute)}, loop ${n(d.loop)}, hop limit ${n(d.hopLimit)}`);
+  if (m.dropped > 0) out.push(`          dropped by cause: ${dropCauses(r)}`);
+  out.push(`          ${conservationLine(r)}`);
   if (m.spooled + m.retransmitted + m.duplicatesSuppressed + m.backpressured + d.lossRetried > 0 || m.lost !== null) {
     out.push(`Reliable  spooled ${n(m.spooled)} · retransmitted ${n(m.retransmitted)} (${n(d.lossRetried)} frames and acks lost on the wire) · ` +
       `duplicates suppressed ${n(m.duplicatesSuppressed)} · publishers pushed back ${n(m.backpressured)} · ` +
@@ -36,7 +38,9 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push('Latency, publish → subscriber (ms, measured, weighted by subscriber)');
   out.push(table(['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'], (['local', 'crossRegion'] as const).map((k) => {
     const b = r.latencyMs[k];
-    return [k === 'local' ? 'local' : 'cross-region', n(b.count), ms(b.mean), ms(b.p50), ms(b.p99), ms(b.p999), ms(b.max)];
+    // No samples: no figure, not a 0.000 that reads as instant.
+    const f = (x: number): string => (b.count === 0 ? '—' : ms(x));
+    return [k === 'local' ? 'local' : 'cross-region', n(b.count), f(b.mean), f(b.p50), f(b.p99), f(b.p999), f(b.max)];
   })));
   out.push('');
   out.push(`Links, per direction (measured codec bytes + ${s.model.transportOverheadBytes} B/frame transport overhead)`);
@@ -72,6 +76,25 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push(`traceHash ${r.traceHash}`);
   if (outDir !== undefined) out.push(`Wrote ${outDir}/summary.json, links.csv, brokers.csv, latency.csv, series.csv, timeline.json, report.html`);
   return out.join('\n');
+}
+
+/** Every cause that lost a delivery, largest first ("link down 3,425, no route 12"). */
+export function dropCauses(r: RunResult): string {
+  return DROP_CAUSES.filter((c) => r.drops[c] > 0).sort((a, b) => r.drops[b] - r.drops[a]).map((c) => `${CAUSE_LABELS[c]} ${n(r.drops[c])}`).join(', ');
+}
+
+/**
+ * [ACCT-1] "delivered 1,304,880 + dropped 17,060 + in flight at end 0 = 1,321,940 expected ✓":
+ * every (event, subscriber) pair the publishes created, and where it ended.
+ */
+export function conservationLine(r: RunResult): string {
+  const m = r.messages;
+  const unique = m.delivered - m.duplicates - m.deliveredToNewSessions;
+  const extra = [m.duplicates > 0 ? `${n(m.duplicates)} duplicates` : '', m.deliveredToNewSessions > 0 ? `${n(m.deliveredToNewSessions)} to sessions that began after the publish` : '']
+    .filter((x) => x !== '').join(' and ');
+  const delivered = extra === '' ? `delivered ${n(unique)}` : `delivered ${n(unique)} (of ${n(m.delivered)}, not counting ${extra})`;
+  const tail = m.unaccounted === 0 ? '✓ every pair accounted for' : `✗ ${n(m.unaccounted)} pairs unaccounted for`;
+  return `${delivered} + dropped ${n(m.dropped)} + in flight at end ${n(m.inFlightAtEnd)} = ${n(m.expected)} expected (event, subscriber) pairs ${tail}`;
 }
 
 const opt = (x: number | null, unit = ' ms'): string => (x === null ? '—' : `${x.toFixed(1)}${unit}`);
@@ -120,7 +143,7 @@ function expectLines(r: RunResult, s: Scenario): string[] {
   const out = ['Expect (the scenario\'s assertions; `meshtwin test` exits 1 when one fails)'];
   out.push(table(['assertion', 'measured', 'result'], results.map((a) => (a instanceof ExpectError
     ? [s.expect[results.indexOf(a)] ?? '', '', `ERROR ${a.message}`]
-    : [a.text, formatValue(a.actual, a.unit), a.pass ? 'PASS' : 'FAIL']))));
+    : [a.text, actualText(a), a.pass ? 'PASS' : 'FAIL']))));
   out.push('');
   return out;
 }

@@ -186,7 +186,28 @@ describe('evaluation against a summary', () => {
 
   it('a result carries text, canonical field, op, expected, actual, pass and unit', () => {
     expect(check('convergence.max < 1.5s')).toEqual({
-      text: 'convergence.max < 1.5s', field: 'convergence.maxMs', op: '<', expected: 1500, actual: 1840, pass: false, unit: 'ms',
+      text: 'convergence.max < 1.5s', field: 'convergence.maxMs', op: '<', expected: 1500, actual: 1840, pass: false, unit: 'ms', noData: false, orNone: false,
+    });
+  });
+
+  describe('[EXPECT-5] a figure with no samples is no data, not a pass', () => {
+    const empty = { ...SUMMARY, latencyMs: { ...(SUMMARY.latencyMs as Record<string, unknown>), local: { count: 0, mean: 0, p50: 0, p99: 0, p999: 0, max: 0 } } };
+    it('latency.local.p99 < 5ms fails when nothing was local', () => {
+      const r = evaluateAssertion('latency.local.p99 < 5ms', empty);
+      expect(r).toMatchObject({ pass: false, noData: true, actual: undefined });
+      expect(describeResult(r)).toBe('latencyMs.local.p99: no data (no samples), expected < 5 ms');
+    });
+    it('... or none passes when there is no data, and still judges a figure that has data', () => {
+      expect(evaluateAssertion('latency.local.p99 < 5ms or none', empty)).toMatchObject({ pass: true, noData: true, orNone: true });
+      expect(evaluateAssertion('latency.local.p99 < 4ms or none', SUMMARY)).toMatchObject({ pass: false, actual: 4.2 });
+      expect(evaluateAssertion('latency.local.p99 < 5ms or none', SUMMARY)).toMatchObject({ pass: true, actual: 4.2 });
+      expect(evaluateAssertion('faults[0].takeoverMs < 500ms or none', SUMMARY)).toMatchObject({ pass: true, actual: undefined, noData: false });
+    });
+    it('the count itself is a figure (0 deliveries is data)', () => {
+      expect(evaluateAssertion('latency.local.count == 0', empty)).toMatchObject({ pass: true, actual: 0 });
+    });
+    it('anything after the value other than "or none" is a syntax error', () => {
+      expect(() => evaluateAssertion('latency.local.p99 < 5ms or nothing', SUMMARY)).toThrow(/or none/);
     });
   });
 

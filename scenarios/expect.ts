@@ -20,6 +20,10 @@
  *   nearest existing path; an unknown link or broker lists the known ones.
  * [EXPECT-4] A field whose value is null (a figure the run did not produce, e.g. a takeover that
  *   never happened) is not an error: the assertion fails with no measured value.
+ * [EXPECT-5] A figure with no samples — a latency percentile of a class nothing was delivered
+ *   in (its block's `count` is 0) — is "no data", not a 0 that passes `< 5ms`: the assertion
+ *   fails. Written with `or none` (`latency.local.p99 < 5ms or none`), an assertion passes when
+ *   the figure has no data or was not measured.
  */
 import { distance } from 'fastest-levenshtein';
 import { isParseFailure, parseBandwidth, parseDuration, parseSize } from './units.ts';
@@ -167,6 +171,8 @@ export interface ParsedAssertion {
   /** The value in the field's unit. */
   readonly expected: number;
   readonly unit: FieldUnit;
+  /** [EXPECT-5] Written with `or none`. */
+  readonly orNone: boolean;
 }
 
 /** Where a syntax or unit error is: a 1-based column in the assertion text. */
@@ -286,8 +292,15 @@ function parse(text: string): Omit<ParsedAssertion, 'text'> & { readonly misfit?
     i += unitText.length;
   }
   ws();
-  if (i < text.length) fail('the end of the assertion', foundAt(text, i));
-  const parsed = { written: writtenText, path, field: formatPath(path), op: op!, expected: value, unit };
+  let orNone = false;
+  const tail = /^or\s+none\b/.exec(text.slice(i));
+  if (tail !== null) {
+    orNone = true;
+    i += tail[0].length;
+    ws();
+  }
+  if (i < text.length) fail(orNone ? 'the end of the assertion' : 'the end of the assertion, or "or none"', foundAt(text, i));
+  const parsed = { written: writtenText, path, field: formatPath(path), op: op!, expected: value, unit, orNone };
   return misfit === undefined ? parsed : { ...parsed, misfit };
 }
 
@@ -363,6 +376,10 @@ export interface AssertionResult {
   readonly expected: number;
   /** undefined when the field is null: the run did not produce that figure ([EXPECT-4]). */
   readonly actual: number | undefined;
+  /** [EXPECT-5] The figure has no samples (its block's count is 0). */
+  readonly noData: boolean;
+  /** Written with `or none`: no data or not measured passes. */
+  readonly orNone: boolean;
   readonly pass: boolean;
   /** The field's unit symbol ("ms", "Mbps", "bytes", …; "" when it has none). */
   readonly unit: string;
@@ -374,15 +391,19 @@ export interface AssertionResult {
  */
 export function evaluateAssertion(text: string, summary: Readonly<Record<string, unknown>>, index = 1): AssertionResult {
   const a = parseOrThrow(text, index);
-  const actual = resolve(a, summary, index);
+  const got = resolve(a, summary, index);
   if (a.misfit !== undefined) throw syntaxError(text, index, a.misfit);
+  const noData = got === NO_DATA;
+  const actual = got === NO_DATA || got === null ? undefined : got;
   return {
     text,
     field: a.field,
     op: a.op,
     expected: a.expected,
-    actual: actual ?? undefined,
-    pass: actual !== null && OPS[a.op](actual, a.expected),
+    actual,
+    noData,
+    orNone: a.orNone,
+    pass: actual === undefined ? a.orNone : OPS[a.op](actual, a.expected),
     unit: a.unit.symbol,
   };
 }
@@ -416,15 +437,20 @@ function listOf(items: readonly string[], max = 16): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, … (${items.length} in all)`;
 }
 
-/** The field's number, or null when the summary holds null there. Throws ExpectError. */
-function resolve(a: ParsedAssertion, summary: Readonly<Record<string, unknown>>, index: number): number | null {
+/** [EXPECT-5] */
+const NO_DATA = Symbol('no data');
+
+/** The field's number, null when the summary holds null there, NO_DATA when it has no samples. Throws ExpectError. */
+function resolve(a: ParsedAssertion, summary: Readonly<Record<string, unknown>>, index: number): number | null | typeof NO_DATA {
   let cur: unknown = summary;
+  let parent: unknown;
   let listName = '';
   for (let k = 0; k < a.path.length; k++) {
     const seg = a.path[k]!;
     const here = formatPath(a.path.slice(0, k));
     if (seg.kind === 'key') {
       if (!isRecord(cur) || !Object.hasOwn(cur, seg.name)) throw unknownField(a, summary, index, here, cur);
+      parent = cur;
       cur = cur[seg.name];
       listName = seg.name;
       continue;
@@ -454,6 +480,8 @@ function resolve(a: ParsedAssertion, summary: Readonly<Record<string, unknown>>,
     }
   }
   if (cur === null) return null;
+  const last = a.path[a.path.length - 1];
+  if (typeof cur === 'number' && isRecord(parent) && parent.count === 0 && last?.kind === 'key' && last.name !== 'count') return NO_DATA;
   if (typeof cur === 'number') return cur;
   const kind = Array.isArray(cur) ? 'a list' : isRecord(cur) ? 'a map' : typeof cur === 'string' ? `the text ${quote(cur)}` : String(cur);
   const inside = isRecord(cur) ? numericKeys(cur) : [];
@@ -523,14 +551,19 @@ export function formatValue(value: number | undefined, unit: string): string {
   return unit === '' ? n : `${n} ${unit}`;
 }
 
+/** The measured side of a result for tables: the value, "no data" [EXPECT-5] or "not measured". */
+export function actualText(r: AssertionResult): string {
+  return r.noData ? 'no data' : formatValue(r.actual, r.unit);
+}
+
 /** "convergence.maxMs = 1,840 ms, expected < 1,500 ms", for failure messages. */
 export function describeResult(r: AssertionResult): string {
-  const measured = r.actual === undefined ? `${r.field} was not measured (null)` : `${r.field} = ${formatValue(r.actual, r.unit)}`;
-  return `${measured}, expected ${r.op} ${formatValue(r.expected, r.unit)}`;
+  const measured = r.noData ? `${r.field}: no data (no samples)` : r.actual === undefined ? `${r.field} was not measured (null)` : `${r.field} = ${formatValue(r.actual, r.unit)}`;
+  return `${measured}, expected ${r.op} ${formatValue(r.expected, r.unit)}${r.orNone ? ' or none' : ''}`;
 }
 
 /** Summary fields only the invariant checker (sim/invariants.ts) produces. */
-const CHECKED_FIELDS = ['messages.lost', 'messages.expected', 'messages.deliveredRatio', 'invariants'];
+const CHECKED_FIELDS = ['messages.lost', 'messages.deliveredRatio', 'invariants'];
 
 /**
  * Whether any of these assertions reads a figure only the invariant checker produces, so a run

@@ -7,13 +7,16 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
-import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type DropCause, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import { decodeFrame } from '../engine/codec/index.ts';
 import type { DurableState } from '../engine/durable.ts';
 import { FrameKind } from '../engine/frames.ts';
 import { Standby } from '../engine/ha.ts';
 import { receivers } from '../engine/interest.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
 import type { FaultSpec, Scenario } from '../scenarios/types.ts';
+import { Accounts, type LossCause } from './accounts.ts';
+import { DemandOracle } from './demand.ts';
 import { Kernel } from './kernel.ts';
 import { DuplicateDetector, LatencyRecorder, SecondSeries, TraceDigest } from './metrics.ts';
 import { LinkDirection } from './network.ts';
@@ -29,7 +32,7 @@ export type ControlEvent =
   | { readonly type: 'resubscribed'; readonly at: number; readonly broker: BrokerId; readonly populations: number };
 
 /** Counters summed over every broker and every life of it (a restart starts a new Broker). */
-export type Totals = BrokerStats & { readonly rejected: number; readonly publishBackpressured: number; readonly delivered: number };
+export type Totals = BrokerStats & { readonly rejected: number; readonly publishBackpressured: number; readonly delivered: number; readonly lostPairs: number };
 
 /**
  * Sees every publish and delivery (for invariant checkers: sim/invariants.ts). Only called when
@@ -44,6 +47,7 @@ export interface MeshObserver {
 export const POPULATION_DETAIL_MAX = 1000;
 
 class Node {
+  /** The current (or, while crashed, the last) life; undefined only before the first boot. */
   broker!: Broker;
   alive = false;
   /** The one timer the broker asked for (NaN when none). */
@@ -60,6 +64,7 @@ class Node {
   pair: HaPair | undefined;
   /** When the identity last went down (for takeover times). */
   crashedAt = NaN;
+
 
   constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
     this.clientOneWayMs = clientRttMs / 2;
@@ -92,6 +97,16 @@ export class Mesh {
   readonly dups: DuplicateDetector;
   readonly control: ControlEvent[] = [];
   readonly pairs: HaPair[] = [];
+  /** [ACCT-1] Where every (event, subscriber) pair ended. */
+  readonly accounts: Accounts;
+  /** [ACCT-4] Pairs each publish creates. */
+  readonly demand: DemandOracle;
+  /**
+   * Per population, for sessions that began after traffic started (a reconnect): how many events
+   * each publisher stream had published then. Earlier events were not owed to this session.
+   */
+  private readonly sessionMarks: Array<Int32Array | undefined>;
+  private readonly matchScratch: LocalSubscription[] = [];
   /** Per-population latency, for meshes of at most POPULATION_DETAIL_MAX populations (else empty). */
   readonly popLatency: LatencyRecorder[] = [];
   readonly popDelivered: number[] = [];
@@ -172,6 +187,9 @@ export class Mesh {
       }
     }
     this.populations = expandSubscribers(scenario);
+    this.accounts = new Accounts(this.nodes.length);
+    this.demand = new DemandOracle(this.populations);
+    this.sessionMarks = new Array(this.populations.length).fill(undefined);
     this.subs = new Array(this.populations.length).fill(undefined);
     this.rate = this.populations.map((p) => p.consumeRatePerSec ?? Infinity);
     this.consumeAt = new Array(this.populations.length).fill(NaN);
@@ -211,11 +229,100 @@ export class Mesh {
 
   /** Counters over every broker and every life. */
   totals(): Totals {
-    const t: Record<string, number> = { rejected: this.rejected, publishBackpressured: this.publishBackpressured, delivered: this.delivered };
+    const t: Record<string, number> = { rejected: this.rejected, publishBackpressured: this.publishBackpressured, delivered: this.delivered, lostPairs: this.accounts.dropped };
     for (const node of this.nodes) {
-      for (const [k, v] of Object.entries(node.broker.stats)) t[k] = (t[k] ?? 0) + v + (node.past[k as keyof BrokerStats] ?? 0);
+      for (const [k, v] of Object.entries(this.brokerStats(node.id) as BrokerStats)) t[k] = (t[k] ?? 0) + v;
     }
     return t as unknown as Totals;
+  }
+
+  /** A broker's counters summed over its lives (a restart or takeover starts a new Broker). */
+  brokerStats(id: BrokerId): BrokerStats | undefined {
+    const node = this.byId.get(id);
+    if (node === undefined) return undefined;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(node.broker.stats)) out[k] = v + (node.past[k as keyof BrokerStats] ?? 0);
+    return out as unknown as BrokerStats;
+  }
+
+  /** Subscriber deliveries lost at or on the way out of this broker, by any cause [ACCT-1]. */
+  brokerDropped(id: BrokerId): number {
+    const node = this.byId.get(id);
+    return node === undefined ? 0 : (this.accounts.brokerDropped[node.index] as number);
+  }
+
+  /**
+   * [ACCT-1] What everything still held when the run ends is worth in subscriber deliveries:
+   * realtime frames on links, every broker's custody (spooled, unacknowledged — once per copy,
+   * and not when its destination already has it — resequenced) and slow subscribers' queues.
+   */
+  inFlightAtEnd(): number {
+    let pairs = 0;
+    for (const dir of this.directions) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes)));
+    const seen = new Set<string>();
+    const now = this.kernel.now;
+    for (const node of this.nodes) {
+      if (node.broker === undefined) continue;
+      const custody = (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null): void => {
+        if (sub !== null) {
+          pairs += this.subWorth(node, env, sub);
+          return;
+        }
+        const d = this.byId.get(dest as BrokerId);
+        if (d === undefined) return;
+        if (d !== node) {
+          // Sent and not yet acknowledged: the destination may hold it already, or another custody.
+          if (d.durable?.ledger.has(now, env.id, d.id) === true) return;
+          const key = `${env.id}\u0000${d.id}`;
+          if (seen.has(key)) return;
+          seen.add(key);
+        }
+        pairs += this.worth(d, env);
+      };
+      if (node.alive) node.broker.forEachHeld(custody);
+      else node.broker.forEachCustody(custody);
+    }
+    return pairs;
+  }
+
+  /**
+   * [ACCT-1] Subscribers at `d` a copy of `env` is worth now: its connected sessions that wanted
+   * it when it was published (none at a crashed broker; a session that began after the publish
+   * was not owed it).
+   */
+  private worth(d: Node, env: Envelope): number {
+    if (!d.alive) return 0;
+    const subs = this.matchScratch;
+    subs.length = 0;
+    const k = d.broker.matchLocal(env, subs);
+    let n = 0;
+    for (let i = 0; i < k; i++) n += this.subWorth(d, env, subs[i] as LocalSubscription);
+    return n;
+  }
+
+  /** Subscribers one local subscription's copy of `env` is worth (as `worth`). */
+  private subWorth(node: Node, env: Envelope, sub: LocalSubscription): number {
+    const marks = this.sessionMarks[(sub.tag as Population).index];
+    if (!node.alive || (marks !== undefined && publishedBefore(env, marks))) return 0;
+    return receivers(sub);
+  }
+
+  /** A realtime data frame's worth (other frames carry no lossable deliveries). */
+  private frameWorth(bytes: Uint8Array, skip?: Node): number {
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok || decoded.frame.kind !== FrameKind.Data) return 0;
+    const env = decoded.frame.envelope;
+    let n = 0;
+    for (const id of decoded.frame.dests) {
+      const d = this.byId.get(id);
+      if (d !== undefined && d !== skip) n += this.worth(d, env);
+    }
+    return n;
+  }
+
+  /** A realtime frame lost for `cause` at (or on the way out of) `node`. */
+  private lostFrame(node: Node, cause: LossCause, bytes: Uint8Array): void {
+    this.accounts.drop(node.index, cause, this.frameWorth(bytes));
   }
 
   /** The node for a broker id (undefined for an unknown id). */
@@ -286,7 +393,8 @@ export class Mesh {
    * warm-up); after a crash they reconnect after the scenario's reconnect delay, with jitter.
    */
   private boot(node: Node, reconnect: boolean): void {
-    if (node.alive) this.retire(node);
+    // A new life: the last one's counters join the broker's sum.
+    if (node.broker !== undefined) this.retire(node);
     const config = this.configFor(node);
     node.durable ??= durableFor(config);
     node.broker = new Broker(config, this.hostFor(node), node.durable);
@@ -314,6 +422,8 @@ export class Mesh {
   private subscribe(node: Node, p: Population): void {
     const sub = node.broker.subscribe(this.kernel.now, p.pattern, p.filter, p.count, p);
     this.subs[p.index] = sub;
+    this.demand.connect(p.index);
+    if (this.streams.some((s) => s.n > 0)) this.sessionMarks[p.index] = Int32Array.from(this.streams, (s) => s.n);
     if (this.rate[p.index] !== Infinity) node.broker.pace(sub, p.queueLimit);
   }
 
@@ -347,6 +457,15 @@ export class Mesh {
         }
         const arrival = dir.transmit(this.kernel.now, bytes, kind);
         if (!Number.isNaN(arrival)) this.kernel.at(arrival, this.K.arrive, dir.index);
+        else if (kind === FrameKind.Data && dir.lastDrop !== 'lossRetried') {
+          this.lostFrame(node, dir.lastDrop === 'loss' ? 'linkLoss' : dir.lastDrop === 'queue' ? 'queueFull' : 'linkDown', bytes);
+        }
+      },
+      drop: (cause: DropCause, env: Envelope, dests: readonly BrokerId[] | null, sub: LocalSubscription | null) => {
+        let pairs = 0;
+        if (sub !== null) pairs = this.subWorth(node, env, sub);
+        else for (const id of dests as readonly BrokerId[]) pairs += this.worth(this.byId.get(id) as Node, env);
+        this.accounts.drop(node.index, cause, pairs);
       },
       deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       setTimer: (atMs: number) => {
@@ -380,6 +499,8 @@ export class Mesh {
     }
     if (env.path.length > 1) this.dups.seen(now, node.index, env.id, this.arrival, count);
     this.delivered += count;
+    const marks = this.sessionMarks[pop.index];
+    if (marks !== undefined && publishedBefore(env, marks)) this.accounts.newSessions += count;
     this.series.deliveredNow += count;
     const rec = this.popLatency[pop.index];
     if (rec !== undefined) {
@@ -409,7 +530,10 @@ export class Mesh {
     const bytes = dir.arrive();
     if (bytes === undefined) return;
     const node = this.byId.get(dir.spec.to) as Node;
-    if (!node.alive) return;
+    if (!node.alive) {
+      this.lostFrame(node, 'brokerDown', bytes);
+      return;
+    }
     this.arrival++;
     node.broker.handleFrame(now, dir.spec.from, bytes);
   }
@@ -440,6 +564,7 @@ export class Mesh {
       }
       if (result === 'backpressure') this.publishBackpressured++;
       else {
+        if (result === 'accepted') this.accounts.expected += this.demand.demand(input.topic, input.headers);
         this.published++;
         this.series.publishedNow++;
       }
@@ -500,6 +625,12 @@ export class Mesh {
     return [(this.byId.get(a) as Node).out.get(b) as LinkDirection, (this.byId.get(b) as Node).out.get(a) as LinkDirection];
   }
 
+  /** Cuts a direction: realtime frames on it are lost [NET-3]. */
+  private cut(dir: LinkDirection): void {
+    const from = this.byId.get(dir.spec.from) as Node;
+    dir.setDown((bytes) => this.lostFrame(from, 'linkDown', bytes));
+  }
+
   private onFault(now: number, i: number): void {
     const fault = this.faultSpec(i);
     this.control.push({ type: 'fault', at: now, fault, index: i });
@@ -508,7 +639,7 @@ export class Mesh {
     switch (fault.action) {
       case 'link-down':
       case 'link-up':
-        for (const dir of this.dirsOf(a, b)) fault.action === 'link-down' ? dir.setDown() : dir.setUp();
+        for (const dir of this.dirsOf(a, b)) fault.action === 'link-down' ? this.cut(dir) : dir.setUp();
         break;
       case 'crash': this.crash(now, a); break;
       case 'restart': this.restart(a); break;
@@ -519,7 +650,7 @@ export class Mesh {
           const from = this.byId.get(dir.spec.from) as Node;
           const to = this.byId.get(dir.spec.to) as Node;
           if (regions.has(from.region) !== regions.has(to.region) && dir.up) {
-            dir.setDown();
+            this.cut(dir);
             dirs.push(dir);
           }
         }
@@ -579,6 +710,7 @@ export class Mesh {
     const node = this.byId.get(id);
     if (node !== undefined) {
       if (!node.alive) return;
+      this.sessionsEnd(node);
       node.alive = false;
       node.timerAt = NaN;
       node.crashedAt = now;
@@ -590,6 +722,39 @@ export class Mesh {
       pair.standbyUp = false;
       pair.standby = null;
     }
+  }
+
+  /**
+   * [ACCT-1] A broker crashes: its subscribers' sessions end, and with them every delivery they
+   * were still owed — copies on their way (realtime on links, guaranteed in any custody) and what
+   * waited in its memory (slow subscribers' queues, group backlogs). Counted lost (`crash`) now;
+   * a new session that receives one later counts it as a delivery to a new session.
+   */
+  private sessionsEnd(node: Node): void {
+    let pairs = 0;
+    for (const dir of this.directions) {
+      dir.forEachInFlight((bytes) => {
+        const decoded = decodeFrame(bytes);
+        if (decoded.ok && decoded.frame.kind === FrameKind.Data && decoded.frame.dests.includes(node.id)) pairs += this.worth(node, decoded.frame.envelope);
+      });
+    }
+    const seen = new Set<string>();
+    const now = this.kernel.now;
+    for (const holder of this.nodes) {
+      holder.broker.forEachCustody((env, dest) => {
+        if (dest !== node.id) return;
+        if (holder !== node) {
+          if (node.durable?.ledger.has(now, env.id, node.id) === true || seen.has(env.id)) return;
+          seen.add(env.id);
+        }
+        pairs += this.worth(node, env);
+      });
+    }
+    node.broker.forEachHeld((_env, _dest, sub) => {
+      if (sub !== null) pairs += receivers(sub);
+    });
+    this.accounts.drop(node.index, 'crash', pairs);
+    for (const p of node.populations) this.demand.disconnect(p.index);
   }
 
   private restart(id: BrokerId): void {
@@ -618,3 +783,10 @@ function maxRtt(s: Scenario): number {
   return m;
 }
 
+
+/** Was `env` published (by stream and number, from its id) before these marks were taken? */
+function publishedBefore(env: Envelope, marks: Int32Array): boolean {
+  const dash = env.id.indexOf('-');
+  const si = Number(env.id.slice(0, dash));
+  return Number(env.id.slice(dash + 1)) < (marks[si] ?? 0);
+}

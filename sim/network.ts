@@ -60,6 +60,8 @@ export class LinkDirection {
   droppedLossRetried = 0;
   droppedQueue = 0;
   droppedDown = 0;
+  /** Why the last `transmit` that returned NaN lost its frame (read right after the call). */
+  lastDrop: 'down' | 'queue' | 'loss' | 'lossRetried' = 'down';
   /** Longest time a frame waited in the send queue before its first bit left. */
   queueWaitMsMax = 0;
   queueWaitMsSum = 0;
@@ -106,6 +108,7 @@ export class LinkDirection {
     const lossy = isData || kind === FrameKind.Ack;
     if (!this.up) {
       this.droppedDown++;
+      this.lastDrop = 'down';
       return NaN;
     }
     const s = this.spec;
@@ -115,6 +118,7 @@ export class LinkDirection {
     const waitMs = start - now;
     if (waitMs > 0 && (waitMs * p.bandwidthBps) / 8000 + wire > s.queueBytes) {
       this.droppedQueue++;
+      this.lastDrop = 'queue';
       return NaN;
     }
     this.busyUntil = start + (wire * 8000) / p.bandwidthBps;
@@ -137,8 +141,13 @@ export class LinkDirection {
       this.warmupBytes += wire;
     }
     if (lossy && p.loss > 0 && this.rng.next() < p.loss) {
-      if (kind === FrameKind.Data) this.droppedLoss++;
-      else this.droppedLossRetried++;
+      if (kind === FrameKind.Data) {
+        this.droppedLoss++;
+        this.lastDrop = 'loss';
+      } else {
+        this.droppedLossRetried++;
+        this.lastDrop = 'lossRetried';
+      }
       return NaN;
     }
     let arrival = this.busyUntil + p.rttMs / 2;
@@ -172,10 +181,16 @@ export class LinkDirection {
     return this.count;
   }
 
-  /** Cuts the link: frames on the wire are lost [NET-3]. */
-  setDown(): void {
+  /** Every frame on the wire or in the send queue, oldest first (read only). */
+  forEachInFlight(visit: (bytes: Uint8Array) => void): void {
+    for (let i = 0; i < this.count; i++) visit(this.ring[(this.head + i) % this.ring.length] as Uint8Array);
+  }
+
+  /** Cuts the link: frames on the wire are lost [NET-3]; `lost` sees each of them first. */
+  setDown(lost?: (bytes: Uint8Array) => void): void {
     if (!this.up) return;
     this.up = false;
+    if (lost !== undefined) this.forEachInFlight(lost);
     this.droppedDown += this.count;
     this.skip += this.count;
     for (let i = 0; i < this.ring.length; i++) this.ring[i] = undefined;

@@ -10,6 +10,7 @@ import type { Population } from './workload.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { InvariantChecker } from './invariants.ts';
 import { Mesh, type ControlEvent, type Totals } from './mesh.ts';
+import { DROP_CAUSES, type Drops } from './accounts.ts';
 
 export interface RunOptions {
   /** Overrides the scenario's seed. */
@@ -45,6 +46,7 @@ export interface FaultResult {
   readonly detectMs: Readonly<Record<string, number>>;
   readonly detectMsMax: number | null;
   readonly spooled: number;
+  /** Subscriber deliveries lost from the fault to the next one, every cause [ACCT-1]. */
   readonly dropped: number;
   readonly retransmitted: number;
   readonly duplicatesSuppressed: number;
@@ -106,8 +108,12 @@ export interface BrokerResult {
   readonly connections: number;
   /** Modeled: connections × model.connectionBytes. */
   readonly connectionBytes: number;
+  /** Counters below are summed over the broker's lives (restarts, takeovers). */
   readonly published: number;
+  /** Subscriber deliveries made here (population deliveries × subscribers). */
   readonly deliveries: number;
+  /** Subscriber deliveries lost here or on its outgoing links, every cause [ACCT-1]. */
+  readonly dropped: number;
   readonly dataFramesSent: number;
   readonly dataFramesReceived: number;
   readonly filteredAtEdge: number;
@@ -137,11 +143,19 @@ export interface RunResult {
   readonly messages: {
     readonly published: number;
     readonly delivered: number;
+    /** Subscriber deliveries lost: the sum of every drops.* cause [ACCT-1]. */
     readonly dropped: number;
     readonly duplicates: number;
     readonly rejected: number;
-    /** Checked runs only (null otherwise): deliveries the oracle expected, their ratio delivered, guaranteed ones lost. */
-    readonly expected: number | null;
+    /** (event, subscriber) pairs the accepted publishes created [ACCT-4]. */
+    readonly expected: number;
+    /** What copies still on links, in custody, spooled or queued were worth when the run ended [ACCT-1]. */
+    readonly inFlightAtEnd: number;
+    /** Deliveries to subscriber sessions that began after the event was published (reconnects after a crash) [ACCT-1]. */
+    readonly deliveredToNewSessions: number;
+    /** expected − (delivered − duplicates − deliveredToNewSessions + dropped + inFlightAtEnd): 0 when every pair is accounted for. */
+    readonly unaccounted: number;
+    /** Checked runs only (null otherwise): the ratio delivered of the deliveries the checker judged, guaranteed ones lost. */
     readonly deliveredRatio: number | null;
     readonly lost: number | null;
     readonly spooled: number;
@@ -156,14 +170,11 @@ export interface RunResult {
   readonly links: readonly LinkResult[];
   readonly brokers: readonly BrokerResult[];
   /**
-   * Frames and events dropped, by cause. linkLoss: realtime frames lost on the wire;
-   * lossRetried: guaranteed frames and acks lost on the wire (retried, not lost events);
-   * slowConsumer / spoolFull: subscriber deliveries dropped by the slow-consumer policy.
+   * Subscriber deliveries lost, by cause (sim/accounts.ts says what each means); they sum to
+   * messages.dropped. lossRetried is apart and in frames: guaranteed frames and acks lost on the
+   * wire and sent again — not lost deliveries. links[] keeps per-direction frame counts.
    */
-  readonly drops: {
-    readonly linkLoss: number; readonly queueFull: number; readonly linkDown: number; readonly noRoute: number; readonly loop: number; readonly hopLimit: number;
-    readonly slowConsumer: number; readonly spoolFull: number; readonly lossRetried: number;
-  };
+  readonly drops: Drops & { readonly lossRetried: number };
   readonly convergence: { readonly warmupMs: number; readonly initialMs: number; readonly maxMs: number };
   readonly faults: readonly FaultResult[];
   /** Per subscriber population (meshes of up to POPULATION_DETAIL_MAX populations; else empty). */
@@ -266,9 +277,11 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   const nSec = Math.max(0, ...wanDirs.map((d) => d.perSecondBytes.length));
   for (let s = 0; s < nSec; s++) wanPeakBytes = Math.max(wanPeakBytes, sum(wanDirs.map((d) => d.perSecondBytes[s] ?? 0)));
 
+  const inFlightAtEnd = mesh.inFlightAtEnd();
   const largest = mesh.nodes.reduce((a, n) => (n.broker.interest.routingEntries > a.broker.interest.routingEntries ? n : a));
   const brokers: BrokerResult[] = mesh.nodes.map((node) => {
     const b = node.broker;
+    const st = mesh.brokerStats(node.id) as Broker['stats'];
     const connections = sum(node.populations.map((p) => p.count));
     return {
       id: node.id, region: node.region,
@@ -277,27 +290,20 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       routingTableBytesCounted: b.interest.bytes,
       localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
       connections, connectionBytes: connections * scenario.model.connectionBytes,
-      published: b.stats.published, deliveries: b.stats.subscriberDeliveries,
-      dataFramesSent: b.stats.dataFramesSent, dataFramesReceived: b.stats.dataFramesReceived,
-      filteredAtEdge: b.stats.filteredAtEdge, droppedNoRoute: b.stats.droppedNoRoute,
-      droppedLoop: b.stats.droppedLoop, droppedHopLimit: b.stats.droppedHopLimit, protocolErrors: b.stats.protocolErrors,
+      published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(node.id),
+      dataFramesSent: st.dataFramesSent, dataFramesReceived: st.dataFramesReceived,
+      filteredAtEdge: st.filteredAtEdge, droppedNoRoute: st.droppedNoRoute,
+      droppedLoop: st.droppedLoop, droppedHopLimit: st.droppedHopLimit, protocolErrors: st.protocolErrors,
       consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.durable.spool.peakBytes, ledgerEntries: b.durable.ledger.size,
-      acksSent: b.stats.acksSent, acksReceived: b.stats.acksReceived, refusedSpoolFull: b.stats.refusedSpoolFull,
+      acksSent: st.acksSent, acksReceived: st.acksReceived, refusedSpoolFull: st.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved(),
       routes: b.lsdb.routes(),
     };
   });
-  const drops = {
-    linkLoss: sum(mesh.directions.map((d) => d.droppedLoss)),
-    queueFull: sum(mesh.directions.map((d) => d.droppedQueue)),
-    linkDown: sum(mesh.directions.map((d) => d.droppedDown)),
-    noRoute: sum(brokers.map((b) => b.droppedNoRoute)),
-    loop: sum(brokers.map((b) => b.droppedLoop)),
-    hopLimit: sum(brokers.map((b) => b.droppedHopLimit)),
-    slowConsumer: totals.droppedSlowConsumer,
-    spoolFull: totals.droppedSpoolFull,
-    lossRetried: sum(mesh.directions.map((d) => d.droppedLossRetried)),
-  };
+  const acc = mesh.accounts;
+  const drops = { ...acc.drops, lossRetried: sum(mesh.directions.map((d) => d.droppedLossRetried)) };
+  const dropped = acc.dropped;
+  const duplicates = checked?.duplicates ?? mesh.dups.duplicates;
   const faults = faultResults(mesh, totals);
   const takeovers = takeoverResults(mesh);
   const worst = (xs: ReadonlyArray<number | null>): number | null => {
@@ -311,10 +317,10 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   return {
     scenario: scenario.name, seed, simulatedSeconds: seconds,
     messages: {
-      published: mesh.published, delivered: mesh.delivered,
-      dropped: drops.linkLoss + drops.queueFull + drops.noRoute + drops.loop + drops.hopLimit + drops.slowConsumer + drops.spoolFull,
-      duplicates: checked?.duplicates ?? mesh.dups.duplicates, rejected: mesh.rejected,
-      expected: checked?.expected ?? null, deliveredRatio: checked === undefined ? null : round(checked.deliveredRatio, 6), lost: checked?.lost ?? null,
+      published: mesh.published, delivered: mesh.delivered, dropped, duplicates, rejected: mesh.rejected,
+      expected: acc.expected, inFlightAtEnd, deliveredToNewSessions: acc.newSessions,
+      unaccounted: acc.expected - (mesh.delivered - duplicates - acc.newSessions + dropped + inFlightAtEnd),
+      deliveredRatio: checked === undefined ? null : round(checked.deliveredRatio, 6), lost: checked?.lost ?? null,
       spooled: totals.spooled + totals.spooledSlow, retransmitted: totals.retransmitted, duplicatesSuppressed: totals.duplicatesSuppressed,
       backpressured: totals.publishBackpressured, droppedSlowConsumer: totals.droppedSlowConsumer, droppedSpoolFull: totals.droppedSpoolFull,
     },
@@ -379,7 +385,7 @@ function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
       convergenceMs: Number.isNaN(lastChange) ? null : round(lastChange - m.at, 3),
       detectMs: detect, detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),
       spooled: d('spooled') + d('spooledSlow'),
-      dropped: d('droppedNoRoute') + d('droppedSlowConsumer') + d('droppedSpoolFull'),
+      dropped: d('lostPairs'),
       retransmitted: d('retransmitted'), duplicatesSuppressed: d('duplicatesSuppressed'), backpressured: d('publishBackpressured'),
       takeoverMs: ha?.takeoverMs ?? null, rebuildMs,
     };

@@ -27,6 +27,7 @@ describe('the dead interval and floating point', () => {
       deliver: () => {},
       setTimer: (at) => timers.push(at),
       emit: (e) => events.push(e),
+      drop: () => {},
     });
     b.start(3000);
     b.handleFrame(heardAt, 'b', encodeFrame({ kind: FrameKind.Hello, from: 'b', helloIntervalMs: 500, deadIntervalMs: dead, heard: ['a'] }));

@@ -3,7 +3,7 @@
  * fixed one-way delay that can be cut, and `drive(ms)` to advance time. No bandwidth, loss or
  * jitter: those belong to the simulator's network, tested apart.
  */
-import { Broker, type BrokerEvent, type BrokerHost, type LocalSubscription, type PublishInput } from '../engine/broker.ts';
+import { Broker, type BrokerEvent, type DropCause, type BrokerHost, type LocalSubscription, type PublishInput } from '../engine/broker.ts';
 import { decodeFrame } from '../engine/codec/index.ts';
 import { FrameKind, type Frame } from '../engine/frames.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
@@ -37,6 +37,8 @@ export class Harness {
   readonly deliveries: Delivery[] = [];
   readonly sent: SentFrame[] = [];
   readonly events: BrokerEvent[] = [];
+  /** Copies the brokers dropped, with their cause [ACCT-1]. */
+  readonly drops: Array<{ readonly at: number; readonly broker: BrokerId; readonly cause: DropCause; readonly env: Envelope; readonly dests: readonly BrokerId[] | null; readonly sub: LocalSubscription | null }> = [];
   private readonly cut = new Set<string>();
   private readonly delays = new Map<string, number>();
   private readonly timerAt = new Map<BrokerId, number>();
@@ -83,6 +85,7 @@ export class Harness {
         this.kernel.at(Math.max(at, this.kernel.now), this.kTimer, 0, id);
       },
       emit: (e) => this.events.push(e),
+      drop: (cause, env, dests, sub) => this.drops.push({ at: this.kernel.now, broker: id, cause, env, dests, sub }),
     };
     const broker = new Broker({ id, neighbors, helloIntervalMs: this.opts.helloIntervalMs ?? 100, deadIntervalMs: this.opts.deadIntervalMs ?? 400, hopLimit: this.opts.hopLimit ?? 16 }, host);
     this.brokers.set(id, broker);

@@ -8,6 +8,7 @@
  *         simulated second over a sliding window of at least RATE_WINDOW_MS simulated time.
  * [VIZ-2] Utilization is that rate over the direction's bandwidth in force (a degraded link's).
  */
+import type { Broker } from '../engine/broker.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { Mesh } from '../sim/mesh.ts';
 import type { RunResult } from '../sim/run.ts';
@@ -71,6 +72,8 @@ export interface BrokerSnapshot {
   readonly consumerQueue: number | null;
   readonly published: number;
   readonly deliveries: number;
+  /** Subscriber deliveries lost here or on its outgoing links (summary.json brokers[].dropped). */
+  readonly dropped: number;
   /** Deliveries at this broker over the last latency window (null: not measured, e.g. a report). */
   readonly latency: LatencyWindow | null;
 }
@@ -181,6 +184,7 @@ export class SnapshotBuilder {
         if (d.spec.to === n.id) mbpsIn += m;
       });
       const b = n.broker;
+      const st = mesh.brokerStats(n.id) as Broker['stats'];
       const routes = b.lsdb.routes();
       return {
         id: n.id, alive: n.alive, mbpsIn, mbpsOut,
@@ -188,7 +192,8 @@ export class SnapshotBuilder {
         routes: n.alive ? routes.slice(0, ROUTES_MAX) : [],
         spoolEvents: b.durable.spool.length, spoolBytes: b.durable.spool.usedBytes + b.durable.spool.externalBytes,
         consumerQueue: n.populations.length <= QUEUE_SCAN_MAX ? mesh.consumerQueueDepth(n.id) : null,
-        published: b.stats.published + (n.past.published ?? 0), deliveries: b.stats.subscriberDeliveries + (n.past.subscriberDeliveries ?? 0),
+        // The same figures as summary.json's brokers[]: summed over the broker's lives [ACCT-1].
+        published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(n.id),
         latency: this.lastLatency?.brokers[i] ?? null,
       };
     });
@@ -198,8 +203,8 @@ export class SnapshotBuilder {
     const events: ViewEvent[] = [];
     for (let k = from; k < control.length; k++) events.push(viewEvent(mesh, control[k] as Mesh['control'][number]));
     this.eventsSeen = control.length;
-    let dropped = 0;
-    for (const d of mesh.directions) dropped += d.droppedLoss + d.droppedQueue;
+    // Subscriber deliveries lost so far, every cause: summary.json's messages.dropped [ACCT-1].
+    const dropped = mesh.accounts.dropped;
     let wanMbps = 0;
     directions.forEach((d, k) => {
       if ((mesh.directions[k] as Mesh['directions'][number]).spec.wan) wanMbps += d.mbps;
