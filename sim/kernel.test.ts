@@ -141,7 +141,7 @@ describe('Kernel', () => {
   it('stop() ends the run after the current handler; the next run continues', () => {
     const k = new Kernel();
     const seen: number[] = [];
-    const kind = k.register((now, arg) => {
+    const kind = k.register((_now, arg) => {
       seen.push(arg);
       if (arg === 2) k.stop();
       if (arg < 10) k.after(1, kind, arg + 10); // scheduling after stop() is still fine

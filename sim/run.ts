@@ -3,14 +3,14 @@
  * contract (summary.json) plus the series and timeline the charts and later tools use.
  */
 import type { Broker } from '../engine/broker.ts';
-import type { FaultSpec, Scenario } from '../scenarios/types.ts';
+import type { Scenario } from '../scenarios/types.ts';
 import { measureRoutingTableBytes } from './heap.ts';
 import type { LatencyBlock } from './metrics.ts';
 import type { Population } from './workload.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { InvariantChecker } from './invariants.ts';
 import { Mesh, type ControlEvent, type Totals } from './mesh.ts';
-import { DROP_CAUSES, type Drops } from './accounts.ts';
+import type { Drops } from './accounts.ts';
 
 export interface RunOptions {
   /** Overrides the scenario's seed. */

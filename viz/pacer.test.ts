@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAG_MAX_WALL_MS, Pacer } from './pacer.ts';
+import { Pacer } from './pacer.ts';
 
 describe('Pacer', () => {
   it('maps wall time to simulated time at the requested speed', () => {

@@ -543,12 +543,12 @@ function refLike(s: string, pat: readonly LikeTok[]): boolean {
   for (const t of pat) {
     const next = can.map(() => false);
     for (let j = 0; j <= cs.length; j++) {
-      if (t === '%') next[j] = can[j] || (j > 0 && next[j - 1]);
+      if (t === '%') next[j] = can[j] === true || (j > 0 && next[j - 1] === true);
       else if (j > 0 && can[j - 1]) next[j] = t === '_' || cs[j - 1] === t.lit;
     }
     can = next;
   }
-  return can[cs.length];
+  return can[cs.length] === true;
 }
 
 function ref(e: T, h: Record<string, unknown>): V {
