@@ -5,6 +5,10 @@
  * pattern and selector accept it; a consumer group on a broker is one subscriber however many
  * members it has (the event is due to it once). This is the `expected` side of the conservation
  * line: delivered + dropped + in flight at end = expected.
+ *
+ * A run asks once per publish, so answers are cached per topic while no session connects or
+ * disconnects and no population has a selector (then the answer depends on the topic alone):
+ * on the seed's 600,000 patterns a trie match costs a few µs of cache misses, a Map hit far less.
  */
 import { parseSelector, type Selector } from '../engine/selector/index.ts';
 import { groupKey, parseShared } from '../engine/share.ts';
@@ -27,6 +31,8 @@ export class DemandOracle {
   private readonly groupStamp: Int32Array;
   private stamp = 0;
   private readonly scratch: Demand[] = [];
+  /** Answers by topic (only when no population has a selector); cleared when sessions change. */
+  private readonly cache: Map<string, number> | null;
 
   constructor(populations: readonly Population[]) {
     this.connected = new Uint8Array(populations.length);
@@ -43,16 +49,21 @@ export class DemandOracle {
       this.trie.add(shared?.pattern ?? pop.pattern, d);
     }
     this.groupStamp = new Int32Array(groups.size);
+    this.cache = populations.some((p) => p.filter !== null) ? null : new Map();
   }
 
   /** A population's clients subscribed (or re-subscribed after their broker came back). */
   connect(popIndex: number): void {
+    if (this.connected[popIndex] === 1) return;
     this.connected[popIndex] = 1;
+    this.cache?.clear();
   }
 
   /** A population's sessions ended (its broker crashed). */
   disconnect(popIndex: number): void {
+    if (this.connected[popIndex] === 0) return;
     this.connected[popIndex] = 0;
+    this.cache?.clear();
   }
 
   isConnected(popIndex: number): boolean {
@@ -61,6 +72,19 @@ export class DemandOracle {
 
   /** Pairs an event on `topic` with `headers` creates now. */
   demand(topic: string, headers: Headers): number {
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache.get(topic);
+      if (hit !== undefined) return hit;
+      const n = this.match(topic, headers);
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(topic, n);
+      return n;
+    }
+    return this.match(topic, headers);
+  }
+
+  private match(topic: string, headers: Headers): number {
     const out = this.scratch;
     out.length = 0;
     const k = this.trie.match(topic, out);
@@ -80,3 +104,6 @@ export class DemandOracle {
     return n;
   }
 }
+
+/** Topics remembered at most (the seed publishes on 500,001). */
+const CACHE_MAX = 1 << 20;
