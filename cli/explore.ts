@@ -57,7 +57,7 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   // the end run to the new end), so a written file replays exactly what was run.
   const scenario = durationMs === loaded.durationMs ? loaded : parseScenario(replayText(source, { seed: loaded.seed, faults: [], durationMs }), file);
   const explore: ExploreOptions = {};
-  let window;
+  let window: ReturnType<typeof scheduleWindow>;
   try {
     window = scheduleWindow(scenario);
   } catch (e) {

@@ -19,7 +19,7 @@ const ENV = { id: 'x' } as unknown as Envelope;
 /** Fills a paced member's broker-side queue to `depth` messages. */
 function backlog(sub: LocalSubscription, depth: number): void {
   const q = sub.consumer as ConsumerQueue;
-  for (let i = 0; q.depth < depth; i++) q.offer(ENV, false, 100, true);
+  while (q.depth < depth) q.offer(ENV, false, 100, true);
 }
 
 describe('shared subscription syntax [SHARE-4]', () => {

@@ -337,28 +337,28 @@ class Parser {
     const pt = this.tok;
     if (pt.kind !== 'string') throw this.unexpected('a string literal pattern');
     this.advance();
-    let escape: string | null = null;
+    let escapeChar: string | null = null;
     if (this.isKeyword('ESCAPE')) {
       this.advance();
       const et = this.tok;
       if (et.kind !== 'string' || [...et.value].length !== 1) {
         throw this.unexpected('a one-character ESCAPE string');
       }
-      escape = et.value;
+      escapeChar = et.value;
       this.advance();
     }
-    const parts = this.likeParts(pt.value, escape, pt.pos);
-    return { kind: 'like', negated, value, pattern: pt.value, escape, parts, pos: value.pos };
+    const parts = this.likeParts(pt.value, escapeChar, pt.pos);
+    return { kind: 'like', negated, value, pattern: pt.value, escape: escapeChar, parts, pos: value.pos };
   }
 
   /** `%` any run, `_` any one character; the escape character makes the next one literal. */
-  private likeParts(pattern: string, escape: string | null, tokenPos: number): LikePart[] {
+  private likeParts(pattern: string, escapeChar: string | null, tokenPos: number): LikePart[] {
     const parts: LikePart[] = [];
     const chars = [...pattern];
     let index = 0; // UTF-16 index into `pattern`, for error positions
     for (let i = 0; i < chars.length; i++) {
       const ch = chars[i] as string;
-      if (ch === escape) {
+      if (ch === escapeChar) {
         const next = chars[i + 1];
         if (next === undefined) {
           throw new SelectorError(

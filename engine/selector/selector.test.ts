@@ -556,7 +556,7 @@ function ref(e: T, h: Record<string, unknown>): V {
     case 'lit':
       return e.v;
     case 'id': {
-      if (!Object.prototype.hasOwnProperty.call(h, e.name)) return null;
+      if (!Object.hasOwn(h, e.name)) return null;
       const v = h[e.name];
       if (typeof v === 'number') return Number.isNaN(v) ? null : v;
       return typeof v === 'string' || typeof v === 'boolean' ? v : null;
@@ -854,7 +854,7 @@ describe('selector properties', () => {
         fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), arbSoup),
         arbHeaders,
         (source, h) => {
-          let sel;
+          let sel: ReturnType<typeof parseSelector>;
           try {
             sel = parseSelector(source);
           } catch (err) {
