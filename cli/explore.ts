@@ -19,6 +19,7 @@ import { durationText, formatDuration } from '../scenarios/units.ts';
 import { exploreRun, runSeed, shrink, type ExploreOptions, type ExploreRun, type Finding } from '../sim/explore.ts';
 import { scheduleFaults, scheduleWindow, ScheduleError, type FaultUnit } from '../sim/schedule.ts';
 import { CliError, durationOption, seedOption } from './options.ts';
+import { checkBeforeRun, checkOutDir } from './preflight.ts';
 
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_EXPLORE_OUT = 'out/explore';
@@ -29,6 +30,7 @@ export interface ExploreCommandOptions {
   readonly out?: string;
   readonly duration?: string;
   readonly replay?: string;
+  readonly force?: boolean;
 }
 
 /** The assertion written files carry: the checker must find nothing. */
@@ -56,6 +58,9 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   // Another duration: the scenario as a file with that duration loads (publishers that run to
   // the end run to the new end), so a written file replays exactly what was run.
   const scenario = durationMs === loaded.durationMs ? loaded : parseScenario(replayText(source, { seed: loaded.seed, faults: [], durationMs }), file);
+  checkOutDir('--out', outDir);
+  // Each run checks invariants; the estimate is per run.
+  checkBeforeRun(scenario, { check: true, force: opts.force === true });
   const explore: ExploreOptions = {};
   let window;
   try {

@@ -12,5 +12,5 @@
  * This file keeps the public API in one place.
  */
 export { closest, formatPath, ScenarioError, type ScenarioErrorInit, type ScenarioPath } from './load/errors.ts';
-export { loadScenario, MAX_ALIASES, MAX_FLOW_DEPTH, MAX_SCENARIO_BYTES, parseScenario } from './load/parse.ts';
+export { loadScenario, MAX_ALIASES, MAX_FLOW_DEPTH, MAX_SCENARIO_BYTES, parseScenario, positionOf } from './load/parse.ts';
 export { defaultRouting, MODEL_DEFAULTS, ROUTING_DEFAULTS } from './load/routing.ts';

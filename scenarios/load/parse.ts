@@ -19,7 +19,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isCollection, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { checkAssertionSyntax } from '../expect.ts';
 import type { Scenario } from '../types.ts';
-import { quote, ScenarioError } from './errors.ts';
+import { quote, ScenarioError, type ScenarioPath } from './errors.ts';
 import { resolveFaults } from './faults.ts';
 import type { RawScenario } from './raw.ts';
 import { resolveModel, resolveRouting } from './routing.ts';
@@ -155,8 +155,25 @@ function parseUnguarded(text: string, file: string): Scenario {
   return resolve(src, data as RawScenario);
 }
 
+/** Where each loaded scenario came from, for messages about it after loading (the pre-flight). */
+const SOURCES = new WeakMap<Scenario, Source>();
+
+/**
+ * The line and column of `path` in the file `s` was loaded from (1:1 when unknown, e.g. a
+ * scenario built in code or copied with another duration).
+ */
+export function positionOf(s: Scenario, path: ScenarioPath): { line: number; column: number } {
+  return SOURCES.get(s)?.position(path, 'value') ?? { line: 0, column: 0 };
+}
+
 /** [LOAD-3] Units, defaults and every cross-reference; throws at the first problem. */
 function resolve(src: Source, raw: RawScenario): Scenario {
+  const s = resolveUnmapped(src, raw);
+  SOURCES.set(s, src);
+  return s;
+}
+
+function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
   const durationMs = src.dur(['duration'], raw.duration, '0s');
   if (durationMs <= 0) throw src.error(['duration'], 'value', 'a duration above zero, such as "10s"', quote(raw.duration));
   const warmupMs = src.dur(['warmup'], raw.warmup, '2s');
