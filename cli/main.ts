@@ -20,6 +20,8 @@ program
   .name('meshtwin')
   .description('A digital twin of a global event mesh: the real broker routing engine in a discrete-event simulator.')
   .showHelpAfterError('(run with --help for usage)')
+  // Commander's message and its did-you-mean on one line, as every other error is.
+  .configureOutput({ outputError: (text, write) => write(`meshtwin: ${text.trim().split('\n').join(' ')}\n`) })
   .exitOverride();
 
 program

@@ -29,7 +29,7 @@ export function checkOutDir(flag: string, dir: string): void {
       st = statSync(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new CliError(`${flag}: expected a folder to write into, found ${JSON.stringify(dir)} unreadable (${code ?? 'error'})`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new CliError(`${flag}: expected a folder to write into, found ${JSON.stringify(dir)} unreadable (${code ?? 'error'})`);
       const up = dirname(p);
       if (up === p) throw new CliError(`${flag}: expected a folder to write into, found ${JSON.stringify(dir)} with no existing parent`);
       p = up;

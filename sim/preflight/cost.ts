@@ -10,7 +10,8 @@
  * Peak memory (V8 heap) = a base + routing entries × BYTES_PER_ROUTING_ENTRY (every broker holds
  * every pattern of its island: its own and the remote interest) + populations × BYTES_PER_POPULATION
  * + the link-state database (brokers² × BYTES_PER_LSDB_ENTRY) + frames in flight (frames per
- * second × the longest one-way delay, at most each link's bandwidth × delay) + the dedup ledger
+ * second × the longest one-way delay, at most each link's bandwidth × delay plus its send queue,
+ * each way) + the dedup ledger
  * for guaranteed events and the invariant checker's bitsets (events × populations bits) when the run checks.
  *
  * Wall time = setup (SETUP_SECONDS_PER_ROUTING_ENTRY × routing entries) + events /
@@ -160,8 +161,10 @@ export function estimateCost(s: Scenario, check: boolean): CostEstimate {
 
   const frameBytes = meanPayload + FRAME_OVERHEAD_BYTES + FRAME_OBJECT_BYTES;
   const maxDelayS = Math.max(0, ...s.links.map((l) => (l.rttMs / 2 + l.jitterMs) / 1000));
-  const bdpBytes = s.links.reduce((a, l) => a + 2 * (l.bandwidthBps / 8) * ((l.rttMs / 2 + l.jitterMs) / 1000), 0);
-  const inFlight = Math.min(framesPerSec * frameBytes * maxDelayS, bdpBytes + framesPerSec * FRAME_OBJECT_BYTES * maxDelayS);
+  // A link holds at most its bandwidth-delay product on the wire plus its send queue, each way;
+  // what a publisher sends beyond that is tail-dropped, not held.
+  const heldBytes = s.links.reduce((a, l) => a + 2 * ((l.bandwidthBps / 8) * ((l.rttMs / 2 + l.jitterMs) / 1000) + l.queueBytes), 0);
+  const inFlight = Math.min(framesPerSec * frameBytes * maxDelayS, heldBytes * (frameBytes / Math.max(1, frameBytes - FRAME_OBJECT_BYTES)));
   const ledgerS = Math.min(s.durationMs, s.routing.ledgerTtlMs) / s.durationMs;
   const ledger = guaranteedEvents * ledgerS * LEDGER_BYTES_PER_EVENT;
   // Accepted events per stream, delivered events per population; its own trie of the populations.

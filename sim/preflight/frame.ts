@@ -16,6 +16,8 @@ function sizeText(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
 }
 
+const PROBE = MAX_FRAME_BYTES / 2;
+
 /** The largest payload a publisher's frame can carry: MAX_FRAME_BYTES minus its envelope. */
 export function maxPayloadBytes(s: Scenario, publisher: number): number {
   const p = s.publishers[publisher]!;
@@ -34,10 +36,11 @@ export function maxPayloadBytes(s: Scenario, publisher: number): number {
     seqs: brokers.slice(0, 64).map(() => 0xffffffff),
     envelope: {
       id: `${longest}-${'9'.repeat(20)}`, source: longest, type: p.type, specversion: '1.0', topic, headers,
-      payload: new Uint8Array(0), publishedAtMs: 1e12, path: Array.from({ length: s.routing.hopLimit }, () => longest), hopLimit: 255,
+      // A payload near the limit, so its length field has the size it will have there.
+      payload: new Uint8Array(PROBE), publishedAtMs: 1e12, path: Array.from({ length: s.routing.hopLimit }, () => longest), hopLimit: 255,
     },
   } as const;
-  return MAX_FRAME_BYTES - (encodedLength(frame as never) - LENGTH_PREFIX_BYTES);
+  return MAX_FRAME_BYTES - (encodedLength(frame as never) - PROBE - LENGTH_PREFIX_BYTES);
 }
 
 export function checkFrames(s: Scenario): Finding[] {

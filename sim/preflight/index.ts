@@ -54,6 +54,7 @@ export function secondsText(s: number): string {
 }
 
 function countText(n: number): string {
+  if (n >= 1e9) return n.toExponential(2);
   return n >= 1e6 ? `${(n / 1e6).toPrecision(3)} M` : Math.round(n).toLocaleString('en-US');
 }
 

@@ -44,6 +44,6 @@ export function checkIslands(s: Scenario): Finding[] {
       message: `expected every broker with subscribers joined by links to the brokers that publish, found ${what}${linked}: its subscribers can never receive what ${names(publishers)} publish${publishers.length === 1 ? 'es' : ''}; add a link under links:`,
     }];
   }
-  const shown = comps.map((c) => `[${names(c, 3)}]`).join(' ');
+  const shown = comps.slice(0, 4).map((c) => `[${names(c, 3)}]`).join(' ') + (comps.length > 4 ? ' …' : '');
   return [{ level: 'warning', path: pathOf(comps[order[0]!]![0]!), message: `the mesh is ${comps.length} islands with no link between them: ${shown}; no publisher's events need to cross, so it runs as written` }];
 }
