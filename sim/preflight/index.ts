@@ -73,7 +73,8 @@ export function preflight(scenario: Scenario, opts: PreflightOptions): Preflight
   const warnings = findings.filter((f) => f.level === 'warning').map((f) => `${where(f)}: ${f.message}`);
   if (errors.length > 0) return { errors, warnings, estimate: undefined };
 
-  const s = opts.durationMs === undefined ? scenario : withDuration(scenario, opts.durationMs);
+  // A longer run keeps run-to-the-end publishers going (withDuration); a shorter one stops early.
+  const s = opts.durationMs === undefined ? scenario : { ...withDuration(scenario, opts.durationMs), durationMs: opts.durationMs };
   const budget = memoryBudgetBytes();
   const budgetText = `${bytesText(budget)} (${Math.round(MEMORY_FRACTION * 100)}% of the V8 heap limit; node --max-old-space-size moves it)`;
   const refuse = (what: string): void => {

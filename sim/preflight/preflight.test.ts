@@ -57,6 +57,13 @@ describe('[PRE-2] islands', () => {
 });
 
 describe('[PRE-4] cost estimate against real runs', () => {
+  it('--duration shorter than the scenario\'s estimates the shorter run; longer keeps run-to-the-end publishers going', () => {
+    const s = loadScenario('scenarios/two-region-basic.yaml');
+    const whole = preflight(s, { check: false }).estimate!;
+    expect(preflight(s, { check: false, durationMs: s.durationMs / 5 }).estimate!.publishes).toBeCloseTo(whole.publishes / 5, 0);
+    expect(preflight(s, { check: false, durationMs: s.durationMs * 2 }).estimate!.publishes).toBeCloseTo(whole.publishes * 2, 0);
+  });
+
   for (const f of ['two-region-basic', 'slow-link', 'global-3-region-small']) {
     it(`${f}: publishes within 5%, kernel events within a factor of 2 (an upper bound where selectors filter)`, () => {
       const loaded = loadScenario(`scenarios/${f}.yaml`);
