@@ -19,6 +19,7 @@ import { durationText, formatDuration } from '../scenarios/units.ts';
 import { exploreRun, runSeed, shrink, type ExploreOptions, type ExploreRun, type Finding } from '../sim/explore.ts';
 import { scheduleFaults, scheduleWindow, ScheduleError, type FaultUnit } from '../sim/schedule.ts';
 import { CliError, durationOption, seedOption } from './options.ts';
+import { checkBeforeRun, checkOutDir } from './preflight.ts';
 
 export const DEFAULT_RUNS = 100;
 export const DEFAULT_EXPLORE_OUT = 'out/explore';
@@ -29,6 +30,7 @@ export interface ExploreCommandOptions {
   readonly out?: string;
   readonly duration?: string;
   readonly replay?: string;
+  readonly force?: boolean;
 }
 
 /** The assertion written files carry: the checker must find nothing. */
@@ -64,6 +66,10 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
     if (e instanceof ScheduleError) throw new CliError(e.message);
     throw e;
   }
+  checkOutDir('--out', outDir);
+  // Each run checks invariants under its own fault schedule: the estimate is per run, and the
+  // file's expect: lines (about its own faults, which explore replaces) are not explore's to check.
+  checkBeforeRun({ ...scenario, expect: [] }, { check: true, force: opts.force === true });
   const plan = replay === undefined ? `runs=${runs}` : `replay=${replay}`;
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} ${plan} duration=${formatDuration(durationMs)} faults=${formatDuration(window.fromMs)}..${formatDuration(window.untilMs)} file=${file} out=${outDir}\n`);
 

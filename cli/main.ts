@@ -6,7 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
-import { CliError } from './options.ts';
+import { assertionsNeedChecker } from '../scenarios/expect.ts';
+import { formatDuration } from '../scenarios/units.ts';
+import { estimateText } from '../sim/preflight/index.ts';
+import { CliError, durationOption } from './options.ts';
+import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
 import { vizCommand } from './viz.ts';
@@ -16,6 +20,8 @@ program
   .name('meshtwin')
   .description('A digital twin of a global event mesh: the real broker routing engine in a discrete-event simulator.')
   .showHelpAfterError('(run with --help for usage)')
+  // Commander's message and its did-you-mean on one line, as every other error is.
+  .configureOutput({ outputError: (text, write) => write(`meshtwin: ${text.trim().split('\n').join(' ')}\n`) })
   .exitOverride();
 
 program
@@ -26,16 +32,22 @@ program
   .option('--duration <d>', 'simulated time, e.g. 10s (default: the scenario\'s duration)')
   .option('--out <dir>', 'where to write the report (default: out/<scenario name>)')
   .option('--no-heap', 'skip measuring routing tables on the V8 heap (faster for huge tables)')
+  .option('--force', 'run even when the pre-flight estimates more memory or time than this machine has')
   .action((file: string, opts) => runCommand(file, opts));
 
 program
   .command('validate')
-  .description('check a scenario file against the schema and cross-references')
+  .description('check a scenario file (schema, cross-references, expect: fields, islands, frame sizes) and estimate what a run costs')
   .argument('<file>', 'scenario file (YAML)')
-  .action((file: string) => {
+  .option('--duration <d>', 'estimate a run of this simulated time (default: the scenario\'s duration)')
+  .option('--force', 'report an estimate beyond this machine as a warning, not an error')
+  .action((file: string, opts: { duration?: string; force?: boolean }) => {
     const s = loadScenario(file);
+    const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration);
+    const estimate = checkBeforeRun(s, { durationMs, check: assertionsNeedChecker(s.expect), force: opts.force === true });
     const brokers = s.regions.reduce((a, r) => a + r.brokers.length, 0);
     process.stdout.write(`${file}: ok — ${s.name}: ${s.regions.length} regions, ${brokers} brokers, ${s.links.length} links, ${s.publishers.length} publishers, ${s.subscribers.length} subscriber entries, ${s.faults.length} faults\n`);
+    if (estimate !== undefined) process.stdout.write(`estimate for ${formatDuration(durationMs ?? s.durationMs)}: ${estimateText(estimate)}\n`);
   });
 
 program
@@ -45,7 +57,8 @@ program
   .option('--seed <n>', 'seed for every scenario (default: each scenario\'s seed)')
   .option('--junit <file>', 'also write a JUnit XML report')
   .option('--out <dir>', 'also write each run\'s summary.json to <dir>/<scenario name>/')
-  .action((paths: string[], opts: { seed?: string; junit?: string; out?: string }) => {
+  .option('--force', 'run scenarios the pre-flight estimates beyond this machine')
+  .action((paths: string[], opts: { seed?: string; junit?: string; out?: string; force?: boolean }) => {
     process.exitCode = testCommand(paths, opts);
   });
 
@@ -58,6 +71,7 @@ program
   .option('--seed <n>', 'seed for every random draw (default: the scenario\'s seed)')
   .option('--speed <x>', 'simulated seconds per wall second: 1, 10, any positive number, or max', '1')
   .option('--duration <d>', 'simulated time, e.g. 60s (default: the scenario\'s duration)')
+  .option('--force', 'run even when the pre-flight estimates more memory than this machine has')
   .action((file: string, opts) => vizCommand(file, opts));
 
 program
@@ -69,7 +83,8 @@ program
   .option('--out <dir>', `where to write a failing run's scenario files (default: ${DEFAULT_EXPLORE_OUT})`)
   .option('--duration <d>', 'simulated time of each run, e.g. 10s (default: the scenario\'s duration)')
   .option('--replay <runSeed>', 'run only the run with this run seed (as a violation prints it)')
-  .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string }) => {
+  .option('--force', 'run even when the pre-flight estimates more memory or time per run than this machine has')
+  .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string; force?: boolean }) => {
     process.exitCode = exploreCommand(file, opts);
   });
 

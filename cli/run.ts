@@ -9,7 +9,9 @@ import { loadScenario } from '../scenarios/load.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import type { Mesh } from '../sim/mesh.ts';
 import { runScenario } from '../sim/run.ts';
+import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { durationOption, seedOption } from './options.ts';
+import { checkBeforeRun, checkOutDir } from './preflight.ts';
 import { progressBar } from './progress.ts';
 
 export interface RunCommandOptions {
@@ -17,6 +19,7 @@ export interface RunCommandOptions {
   readonly duration?: string;
   readonly out?: string;
   readonly heap?: boolean;
+  readonly force?: boolean;
 }
 
 export function runCommand(file: string, opts: RunCommandOptions): void {
@@ -24,6 +27,8 @@ export function runCommand(file: string, opts: RunCommandOptions): void {
   const seed = opts.seed === undefined ? scenario.seed : seedOption(opts.seed);
   const durationMs = opts.duration === undefined ? scenario.durationMs : durationOption('--duration', opts.duration);
   const outDir = opts.out ?? join('out', scenario.name);
+  checkOutDir('--out', outDir);
+  checkBeforeRun(scenario, { durationMs, check: assertionsNeedChecker(scenario.expect), force: opts.force === true });
   // The seed and resolved options come first, so any run can be reproduced from its log.
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} duration=${formatDuration(durationMs)} warmup=${formatDuration(scenario.warmupMs)} out=${outDir}\n`);
   const bar = progressBar();

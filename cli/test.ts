@@ -16,7 +16,10 @@ import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { runScenario } from '../sim/run.ts';
+import { preflight } from '../sim/preflight/index.ts';
+import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { CliError, seedOption } from './options.ts';
+import { checkOutDir, checkOutFile } from './preflight.ts';
 
 export const DEFAULT_TEST_PATH = 'scenarios/failover';
 
@@ -24,6 +27,7 @@ export interface TestCommandOptions {
   readonly seed?: string;
   readonly junit?: string;
   readonly out?: string;
+  readonly force?: boolean;
 }
 
 /** One assertion's outcome: checked, or why it could not be. */
@@ -63,9 +67,12 @@ export function scenarioFiles(paths: readonly string[]): string[] {
 export function testCommand(paths: readonly string[], opts: TestCommandOptions): number {
   const seed = opts.seed === undefined ? undefined : seedOption(opts.seed);
   const files = scenarioFiles(paths.length === 0 ? [DEFAULT_TEST_PATH] : paths);
+  // Where the reports go is checked before any run, not after the last one.
+  if (opts.out !== undefined) checkOutDir('--out', opts.out);
+  if (opts.junit !== undefined) checkOutFile('--junit', opts.junit);
   const wall0 = performance.now();
   const outDirs = new Set<string>();
-  const outcomes = files.map((f) => testScenario(f, seed, opts.out, outDirs));
+  const outcomes = files.map((f) => testScenario(f, seed, opts.out, outDirs, opts.force === true));
   const wallSeconds = (performance.now() - wall0) / 1000;
 
   process.stdout.write(`${report(outcomes, wallSeconds)}\n`);
@@ -77,7 +84,7 @@ export function testCommand(paths: readonly string[], opts: TestCommandOptions):
   return ok ? 0 : 1;
 }
 
-function testScenario(file: string, seedOverride: number | undefined, out: string | undefined, outDirs: Set<string>): ScenarioOutcome {
+function testScenario(file: string, seedOverride: number | undefined, out: string | undefined, outDirs: Set<string>, force: boolean): ScenarioOutcome {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
   const fallbackName = basename(file).replace(/\.ya?ml$/, '');
@@ -93,6 +100,10 @@ function testScenario(file: string, seedOverride: number | undefined, out: strin
   if (scenario.expect.length === 0) {
     return { ...base, wallSeconds: elapsed(), error: { type: 'NoAssertions', message: `${file}: no assertions (add an expect: list)` }, rows: [] };
   }
+  // The pre-flight: expect fields, islands, frame sizes and the run's cost, before the run.
+  const pre = preflight(scenario, { check: assertionsNeedChecker(scenario.expect), force });
+  for (const w of pre.warnings) process.stderr.write(`meshtwin: warning: ${w}\n`);
+  if (pre.errors.length > 0) return { ...base, wallSeconds: elapsed(), error: { type: 'PreflightError', message: pre.errors[0]! }, rows: [] };
   const outDir = out === undefined ? undefined : uniqueDir(join(out, scenario.name), outDirs);
   // The seed and resolved options come first, as `meshtwin run` prints them.
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} duration=${formatDuration(scenario.durationMs)} warmup=${formatDuration(scenario.warmupMs)} file=${file}${outDir === undefined ? '' : ` out=${outDir}`}\n`);

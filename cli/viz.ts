@@ -3,6 +3,7 @@ import { loadScenario } from '../scenarios/load.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { startVizServer } from '../viz/server.ts';
 import { CliError, durationOption, seedOption } from './options.ts';
+import { checkBeforeRun } from './preflight.ts';
 
 export interface VizCommandOptions {
   readonly port?: string;
@@ -10,6 +11,7 @@ export interface VizCommandOptions {
   readonly seed?: string;
   readonly speed?: string;
   readonly duration?: string;
+  readonly force?: boolean;
 }
 
 /** "1", "10x", "0.5×", "max" → simulated seconds per wall second (Infinity for max). */
@@ -33,6 +35,7 @@ export async function vizCommand(file: string, opts: VizCommandOptions): Promise
   const speed = speedOption(opts.speed ?? '1');
   const port = portOption(opts.port ?? '8077');
   const host = opts.host ?? '127.0.0.1';
+  checkBeforeRun(scenario, { durationMs, check: false, force: opts.force === true });
   const speedText = speed === Infinity ? 'max' : `${speed}×`;
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} duration=${formatDuration(durationMs)} warmup=${formatDuration(scenario.warmupMs)} speed=${speedText}\n`);
   const t0 = performance.now();

@@ -108,7 +108,7 @@ describe('meshtwin test', () => {
     const cases: Array<[string[], string]> = [
       [[nope], `meshtwin: ${nope}: no such file or folder`],
       [[empty], `meshtwin: ${empty}: no scenario files (*.yaml, *.yml) in this folder`],
-      [[empty, '--sede', '4'], "error: unknown option '--sede'"],
+      [[empty, '--sede', '4'], "meshtwin: error: unknown option '--sede' (Did you mean --seed?)"],
       [[empty, '--seed', 'x'], 'meshtwin: --seed: expected an integer, found "x"'],
     ];
     for (const [args, message] of cases) {
