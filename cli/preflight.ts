@@ -24,7 +24,7 @@ export function checkOutDir(flag: string, dir: string): void {
   let p = resolve(dir);
   let missing = false;
   for (;;) {
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(p);
     } catch (e) {

@@ -26,7 +26,7 @@ export function checkIslands(s: Scenario): Finding[] {
   const pubs = new Set(s.publishers.flatMap((p) => brokersOf(s, p).map((b) => compOf.get(b)!)));
   const subs = new Set(s.subscribers.flatMap((e) => brokersOf(s, e).map((b) => compOf.get(b)!)));
   // The island named: the smallest with subscribers cut off from some publisher.
-  const order = comps.map((c, i) => i).sort((a, b) => comps[a]!.length - comps[b]!.length);
+  const order = comps.map((_c, i) => i).sort((a, b) => comps[a]!.length - comps[b]!.length);
   const pathOf = (b: string): (string | number)[] => {
     const ri = s.regions.findIndex((r) => r.brokers.includes(b));
     return ['regions', ri, 'brokers', s.regions[ri]!.brokers.indexOf(b)];

@@ -39,7 +39,7 @@ function brokersOf(s: Scenario, p: { region?: string; broker?: string }): readon
   return p.broker !== undefined ? [p.broker] : (s.regions.find((r) => r.id === p.region)?.brokers ?? []);
 }
 
-function escape(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -67,7 +67,7 @@ function patternRegex(t: CompiledTemplate, region: string, broker: string): RegE
       re += `${sep}[^/]+`;
       return;
     }
-    re += sep + level.split(I).map(escape).join(firstI ? '(0|[1-9][0-9]*)' : '(?:0|[1-9][0-9]*)');
+    re += sep + level.split(I).map(escapeRegex).join(firstI ? '(0|[1-9][0-9]*)' : '(?:0|[1-9][0-9]*)');
     if (level.includes(I)) firstI = false;
   });
   return new RegExp(`^${re}$`, 'u');
