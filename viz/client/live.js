@@ -49,6 +49,8 @@
   });
   socket.on('building', (m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
   socket.on('notice', (m) => log(m.at, 'notice', m.text));
+  // The server's answer to a message sent without an acknowledgement that it refused.
+  socket.on('control-error', (m) => banner(m.error, 5000));
 
   socket.on('hello', async (h) => {
     banner('');
