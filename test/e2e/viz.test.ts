@@ -132,3 +132,41 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     await page.close();
   });
 });
+
+describe.skipIf(skipBrowser)('live view after the run has finished', () => {
+  let server: VizServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startVizServer({ scenario, seed: 42, durationMs: 1500, speed: Infinity, port: 0, host: '127.0.0.1' });
+    browser = await launch();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('disables Crash and Cut and says why; a fault sent anyway is refused', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = errorsOf(page);
+    await page.goto(server.url);
+    await page.waitForFunction(() => (window as any).MT.live.snapshot?.phase === 'done', undefined, { timeout: 30_000 });
+    await page.click('[data-broker="eu-1"] .body');
+    const crash = page.locator('#panel button[data-action="crash"]');
+    await crash.waitFor();
+    expect(await crash.isDisabled()).toBe(true);
+    expect(await page.locator('#panel .closed').textContent()).toContain('The run has finished');
+    await screenshot(page, 'out/e2e/viz-done.png');
+    await clickPath(page, '[data-dir="ap-1>us-2"] .hit');
+    await page.waitForSelector('#panel h2:has-text("us-2 – ap-1")');
+    expect(await page.locator('#panel button[data-action="link-down"]').isDisabled()).toBe(true);
+    expect(await page.locator('#panel .closed').isVisible()).toBe(true);
+    // The server refuses it too (a page with the button still enabled, or any other client).
+    expect(server.session.fault('crash', ['eu-1'])).toBe('the run has finished; restart it first');
+    await page.waitForTimeout(300);
+    expect(await page.locator('[data-broker="eu-1"]').getAttribute('data-alive')).toBe('true');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

@@ -33,7 +33,7 @@
 
   Panel.prototype.render = function (topology, snap) {
     const sel = this.sel;
-        if (!sel || !snap) {
+    if (!sel || !snap) {
       this.set('', '', `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`);
       return;
     }
@@ -45,9 +45,16 @@
     return `<tr${cls ? ` class="${cls}"` : ''}><th>${esc(k)}</th><td>${v}</td></tr>`;
   }
 
-  Panel.prototype.button = function (label, action, target, danger) {
+  /** Why faults cannot be injected now (null: they can). */
+  function faultsClosed(snap) {
+    return snap.phase === 'done' ? 'The run has finished: faults go into a running simulation. Restart it (top right) to inject one.' : null;
+  }
+
+  Panel.prototype.button = function (label, action, target, danger, snap) {
     if (!this.opts.onFault) return '';
-    return `<button class="fault ${danger ? 'danger' : 'safe'}" data-action="${action}" data-target="${esc(target.join('|'))}">${esc(label)}</button>`;
+    const closed = faultsClosed(snap);
+    const button = `<button class="fault ${danger ? 'danger' : 'safe'}" data-action="${action}" data-target="${esc(target.join('|'))}"${closed ? ` disabled title="${esc(closed)}"` : ''}>${esc(label)}</button>`;
+    return closed ? `${button}<p class="closed dim note">${esc(closed)}</p>` : button;
   };
 
   Panel.prototype.wire = function () {
@@ -67,7 +74,7 @@
       : '<p class="dim">no routes</p>';
     this.set(
       `<h2><span class="state ${b.alive ? 'up' : 'down'}"></span>${esc(id)} <small>${esc(spec.region)}</small></h2>`,
-      b.alive ? this.button('Crash broker', 'crash', [id], true) : this.button('Restart broker', 'restart', [id], false),
+      b.alive ? this.button('Crash broker', 'crash', [id], true, snap) : this.button('Restart broker', 'restart', [id], false, snap),
       `<table class="kv">
         ${row('state', b.alive ? 'running' : '<b class="bad">down</b>')}
         ${row('Mbps in / out', `${F.mbps(b.mbpsIn)} / ${F.mbps(b.mbpsOut)}`)}
@@ -92,7 +99,7 @@
     const dirRow = (from, to, d) => `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
     this.set(
       `<h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>`,
-      up ? this.button('Cut link', 'link-down', [a, b], true) : this.button('Restore link', 'link-up', [a, b], false),
+      up ? this.button('Cut link', 'link-down', [a, b], true, snap) : this.button('Restore link', 'link-up', [a, b], false, snap),
       `<table class="kv">
         ${row('state', up ? 'up' : '<b class="bad">down</b>')}
         ${row('RTT', F.ms(l.rttMs))}
