@@ -16,9 +16,10 @@
     const xAxis = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.top - M.bottom})`);
     const yAxis = g.append('g').attr('class', 'axis y');
     g.append('text').attr('class', 'axis-label').attr('x', W - M.left - M.right).attr('y', H - M.top - 2).attr('text-anchor', 'end').text('simulated s');
+    const markers = g.append('g').attr('class', 'markers');
     const lines = g.append('g').attr('class', 'lines');
     const legend = box.append('div').attr('class', 'legend');
-    return { svg, g, xAxis, yAxis, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
+    return { svg, g, xAxis, yAxis, markers, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
   }
 
   function Charts(wanEl, latEl, topology) {
@@ -37,7 +38,30 @@
     this.wanLegend.html((d) => `<i style="background:${d.color}"></i>${d.name} <b></b>`);
     this.latLegend = this.lat.legend.selectAll('span').data(this.latSeries).join('span').attr('class', 'key');
     this.latLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
+    this.markers = [];
     this.dirty = true;
+  }
+
+  /** Vertical markers (faults): [{ n, t (simulated s), label }], drawn on both charts. */
+  Charts.prototype.setMarkers = function (markers) {
+    this.markers = markers.slice();
+    this.dirty = true;
+    this.draw();
+  };
+
+  function drawMarkers(c, x, markers, t0, t1) {
+    const shown = markers.filter((m) => m.t >= t0 - 1e-9 && m.t <= t1 + 1e-9);
+    const g = c.markers.selectAll('g.marker').data(shown).join((enter) => {
+      const e = enter.append('g').attr('class', 'marker');
+      e.append('line');
+      e.append('text');
+      e.append('title');
+      return e;
+    });
+    g.attr('data-fault', (m) => m.n).attr('transform', (m) => `translate(${x(m.t).toFixed(1)},0)`);
+    g.select('line').attr('y1', 0).attr('y2', c.ih);
+    g.select('text').attr('y', -2).attr('text-anchor', 'middle').text((m) => m.n);
+    g.select('title').text((m) => `fault ${m.n} at ${m.t.toFixed(3)} s: ${m.label}`);
   }
 
   Charts.prototype.setHistory = function (points) {
@@ -70,6 +94,7 @@
       c.yAxis.call(d3.axisLeft(y).ticks(5).tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')));
       c.lines.selectAll('path').data(this.wanDirs).join('path').attr('fill', 'none').attr('stroke', (d) => d.color).attr('stroke-width', 1.6)
         .attr('d', (d) => d3.line().x((p) => x(p.t)).y((p) => y(p.mbps[d.index]))(pts));
+      drawMarkers(c, x, this.markers, t0, t1);
       const lastP = pts[pts.length - 1];
       this.wanLegend.select('b').text((d) => (lastP ? MT.fmt.mbps(lastP.mbps[d.index]) : ''));
     }
@@ -84,6 +109,7 @@
       const y = d3.scaleLog().domain([lo, hi]).range([c.ih, 0]);
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5, '~g'));
+      drawMarkers(c, x, this.markers, t0, t1);
       c.lines.selectAll('path').data(this.latSeries).join('path').attr('fill', 'none').attr('stroke', (s) => s.color).attr('stroke-width', 1.6)
         .attr('stroke-dasharray', (s) => s.dash)
         .attr('d', (s) => d3.line().defined((p) => p[s.key] && p[s.key][s.p] > 0).x((p) => x(p.t)).y((p) => y(p[s.key][s.p]))(pts));

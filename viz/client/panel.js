@@ -82,8 +82,11 @@
         ${row('subscribers', F.int(spec.connections))}
         ${row('subscriptions', `${F.int(spec.populations)} populations`)}
         ${row('routing entries', `${F.int(b.routingEntries)} <span class="dim">(${F.int(b.localPatterns)} local, ${F.int(b.remotePatterns)} remote patterns)</span>`)}
-        ${row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`)}
-        ${row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
+        ${'spoolPeakBytes' in b
+    // report.html: peaks over the run, not a moment's state.
+    ? row('spool peak', F.bytes(b.spoolPeakBytes)) + row('consumer queue peak', `${F.int(b.consumerQueuePeak)} messages`)
+    : row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`) +
+      row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
         ${row('published', F.int(b.published))}
         ${row('delivered', `${F.int(b.deliveries)} <span class="dim">to subscribers</span>`)}
       </table>

@@ -14,6 +14,8 @@
   map.update(snap);
   const charts = new MT.Charts(document.getElementById('chart-wan'), document.getElementById('chart-lat'), topo);
   charts.setHistory(data.series);
+  // The series' first point is at the end of second 1: faults before it sit at the left edge.
+  charts.setMarkers(data.faults);
   const s = data.summary;
   document.getElementById('scenario').textContent = `${topo.scenario} · seed ${topo.seed} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
   document.getElementById('clock').textContent = `${s.simulatedSeconds} s simulated`;
