@@ -22,10 +22,35 @@
     return { svg, g, xAxis, yAxis, markers, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
   }
 
+  /**
+   * One hue per WAN link (Tableau 20's ten pairs, then golden-angle hues), its a → b direction
+   * in the strong shade with a solid line and b → a in the light shade, dashed: every direction
+   * its own look however many links there are.
+   */
+  const PAIRS = [
+    ['#4e79a7', '#a0cbe8'], ['#f28e2b', '#ffbe7d'], ['#59a14f', '#8cd17d'], ['#e15759', '#ff9d9a'], ['#b07aa1', '#d4a6c8'],
+    ['#499894', '#86bcb6'], ['#b6992d', '#f1ce63'], ['#d37295', '#fabfd2'], ['#9d7660', '#d7b5a6'], ['#79706e', '#bab0ac'],
+  ];
+  function pairOf(k) {
+    if (k < PAIRS.length) return PAIRS[k];
+    const h = (k * 137.508) % 360;
+    return [d3.hsl(h, 0.55, 0.5).formatHex(), d3.hsl(h, 0.7, 0.78).formatHex()];
+  }
+  function wanColors(topology) {
+    const out = [];
+    topology.links.filter((l) => l.wan).forEach((l, k) => {
+      const [strong, light] = pairOf(k);
+      l.dirs.forEach((index, j) => {
+        const d = topology.directions[index];
+        out.push({ index, name: `${d.from} → ${d.to}`, color: j === 0 ? strong : light, dash: j === 0 ? null : '5 3' });
+      });
+    });
+    return out;
+  }
+
   function Charts(wanEl, latEl, topology) {
     this.points = [];
-    const palette = ['#58a6ff', '#f778ba', '#3fb950', '#e3b341', '#bc8cff', '#ff7b72', '#79c0ff', '#56d364', '#ffa657', '#d2a8ff'];
-    this.wanDirs = topology.directions.filter((d) => d.wan).map((d, i) => ({ index: d.index, name: `${d.from} → ${d.to}`, color: palette[i % palette.length] }));
+    this.wanDirs = wanColors(topology);
     this.wan = frame(wanEl, 'WAN Mbps per link direction');
     this.lat = frame(latEl, 'Latency, publish → subscriber (ms, log scale)');
     this.latSeries = [
@@ -35,7 +60,7 @@
       { key: 'cross', p: 'p99', name: 'cross-region p99', color: '#f0883e', dash: '5 3' },
     ];
     this.wanLegend = this.wan.legend.selectAll('span').data(this.wanDirs).join('span').attr('class', 'key');
-    this.wanLegend.html((d) => `<i style="background:${d.color}"></i>${d.name} <b></b>`);
+    this.wanLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
     this.latLegend = this.lat.legend.selectAll('span').data(this.latSeries).join('span').attr('class', 'key');
     this.latLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
     this.markers = [];
@@ -93,6 +118,7 @@
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5).tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')));
       c.lines.selectAll('path').data(this.wanDirs).join('path').attr('fill', 'none').attr('stroke', (d) => d.color).attr('stroke-width', 1.6)
+        .attr('stroke-dasharray', (d) => d.dash).attr('data-dir', (d) => d.name)
         .attr('d', (d) => d3.line().x((p) => x(p.t)).y((p) => y(p.mbps[d.index]))(pts));
       drawMarkers(c, x, this.markers, t0, t1);
       const lastP = pts[pts.length - 1];
