@@ -3,7 +3,7 @@
 // come back on the other when they cross the map's cut (the meridian opposite its center),
 // and labels placed where they overlap nothing. Pure functions: window.MT.geo.
 (function () {
-  const MT = (window.MT = window.MT || {});
+  const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
 
   /** @param {number} lon @returns {number} the same longitude in [-180, 180) */
   const norm = (lon) => ((((lon + 180) % 360) + 360) % 360) - 180;
@@ -35,10 +35,7 @@
     return Math.round(norm(from + best / 2 + 180) * 10) / 10;
   }
 
-  /**
-   * @typedef {{ x: number, y: number, t: number }} PathPoint
-   * @typedef {(p: [number, number]) => ([number, number] | null)} Project
-   */
+  /** @typedef {(p: [number, number]) => ([number, number] | null)} Project */
 
   /**
    * The great circle from a to b ([lon, lat]), projected and split where it crosses the map's
@@ -155,11 +152,6 @@
     return best;
   }
 
-  /**
-   * @typedef {{ x: number, y: number, w: number, h: number }} Box
-   * @typedef {{ x: number, y: number }} Spot
-   */
-
   /** @param {Box} a @param {Box} b @returns {number} overlap area */
   function overlap(a, b) {
     const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
@@ -197,5 +189,6 @@
     });
   }
 
+  /** @type {MTGeo} */
   MT.geo = { norm, centralMeridian, greatCircle, staysWithin, offsetPieces, pathData, pointAt, overlap, placeLabels };
 })();
