@@ -70,6 +70,10 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     await page.waitForSelector('[data-dir="ap-1>us-2"][data-up="false"]');
     expect(await page.locator('[data-cut="us-2|ap-1"]').isVisible()).toBe(true);
     await other.waitForSelector('[data-dir="ap-1>us-2"][data-up="false"]');
+    // The cut is marked on both charts, in both browsers, at its simulated time.
+    await page.waitForSelector('#chart-wan .markers g.marker title:has-text("link-down us-2 – ap-1")', { state: 'attached' });
+    await page.waitForSelector('#chart-lat .markers g.marker', { state: 'attached' });
+    await other.waitForSelector('#chart-wan .markers g.marker', { state: 'attached' });
 
     // After the dead interval, AP → US goes ap-1 → eu-1 → us-1: those directions carry it.
     await page.waitForFunction(() => {

@@ -46,6 +46,16 @@
     else socket.emit(event, arg, ack);
   }
 
+  /** @type {Marker[]} */
+  let markers = [];
+  /** @param {readonly ViewEvent[]} events */
+  function addMarkers(events) {
+    const faults = events.filter((e) => e.type === 'fault' && e.at >= 0);
+    if (faults.length === 0 || !charts) return;
+    for (const e of faults) markers.push({ n: markers.length + 1, t: e.at / 1000, label: e.text });
+    charts.setMarkers(markers);
+  }
+
   /** @param {number | null} at @param {string} type @param {string} text */
   function log(at, type, text) {
     const ol = $('log');
@@ -84,6 +94,9 @@
     charts = c;
     $('log').innerHTML = '';
     for (const e of h.events) log(e.at, e.type, e.text);
+    // A marker on both charts at each fault of the run (those still in the server's event list).
+    markers = [];
+    addMarkers(h.events);
     $('scenario').textContent = `${topo.scenario} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
     input('seed').value = String(h.snapshot.run.seed);
     selection = null;
@@ -105,6 +118,7 @@
     charts.draw();
     if (selection) panel.render(state.topology, s);
     for (const e of s.events) log(e.at, e.type, e.text);
+    addMarkers(s.events);
     if (s.eventsOmitted > 0) log(s.t, 'dim', `… ${s.eventsOmitted} more control-plane events`);
     status(s);
   }
