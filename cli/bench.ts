@@ -22,7 +22,7 @@ export const TRIE_TARGET_NS = 2000;
 export function trieVerdict(patterns: number, matchNsMedian: number): { readonly met: boolean | null; readonly text: string } {
   const target = `target < ${TRIE_TARGET_NS} ns at ${TRIE_TARGET_PATTERNS.toLocaleString('en-US')} patterns`;
   if (patterns < TRIE_TARGET_PATTERNS) {
-    return { met: null, text: `n/a at ${patterns.toLocaleString('en-US')} patterns (the target, < ${TRIE_TARGET_NS} ns, is for ${TRIE_TARGET_PATTERNS.toLocaleString('en-US')})` };
+    return { met: null, text: `n/a at ${patterns.toLocaleString('en-US')} patterns: the target, < ${TRIE_TARGET_NS} ns, is for ${TRIE_TARGET_PATTERNS.toLocaleString('en-US')}` };
   }
   const met = matchNsMedian < TRIE_TARGET_NS;
   return { met, text: `${target}: ${met ? 'met' : 'NOT met'}` };
