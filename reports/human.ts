@@ -52,11 +52,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     `(data ${formatBytes(r.wan.dataBytes)}, control ${formatBytes(r.wan.controlBytes)})`);
   out.push('');
   out.push('Brokers');
-  out.push(table(['broker', 'region', 'routing entries', 'table (measured heap)', 'trie alone (self-counted)', 'connections', 'sockets (modeled)'], r.brokers.map((b) => [
-    b.id, b.region, n(b.routingEntries), b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
-    formatBytes(b.routingTableBytesCounted), n(b.connections), formatBytes(b.connectionBytes),
-  ])));
-  out.push(`  sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for the largest table, if it has 10,000+ entries`);
+  out.push(table([...BROKER_HEADERS], brokerRows(r)));
+  out.push(`  ${brokerNote(s)}`);
   out.push(`  routes converged ${r.convergence.initialMs.toFixed(1)} ms into the ${r.convergence.warmupMs} ms warm-up`);
   out.push('');
   out.push(...faultTimeline(r));
@@ -99,6 +96,40 @@ export function conservationLine(r: RunResult): string {
 
 const opt = (x: number | null, unit = ' ms'): string => (x === null ? '—' : `${x.toFixed(1)}${unit}`);
 
+/** The broker memory table (the CLI's and report.html's): measured and modeled columns say so. */
+export const BROKER_HEADERS = ['broker', 'region', 'routing entries', 'table (measured heap)', 'trie alone (self-counted)', 'connections', 'sockets (modeled)'] as const;
+
+export function brokerRows(r: RunResult): string[][] {
+  return r.brokers.map((b) => [
+    b.id, b.region, n(b.routingEntries), b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
+    formatBytes(b.routingTableBytesCounted), n(b.connections), formatBytes(b.connectionBytes),
+  ]);
+}
+
+/** What the broker table's measured and modeled columns are. */
+export function brokerNote(s: Scenario): string {
+  return `sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for the largest table, if it has 10,000+ entries`;
+}
+
+/** The fault timeline's columns (the CLI's and report.html's). */
+export const FAULT_HEADERS = ['at', 'fault', 'converged after', 'slowest broker to see it', 'spooled', 'dropped', 'retransmitted', 'dups suppressed', 'pushed back', 'takeover', 'rebuild'] as const;
+
+/** "link-down us-2–ap-1", "crash eu-1", "heal all". */
+export function faultLabel(f: { readonly action: string; readonly target: readonly string[] }): string {
+  return `${f.action} ${f.target.join(f.action.startsWith('link') || f.action === 'degrade' ? '–' : ', ') || 'all'}`;
+}
+
+export function faultRows(r: RunResult): string[][] {
+  return r.faults.map((f) => {
+    const slowest = Object.entries(f.detectMs).sort((a, b) => b[1] - a[1])[0];
+    return [
+      `${(f.at / 1000).toFixed(3)} s`, faultLabel(f),
+      opt(f.convergenceMs), slowest === undefined ? '—' : `${slowest[0]} ${slowest[1].toFixed(1)} ms`,
+      n(f.spooled), n(f.dropped), n(f.retransmitted), n(f.duplicatesSuppressed), n(f.backpressured), opt(f.takeoverMs), opt(f.rebuildMs),
+    ];
+  });
+}
+
 /**
  * [REPORT-FAULTS] One row per fault: when routes converged after it, what it cost until the next
  * fault (spooled, dropped, retransmitted, duplicates suppressed, pushed back), and how long the
@@ -107,14 +138,7 @@ const opt = (x: number | null, unit = ' ms'): string => (x === null ? '—' : `$
 function faultTimeline(r: RunResult): string[] {
   if (r.faults.length === 0) return [];
   const out = ['Faults (measured; counts run until the next fault)'];
-  out.push(table(['at', 'fault', 'converged after', 'slowest broker to see it', 'spooled', 'dropped', 'retransmitted', 'dups suppressed', 'pushed back', 'takeover', 'rebuild'], r.faults.map((f) => {
-    const slowest = Object.entries(f.detectMs).sort((a, b) => b[1] - a[1])[0];
-    return [
-      `${(f.at / 1000).toFixed(3)} s`, `${f.action} ${f.target.join(f.action.startsWith('link') || f.action === 'degrade' ? '–' : ', ') || 'all'}`,
-      opt(f.convergenceMs), slowest === undefined ? '—' : `${slowest[0]} ${slowest[1].toFixed(1)} ms`,
-      n(f.spooled), n(f.dropped), n(f.retransmitted), n(f.duplicatesSuppressed), n(f.backpressured), opt(f.takeoverMs), opt(f.rebuildMs),
-    ];
-  })));
+  out.push(table([...FAULT_HEADERS], faultRows(r)));
   out.push(r.faults.every((f) => f.convergenceMs === null)
     ? '  routes: no fault changed a route'
     : `  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`);
@@ -136,14 +160,31 @@ function invariantLines(r: RunResult): string[] {
   return out;
 }
 
-/** The scenario's `expect:` lines against this run (meshtwin test makes them a pass/fail gate). */
-function expectLines(r: RunResult, s: Scenario): string[] {
+/** One `expect:` line checked against a run, as the reports show it. */
+export interface ExpectRow {
+  readonly assertion: string;
+  /** The measured value with its unit ("" for an assertion that could not be evaluated). */
+  readonly measured: string;
+  readonly result: 'PASS' | 'FAIL' | 'ERROR';
+  /** Why it could not be evaluated (ERROR only). */
+  readonly error: string | null;
+}
+
+/** The scenario's `expect:` lines against this run: the CLI prints them, report.html shows them. */
+export function expectRows(r: RunResult, s: Scenario): ExpectRow[] {
   if (s.expect.length === 0) return [];
   const results = evaluateAssertions(s.expect, toSummary(r));
+  return results.map((a, i) => (a instanceof ExpectError
+    ? { assertion: s.expect[i] ?? '', measured: '', result: 'ERROR', error: a.message }
+    : { assertion: a.text, measured: actualText(a), result: a.pass ? 'PASS' : 'FAIL', error: null }));
+}
+
+/** The scenario's `expect:` lines against this run (meshtwin test makes them a pass/fail gate). */
+function expectLines(r: RunResult, s: Scenario): string[] {
+  const rows = expectRows(r, s);
+  if (rows.length === 0) return [];
   const out = ['Expect (the scenario\'s assertions; `meshtwin test` exits 1 when one fails)'];
-  out.push(table(['assertion', 'measured', 'result'], results.map((a) => (a instanceof ExpectError
-    ? [s.expect[results.indexOf(a)] ?? '', '', `ERROR ${a.message}`]
-    : [a.text, actualText(a), a.pass ? 'PASS' : 'FAIL']))));
+  out.push(table(['assertion', 'measured', 'result'], rows.map((a) => [a.assertion, a.measured, a.result === 'ERROR' ? `ERROR ${a.error ?? ''}` : a.result])));
   out.push('');
   return out;
 }

@@ -86,6 +86,8 @@ export interface LinkResult {
   readonly droppedLoss: number;
   readonly droppedQueue: number;
   readonly droppedDown: number;
+  /** Whether the direction was up when the run ended (report.html draws it). */
+  readonly upAtEnd: boolean;
 }
 
 export interface BrokerResult {
@@ -134,6 +136,9 @@ export interface BrokerResult {
   /** Events a lagging consumer-group member was skipped for, its share moving to the others [SHARE-3]. */
   readonly groupSharesMoved: number;
   readonly routes: ReadonlyArray<readonly [string, string]>;
+  /** Whether it was running when the run ended, and its subscriber populations (report.html). */
+  readonly aliveAtEnd: boolean;
+  readonly populations: number;
 }
 
 export interface RunResult {
@@ -267,7 +272,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       controlBytes: d.controlBytes, controlFrames: d.controlFrames, warmupBytes: d.warmupBytes,
       bandwidthBps: d.spec.bandwidthBps, rttMs: d.spec.rttMs,
       queueWaitMsMean: round(d.frames === 0 ? 0 : d.queueWaitMsSum / d.frames, 4), queueWaitMsMax: round(d.queueWaitMsMax, 4),
-      droppedLoss: d.droppedLoss, droppedQueue: d.droppedQueue, droppedDown: d.droppedDown,
+      droppedLoss: d.droppedLoss, droppedQueue: d.droppedQueue, droppedDown: d.droppedDown, upAtEnd: d.up,
     };
   });
   const wanLinks = links.filter((l) => l.wan);
@@ -297,7 +302,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.durable.spool.peakBytes, ledgerEntries: b.durable.ledger.size,
       acksSent: st.acksSent, acksReceived: st.acksReceived, refusedSpoolFull: st.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved(),
-      routes: b.lsdb.routes(),
+      routes: b.lsdb.routes(), aliveAtEnd: node.alive, populations: node.populations.length,
     };
   });
   const acc = mesh.accounts;

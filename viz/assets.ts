@@ -21,7 +21,7 @@ export const VENDOR = {
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** The page's own scripts, in load order (shared by the live page and report.html). */
-export const CLIENT_SCRIPTS = ['format.js', 'map.js', 'charts.js', 'panel.js'] as const;
+export const CLIENT_SCRIPTS = ['format.js', 'geo.js', 'map.js', 'charts.js', 'panel.js'] as const;
 
 /**
  * A file inside an installed package, found on Node's own module search path (packages whose

@@ -95,7 +95,7 @@ describe('viz server', () => {
     const a = await client();
     expect(await emit(a.socket, 'fault', 'cut it')).toEqual({ ok: false, error: 'fault: expected { action, target: [ids] }' });
     expect(await emit(a.socket, 'fault', { action: 'crash', target: ['zz-9'] })).toEqual({ ok: false, error: 'no broker "zz-9"' });
-    expect(await emit(a.socket, 'speed', 'warp')).toEqual({ ok: false, error: 'speed: expected a positive number or "max", found "warp"' });
+    expect(await emit(a.socket, 'speed', 'warp')).toEqual({ ok: false, error: 'speed: expected a positive number (0.01..10000) or "max", found "warp"' });
     expect(await emit(a.socket, 'restart', { seed: 1.5 })).toEqual({ ok: false, error: 'restart: expected an integer seed, found 1.5' });
   });
 

@@ -14,6 +14,7 @@ import express from 'express';
 import { Server as IoServer, type Socket } from 'socket.io';
 import type { Scenario } from '../scenarios/types.ts';
 import { CLIENT_DIR, VENDOR, vendorFile } from './assets.ts';
+import { parseControl, quote, RateLimit, type Control } from './controls.ts';
 import type { Speed } from './pacer.ts';
 import { Session, type LiveSnapshot } from './session.ts';
 import type { SeriesPoint, Topology, ViewEvent } from './snapshot.ts';
@@ -45,7 +46,16 @@ export interface Hello {
   readonly snapshotHz: number;
 }
 
-export type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
+export type AckReply = { ok: true } | { ok: false; error: string };
+export type Ack = (reply: AckReply) => void;
+
+/** The event that carries an error to a client that sent a bad message without an ack. */
+export const CONTROL_ERROR = 'control-error';
+/** Controls one client may send: a burst, then a steady rate. */
+export const CONTROLS_BURST = 20;
+export const CONTROLS_PER_SECOND = 10;
+/** The largest message a client may send (bytes); socket.io drops the connection past it. */
+export const MAX_MESSAGE_BYTES = 4096;
 
 export interface VizServer {
   readonly url: string;
@@ -76,59 +86,90 @@ export async function startVizServer(opts: VizServerOptions): Promise<VizServer>
 
   const http: HttpServer = createServer(app);
   // serveClient: socket.io serves its own browser client from node_modules at /socket.io/.
-  const io = new IoServer(http, { serveClient: true });
+  // maxHttpBufferSize: the controls are a few dozen bytes; a client sending more is cut off.
+  const io = new IoServer(http, { serveClient: true, maxHttpBufferSize: MAX_MESSAGE_BYTES });
   const hello = (): Hello => ({ topology: session.topology, history: session.history, events: session.events, snapshot: last, snapshotHz: hz });
 
   io.on('connection', (socket: Socket) => {
     socket.emit('hello', hello());
     const who = `viewer ${socket.id.slice(0, 6)}`;
-    const notice = (text: string) => {
-      log(text);
-      io.emit('notice', { text, at: session.mesh.now });
-    };
-    socket.on('pause', (ack?: Ack) => {
-      session.pause();
-      notice(`${who} paused`);
-      ack?.({ ok: true });
-    });
-    socket.on('resume', (ack?: Ack) => {
-      session.resume();
-      notice(`${who} resumed`);
-      ack?.({ ok: true });
-    });
-    socket.on('speed', (value: unknown, ack?: Ack) => {
-      const speed = value === 'max' ? Infinity : typeof value === 'number' && value > 0 && Number.isFinite(value) ? value : NaN;
-      if (Number.isNaN(speed)) return ack?.({ ok: false, error: `speed: expected a positive number or "max", found ${JSON.stringify(value)}` });
-      session.setSpeed(speed);
-      notice(`${who} set speed ${value === 'max' ? 'max' : `${value}×`}`);
-      ack?.({ ok: true });
-    });
-    socket.on('fault', (msg: unknown, ack?: Ack) => {
-      const m = msg as { action?: unknown; target?: unknown } | null;
-      const target = Array.isArray(m?.target) && m.target.every((x) => typeof x === 'string') ? (m.target as string[]) : null;
-      if (typeof m?.action !== 'string' || target === null) return ack?.({ ok: false, error: 'fault: expected { action, target: [ids] }' });
-      const error = session.fault(m.action, target);
-      if (error !== null) return ack?.({ ok: false, error });
-      notice(`${who}: ${m.action} ${target.join(' – ')} at ${(session.mesh.now / 1000).toFixed(3)} s simulated`);
-      ack?.({ ok: true });
-    });
-    socket.on('restart', (msg: unknown, ack?: Ack) => {
-      const seed = (msg as { seed?: unknown } | null)?.seed;
-      if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) return ack?.({ ok: false, error: `restart: expected an integer seed, found ${JSON.stringify(seed)}` });
-      if (building) return ack?.({ ok: false, error: 'a restart is already under way' });
-      building = true;
-      notice(`${who} restarted with seed ${seed}`);
-      io.emit('building', { seed });
-      ack?.({ ok: true });
-      // Building a large mesh blocks the event loop for seconds; let the notices go out first.
-      setTimeout(() => {
-        session.restart(seed);
-        last = session.snapshot();
-        building = false;
-        io.emit('hello', hello());
-      }, 50);
+    const limit = new RateLimit(CONTROLS_PER_SECOND, CONTROLS_BURST, () => performance.now());
+    // A client's 'error' event (or socket.io's own, from a middleware) is that client's
+    // problem: without a listener EventEmitter would throw it and end the process.
+    socket.on('error', (e: unknown) => log(`${who}: socket error: ${e instanceof Error ? e.message : quote(e)}`));
+    // [VIZ-CTRL-1] Every message from a client comes through here, whatever its name.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (args.pop() as Ack) : null;
+      const reply: Ack = (r) => {
+        if (ack !== null) ack(r);
+        else if (!r.ok) socket.emit(CONTROL_ERROR, { event: quote(event), error: r.error });
+      };
+      if (!limit.take()) return reply({ ok: false, error: `too many controls: at most ${CONTROLS_PER_SECOND} a second` });
+      const parsed = parseControl(event, args);
+      if (!parsed.ok) return reply(parsed);
+      try {
+        reply(apply(parsed.control, who));
+      } catch (e) {
+        // A bug of ours, not the client's: say so to the client and the terminal, keep serving.
+        const text = e instanceof Error ? e.message : String(e);
+        log(`${who}: ${String(event)} failed: ${text}`);
+        reply({ ok: false, error: `internal error: ${text}` });
+      }
     });
   });
+
+  const notice = (text: string) => {
+    log(text);
+    io.emit('notice', { text, at: session.mesh.now });
+  };
+
+  /** Applies a valid control; the reply for the client who sent it. */
+  const apply = (c: Control, who: string): AckReply => {
+    switch (c.kind) {
+      case 'pause':
+        session.pause();
+        notice(`${who} paused`);
+        return { ok: true };
+      case 'resume':
+        session.resume();
+        notice(`${who} resumed`);
+        return { ok: true };
+      case 'speed':
+        session.setSpeed(c.speed);
+        notice(`${who} set speed ${c.speed === Infinity ? 'max' : `${c.speed}×`}`);
+        return { ok: true };
+      case 'fault': {
+        if (building) return { ok: false, error: 'a restart is under way; try again when the mesh is built' };
+        const error = session.fault(c.action, c.target);
+        if (error !== null) return { ok: false, error };
+        notice(`${who}: ${c.action} ${c.target.join(' – ')} at ${(session.mesh.now / 1000).toFixed(3)} s simulated`);
+        return { ok: true };
+      }
+      case 'restart': {
+        if (building) return { ok: false, error: 'a restart is already under way' };
+        building = true;
+        notice(`${who} restarted with seed ${c.seed}`);
+        io.emit('building', { seed: c.seed });
+        // Building a large mesh blocks the event loop for seconds; let the notices go out first.
+        setTimeout(() => {
+          try {
+            session.restart(c.seed);
+          } catch (e) {
+            log(`restart with seed ${c.seed} failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          last = session.snapshot();
+          building = false;
+          io.emit('hello', hello());
+        }, 50);
+        return { ok: true };
+      }
+      default: {
+        const never: never = c;
+        return { ok: false, error: `unhandled control ${quote(never)}` };
+      }
+    }
+  };
 
   let stopped = false;
   let next: NodeJS.Timeout | NodeJS.Immediate | undefined;

@@ -1,12 +1,20 @@
+// @ts-check
 // Live time series: WAN Mbps per link direction, and latency p50/p99, local vs cross-region.
 // x is simulated seconds. window.MT.Charts.
 (function () {
-  const MT = (window.MT = window.MT || {});
+  const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
   const W = 470;
   const H = 210;
   const M = { top: 12, right: 12, bottom: 26, left: 52 };
   const MAX_POINTS = 2000;
 
+  /**
+   * @typedef {ReturnType<typeof frame>} Frame
+   * @typedef {{ index: number, name: string, color: string, dash: string | null }} WanSeries
+   * @typedef {{ key: 'local' | 'cross', p: 'p50' | 'p99', name: string, color: string, dash: string | null }} LatSeries
+   */
+
+  /** @param {HTMLElement} el @param {string} title */
   function frame(el, title) {
     const box = d3.select(el);
     box.selectAll('*').remove();
@@ -16,17 +24,56 @@
     const xAxis = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.top - M.bottom})`);
     const yAxis = g.append('g').attr('class', 'axis y');
     g.append('text').attr('class', 'axis-label').attr('x', W - M.left - M.right).attr('y', H - M.top - 2).attr('text-anchor', 'end').text('simulated s');
+    const markers = g.append('g').attr('class', 'markers');
     const lines = g.append('g').attr('class', 'lines');
     const legend = box.append('div').attr('class', 'legend');
-    return { svg, g, xAxis, yAxis, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
+    return { svg, g, xAxis, yAxis, markers, lines, legend, iw: W - M.left - M.right, ih: H - M.top - M.bottom };
   }
 
+  /**
+   * One hue per WAN link (Tableau 20's ten pairs, then golden-angle hues), its a → b direction
+   * in the strong shade with a solid line and b → a in the light shade, dashed: every direction
+   * its own look however many links there are.
+   */
+  const PAIRS = [
+    ['#4e79a7', '#a0cbe8'], ['#f28e2b', '#ffbe7d'], ['#59a14f', '#8cd17d'], ['#e15759', '#ff9d9a'], ['#b07aa1', '#d4a6c8'],
+    ['#499894', '#86bcb6'], ['#b6992d', '#f1ce63'], ['#d37295', '#fabfd2'], ['#9d7660', '#d7b5a6'], ['#79706e', '#bab0ac'],
+  ];
+  /** @param {number} k @returns {string[]} */
+  function pairOf(k) {
+    const pair = PAIRS[k];
+    if (pair !== undefined) return pair;
+    const h = (k * 137.508) % 360;
+    return [String(d3.hsl(h, 0.55, 0.5).formatHex()), String(d3.hsl(h, 0.7, 0.78).formatHex())];
+  }
+  /** @param {Topology} topology @returns {WanSeries[]} */
+  function wanColors(topology) {
+    /** @type {WanSeries[]} */
+    const out = [];
+    topology.links.filter((l) => l.wan).forEach((l, k) => {
+      const [strong, light] = pairOf(k);
+      l.dirs.forEach((index, j) => {
+        const d = topology.directions[index];
+        if (d === undefined) throw new Error(`link ${l.a} – ${l.b}: no direction ${index}`);
+        out.push({ index, name: `${d.from} → ${d.to}`, color: (j === 0 ? strong : light) || '#888', dash: j === 0 ? null : '5 3' });
+      });
+    });
+    return out;
+  }
+
+  /**
+   * @constructor
+   * @param {HTMLElement} wanEl
+   * @param {HTMLElement} latEl
+   * @param {Topology} topology
+   */
   function Charts(wanEl, latEl, topology) {
+    /** @type {SeriesPoint[]} */
     this.points = [];
-    const palette = ['#58a6ff', '#f778ba', '#3fb950', '#e3b341', '#bc8cff', '#ff7b72', '#79c0ff', '#56d364', '#ffa657', '#d2a8ff'];
-    this.wanDirs = topology.directions.filter((d) => d.wan).map((d, i) => ({ index: d.index, name: `${d.from} → ${d.to}`, color: palette[i % palette.length] }));
+    this.wanDirs = wanColors(topology);
     this.wan = frame(wanEl, 'WAN Mbps per link direction');
     this.lat = frame(latEl, 'Latency, publish → subscriber (ms, log scale)');
+    /** @type {LatSeries[]} */
     this.latSeries = [
       { key: 'local', p: 'p50', name: 'local p50', color: '#3fb950', dash: null },
       { key: 'local', p: 'p99', name: 'local p99', color: '#3fb950', dash: '5 3' },
@@ -34,18 +81,52 @@
       { key: 'cross', p: 'p99', name: 'cross-region p99', color: '#f0883e', dash: '5 3' },
     ];
     this.wanLegend = this.wan.legend.selectAll('span').data(this.wanDirs).join('span').attr('class', 'key');
-    this.wanLegend.html((d) => `<i style="background:${d.color}"></i>${d.name} <b></b>`);
+    this.wanLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
     this.latLegend = this.lat.legend.selectAll('span').data(this.latSeries).join('span').attr('class', 'key');
     this.latLegend.html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`);
+    /** @type {Marker[]} */
+    this.markers = [];
     this.dirty = true;
   }
 
+  /** Vertical markers (faults): [{ n, t (simulated s), label }], drawn on both charts. */
+  /** @param {readonly Marker[]} markers */
+  Charts.prototype.setMarkers = function (markers) {
+    this.markers = markers.slice();
+    this.dirty = true;
+    this.draw();
+  };
+
+  /**
+   * @param {Frame} c
+   * @param {(t: number) => number} x
+   * @param {Marker[]} markers
+   * @param {number} t0
+   * @param {number} t1
+   */
+  function drawMarkers(c, x, markers, t0, t1) {
+    const shown = markers.filter((m) => m.t >= t0 - 1e-9 && m.t <= t1 + 1e-9);
+    const g = c.markers.selectAll('g.marker').data(shown).join((enter) => {
+      const e = enter.append('g').attr('class', 'marker');
+      e.append('line');
+      e.append('text');
+      e.append('title');
+      return e;
+    });
+    g.attr('data-fault', (m) => m.n).attr('transform', (m) => `translate(${x(m.t).toFixed(1)},0)`);
+    g.select('line').attr('y1', 0).attr('y2', c.ih);
+    g.select('text').attr('y', -2).attr('text-anchor', 'middle').text((m) => m.n);
+    g.select('title').text((m) => `fault ${m.n} at ${m.t.toFixed(3)} s: ${m.label}`);
+  }
+
+  /** @param {readonly SeriesPoint[]} points */
   Charts.prototype.setHistory = function (points) {
     this.points = points.slice();
     this.dirty = true;
     this.draw();
   };
 
+  /** @param {SeriesPoint} p */
   Charts.prototype.add = function (p) {
     const last = this.points[this.points.length - 1];
     if (last && last.t === p.t) this.points[this.points.length - 1] = p;
@@ -58,7 +139,8 @@
     if (!this.dirty) return;
     this.dirty = false;
     const pts = this.points;
-    const t0 = pts.length ? pts[0].t : 0;
+    // The axis reaches back to the earliest marker (a fault before the first point).
+    const t0 = Math.min(pts.length ? pts[0].t : 0, ...this.markers.map((m) => m.t));
     const t1 = pts.length ? Math.max(pts[pts.length - 1].t, t0 + 1) : 1;
     // WAN Mbps.
     {
@@ -69,7 +151,9 @@
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5).tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')));
       c.lines.selectAll('path').data(this.wanDirs).join('path').attr('fill', 'none').attr('stroke', (d) => d.color).attr('stroke-width', 1.6)
+        .attr('stroke-dasharray', (d) => d.dash).attr('data-dir', (d) => d.name)
         .attr('d', (d) => d3.line().x((p) => x(p.t)).y((p) => y(p.mbps[d.index]))(pts));
+      drawMarkers(c, x, this.markers, t0, t1);
       const lastP = pts[pts.length - 1];
       this.wanLegend.select('b').text((d) => (lastP ? MT.fmt.mbps(lastP.mbps[d.index]) : ''));
     }
@@ -77,19 +161,24 @@
     {
       const c = this.lat;
       const x = d3.scaleLinear().domain([t0, t1]).range([0, c.iw]);
+      /** @param {SeriesPoint} p @param {LatSeries} s @returns {number} 0 when there is none */
+      const valueAt = (p, s) => p[s.key]?.[s.p] ?? 0;
+      /** @type {number[]} */
       const vals = [];
-      for (const p of pts) for (const s of this.latSeries) if (p[s.key] && p[s.key][s.p] > 0) vals.push(p[s.key][s.p]);
-      const lo = vals.length ? Math.max(0.01, d3.min(vals) / 1.5) : 0.1;
-      const hi = vals.length ? d3.max(vals) * 1.5 : 100;
+      for (const p of pts) for (const s of this.latSeries) if (valueAt(p, s) > 0) vals.push(valueAt(p, s));
+      const lo = vals.length ? Math.max(0.01, Math.min(...vals) / 1.5) : 0.1;
+      const hi = vals.length ? Math.max(...vals) * 1.5 : 100;
       const y = d3.scaleLog().domain([lo, hi]).range([c.ih, 0]);
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5, '~g'));
+      drawMarkers(c, x, this.markers, t0, t1);
       c.lines.selectAll('path').data(this.latSeries).join('path').attr('fill', 'none').attr('stroke', (s) => s.color).attr('stroke-width', 1.6)
         .attr('stroke-dasharray', (s) => s.dash)
-        .attr('d', (s) => d3.line().defined((p) => p[s.key] && p[s.key][s.p] > 0).x((p) => x(p.t)).y((p) => y(p[s.key][s.p]))(pts));
-      let lastWith = {};
-      for (const p of pts) for (const s of this.latSeries) if (p[s.key] && p[s.key][s.p] > 0) lastWith[s.name] = p[s.key][s.p];
-      this.latLegend.select('b').text((s) => (lastWith[s.name] !== undefined ? MT.fmt.ms(lastWith[s.name]) : ''));
+        .attr('d', (s) => d3.line().defined((p) => valueAt(p, s) > 0).x((p) => x(p.t)).y((p) => y(valueAt(p, s)))(pts));
+      /** @type {Map<string, number>} */
+      const lastWith = new Map();
+      for (const p of pts) for (const s of this.latSeries) if (valueAt(p, s) > 0) lastWith.set(s.name, valueAt(p, s));
+      this.latLegend.select('b').text((s) => (lastWith.has(s.name) ? MT.fmt.ms(lastWith.get(s.name)) : ''));
     }
   };
 

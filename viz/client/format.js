@@ -1,12 +1,15 @@
+// @ts-check
 // Number formats shared by the live page and report.html (a classic script: window.MT.fmt).
 (function () {
-  const MT = (window.MT = window.MT || {});
+  const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
   const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  /** @param {number} x */
   function sig(x) {
     if (x >= 100) return x.toFixed(0);
     if (x >= 10) return x.toFixed(1);
     return x.toFixed(2);
   }
+  /** @type {MTFmt} */
   MT.fmt = {
     int: (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : int.format(x)),
     mbps(x) {

@@ -1,27 +1,44 @@
+// @ts-check
 // The live page: one socket.io connection, snapshots in (at most 10 a second), controls out.
 // window.MT.live exposes the last topology and snapshot (the end-to-end tests read them).
 (function () {
-  const MT = (window.MT = window.MT || {});
+  const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
   const F = MT.fmt;
-  const $ = (id) => document.getElementById(id);
+  /** @param {string} id @returns {HTMLElement} */
+  const $ = (id) => {
+    const e = document.getElementById(id);
+    if (e === null) throw new Error(`the page has no #${id}`);
+    return e;
+  };
+  /** @param {string} id @returns {HTMLInputElement} */
+  const input = (id) => /** @type {HTMLInputElement} */ ($(id));
   const socket = io({ transports: ['websocket', 'polling'] });
   const land = fetch('/vendor/land-110m.json').then((r) => r.json()).catch(() => null);
+  /** @type {MTGlobal['live']} */
   const state = (MT.live = { topology: null, snapshot: null, snapshots: 0, connected: false });
+  /** @type {MTMapView | null} */
   let map = null;
+  /** @type {MTCharts | null} */
   let charts = null;
+  /** @type {ViewSelection} */
   let selection = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let bannerTimer;
   const panel = new MT.Panel($('panel'), { onFault: (action, target) => send('fault', { action, target }) });
   panel.render(null, null);
 
+  /** @param {string} text @param {number} [ms] how long it shows (default: until replaced) */
   function banner(text, ms) {
     const b = $('banner');
     b.textContent = text;
     b.hidden = !text;
-    clearTimeout(banner.t);
-    if (text && ms) banner.t = setTimeout(() => (b.hidden = true), ms);
+    clearTimeout(bannerTimer);
+    if (text && ms) bannerTimer = setTimeout(() => (b.hidden = true), ms);
   }
 
+  /** @param {'pause' | 'resume' | 'speed' | 'fault' | 'restart'} event @param {unknown} [arg] */
   function send(event, arg) {
+    /** @param {AckReply} reply */
     const ack = (reply) => {
       if (reply && !reply.ok) banner(reply.error, 5000);
     };
@@ -29,6 +46,17 @@
     else socket.emit(event, arg, ack);
   }
 
+  /** @type {Marker[]} */
+  let markers = [];
+  /** @param {readonly ViewEvent[]} events */
+  function addMarkers(events) {
+    const faults = events.filter((e) => e.type === 'fault' && e.at >= 0);
+    if (faults.length === 0 || !charts) return;
+    for (const e of faults) markers.push({ n: markers.length + 1, t: e.at / 1000, label: e.text });
+    charts.setMarkers(markers);
+  }
+
+  /** @param {number | null} at @param {string} type @param {string} text */
   function log(at, type, text) {
     const ol = $('log');
     const li = document.createElement('li');
@@ -36,7 +64,7 @@
     li.innerHTML = `<span class="at">${at === null ? '' : F.simTime(at)}</span>`;
     li.appendChild(document.createTextNode(text));
     ol.prepend(li);
-    while (ol.children.length > 300) ol.lastChild.remove();
+    while (ol.children.length > 300) ol.lastChild?.remove();
   }
 
   socket.on('connect', () => {
@@ -47,10 +75,12 @@
     state.connected = false;
     banner('disconnected from the meshtwin server; retrying…');
   });
-  socket.on('building', (m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
-  socket.on('notice', (m) => log(m.at, 'notice', m.text));
+  socket.on('building', (/** @type {{ seed: number }} */ m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
+  socket.on('notice', (/** @type {{ text: string, at: number }} */ m) => log(m.at, 'notice', m.text));
+  // The server's answer to a message sent without an acknowledgement that it refused.
+  socket.on('control-error', (/** @type {{ event: string, error: string }} */ m) => banner(m.error, 5000));
 
-  socket.on('hello', async (h) => {
+  socket.on('hello', async (/** @type {Hello} */ h) => {
     banner('');
     const topo = h.topology;
     state.topology = topo;
@@ -59,21 +89,26 @@
       selection = sel;
       panel.show(sel, state.topology, state.snapshot);
     } });
-    charts = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
-    charts.setHistory(h.history);
+    const c = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
+    c.setHistory(h.history);
+    charts = c;
     $('log').innerHTML = '';
     for (const e of h.events) log(e.at, e.type, e.text);
+    // A marker on both charts at each fault of the run (those still in the server's event list).
+    markers = [];
+    addMarkers(h.events);
     $('scenario').textContent = `${topo.scenario} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
-    $('seed').value = h.snapshot.run.seed;
+    input('seed').value = String(h.snapshot.run.seed);
     selection = null;
     panel.show(null, topo, h.snapshot);
     apply({ ...h.snapshot, events: [], eventsOmitted: 0 }, false);
   });
 
-  socket.on('snapshot', (s) => apply(s, true));
+  socket.on('snapshot', (/** @type {LiveSnapshot} */ s) => apply(s, true));
 
+  /** @param {LiveSnapshot} s @param {boolean} point whether it adds a point to the charts */
   function apply(s, point) {
-    if (!map) return;
+    if (!map || !charts) return;
     state.snapshot = s;
     state.snapshots++;
     map.update(s);
@@ -83,12 +118,15 @@
     charts.draw();
     if (selection) panel.render(state.topology, s);
     for (const e of s.events) log(e.at, e.type, e.text);
+    addMarkers(s.events);
     if (s.eventsOmitted > 0) log(s.t, 'dim', `… ${s.eventsOmitted} more control-plane events`);
     status(s);
   }
 
+  /** @param {LiveSnapshot} s */
   function status(s) {
     const topo = state.topology;
+    if (topo === null) return;
     const r = s.run;
     const phase = s.phase === 'warmup' ? 'warm-up (control plane, flat out)' : s.phase === 'done' ? 'finished' : r.paused ? 'paused' : 'traffic';
     $('clock').textContent = `t = ${F.simTime(s.t)} / ${F.simTime(topo.durationMs)}`;
@@ -105,15 +143,18 @@
     $('rate').innerHTML = rate;
     $('rate').title = `speed measured over the last 3 wall seconds · mesh built in ${r.buildSeconds.toFixed(1)} s · ${F.int(r.kernelEvents)} kernel events so far`;
     $('pause').textContent = r.paused ? 'Resume' : 'Pause';
-    document.querySelectorAll('#speeds button').forEach((b) => b.classList.toggle('on', String(r.speed) === b.dataset.speed));
+    document.querySelectorAll('#speeds button').forEach((b) => b.classList.toggle('on', String(r.speed) === /** @type {HTMLButtonElement} */ (b).dataset.speed));
     const t = s.totals;
     $('totals').innerHTML = `published <b>${F.int(t.published)}</b> · delivered <b>${F.int(t.delivered)}</b> to subscribers<br>WAN now <b>${F.mbps(t.wanMbps)}</b> · dropped <b>${F.int(t.dropped)}</b>`;
   }
 
   $('pause').addEventListener('click', () => send(state.snapshot && state.snapshot.run.paused ? 'resume' : 'pause'));
-  document.querySelectorAll('#speeds button').forEach((b) => b.addEventListener('click', () => send('speed', b.dataset.speed === 'max' ? 'max' : Number(b.dataset.speed))));
+  document.querySelectorAll('#speeds button').forEach((el) => {
+    const b = /** @type {HTMLButtonElement} */ (el);
+    b.addEventListener('click', () => send('speed', b.dataset.speed === 'max' ? 'max' : Number(b.dataset.speed)));
+  });
   $('restart').addEventListener('click', () => {
-    const seed = Number($('seed').value);
+    const seed = Number(input('seed').value);
     if (!Number.isSafeInteger(seed)) return banner('seed: enter an integer', 4000);
     send('restart', { seed });
   });

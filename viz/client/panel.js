@@ -1,24 +1,43 @@
+// @ts-check
 // The details panel for a clicked broker or link, with the fault buttons in the live view.
 // window.MT.Panel.
 (function () {
-  const MT = (window.MT = window.MT || {});
+  const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
   const f = () => MT.fmt;
-  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+  /** @type {Record<string, string>} */
+  const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+  /** @param {unknown} s */
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ENTITIES[c] || c);
 
+  /**
+   * @typedef {{ onFault?: (action: string, target: string[]) => void }} PanelOptions
+   * @typedef {'head' | 'actions' | 'body'} Part
+   */
+
+  /**
+   * @constructor
+   * @param {HTMLElement} el
+   * @param {PanelOptions} [opts]
+   */
   function Panel(el, opts) {
     this.el = el;
+    /** @type {PanelOptions} */
     this.opts = opts || {};
+    /** @type {ViewSelection} */
     this.sel = null;
     // Three parts, each replaced only when its text changes: a button re-created ten times a
     // second would lose clicks (press on one element, release on its replacement).
     el.innerHTML = '<div class="p-head"></div><div class="actions"></div><div class="p-body"></div>';
-    this.parts = { head: el.children[0], actions: el.children[1], body: el.children[2] };
+    /** @type {Record<Part, Element>} */
+    this.parts = { head: /** @type {Element} */ (el.children[0]), actions: /** @type {Element} */ (el.children[1]), body: /** @type {Element} */ (el.children[2]) };
+    /** @type {Record<Part, string | null>} */
     this.last = { head: null, actions: null, body: null };
   }
 
+  /** @param {string} head @param {string} actions @param {string} body */
   Panel.prototype.set = function (head, actions, body) {
     const next = { head, actions, body };
-    for (const k of ['head', 'actions', 'body']) {
+    for (const k of /** @type {Part[]} */ (['head', 'actions', 'body'])) {
       if (this.last[k] === next[k]) continue;
       this.last[k] = next[k];
       this.parts[k].innerHTML = next[k];
@@ -26,14 +45,16 @@
     }
   };
 
+  /** @param {ViewSelection} sel @param {Topology | null} topology @param {ViewSnapshot | null} snap */
   Panel.prototype.show = function (sel, topology, snap) {
     this.sel = sel;
     this.render(topology, snap);
   };
 
+  /** @param {Topology | null} topology @param {ViewSnapshot | null} snap */
   Panel.prototype.render = function (topology, snap) {
     const sel = this.sel;
-        if (!sel || !snap) {
+    if (!sel || !snap || !topology) {
       this.set('', '', `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`);
       return;
     }
@@ -41,33 +62,51 @@
     else this.link(topology, snap, sel.a, sel.b);
   };
 
+  /** @param {string} k @param {string} v @param {string} [cls] */
   function row(k, v, cls) {
     return `<tr${cls ? ` class="${cls}"` : ''}><th>${esc(k)}</th><td>${v}</td></tr>`;
   }
 
-  Panel.prototype.button = function (label, action, target, danger) {
+  /** Why faults cannot be injected now (null: they can). */
+  /** @param {ViewSnapshot} snap @returns {string | null} */
+  function faultsClosed(snap) {
+    return snap.phase === 'done' ? 'The run has finished: faults go into a running simulation. Restart it (top right) to inject one.' : null;
+  }
+
+  /**
+   * @param {string} label @param {string} action @param {string[]} target @param {boolean} danger
+   * @param {ViewSnapshot} snap
+   */
+  Panel.prototype.button = function (label, action, target, danger, snap) {
     if (!this.opts.onFault) return '';
-    return `<button class="fault ${danger ? 'danger' : 'safe'}" data-action="${action}" data-target="${esc(target.join('|'))}">${esc(label)}</button>`;
+    const closed = faultsClosed(snap);
+    const button = `<button class="fault ${danger ? 'danger' : 'safe'}" data-action="${action}" data-target="${esc(target.join('|'))}"${closed ? ` disabled title="${esc(closed)}"` : ''}>${esc(label)}</button>`;
+    return closed ? `${button}<p class="closed dim note">${esc(closed)}</p>` : button;
   };
 
   Panel.prototype.wire = function () {
-    this.parts.actions.querySelectorAll('button.fault').forEach((b) => {
-      b.addEventListener('click', () => this.opts.onFault(b.dataset.action, b.dataset.target.split('|')));
+    this.parts.actions.querySelectorAll('button.fault').forEach((el) => {
+      const b = /** @type {HTMLButtonElement} */ (el);
+      b.addEventListener('click', () => this.opts.onFault?.(b.dataset.action || '', (b.dataset.target || '').split('|')));
     });
   };
 
+  /** @param {Topology} topology @param {ViewSnapshot} snap @param {string} id */
   Panel.prototype.broker = function (topology, snap, id) {
     const F = f();
     const spec = topology.brokers.find((b) => b.id === id);
+    /** @type {ViewSnapshot['brokers'][number] | undefined} */
     const b = snap.brokers.find((x) => x.id === id);
+    if (spec === undefined || b === undefined) return this.set('', '', `<p class="hint">no broker ${esc(id)}</p>`);
     const lat = b.latency;
+    /** @param {string} name @param {import('../latency.ts').LatencyPair | null} p */
     const latRow = (name, p) => row(name, p && p.count > 0 ? `${F.ms(p.p50)} <span class="dim">p50</span> · ${F.ms(p.p99)} <span class="dim">p99</span>` : '<span class="dim">no deliveries in the window</span>');
     const routes = b.routes.length
       ? `<table class="routes"><tr><th>to</th><th>next hop</th></tr>${b.routes.map(([d, h]) => `<tr><td>${esc(d)}</td><td>${esc(h)}${d === h ? ' <span class="dim">(direct)</span>' : ''}</td></tr>`).join('')}</table>`
       : '<p class="dim">no routes</p>';
     this.set(
       `<h2><span class="state ${b.alive ? 'up' : 'down'}"></span>${esc(id)} <small>${esc(spec.region)}</small></h2>`,
-      b.alive ? this.button('Crash broker', 'crash', [id], true) : this.button('Restart broker', 'restart', [id], false),
+      b.alive ? this.button('Crash broker', 'crash', [id], true, snap) : this.button('Restart broker', 'restart', [id], false, snap),
       `<table class="kv">
         ${row('state', b.alive ? 'running' : '<b class="bad">down</b>')}
         ${row('Mbps in / out', `${F.mbps(b.mbpsIn)} / ${F.mbps(b.mbpsOut)}`)}
@@ -75,24 +114,30 @@
         ${row('subscribers', F.int(spec.connections))}
         ${row('subscriptions', `${F.int(spec.populations)} populations`)}
         ${row('routing entries', `${F.int(b.routingEntries)} <span class="dim">(${F.int(b.localPatterns)} local, ${F.int(b.remotePatterns)} remote patterns)</span>`)}
-        ${row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`)}
-        ${row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
+        ${'spoolPeakBytes' in b
+    // report.html: peaks over the run, not a moment's state.
+    ? row('spool peak', F.bytes(b.spoolPeakBytes)) + row('consumer queue peak', `${F.int(b.consumerQueuePeak)} messages`)
+    : row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`) +
+      row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
         ${row('published', F.int(b.published))}
         ${row('delivered', `${F.int(b.deliveries)} <span class="dim">to subscribers</span>`)}
       </table>
       <h3>Routes</h3>${routes}`);
   };
 
+  /** @param {Topology} topology @param {ViewSnapshot} snap @param {string} a @param {string} b */
   Panel.prototype.link = function (topology, snap, a, b) {
     const F = f();
     const l = topology.links.find((x) => x.a === a && x.b === b);
-    const d0 = snap.directions[l.dirs[0]];
-    const d1 = snap.directions[l.dirs[1]];
+    const d0 = l && snap.directions[l.dirs[0]];
+    const d1 = l && snap.directions[l.dirs[1]];
+    if (l === undefined || d0 === undefined || d1 === undefined) return this.set('', '', `<p class="hint">no link ${esc(a)} – ${esc(b)}</p>`);
     const up = d0.up && d1.up;
+    /** @param {string} from @param {string} to @param {ViewSnapshot['directions'][number]} d */
     const dirRow = (from, to, d) => `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
     this.set(
       `<h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>`,
-      up ? this.button('Cut link', 'link-down', [a, b], true) : this.button('Restore link', 'link-up', [a, b], false),
+      up ? this.button('Cut link', 'link-down', [a, b], true, snap) : this.button('Restore link', 'link-up', [a, b], false, snap),
       `<table class="kv">
         ${row('state', up ? 'up' : '<b class="bad">down</b>')}
         ${row('RTT', F.ms(l.rttMs))}
