@@ -69,7 +69,7 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   checkOutDir('--out', outDir);
   // Each run checks invariants under its own fault schedule: the estimate is per run, and the
   // file's expect: lines (about its own faults, which explore replaces) are not explore's to check.
-  checkBeforeRun({ ...scenario, expect: [] }, { check: true, force: opts.force === true });
+  checkBeforeRun(scenario, { check: true, force: opts.force === true, skipExpect: true });
   const plan = replay === undefined ? `runs=${runs}` : `replay=${replay}`;
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} ${plan} duration=${formatDuration(durationMs)} faults=${formatDuration(window.fromMs)}..${formatDuration(window.untilMs)} file=${file} out=${outDir}\n`);
 

@@ -28,6 +28,8 @@ export interface PreflightOptions {
   readonly check: boolean;
   /** Run even when the estimate is beyond this machine (--force): the refusal becomes a warning. */
   readonly force?: boolean;
+  /** Leave the scenario's expect: lines alone (explore replaces the faults they are about). */
+  readonly skipExpect?: boolean;
 }
 
 export interface PreflightResult {
@@ -68,7 +70,7 @@ export function preflight(scenario: Scenario, opts: PreflightOptions): Preflight
     const p = positionOf(scenario, f.path);
     return p.line > 0 ? `${scenario.file}:${p.line}:${p.column}` : scenario.file;
   };
-  const findings = [...checkFrames(scenario), ...checkIslands(scenario), ...checkExpect(scenario)];
+  const findings = [...checkFrames(scenario), ...checkIslands(scenario), ...(opts.skipExpect === true ? [] : checkExpect(scenario))];
   const errors = findings.filter((f) => f.level === 'error').map((f) => `${where(f)}: ${f.message}`);
   const warnings = findings.filter((f) => f.level === 'warning').map((f) => `${where(f)}: ${f.message}`);
   if (errors.length > 0) return { errors, warnings, estimate: undefined };
