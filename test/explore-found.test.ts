@@ -30,11 +30,11 @@ describe('the dead interval and floating point', () => {
     });
     b.start(3000);
     b.handleFrame(heardAt, 'b', encodeFrame({ kind: FrameKind.Hello, from: 'b', helloIntervalMs: 500, deadIntervalMs: dead, heard: ['a'] }));
-    expect(b.upNeighbors()).toEqual(['b']);
+    expect(b.inspect().upNeighbors()).toEqual(['b']);
     const due = heardAt + dead;
     b.handleTimeout(due);
     expect(events.filter((e) => e.type === 'neighbor-down')).toHaveLength(1);
-    expect(b.upNeighbors()).toEqual([]);
+    expect(b.inspect().upNeighbors()).toEqual([]);
     expect(timers.at(-1)).toBeGreaterThan(due);
   });
 });

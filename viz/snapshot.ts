@@ -180,13 +180,13 @@ export class SnapshotBuilder {
         if (d.spec.from === n.id) mbpsOut += m;
         if (d.spec.to === n.id) mbpsIn += m;
       });
-      const b = n.broker;
-      const routes = b.lsdb.routes();
+      const b = n.broker.inspect();
+      const routes = b.routes();
       return {
         id: n.id, alive: n.alive, mbpsIn, mbpsOut,
-        routingEntries: b.interest.routingEntries, localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
+        routingEntries: b.routingEntries, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
         routes: n.alive ? routes.slice(0, ROUTES_MAX) : [],
-        spoolEvents: b.durable.spool.length, spoolBytes: b.durable.spool.usedBytes + b.durable.spool.externalBytes,
+        spoolEvents: b.spoolEvents, spoolBytes: b.spoolBytes,
         consumerQueue: n.populations.length <= QUEUE_SCAN_MAX ? mesh.consumerQueueDepth(n.id) : null,
         published: b.stats.published + (n.past.published ?? 0), deliveries: b.stats.subscriberDeliveries + (n.past.subscriberDeliveries ?? 0),
         latency: this.lastLatency?.brokers[i] ?? null,

@@ -45,26 +45,28 @@
 import { decodeFrame } from '../codec/index.ts';
 import type { DurableState } from '../durable.ts';
 import { FrameKind, type Frame } from '../frames.ts';
-import type { InterestTable, LocalSubscription } from '../interest.ts';
-import type { LinkStateDb } from '../linkstate.ts';
+import type { LocalSubscription } from '../interest.ts';
 import { validateTopic } from '../topic.ts';
 import { UsageError, type BrokerId, type Envelope, type Millis } from '../types.ts';
-import { checkDeadNeighbors, handleHello, keepaliveEveryMs, sendHellos, sendKeepalive, upNeighbors } from './adjacency.ts';
+import { checkDeadNeighbors, handleHello, keepaliveEveryMs, sendHellos, sendKeepalive } from './adjacency.ts';
 import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
-import { consumed, deliverLocal, groupSharesMoved, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
+import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
 import { heldBytes } from '../spool.ts';
 import { checkNeighborAdverts, flushInterest, handleAdvert, handleInterest, handleSyncRequest, originateAdvert } from './sync.ts';
+import { BrokerView } from './view.ts';
 import { durableFor, type BrokerConfig, type BrokerHost, type BrokerStats, type PublishInput, type PublishResult } from './types.ts';
 
 export class Broker {
   readonly id: BrokerId;
   readonly #b: BrokerCore;
+  readonly #view: BrokerView;
 
   constructor(readonly config: BrokerConfig, host: BrokerHost, durable?: DurableState) {
     this.#b = new BrokerCore(config, host, durable ?? durableFor(config));
     this.id = config.id;
+    this.#view = new BrokerView(this.#b);
   }
 
   /** Counters; plain numbers the host may read at any time. */
@@ -72,16 +74,9 @@ export class Broker {
     return this.#b.stats;
   }
 
-  get durable(): DurableState {
-    return this.#b.durable;
-  }
-
-  get interest(): InterestTable {
-    return this.#b.interest;
-  }
-
-  get lsdb(): LinkStateDb {
-    return this.#b.lsdb;
+  /** A read-only view for reports and checkers (the same object every call). */
+  inspect(): BrokerView {
+    return this.#view;
   }
 
   /** Begins the protocol: first advert, first hellos. */
@@ -212,13 +207,4 @@ export class Broker {
     pace(this.#b, sub, queueLimit);
   }
 
-  /** Events a lagging consumer-group member was skipped for, over this broker's groups [SHARE-3]. */
-  groupSharesMoved(): number {
-    return groupSharesMoved(this.#b);
-  }
-
-  /** Neighbors with an established adjacency, in configuration order. */
-  upNeighbors(): BrokerId[] {
-    return upNeighbors(this.#b);
-  }
 }
