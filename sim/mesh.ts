@@ -9,7 +9,6 @@
  */
 import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
 import type { DurableState } from '../engine/durable.ts';
-import { FrameKind } from '../engine/frames.ts';
 import { Standby } from '../engine/ha.ts';
 import { receivers } from '../engine/interest.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
@@ -334,19 +333,18 @@ export class Mesh {
 
   private hostFor(node: Node): BrokerHost {
     return {
-      send: (to: BrokerId, bytes: Uint8Array, kind: FrameKind) => {
+      send: (to: BrokerId, bytes: Uint8Array) => {
         const dir = node.out.get(to);
-        if (dir === undefined) {
-          // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
-          const pair = node.pair;
-          if (kind === FrameKind.KeepAlive && pair !== undefined && to === pair.backupId) {
-            pair.onLan.push(bytes);
-            this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
-          }
-          return;
-        }
-        const arrival = dir.transmit(this.kernel.now, bytes, kind);
+        if (dir === undefined) throw new Error(`${node.id} sent to ${to}, which is not a neighbor`);
+        const arrival = dir.transmit(this.kernel.now, bytes);
         if (!Number.isNaN(arrival)) this.kernel.at(arrival, this.K.arrive, dir.index);
+      },
+      keepalive: (backup: BrokerId, bytes: Uint8Array) => {
+        // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
+        const pair = node.pair;
+        if (pair === undefined || backup !== pair.backupId) return;
+        pair.onLan.push(bytes);
+        this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
       },
       deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       setTimer: (atMs: number) => {

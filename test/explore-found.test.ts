@@ -24,6 +24,7 @@ describe('the dead interval and floating point', () => {
     const events: BrokerEvent[] = [];
     const b = new Broker({ id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 500, deadIntervalMs: dead, hopLimit: 16 }, {
       send: () => {},
+      keepalive: () => {},
       deliver: () => {},
       setTimer: (at) => timers.push(at),
       emit: (e) => events.push(e),

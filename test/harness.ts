@@ -4,7 +4,7 @@
  * jitter: those belong to the simulator's network, tested apart.
  */
 import { Broker, type BrokerEvent, type BrokerHost, type LocalSubscription, type PublishInput } from '../engine/broker.ts';
-import { decodeFrame } from '../engine/codec/index.ts';
+import { decodeFrame, frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind, type Frame } from '../engine/frames.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
 import { Kernel } from '../sim/kernel.ts';
@@ -37,6 +37,8 @@ export class Harness {
   readonly deliveries: Delivery[] = [];
   readonly sent: SentFrame[] = [];
   readonly events: BrokerEvent[] = [];
+  /** [HA-1] Keep-alives the brokers sent their backups (the harness has no standbys). */
+  readonly keepalives: Array<{ readonly at: number; readonly from: BrokerId; readonly backup: BrokerId; readonly bytes: Uint8Array }> = [];
   private readonly cut = new Set<string>();
   private readonly delays = new Map<string, number>();
   private readonly timerAt = new Map<BrokerId, number>();
@@ -70,13 +72,15 @@ export class Harness {
       if (l.b === id) neighbors.push({ id: l.a, cost: l.cost ?? l.delayMs * 2 });
     }
     const host: BrokerHost = {
-      send: (to, bytes, kind) => {
+      send: (to, bytes) => {
+        const kind = frameKindOf(bytes) as FrameKind;
         const delay = this.delays.get(key(id, to));
         if (delay === undefined) throw new Error(`${id} sent to ${to}, which is not a neighbor`);
         this.sent.push({ at: this.kernel.now, from: id, to, kind, bytes });
         if (this.cut.has(key(id, to))) return;
         this.kernel.after(delay, this.kArrive, this.seq++, { from: id, to, bytes });
       },
+      keepalive: (backup, bytes) => this.keepalives.push({ at: this.kernel.now, from: id, backup, bytes }),
       deliver: (sub, env, now) => this.deliveries.push({ at: now, broker: id, sub, env }),
       setTimer: (at) => {
         this.timerAt.set(id, at);

@@ -20,11 +20,11 @@ function helloBytes(b: BrokerCore): Uint8Array {
 
 export function sendHellos(b: BrokerCore): void {
   const bytes = helloBytes(b);
-  for (const n of b.neighbors.values()) b.host.send(n.id, bytes, FrameKind.Hello);
+  for (const n of b.neighbors.values()) b.host.send(n.id, bytes);
 }
 
 function sendHelloTo(b: BrokerCore, to: BrokerId): void {
-  b.host.send(to, helloBytes(b), FrameKind.Hello);
+  b.host.send(to, helloBytes(b));
 }
 
 export function handleHello(b: BrokerCore, now: Millis, from: BrokerId, frame: HelloFrame): void {
@@ -89,7 +89,7 @@ export function checkDeadNeighbors(b: BrokerCore, now: Millis): void {
 /** [HA-1] */
 export function sendKeepalive(b: BrokerCore): void {
   const backup = b.config.backup as BrokerId;
-  b.host.send(backup, encodeFrame({ kind: FrameKind.KeepAlive, from: b.id, seq: ++b.keepaliveSeq }), FrameKind.KeepAlive);
+  b.host.keepalive(backup, encodeFrame({ kind: FrameKind.KeepAlive, from: b.id, seq: ++b.keepaliveSeq }));
 }
 
 export function keepaliveEveryMs(b: BrokerCore): Millis {

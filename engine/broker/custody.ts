@@ -44,7 +44,7 @@ function sendGuaranteed(b: BrokerCore, now: Millis, hop: BrokerId, dests: readon
   b.stats.dataFramesSent++;
   if (retries > 0) b.stats.retransmitted++;
   const frame: GuaranteedFrame = { kind: FrameKind.Guaranteed, epoch: outbox.epoch, linkSeq, dests, seqs, envelope: env };
-  b.host.send(hop, encodeFrame(frame), FrameKind.Guaranteed);
+  b.host.send(hop, encodeFrame(frame));
   b.armTimer((outbox.pending.get(linkSeq) as Pending).deadlineMs);
 }
 
@@ -116,7 +116,7 @@ export function sendDueAcks(b: BrokerCore, now: Millis): void {
     if (inbox.dueMs > now) continue;
     const frame: AckFrame = { kind: FrameKind.Ack, epoch: inbox.epoch, linkSeqs: inbox.take() };
     b.stats.acksSent++;
-    b.host.send(to, encodeFrame(frame), FrameKind.Ack);
+    b.host.send(to, encodeFrame(frame));
   }
 }
 

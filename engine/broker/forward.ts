@@ -111,5 +111,5 @@ export function sendToDests(b: BrokerCore, env: Envelope, dests: readonly Broker
 
 function sendData(b: BrokerCore, hop: BrokerId, dests: readonly BrokerId[], envelope: Envelope): void {
   b.stats.dataFramesSent++;
-  b.host.send(hop, encodeFrame({ kind: FrameKind.Data, dests, envelope }), FrameKind.Data);
+  b.host.send(hop, encodeFrame({ kind: FrameKind.Data, dests, envelope }));
 }

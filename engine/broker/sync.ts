@@ -29,7 +29,7 @@ export function handleSyncRequest(b: BrokerCore, to: BrokerId, origin: BrokerId)
 
 /** Asks neighbor `to` for its whole database (a SyncRequest naming ourselves) [SYNC-2][SYNC-3]. */
 export function requestDatabase(b: BrokerCore, to: BrokerId): void {
-  b.host.send(to, encodeFrame({ kind: FrameKind.SyncRequest, origin: b.id }), FrameKind.SyncRequest);
+  b.host.send(to, encodeFrame({ kind: FrameKind.SyncRequest, origin: b.id }));
 }
 
 /** [SYNC-3] Asks a long-up neighbor whose advert does not list us for its database. */
@@ -49,7 +49,7 @@ export function exchangeDatabase(b: BrokerCore, to: BrokerId): void {
   // Deltas not yet sent go to the others first; `to` gets them inside the snapshot.
   flushInterest(b, to);
   for (const advert of b.lsdb.all()) {
-    b.host.send(to, encodeFrame({ kind: FrameKind.LinkState, origin: advert.origin, seq: advert.seq, neighbors: advert.neighbors }), FrameKind.LinkState);
+    b.host.send(to, encodeFrame({ kind: FrameKind.LinkState, origin: advert.origin, seq: advert.seq, neighbors: advert.neighbors }));
   }
   if (b.interest.ownSequence > 0) sendInterest(b, to, b.interest.ownSnapshot(false));
   for (const origin of b.interest.knownOrigins()) {
@@ -65,7 +65,7 @@ export function originateAdvert(b: BrokerCore, now: Millis): void {
   const frame: LinkStateFrame = { kind: FrameKind.LinkState, origin: b.id, seq: ++b.lsSeq, neighbors };
   b.durable.lsSeq = b.lsSeq;
   b.lsdb.offer(frame);
-  flood(b, encodeFrame(frame), FrameKind.LinkState, undefined);
+  flood(b, encodeFrame(frame), undefined);
   recompute(b, now);
 }
 
@@ -82,7 +82,7 @@ export function handleAdvert(b: BrokerCore, now: Millis, from: BrokerId, frame: 
     return;
   }
   if (b.lsdb.offer(frame) === 'newer') {
-    flood(b, bytes, FrameKind.LinkState, from);
+    flood(b, bytes, from);
     recompute(b, now);
   }
 }
@@ -92,19 +92,19 @@ export function handleInterest(b: BrokerCore, now: Millis, from: BrokerId, frame
     // As for adverts: only a higher sequence is an earlier life's; an equal one is an echo.
     if (frame.seq > b.interest.ownSequence) {
       b.interest.bumpOwnSequence(frame.seq);
-      flood(b, encodeFrame(b.interest.ownSnapshot(true)), FrameKind.Interest, undefined);
+      flood(b, encodeFrame(b.interest.ownSnapshot(true)), undefined);
       b.durable.interestSeq = b.interest.ownSequence;
     }
     return;
   }
   const result = b.interest.apply(frame);
   switch (result.kind) {
-    case 'applied': flood(b, bytes, FrameKind.Interest, from); break;
+    case 'applied': flood(b, bytes, from); break;
     case 'stale': break;
     case 'gap':
       b.stats.interestGaps++;
       b.host.emit({ type: 'interest-gap', at: now, broker: b.id, origin: frame.origin, expected: result.expected, got: frame.seq });
-      b.host.send(from, encodeFrame({ kind: FrameKind.SyncRequest, origin: frame.origin }), FrameKind.SyncRequest);
+      b.host.send(from, encodeFrame({ kind: FrameKind.SyncRequest, origin: frame.origin }));
       break;
     case 'bad-entry': b.protocolError(now, from, result.reason); break;
     default: {
@@ -118,17 +118,17 @@ export function handleInterest(b: BrokerCore, now: Millis, from: BrokerId, frame
 export function flushInterest(b: BrokerCore, except?: BrokerId): void {
   if (!b.interest.hasPending) return;
   for (const frame of b.interest.takeDeltas(b.config.interestChunk ?? DEFAULT_INTEREST_CHUNK)) {
-    flood(b, encodeFrame(frame), FrameKind.Interest, except);
+    flood(b, encodeFrame(frame), except);
   }
   b.durable.interestSeq = b.interest.ownSequence;
 }
 
 function sendInterest(b: BrokerCore, to: BrokerId, frame: InterestFrame): void {
-  b.host.send(to, encodeFrame(frame), FrameKind.Interest);
+  b.host.send(to, encodeFrame(frame));
 }
 
-function flood(b: BrokerCore, bytes: Uint8Array, kind: FrameKind, except: BrokerId | undefined): void {
-  for (const n of b.neighbors.values()) if (n.up && n.id !== except) b.host.send(n.id, bytes, kind);
+function flood(b: BrokerCore, bytes: Uint8Array, except: BrokerId | undefined): void {
+  for (const n of b.neighbors.values()) if (n.up && n.id !== except) b.host.send(n.id, bytes);
 }
 
 function recompute(b: BrokerCore, now: Millis): void {

@@ -3,7 +3,6 @@
  * events it reports, what a client publishes, and the counters the host may read.
  */
 import { DurableState } from '../durable.ts';
-import type { FrameKind } from '../frames.ts';
 import type { LocalSubscription } from '../interest.ts';
 import type { BrokerId, Envelope, Headers, Millis } from '../types.ts';
 
@@ -57,8 +56,16 @@ export type BrokerEvent =
 
 /** The effects a broker asks of its host. */
 export interface BrokerHost {
-  /** Put these bytes (one encoded frame) on the link to neighbor `to`. */
-  send(to: BrokerId, bytes: Uint8Array, kind: FrameKind): void;
+  /**
+   * Put these bytes (one encoded frame) on the link to neighbor `to`. What kind of frame it is,
+   * should the host care (the simulator splits data from control bytes), is `frameKindOf(bytes)`.
+   */
+  send(to: BrokerId, bytes: Uint8Array): void;
+  /**
+   * [HA-1] Put these bytes (one encoded KeepAlive frame) on the path to the HA backup `backup`:
+   * not a neighbor, not a mesh link (the pair's LAN, or its own connection in live mode).
+   */
+  keepalive(backup: BrokerId, bytes: Uint8Array): void;
   /**
    * Hand an event to a local subscription population (`receivers(sub)` subscribers: all of them,
    * or one member of a consumer group). For a paced subscription the host calls
