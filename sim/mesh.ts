@@ -7,8 +7,9 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
-import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerStats, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
 import type { DurableState } from '../engine/durable.ts';
+import { BrokerDriver, type HostEffects } from '../engine/host/driver.ts';
 import { Standby } from '../engine/ha.ts';
 import { receivers } from '../engine/interest.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
@@ -43,10 +44,8 @@ export interface MeshObserver {
 export const POPULATION_DETAIL_MAX = 1000;
 
 class Node {
-  broker!: Broker;
-  alive = false;
-  /** The one timer the broker asked for (NaN when none). */
-  timerAt = NaN;
+  /** Runs the node's broker (this life's) and guards its timer (engine/host/driver.ts). */
+  driver!: BrokerDriver;
   /** Outgoing directions by neighbor id. */
   readonly out = new Map<BrokerId, LinkDirection>();
   readonly populations: Population[] = [];
@@ -62,6 +61,15 @@ class Node {
 
   constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
     this.clientOneWayMs = clientRttMs / 2;
+  }
+
+  /** The current (or, after a crash, the last) life's broker. */
+  get broker(): Broker {
+    return this.driver.broker;
+  }
+
+  get alive(): boolean {
+    return this.driver?.alive ?? false;
   }
 }
 
@@ -288,9 +296,8 @@ export class Mesh {
     if (node.alive) this.retire(node);
     const config = this.configFor(node);
     node.durable ??= durableFor(config);
-    node.broker = new Broker(config, this.hostFor(node), node.durable);
-    node.alive = true;
-    node.timerAt = NaN;
+    node.driver ??= new BrokerDriver(this.hostFor(node), { schedule: (atMs) => this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index) });
+    node.driver.boot(config, node.durable);
     const now = this.kernel.now;
     for (const p of node.populations) {
       this.subs[p.index] = undefined;
@@ -331,7 +338,8 @@ export class Mesh {
     for (const [k, v] of Object.entries(node.broker.stats)) node.past[k as keyof BrokerStats] = (node.past[k as keyof BrokerStats] ?? 0) + v;
   }
 
-  private hostFor(node: Node): BrokerHost {
+  /** What the broker's effects mean here: frames onto virtual links, deliveries to populations. */
+  private hostFor(node: Node): HostEffects {
     return {
       send: (to: BrokerId, bytes: Uint8Array) => {
         const dir = node.out.get(to);
@@ -347,10 +355,6 @@ export class Mesh {
         this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
       },
       deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
-      setTimer: (atMs: number) => {
-        node.timerAt = atMs;
-        this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index);
-      },
       emit: (event: BrokerEvent) => this.control.push(event),
     };
   }
@@ -409,14 +413,11 @@ export class Mesh {
     const node = this.byId.get(dir.spec.to) as Node;
     if (!node.alive) return;
     this.arrival++;
-    node.broker.handleFrame(now, dir.spec.from, bytes);
+    node.driver.handleFrame(now, dir.spec.from, bytes);
   }
 
   private onTimer(now: number, i: number): void {
-    const node = this.nodes[i] as Node;
-    if (!node.alive || node.timerAt !== now) return;
-    node.timerAt = NaN;
-    node.broker.handleTimeout(now);
+    (this.nodes[i] as Node).driver.handleTimer(now);
   }
 
   private onPublish(now: number, si: number): void {
@@ -577,8 +578,7 @@ export class Mesh {
     const node = this.byId.get(id);
     if (node !== undefined) {
       if (!node.alive) return;
-      node.alive = false;
-      node.timerAt = NaN;
+      node.driver.stop();
       node.crashedAt = now;
       return;
     }
