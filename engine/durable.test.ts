@@ -174,6 +174,7 @@ class TwoBrokers {
     const other = id === 'us-1' ? 'ap-1' : 'us-1';
     const host: BrokerHost = {
       keepalive: () => {},
+      disconnect: () => {},
       send: (to, bytes) => {
         if (this.live.get(id) === broker) this.kernel.after(50, this.kArrive, 0, { from: id, to, bytes });
       },

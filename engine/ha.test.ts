@@ -153,6 +153,7 @@ describe('[HA-1] the primary side', () => {
     const b = new Broker({ id: 'eu-1', neighbors: [{ id: 'us-1', cost: 70 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16, backup: 'eu-1b', keepaliveMs: 50 }, {
       send: (to, bytes) => sent.push({ to, kind: frameKindOf(bytes) }),
       keepalive: (backup, bytes) => keepalives.push({ backup, bytes }),
+      disconnect: () => {},
       deliver: () => {},
       setTimer: (at) => (timerAt = at),
       emit: () => {},

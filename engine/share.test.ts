@@ -158,6 +158,7 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
     const b = new Broker({ id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 }, {
       send: () => {},
       keepalive: () => {},
+      disconnect: () => {},
       deliver: (sub, env) => handed.push({ sub, id: env.id }),
       setTimer: () => {},
       emit: () => {},

@@ -124,7 +124,7 @@ export class Mesh {
   /** Links cut by each partition fault still in force (by fault index). */
   private readonly partitions = new Map<number, { readonly regions: ReadonlySet<string>; readonly dirs: LinkDirection[] }>();
   private readonly reconnectRng: Rng;
-  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number };
+  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number; relink: number };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean }>;
 
   /** The kernel runs to durationMs + drainMs: publishers stop at durationMs, what is in flight lands. */
@@ -148,6 +148,7 @@ export class Mesh {
       keepalive: k.register((now, p) => this.onKeepalive(now, p)),
       standby: k.register((now, p) => this.onStandbyTimer(now, p)),
       resubscribe: k.register((now, i) => this.onResubscribe(now, i)),
+      relink: k.register((now, d) => this.onRelink(now, d)),
     };
     scenario.regions.forEach((region, regionIndex) => {
       for (const id of region.brokers) {
@@ -356,6 +357,13 @@ export class Mesh {
       },
       deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       emit: (event: BrokerEvent) => this.control.push(event),
+      // [LINK-3] The simulated connection closes: the peer sees it at once, and the two redial
+      // after one round trip (the link's own state, cut or not, is untouched).
+      disconnect: (neighbor: BrokerId) => {
+        const dir = node.out.get(neighbor) as LinkDirection;
+        (this.byId.get(neighbor) as Node).driver.handleLinkDown(this.kernel.now, node.id);
+        this.kernel.at(this.kernel.now + dir.props.rttMs, this.K.relink, dir.index);
+      },
     };
   }
 
@@ -414,6 +422,13 @@ export class Mesh {
     if (!node.alive) return;
     this.arrival++;
     node.driver.handleFrame(now, dir.spec.from, bytes);
+  }
+
+  /** [LINK-2] Both ends of direction `d`'s link are told it is connected. */
+  private onRelink(now: number, d: number): void {
+    const dir = this.directions[d] as LinkDirection;
+    (this.byId.get(dir.spec.from) as Node).driver.handleLinkUp(now, dir.spec.to);
+    (this.byId.get(dir.spec.to) as Node).driver.handleLinkUp(now, dir.spec.from);
   }
 
   private onTimer(now: number, i: number): void {
@@ -507,7 +522,11 @@ export class Mesh {
     switch (fault.action) {
       case 'link-down':
       case 'link-up':
-        for (const dir of this.dirsOf(a, b)) fault.action === 'link-down' ? dir.setDown() : dir.setUp();
+        for (const dir of this.dirsOf(a, b)) {
+          if (fault.action === 'link-down') dir.setDown();
+          else dir.setUp();
+          if (fault.detect === 'notified') this.notify(now, dir, fault.action === 'link-up');
+        }
         break;
       case 'crash': this.crash(now, a); break;
       case 'restart': this.restart(a); break;
@@ -522,6 +541,7 @@ export class Mesh {
             dirs.push(dir);
           }
         }
+        if (fault.detect === 'notified') for (const dir of dirs) this.notify(now, dir, false);
         this.partitions.set(i, { regions, dirs });
         break;
       }
@@ -529,6 +549,7 @@ export class Mesh {
         for (const [pi, part] of this.partitions) {
           if (fault.target.length > 0 && !fault.target.some((r) => part.regions.has(r))) continue;
           for (const dir of part.dirs) dir.setUp();
+          if (fault.detect === 'notified') for (const dir of part.dirs) this.notify(now, dir, true);
           this.partitions.delete(pi);
         }
         break;
@@ -553,6 +574,16 @@ export class Mesh {
         throw new Error(`unknown fault ${String(never)}`);
       }
     }
+  }
+
+  /**
+   * [LINK-1..2] A notified fault: the sending end of `dir` sees its connection close (or open)
+   * at once, as a TCP socket would; each direction tells its own end, so a link tells both.
+   */
+  private notify(now: number, dir: LinkDirection, up: boolean): void {
+    const driver = (this.byId.get(dir.spec.from) as Node).driver;
+    if (up) driver.handleLinkUp(now, dir.spec.to);
+    else driver.handleLinkDown(now, dir.spec.to);
   }
 
   private slowTargets(fault: FaultSpec): Population[] {

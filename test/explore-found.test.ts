@@ -25,6 +25,7 @@ describe('the dead interval and floating point', () => {
     const b = new Broker({ id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 500, deadIntervalMs: dead, hopLimit: 16 }, {
       send: () => {},
       keepalive: () => {},
+      disconnect: () => {},
       deliver: () => {},
       setTimer: (at) => timers.push(at),
       emit: (e) => events.push(e),

@@ -38,6 +38,8 @@ export class Harness {
   readonly deliveries: Delivery[] = [];
   readonly sent: SentFrame[] = [];
   readonly events: BrokerEvent[] = [];
+  /** [LINK-3] Disconnects the brokers asked for (the harness's links have no connection to close). */
+  readonly disconnects: Array<{ readonly at: number; readonly broker: BrokerId; readonly neighbor: BrokerId; readonly reason: string }> = [];
   /** [HA-1] Keep-alives the brokers sent their backups (the harness has no standbys). */
   readonly keepalives: Array<{ readonly at: number; readonly from: BrokerId; readonly backup: BrokerId; readonly bytes: Uint8Array }> = [];
   private readonly cut = new Set<string>();
@@ -78,6 +80,7 @@ export class Harness {
         this.kernel.after(delay, this.kArrive, this.seq++, { from: id, to, bytes });
       },
       keepalive: (backup, bytes) => this.keepalives.push({ at: this.kernel.now, from: id, backup, bytes }),
+      disconnect: (neighbor, reason) => this.disconnects.push({ at: this.kernel.now, broker: id, neighbor, reason }),
       deliver: (sub, env, now) => this.deliveries.push({ at: now, broker: id, sub, env }),
       emit: (e) => this.events.push(e),
     };
@@ -124,6 +127,20 @@ export class Harness {
   restoreLink(a: BrokerId, b: BrokerId): void {
     this.cut.delete(key(a, b));
     this.cut.delete(key(b, a));
+  }
+
+  /** [LINK-1] Cuts a link and tells both ends at once (a TCP close each side sees). */
+  closeLink(a: BrokerId, b: BrokerId): void {
+    this.cutLink(a, b);
+    this.drivers.get(a)?.handleLinkDown(this.kernel.now, b);
+    this.drivers.get(b)?.handleLinkDown(this.kernel.now, a);
+  }
+
+  /** [LINK-2] Restores a link and tells both ends it is connected. */
+  reopenLink(a: BrokerId, b: BrokerId): void {
+    this.restoreLink(a, b);
+    this.drivers.get(a)?.handleLinkUp(this.kernel.now, b);
+    this.drivers.get(b)?.handleLinkUp(this.kernel.now, a);
   }
 
   crash(id: BrokerId): void {

@@ -5,7 +5,7 @@
  */
 import { encodeFrame } from '../codec/index.ts';
 import { FrameKind, type HelloFrame } from '../frames.ts';
-import type { BrokerId, Millis } from '../types.ts';
+import { UsageError, type BrokerId, type Millis } from '../types.ts';
 import type { BrokerCore, Neighbor } from './core.ts';
 import { reroute, rerouteUnacked } from './custody.ts';
 import { exchangeDatabase, originateAdvert, requestDatabase } from './sync.ts';
@@ -20,7 +20,7 @@ function helloBytes(b: BrokerCore): Uint8Array {
 
 export function sendHellos(b: BrokerCore): void {
   const bytes = helloBytes(b);
-  for (const n of b.neighbors.values()) b.host.send(n.id, bytes);
+  for (const n of b.neighbors.values()) if (!n.linkDown) b.host.send(n.id, bytes);
 }
 
 function sendHelloTo(b: BrokerCore, to: BrokerId): void {
@@ -35,6 +35,8 @@ export function handleHello(b: BrokerCore, now: Millis, from: BrokerId, frame: H
   }
   const wasHearing = n.hearing;
   n.hearing = true;
+  // A hello came through: whatever the host said, the link carries frames again.
+  n.linkDown = false;
   n.lastHeardMs = now;
   const twoWay = frame.heard.includes(b.id);
   // Answer a new voice at once, so an adjacency forms in one round trip, not one interval.
@@ -62,6 +64,38 @@ function adjacencyLost(b: BrokerCore, now: Millis, n: Neighbor): void {
   originateAdvert(b, now);
   const outbox = b.durable.outboxes.get(n.id);
   if (outbox !== undefined) for (const p of outbox.takeAll()) reroute(b, now, p);
+}
+
+/** The configured neighbor `id`, or a UsageError (a host's mistake, not a peer's). */
+function neighborOf(b: BrokerCore, id: BrokerId): Neighbor {
+  const n = b.neighbors.get(id);
+  if (n === undefined) throw new UsageError(`${id} is not a neighbor of ${b.id}`);
+  return n;
+}
+
+/**
+ * [LINK-1] The host knows the connection to neighbor `id` is gone (a TCP close or reset, or a
+ * disconnect it was asked for): the adjacency goes down now — advert, new routes, custody
+ * rerouted — instead of a dead interval later. Silence stays the fallback for cuts no one sees.
+ * No hellos go to the neighbor until `linkUp` or a hello heard from it.
+ */
+export function linkDown(b: BrokerCore, now: Millis, id: BrokerId): void {
+  const n = neighborOf(b, id);
+  n.linkDown = true;
+  n.hearing = false;
+  if (n.up) adjacencyLost(b, now, n);
+  b.armTimer(b.nextDeadline(now));
+}
+
+/**
+ * [LINK-2] The host has a connection to neighbor `id` again: say hello at once, so the adjacency
+ * forms in a round trip rather than at the next hello interval.
+ */
+export function linkUp(b: BrokerCore, now: Millis, id: BrokerId): void {
+  const n = neighborOf(b, id);
+  n.linkDown = false;
+  sendHelloTo(b, id);
+  b.armTimer(b.nextDeadline(now));
 }
 
 /** [HEL-1] Neighbors silent for the dead interval are down: advertise it and reroute their custody. */

@@ -42,13 +42,13 @@
  * forward.ts (realtime forwarding), custody.ts (guaranteed delivery), adjacency.ts (neighbors,
  * hellos, keep-alives), sync.ts (adverts, interest, database exchange).
  */
-import { decodeFrame } from '../codec/index.ts';
+import { decodeFrame, type ProtocolError } from '../codec/index.ts';
 import type { DurableState } from '../durable.ts';
 import { FrameKind, type Frame } from '../frames.ts';
 import type { LocalSubscription } from '../interest.ts';
 import { validateTopic } from '../topic.ts';
 import { UsageError, type BrokerId, type Envelope, type Millis } from '../types.ts';
-import { checkDeadNeighbors, handleHello, keepaliveEveryMs, sendHellos, sendKeepalive } from './adjacency.ts';
+import { checkDeadNeighbors, handleHello, keepaliveEveryMs, linkDown, linkUp, sendHellos, sendKeepalive } from './adjacency.ts';
 import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
@@ -146,13 +146,19 @@ export class Broker {
 
   /** Bytes arrived from neighbor `from` (one encoded frame). */
   handleFrame(now: Millis, from: BrokerId, bytes: Uint8Array): void {
-    const b = this.#b;
     const decoded = decodeFrame(bytes);
-    if (!decoded.ok) {
-      b.protocolError(now, from, `${decoded.error.reason} at byte ${decoded.error.offset}`);
-      return;
-    }
-    const frame: Frame = decoded.frame;
+    if (decoded.ok) this.handleDecodedFrame(now, from, decoded.frame, bytes);
+    else this.handleUndecodable(now, from, decoded.error);
+  }
+
+  /**
+   * A frame from neighbor `from` that the host already decoded, with the exact bytes it came in
+   * (a socket host's `FrameDecoder` yields both): nothing is decoded twice, and adverts and
+   * interest are flooded on as the bytes received.
+   */
+  handleDecodedFrame(now: Millis, from: BrokerId, frame: Frame, bytes: Uint8Array): void {
+    const b = this.#b;
+    const errors = b.stats.protocolErrors;
     switch (frame.kind) {
       case FrameKind.Data: handleData(b, now, frame); break;
       case FrameKind.Guaranteed: handleGuaranteed(b, now, from, frame); break;
@@ -167,6 +173,32 @@ export class Broker {
         b.protocolError(now, from, `unknown frame ${String(never)}`);
       }
     }
+    // [LINK-3] A protocol violation closes the link (the host was asked to disconnect).
+    if (b.stats.protocolErrors !== errors && b.neighbors.has(from)) linkDown(b, now, from);
+  }
+
+  /**
+   * [LINK-3] Bytes from `from` that are not a frame (or a stream decoder's sticky error: the
+   * stream is unusable): counted, reported, and the neighbor disconnected.
+   */
+  handleUndecodable(now: Millis, from: BrokerId, error: ProtocolError): void {
+    const b = this.#b;
+    b.protocolError(now, from, `${error.reason} at byte ${error.offset}`);
+    if (b.neighbors.has(from)) linkDown(b, now, from);
+  }
+
+  /**
+   * [LINK-1] The connection to `neighbor` closed (the host saw it: a TCP close, a reset, or a
+   * disconnect the broker asked for): the adjacency is down at once. Throws UsageError for a
+   * broker that is not a neighbor.
+   */
+  handleLinkDown(now: Millis, neighbor: BrokerId): void {
+    linkDown(this.#b, now, neighbor);
+  }
+
+  /** [LINK-2] A connection to `neighbor` is (re-)established: hello at once. */
+  handleLinkUp(now: Millis, neighbor: BrokerId): void {
+    linkUp(this.#b, now, neighbor);
   }
 
   /** The timer the host armed has fired. */

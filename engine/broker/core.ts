@@ -23,6 +23,8 @@ export interface Neighbor {
   /** When the adjacency last came up, and when we last asked for the neighbor's database [SYNC-3]. */
   upSinceMs: Millis;
   syncAskedMs: Millis;
+  /** [LINK-1] The host said the connection is closed; no hellos go to it until it is back. */
+  linkDown: boolean;
 }
 
 export const DEFAULT_INTEREST_CHUNK = 4096;
@@ -85,7 +87,7 @@ export class BrokerCore {
     durable.interest = this.interest;
     for (const n of config.neighbors) {
       if (n.id === config.id) throw new UsageError(`broker ${config.id} lists itself as a neighbor`);
-      this.neighbors.set(n.id, { id: n.id, cost: n.cost, hearing: false, up: false, lastHeardMs: -Infinity, upSinceMs: -Infinity, syncAskedMs: -Infinity });
+      this.neighbors.set(n.id, { id: n.id, cost: n.cost, hearing: false, up: false, lastHeardMs: -Infinity, upSinceMs: -Infinity, syncAskedMs: -Infinity, linkDown: false });
     }
   }
 
@@ -106,8 +108,14 @@ export class BrokerCore {
     }
   }
 
+  /**
+   * [LINK-3] A peer's fault (h11's split: never a thrown exception): counted, reported, and the
+   * host is asked to disconnect the neighbor that sent it. The caller then treats the link as
+   * down (adjacency.ts `linkDown`).
+   */
   protocolError(now: Millis, from: BrokerId, reason: string): void {
     this.stats.protocolErrors++;
     this.host.emit({ type: 'protocol-error', at: now, broker: this.id, from, reason });
+    if (this.neighbors.has(from)) this.host.disconnect(from, reason);
   }
 }

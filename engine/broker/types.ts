@@ -67,6 +67,12 @@ export interface BrokerHost {
    */
   keepalive(backup: BrokerId, bytes: Uint8Array): void;
   /**
+   * [LINK-3] Neighbor `neighbor` broke the protocol (`reason` says how): close the connection to
+   * it. The broker already treats the link as down; the host reconnects as it would after any
+   * close and reports it with `handleLinkUp`.
+   */
+  disconnect(neighbor: BrokerId, reason: string): void;
+  /**
    * Hand an event to a local subscription population (`receivers(sub)` subscribers: all of them,
    * or one member of a consumer group). For a paced subscription the host calls
    * `handleConsumed` when its clients have consumed it.

@@ -71,7 +71,8 @@ function streamDecode(chunks: readonly Uint8Array[]): DecodeResult[] {
   const out: DecodeResult[] = [];
   const drain = (): boolean => {
     for (let r = dec.poll(); r !== undefined; r = dec.poll()) {
-      out.push(r);
+      // The frame's bytes are checked apart ('hands back each frame's exact bytes').
+      out.push(r.ok ? { ok: true, frame: r.frame } : r);
       if (!r.ok) return false;
     }
     return true;
@@ -514,6 +515,23 @@ describe('FrameDecoder', () => {
   it('byte by byte (nats.js byByteTest)', () => {
     const out = streamDecode(byteByByte(stream));
     expect(norm(out)).toEqual(norm(frames.map((frame) => ({ ok: true, frame }))));
+  });
+
+  it("hands back each frame's exact bytes, byte by byte or in one chunk", () => {
+    const encoded = frames.map(encodeFrame);
+    for (const chunks of [byteByByte(stream), [stream]]) {
+      const dec = new FrameDecoder();
+      const got: string[] = [];
+      for (const c of chunks) {
+        dec.push(c);
+        for (let r = dec.poll(); r !== undefined; r = dec.poll()) {
+          if (!r.ok) throw new Error(r.error.reason);
+          got.push(hex(r.bytes));
+          expect(norm(decodeFrame(r.bytes))).toEqual(norm({ ok: true, frame: r.frame }));
+        }
+      }
+      expect(got).toEqual(encoded.map(hex));
+    }
   });
 
   it('one chunk', () => {

@@ -2,4 +2,4 @@
 export { encodeFrame, encodeFrameInto, encodedLength } from './encode.ts';
 export { decodeFrame, frameKindOf } from './decode.ts';
 export { FrameDecoder } from './stream.ts';
-export { MAX_FRAME_BYTES, ProtocolError, WIRE_VERSION, type DecodeResult } from './wire.ts';
+export { MAX_FRAME_BYTES, ProtocolError, WIRE_VERSION, type DecodeResult, type StreamResult } from './wire.ts';

@@ -14,6 +14,7 @@
  */
 import { Broker } from '../broker/broker.ts';
 import type { BrokerConfig, BrokerEvent, BrokerHost } from '../broker/types.ts';
+import type { StreamResult } from '../codec/index.ts';
 import type { DurableState } from '../durable.ts';
 import type { LocalSubscription } from '../interest.ts';
 import type { BrokerId, Envelope, Millis } from '../types.ts';
@@ -74,6 +75,26 @@ export class BrokerDriver implements BrokerHost {
     if (this.#alive) (this.#broker as Broker).handleFrame(now, from, bytes);
   }
 
+  /**
+   * What a stream decoder (`FrameDecoder.poll`) yielded for neighbor `from`'s connection: a frame
+   * with its bytes, or the error that ends the stream (the broker asks to disconnect).
+   */
+  handleDecoded(now: Millis, from: BrokerId, result: StreamResult): void {
+    if (!this.#alive) return;
+    if (result.ok) (this.#broker as Broker).handleDecodedFrame(now, from, result.frame, result.bytes);
+    else (this.#broker as Broker).handleUndecodable(now, from, result.error);
+  }
+
+  /** [LINK-1] The connection to `neighbor` closed. */
+  handleLinkDown(now: Millis, neighbor: BrokerId): void {
+    if (this.#alive) (this.#broker as Broker).handleLinkDown(now, neighbor);
+  }
+
+  /** [LINK-2] A connection to `neighbor` is established. */
+  handleLinkUp(now: Millis, neighbor: BrokerId): void {
+    if (this.#alive) (this.#broker as Broker).handleLinkUp(now, neighbor);
+  }
+
   /** The host's timer fired [HOST-2]. */
   handleTimer(now: Millis): void {
     if (!this.#alive || !(now >= this.#timerAt)) return;
@@ -89,6 +110,10 @@ export class BrokerDriver implements BrokerHost {
 
   keepalive(backup: BrokerId, bytes: Uint8Array): void {
     this.effects.keepalive(backup, bytes);
+  }
+
+  disconnect(neighbor: BrokerId, reason: string): void {
+    this.effects.disconnect(neighbor, reason);
   }
 
   deliver(sub: LocalSubscription, env: Envelope, now: Millis, guaranteed: boolean): void {
