@@ -140,7 +140,7 @@ export class Broker {
       b.stats.droppedHopLimit += dests.length;
       return 'accepted';
     }
-    routeGuaranteed(b, now, { ...env, hopLimit: env.hopLimit - 1 }, dests.slice(), seqs, 0, 0);
+    routeGuaranteed(b, now, { ...env, hopLimit: env.hopLimit - 1 }, dests.slice(), seqs, 0, 0, true);
     return 'accepted';
   }
 

@@ -17,24 +17,35 @@ import { deliverLocal } from './local.ts';
  * Sends a guaranteed event (its outgoing envelope, hop already counted) toward `dests`, one
  * frame per next hop; destinations without a path are spooled [SPOOL-1]. Returns false if some
  * destination could neither be sent nor spooled (spool full): the caller must not acknowledge.
+ * `fresh`: custody is taken now (a publish, a frame to carry on), not moved (a retry, a drain),
+ * which the durable store records [DUR-2].
  */
-export function routeGuaranteed(b: BrokerCore, now: Millis, env: Envelope, dests: readonly BrokerId[], seqs: readonly number[], retries: number, prevRtoMs: Millis): boolean {
+export function routeGuaranteed(b: BrokerCore, now: Millis, env: Envelope, dests: readonly BrokerId[], seqs: readonly number[], retries: number, prevRtoMs: Millis, fresh: boolean): boolean {
   let ok = true;
+  const durable = b.durable;
   const groups = byNextHop(b, dests, seqs, b.unrouted);
   if (b.unrouted.length > 0) {
     const bytes = heldBytes(env);
     for (const i of b.unrouted) {
+      const dest = dests[i] as BrokerId;
+      const seq = seqs[i] as number;
       if (b.config.disable?.spool === true) {
         b.stats.droppedNoRoute++;
+        if (!fresh) durable.release(env, [dest], [seq]);
         continue;
       }
-      if (b.durable.spool.hasRoom(bytes)) {
-        b.durable.spool.push({ env, dest: dests[i] as BrokerId, seq: seqs[i] as number, bytes });
+      if (durable.spool.hasRoom(bytes)) {
+        durable.spool.push({ env, dest, seq, bytes });
         b.stats.spooled++;
+        if (fresh) durable.hold(env, dest, seq);
       } else ok = false;
     }
   }
-  for (const g of groups) sendGuaranteed(b, now, g.hop, g.dests, g.seqs as number[], env, retries, prevRtoMs);
+  for (const g of groups) {
+    const gseqs = g.seqs as number[];
+    if (fresh) for (let i = 0; i < g.dests.length; i++) durable.hold(env, g.dests[i] as BrokerId, gseqs[i] as number);
+    sendGuaranteed(b, now, g.hop, g.dests, gseqs, env, retries, prevRtoMs);
+  }
   return ok;
 }
 
@@ -76,9 +87,9 @@ export function handleGuaranteed(b: BrokerCore, now: Millis, from: BrokerId, fra
       b.stats.duplicatesSuppressed++;
       continue;
     }
-    ledger.record(now, env.id, b.id);
+    b.durable.recordLedger(now, env.id, b.id);
     // [ORD-2] release the origin's stream in order.
-    const ready = b.durable.resequencer(origin).offer(seq, env);
+    const ready = b.durable.offerInOrder(origin, seq, env);
     if (ready === 'duplicate') {
       b.stats.duplicatesSuppressed++;
       continue;
@@ -97,7 +108,7 @@ export function handleGuaranteed(b: BrokerCore, now: Millis, from: BrokerId, fra
       b.stats.refusedSpoolFull++;
       ok = false;
     } else {
-      ok = routeGuaranteed(b, now, { ...env, path: [...env.path, b.id], hopLimit: env.hopLimit - 1 }, onward, onwardSeqs as number[], 0, 0);
+      ok = routeGuaranteed(b, now, { ...env, path: [...env.path, b.id], hopLimit: env.hopLimit - 1 }, onward, onwardSeqs as number[], 0, 0, true);
       if (!ok) b.stats.refusedSpoolFull++;
     }
   }
@@ -124,7 +135,10 @@ export function handleAck(b: BrokerCore, now: Millis, from: BrokerId, frame: Ack
   b.stats.acksReceived++;
   const outbox = b.durable.outboxes.get(from);
   if (outbox === undefined) return;
-  for (const s of frame.linkSeqs) outbox.ack(now, frame.epoch, s);
+  for (const s of frame.linkSeqs) {
+    const p = outbox.pending.get(s);
+    if (outbox.ack(now, frame.epoch, s)) b.durable.release((p as Pending).env, (p as Pending).dests, (p as Pending).seqs);
+  }
   // [REL-4] an ack can bring backed-off retries forward.
   b.armTimer(outbox.nextDeadline());
 }
@@ -139,7 +153,7 @@ export function retransmitExpired(b: BrokerCore, now: Millis): void {
 
 /** Sends unacknowledged frames again along the current routes (or into the spool). */
 export function reroute(b: BrokerCore, now: Millis, p: Pending): void {
-  if (!routeGuaranteed(b, now, p.env, p.dests, p.seqs, p.retries + 1, p.rtoMs)) {
+  if (!routeGuaranteed(b, now, p.env, p.dests, p.seqs, p.retries + 1, p.rtoMs, false)) {
     // No path and no spool room: keep trying from the spool's side later (never drop).
     b.stats.refusedSpoolFull++;
     spoolPending(b, [p]);
@@ -170,6 +184,6 @@ export function spoolPending(b: BrokerCore, list: readonly Pending[]): void {
 export function drainSpool(b: BrokerCore, now: Millis): void {
   const ready = b.durable.spool.drain((d) => b.lsdb.nextHop(d) !== undefined);
   if (ready.length === 0) return;
-  for (const e of ready) routeGuaranteed(b, now, e.env, [e.dest], [e.seq], 0, 0);
+  for (const e of ready) routeGuaranteed(b, now, e.env, [e.dest], [e.seq], 0, 0, false);
   b.host.emit({ type: 'spool-drained', at: now, broker: b.id, events: ready.length });
 }

@@ -99,7 +99,10 @@ export function handleInterest(b: BrokerCore, now: Millis, from: BrokerId, frame
   }
   const result = b.interest.apply(frame);
   switch (result.kind) {
-    case 'applied': flood(b, bytes, from); break;
+    case 'applied':
+      b.durable.noteInterest(frame);
+      flood(b, bytes, from);
+      break;
     case 'stale': break;
     case 'gap':
       b.stats.interestGaps++;
