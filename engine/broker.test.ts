@@ -13,25 +13,25 @@ function converged(): Harness {
 describe('Broker: link state [HEL-1][LS-1][LS-2][LS-3]', () => {
   it('forms adjacencies and computes seed 002 routes (US→AP direct over us-2)', () => {
     const h = converged();
-    for (const b of h.brokers.values()) expect(b.lsdb.size).toBe(4);
-    expect(h.broker('us-1').upNeighbors()).toEqual(['us-2', 'eu-1']);
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('us-2'); // 0.5 + 180 < 70 + 120
-    expect(h.broker('eu-1').lsdb.nextHop('us-2')).toBe('us-1');
-    expect(h.broker('ap-1').lsdb.nextHop('us-1')).toBe('us-2');
+    for (const b of h.brokers.values()) expect(b.inspect().adverts).toBe(4);
+    expect(h.broker('us-1').inspect().upNeighbors()).toEqual(['us-2', 'eu-1']);
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBe('us-2'); // 0.5 + 180 < 70 + 120
+    expect(h.broker('eu-1').inspect().nextHop('us-2')).toBe('us-1');
+    expect(h.broker('ap-1').inspect().nextHop('us-1')).toBe('us-2');
   });
 
   it('routes around a cut link after the dead interval, and back when it heals', () => {
     const h = converged();
     h.cutLink('us-2', 'ap-1');
     h.drive(300); // less than the 400 ms dead interval: nothing noticed yet
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('us-2');
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBe('us-2');
     h.drive(500);
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('eu-1'); // US → EU → AP
-    expect(h.broker('us-2').lsdb.nextHop('ap-1')).toBe('us-1');
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBe('eu-1'); // US → EU → AP
+    expect(h.broker('us-2').inspect().nextHop('ap-1')).toBe('us-1');
     expect(h.events.some((e) => e.type === 'neighbor-down' && e.broker === 'us-2' && e.neighbor === 'ap-1')).toBe(true);
     h.restoreLink('us-2', 'ap-1');
     h.drive(1000);
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('us-2');
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBe('us-2');
   });
 
   it('adverts and interest echoed back around a cycle start no new flooding', () => {
@@ -46,8 +46,8 @@ describe('Broker: link state [HEL-1][LS-1][LS-2][LS-3]', () => {
     const settled = control();
     h.drive(3000);
     expect(control()).toBe(settled);
-    expect(h.broker('a').interest.ownSequence).toBe(1);
-    expect(h.broker('c').lsdb.nextHop('a')).toBe('b');
+    expect(h.broker('a').inspect().interestSequence).toBe(1);
+    expect(h.broker('c').inspect().nextHop('a')).toBe('b');
   });
 
   it('a restarted broker is re-adopted: its new adverts win over its old life', () => {
@@ -56,12 +56,12 @@ describe('Broker: link state [HEL-1][LS-1][LS-2][LS-3]', () => {
     h.drive(500);
     h.crash('ap-1');
     h.drive(1000);
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBeUndefined();
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBeUndefined();
     const ap = h.create('ap-1');
     h.subscribe('ap-1', 'orders/ap/#');
     ap.start(h.kernel.now);
     h.drive(1000);
-    expect(h.broker('us-1').lsdb.nextHop('ap-1')).toBe('us-2');
+    expect(h.broker('us-1').inspect().nextHop('ap-1')).toBe('us-2');
     const t0 = h.kernel.now;
     h.publish('us-1', 'orders/ap/1');
     h.drive(500);
@@ -124,13 +124,13 @@ describe('Broker: interest and forwarding [INT-1][FWD-1][FWD-2][FWD-3]', () => {
     const a = h.subscribe('eu-1', 'x/#');
     const b = h.subscribe('eu-1', 'x/#');
     h.drive(300);
-    expect(h.broker('us-1').interest.remote.patternCount).toBe(1);
+    expect(h.broker('us-1').inspect().remotePatterns).toBe(1);
     h.broker('eu-1').unsubscribe(h.kernel.now, a);
     h.drive(300);
-    expect(h.broker('us-1').interest.remote.patternCount).toBe(1);
+    expect(h.broker('us-1').inspect().remotePatterns).toBe(1);
     h.broker('eu-1').unsubscribe(h.kernel.now, b);
     h.drive(300);
-    expect(h.broker('us-1').interest.remote.patternCount).toBe(0);
+    expect(h.broker('us-1').inspect().remotePatterns).toBe(0);
     const t0 = h.kernel.now;
     h.publish('us-1', 'x/1');
     h.drive(300);

@@ -14,11 +14,18 @@
  *   would accept guaranteed events and route them nowhere until the database exchange had
  *   refilled it: lost, though accepted (meshtwin explore found it). With it, what is published
  *   before the routes return waits in the spool; the exchange then corrects whatever changed.
+ *
+ * [DUR-2] Every change the broker makes here is also written, operation by operation, to the
+ * state's `DurableStore` when it has one (store.ts: what must be durable before a guaranteed
+ * publish or frame is acknowledged, and how a restart reads it back). Slow subscribers' queues
+ * and consumer-group backlogs are not in it: they are memory, as the clients' sessions are.
  */
+import type { InterestFrame } from './frames.ts';
 import type { InterestTable } from './interest.ts';
 import { DedupLedger } from './ledger.ts';
 import { Outbox } from './reliable.ts';
 import { Spool } from './spool.ts';
+import type { DurableStore } from './store.ts';
 import type { BrokerId, Envelope, Millis } from './types.ts';
 
 /**
@@ -65,18 +72,84 @@ export class DurableState {
   /** [ORD-1] Last sequence number given per destination broker. */
   readonly destSeq = new Map<BrokerId, number>();
   readonly resequencers = new Map<BrokerId, Resequencer>();
-  /** Highest link-state and interest sequence numbers this broker has used (any life). */
-  lsSeq = 0;
-  interestSeq = 0;
+  #lsSeq = 0;
+  #interestSeq = 0;
   /**
    * [DUR-1] The last life's interest table, standing for its copy on disk (written through on
    * every change); the next life reads the other origins' interest back from it.
    */
   interest: InterestTable | undefined;
 
-  constructor(readonly config: DurableConfig) {
+  /**
+   * `store`: where the operations are written for a restart from disk [DUR-2] (store.ts). None:
+   * this object is itself what survives (the simulator keeps it across crashes).
+   */
+  constructor(readonly config: DurableConfig, readonly store?: DurableStore) {
     this.ledger = new DedupLedger(config.ledgerTtlMs);
     this.spool = new Spool(config.spoolBytes);
+  }
+
+  /** Highest link-state sequence number this broker has used (any life). */
+  get lsSeq(): number {
+    return this.#lsSeq;
+  }
+
+  set lsSeq(seq: number) {
+    this.#lsSeq = seq;
+    this.store?.write({ op: 'sequences', lsSeq: seq, interestSeq: this.#interestSeq });
+  }
+
+  /** Highest interest sequence number this broker has used (any life). */
+  get interestSeq(): number {
+    return this.#interestSeq;
+  }
+
+  set interestSeq(seq: number) {
+    if (seq === this.#interestSeq) return;
+    this.#interestSeq = seq;
+    this.store?.write({ op: 'sequences', lsSeq: this.#lsSeq, interestSeq: seq });
+  }
+
+  /** Sequence numbers read back by recovery (store.ts); not written again. */
+  restoreSequences(lsSeq: number, interestSeq: number): void {
+    this.#lsSeq = lsSeq;
+    this.#interestSeq = interestSeq;
+  }
+
+  /** Custody taken of `env` for `dest` (sent or spooled) [DUR-2]. */
+  hold(env: Envelope, dest: BrokerId, seq: number): void {
+    this.store?.write({ op: 'hold', dest, seq, env });
+  }
+
+  /** The next hop acknowledged `env` for these destinations: custody passed on. */
+  release(env: Envelope, dests: readonly BrokerId[], seqs: readonly number[]): void {
+    const store = this.store;
+    if (store === undefined) return;
+    const origin = env.path[0] as BrokerId;
+    for (let i = 0; i < dests.length; i++) store.write({ op: 'release', origin, dest: dests[i] as BrokerId, seq: seqs[i] as number });
+  }
+
+  /** [DEDUP-1] Records event `id` as taken for `dest`. */
+  recordLedger(now: Millis, id: string, dest: BrokerId): void {
+    this.ledger.record(now, id, dest);
+    this.store?.write({ op: 'ledger', id, dest, atMs: now });
+  }
+
+  /** [ORD-2] Offers `origin`'s event `seq` to its resequencer (see Resequencer.offer). */
+  offerInOrder(origin: BrokerId, seq: number, env: Envelope): Envelope[] | 'duplicate' {
+    const r = this.resequencer(origin);
+    const out = r.offer(seq, env);
+    const store = this.store;
+    if (store !== undefined && out !== 'duplicate') {
+      if (out.length === 0) store.write({ op: 'early', origin, seq, env });
+      else store.write({ op: 'released', origin, next: r.next });
+    }
+    return out;
+  }
+
+  /** [DUR-1] Another origin's interest frame was applied. */
+  noteInterest(frame: InterestFrame): void {
+    this.store?.write({ op: 'interest', frame });
   }
 
   outbox(neighbor: BrokerId): Outbox {
@@ -88,6 +161,7 @@ export class DurableState {
   nextSeqFor(dest: BrokerId): number {
     const s = (this.destSeq.get(dest) ?? 0) + 1;
     this.destSeq.set(dest, s);
+    this.store?.write({ op: 'dest-seq', dest, seq: s });
     return s;
   }
 

@@ -142,3 +142,31 @@ describe('Standby [HA-2]', () => {
     );
   });
 });
+
+describe('[HA-1] the primary side', () => {
+  it('keep-alives leave through the keepalive effect, to the backup, never as a send to a neighbor', async () => {
+    const { Broker } = await import('./broker.ts');
+    const { decodeFrame, frameKindOf } = await import('./codec/index.ts');
+    const sent: Array<{ to: string; kind: number | undefined }> = [];
+    const keepalives: Array<{ backup: string; bytes: Uint8Array }> = [];
+    let timerAt = NaN;
+    const b = new Broker({ id: 'eu-1', neighbors: [{ id: 'us-1', cost: 70 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16, backup: 'eu-1b', keepaliveMs: 50 }, {
+      send: (to, bytes) => sent.push({ to, kind: frameKindOf(bytes) }),
+      keepalive: (backup, bytes) => keepalives.push({ backup, bytes }),
+      disconnect: () => {},
+      deliver: () => {},
+      setTimer: (at) => (timerAt = at),
+      emit: () => {},
+      drop: () => {},
+    });
+    b.start(0);
+    for (let i = 0; i < 10 && timerAt <= 200; i++) b.handleTimeout(timerAt);
+    expect(keepalives.length).toBeGreaterThanOrEqual(4);
+    for (const k of keepalives) {
+      expect(k.backup).toBe('eu-1b');
+      const d = decodeFrame(k.bytes);
+      expect(d.ok && d.frame.kind === FrameKind.KeepAlive && d.frame.from === 'eu-1').toBe(true);
+    }
+    expect(sent.every((s) => s.to === 'us-1' && s.kind !== FrameKind.KeepAlive)).toBe(true);
+  });
+});

@@ -157,6 +157,8 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
     const handed: Array<{ sub: LocalSubscription; id: string }> = [];
     const b = new Broker({ id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 }, {
       send: () => {},
+      keepalive: () => {},
+      disconnect: () => {},
       deliver: (sub, env) => handed.push({ sub, id: env.id }),
       setTimer: () => {},
       emit: () => {},
@@ -187,11 +189,11 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
     expect(fast.consumer?.depth).toBe(1);
     expect(slow.share?.backlogDepth).toBe(46);
     expect(b.stats.spooledSlow).toBe(46);
-    expect(b.durable.spool.externalBytes).toBeGreaterThan(0);
+    expect(b.inspect().spoolExternalBytes).toBeGreaterThan(0);
     // Only the fast member consumes.
     for (let i = 0; i < 60; i++) b.handleConsumed(2 + i, fast);
     expect(slow.share?.backlogDepth).toBe(0);
-    expect(b.durable.spool.externalBytes).toBe(0);
+    expect(b.inspect().spoolExternalBytes).toBe(0);
     // The slow member still has e000 in hand and e002 queued; the fast one had everything else.
     expect(to(slow)).toEqual(['e000']);
     expect(slow.consumer?.depth).toBe(1);

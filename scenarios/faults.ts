@@ -22,7 +22,7 @@ export type FaultTargetKind =
   | 'regions-or-all';
 
 /** The keys a fault may have besides `at` and its action. */
-export type FaultOption = 'loss' | 'rtt' | 'jitter' | 'bandwidth' | 'pattern' | 'rate' | 'for';
+export type FaultOption = 'loss' | 'rtt' | 'jitter' | 'bandwidth' | 'pattern' | 'rate' | 'for' | 'detect';
 
 export interface FaultActionRule {
   readonly target: FaultTargetKind;
@@ -36,12 +36,12 @@ export interface FaultActionRule {
 
 /** [FAULT-1] Every action, in the order messages list them. */
 export const FAULT_ACTIONS: Readonly<Record<FaultAction, FaultActionRule>> = {
-  'link-down': { target: 'link', options: [], required: [], oneOf: [] },
-  'link-up': { target: 'link', options: [], required: [], oneOf: [] },
+  'link-down': { target: 'link', options: ['detect'], required: [], oneOf: [] },
+  'link-up': { target: 'link', options: ['detect'], required: [], oneOf: [] },
   crash: { target: 'broker', options: [], required: [], oneOf: [] },
   restart: { target: 'broker', options: [], required: [], oneOf: [] },
-  partition: { target: 'regions', options: [], required: [], oneOf: [] },
-  heal: { target: 'regions-or-all', options: [], required: [], oneOf: [] },
+  partition: { target: 'regions', options: ['detect'], required: [], oneOf: [] },
+  heal: { target: 'regions-or-all', options: ['detect'], required: [], oneOf: [] },
   degrade: { target: 'link', options: ['loss', 'rtt', 'jitter', 'bandwidth', 'for'], required: [], oneOf: ['loss', 'rtt', 'jitter', 'bandwidth'] },
   'slow-consumer': { target: 'broker', options: ['pattern', 'rate', 'for'], required: ['rate'], oneOf: [] },
 };
@@ -50,7 +50,7 @@ export const FAULT_ACTIONS: Readonly<Record<FaultAction, FaultActionRule>> = {
 export const FAULT_ACTION_NAMES = Object.keys(FAULT_ACTIONS) as FaultAction[];
 
 /** Every option key any action takes. */
-export const FAULT_OPTIONS: readonly FaultOption[] = ['loss', 'rtt', 'jitter', 'bandwidth', 'pattern', 'rate', 'for'];
+export const FAULT_OPTIONS: readonly FaultOption[] = ['loss', 'rtt', 'jitter', 'bandwidth', 'pattern', 'rate', 'for', 'detect'];
 
 /** Which FaultSpec field holds each option, and how it is written. */
 const OPTION_FIELDS: Readonly<Record<FaultOption, { field: keyof FaultSpec; write: (v: never) => unknown }>> = {
@@ -61,6 +61,7 @@ const OPTION_FIELDS: Readonly<Record<FaultOption, { field: keyof FaultSpec; writ
   pattern: { field: 'pattern', write: (v: string) => v },
   rate: { field: 'ratePerSec', write: rateText },
   for: { field: 'forMs', write: durationText },
+  detect: { field: 'detect', write: (v: string) => v },
 };
 
 /**

@@ -302,7 +302,7 @@ const CASES: Case[] = [
   ['degrade zero rtt', F('{ at: 2s, degrade: [us-1, eu-1], rtt: 0ms }'), '24:43', 'faults[0].rtt', 'a round-trip time above zero, such as "300ms"', '"0ms"'],
   ['degrade while degraded', F('{ at: 2s, degrade: [us-1, eu-1], loss: 0.1, for: 5s }', '{ at: 4s, degrade: [eu-1, us-1], rtt: 1s }'), '25:24', 'faults[1].degrade', 'a link not degraded at 4.00 s (faults[0] degrades it until 7.00 s)', '[eu-1, us-1]'],
   ['degrade after an endless degrade', F('{ at: 2s, degrade: [us-1, eu-1], loss: 0.1 }', '{ at: 8s, degrade: [eu-1, us-1], rtt: 1s }'), '25:24', 'faults[1].degrade', 'a link not degraded at 8.00 s (faults[0] degrades it to the end of the run)', '[eu-1, us-1]'],
-  ['rate on link-down', F('{ at: 2s, link-down: [us-1, eu-1], rate: 10/s }'), '24:40', 'faults[0].rate', 'a key of a link-down fault (at, link-down)', '"rate", which only slow-consumer takes'],
+  ['rate on link-down', F('{ at: 2s, link-down: [us-1, eu-1], rate: 10/s }'), '24:40', 'faults[0].rate', 'a key of a link-down fault (at, link-down, detect)', '"rate", which only slow-consumer takes'],
   ['loss on slow-consumer', F('{ at: 2s, slow-consumer: eu-1, rate: 10/s, loss: 0.1 }'), '24:48', 'faults[0].loss', 'a key of a slow-consumer fault (at, slow-consumer, pattern, rate, for)', '"loss", which only degrade takes'],
   ['for on a crash', F('{ at: 2s, crash: eu-1, for: 3s }'), '24:28', 'faults[0].for', 'a key of a crash fault (at, crash)', '"for", which only degrade and slow-consumer take'],
   ['option without an action', F('{ at: 2s, rate: 10/s }'), '24:5', 'faults[0]', 'exactly one action: link-down, link-up, crash, restart, partition, heal, degrade or slow-consumer', 'no action'],

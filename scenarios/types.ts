@@ -143,6 +143,12 @@ export interface FaultSpec {
    * partition: region ids; heal: region ids, or [] for every partition.
    */
   readonly target: readonly string[];
+  /**
+   * link-down/link-up/partition/heal: how the brokers learn of it [LINK-1]. 'silent' (the default,
+   * undefined): they don't; a cut is found by the dead interval, a repair by the next hello.
+   * 'notified': both ends see the connection close (or open) at once, as with a TCP close.
+   */
+  readonly detect?: 'silent' | 'notified';
   /** degrade / slow-consumer: how long until it reverts (undefined: until the end of the run). */
   readonly forMs?: number;
   /** degrade: new link properties (undefined keeps the link's own). */

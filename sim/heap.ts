@@ -9,7 +9,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { InterestTable } from '../engine/interest.ts';
 import { parseSelector } from '../engine/selector/index.ts';
-import type { InterestFrame } from '../engine/frames.ts';
+import type { InterestImage } from '../engine/broker.ts';
 
 let gcFn: (() => void) | undefined;
 
@@ -42,16 +42,11 @@ export function measureRetained(build: () => unknown): number {
 }
 
 /** Measured bytes of a broker's routing structures (local subscriptions and remote interest). */
-export function measureRoutingTableBytes(table: InterestTable): number {
-  // Inputs are gathered first and stay alive across both measurements, so only the replica counts.
-  const locals = [...table.local.entries()].map(([, sub]) => sub);
-  const snapshots: InterestFrame[] = [];
-  for (const origin of table.knownOrigins()) {
-    const snap = table.originSnapshot(origin);
-    if (snap !== undefined) snapshots.push(snap);
-  }
+export function measureRoutingTableBytes(image: InterestImage): number {
+  // Inputs are gathered first (the image) and stay alive across both measurements, so only the replica counts.
+  const { locals, snapshots } = image;
   const bytes = measureRetained(() => {
-    const replica = new InterestTable(table.self);
+    const replica = new InterestTable(image.self);
     for (const s of locals) replica.subscribe(s.pattern, s.filter, s.filter === null ? null : parseSelector(s.filter), s.count, s.tag);
     for (const snap of snapshots) replica.apply(snap);
     // The replica has no one to send its queued adverts to; drop them as the broker did.

@@ -165,7 +165,7 @@ export class InvariantChecker implements MeshObserver {
       if (seen.has(st.delivered)) continue; // a consumer group's other members
       seen.add(st.delivered);
       const node = this.mesh.node(st.pop.broker);
-      if (crashed.has(st.pop.broker) || node === undefined || node.broker.stats.droppedSpoolFull > 0) continue;
+      if (crashed.has(st.pop.broker) || node === undefined || node.broker.inspect().stats.droppedSpoolFull > 0) continue;
       checked++;
       for (let si = 0; si < this.mesh.streams.length; si++) {
         const stream = this.mesh.streams[si] as PublishStream;
@@ -223,7 +223,7 @@ export function convergenceViolations(mesh: Mesh): string[] {
     const reach = new Set<BrokerId>([src]);
     const queue = [src];
     while (queue.length > 0) for (const n of adj.get(queue.shift() as BrokerId) ?? []) if (!reach.has(n)) (reach.add(n), queue.push(n));
-    const lsdb = (mesh.node(src) as { broker: { lsdb: { nextHop(d: BrokerId): BrokerId | undefined } } }).broker.lsdb;
+    const lsdb = (mesh.node(src) as NonNullable<ReturnType<Mesh['node']>>).broker.inspect();
     for (const dest of ids) {
       if (dest === src) continue;
       const hop = lsdb.nextHop(dest);
@@ -243,7 +243,7 @@ export function convergenceViolations(mesh: Mesh): string[] {
         if (seen.has(next) || !(adj.get(at) ?? []).includes(next)) break;
         seen.add(next);
         at = next;
-        next = (mesh.node(at) as { broker: { lsdb: { nextHop(d: BrokerId): BrokerId | undefined } } }).broker.lsdb.nextHop(dest);
+        next = (mesh.node(at) as NonNullable<ReturnType<Mesh['node']>>).broker.inspect().nextHop(dest);
       }
       if (next !== dest || !(adj.get(at) ?? []).includes(dest)) out.push(`following next hops from ${src} to ${dest} does not arrive (stuck at ${at})`);
     }

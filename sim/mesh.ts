@@ -7,10 +7,11 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
-import { Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type DropCause, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
-import { decodeFrame } from '../engine/codec/index.ts';
-import type { DurableState } from '../engine/durable.ts';
+import { type Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerStats, type DropCause, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import { decodeFrame, frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind } from '../engine/frames.ts';
+import type { DurableState } from '../engine/durable.ts';
+import { BrokerDriver, type HostEffects } from '../engine/host/driver.ts';
 import { Standby } from '../engine/ha.ts';
 import { receivers } from '../engine/interest.ts';
 import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
@@ -47,11 +48,8 @@ export interface MeshObserver {
 export const POPULATION_DETAIL_MAX = 1000;
 
 class Node {
-  /** The current (or, while crashed, the last) life; undefined only before the first boot. */
-  broker!: Broker;
-  alive = false;
-  /** The one timer the broker asked for (NaN when none). */
-  timerAt = NaN;
+  /** Runs the node's broker (this life's) and guards its timer (engine/host/driver.ts). */
+  driver!: BrokerDriver;
   /** Outgoing directions by neighbor id. */
   readonly out = new Map<BrokerId, LinkDirection>();
   readonly populations: Population[] = [];
@@ -68,6 +66,15 @@ class Node {
 
   constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
     this.clientOneWayMs = clientRttMs / 2;
+  }
+
+  /** The current (or, after a crash, the last) life's broker. */
+  get broker(): Broker {
+    return this.driver.broker;
+  }
+
+  get alive(): boolean {
+    return this.driver?.alive ?? false;
   }
 }
 
@@ -132,7 +139,7 @@ export class Mesh {
   /** Links cut by each partition fault still in force (by fault index). */
   private readonly partitions = new Map<number, { readonly regions: ReadonlySet<string>; readonly dirs: LinkDirection[] }>();
   private readonly reconnectRng: Rng;
-  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number };
+  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number; relink: number };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean }>;
 
   /** The kernel runs to durationMs + drainMs: publishers stop at durationMs, what is in flight lands. */
@@ -156,6 +163,7 @@ export class Mesh {
       keepalive: k.register((now, p) => this.onKeepalive(now, p)),
       standby: k.register((now, p) => this.onStandbyTimer(now, p)),
       resubscribe: k.register((now, i) => this.onResubscribe(now, i)),
+      relink: k.register((now, d) => this.onRelink(now, d)),
     };
     scenario.regions.forEach((region, regionIndex) => {
       for (const id of region.brokers) {
@@ -262,7 +270,7 @@ export class Mesh {
     const seen = new Set<string>();
     const now = this.kernel.now;
     for (const node of this.nodes) {
-      if (node.broker === undefined) continue;
+      if (node.driver === undefined) continue;
       const custody = (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null): void => {
         if (sub !== null) {
           pairs += this.subWorth(node, env, sub);
@@ -279,8 +287,8 @@ export class Mesh {
         }
         pairs += this.worth(d, env);
       };
-      if (node.alive) node.broker.forEachHeld(custody);
-      else node.broker.forEachCustody(custody);
+      if (node.alive) node.broker.inspect().forEachHeld(custody);
+      else node.broker.inspect().forEachCustody(custody);
     }
     return pairs;
   }
@@ -294,7 +302,7 @@ export class Mesh {
     if (!d.alive) return 0;
     const subs = this.matchScratch;
     subs.length = 0;
-    const k = d.broker.matchLocal(env, subs);
+    const k = d.broker.inspect().matchLocal(env, subs);
     let n = 0;
     for (let i = 0; i < k; i++) n += this.subWorth(d, env, subs[i] as LocalSubscription);
     return n;
@@ -394,12 +402,11 @@ export class Mesh {
    */
   private boot(node: Node, reconnect: boolean): void {
     // A new life: the last one's counters join the broker's sum.
-    if (node.broker !== undefined) this.retire(node);
+    if (node.driver !== undefined) this.retire(node);
     const config = this.configFor(node);
     node.durable ??= durableFor(config);
-    node.broker = new Broker(config, this.hostFor(node), node.durable);
-    node.alive = true;
-    node.timerAt = NaN;
+    node.driver ??= new BrokerDriver(this.hostFor(node), { schedule: (atMs) => this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index) });
+    node.driver.boot(config, node.durable);
     const now = this.kernel.now;
     for (const p of node.populations) {
       this.subs[p.index] = undefined;
@@ -442,22 +449,15 @@ export class Mesh {
     for (const [k, v] of Object.entries(node.broker.stats)) node.past[k as keyof BrokerStats] = (node.past[k as keyof BrokerStats] ?? 0) + v;
   }
 
-  private hostFor(node: Node): BrokerHost {
+  /** What the broker's effects mean here: frames onto virtual links, deliveries to populations. */
+  private hostFor(node: Node): HostEffects {
     return {
-      send: (to: BrokerId, bytes: Uint8Array, kind: FrameKind) => {
+      send: (to: BrokerId, bytes: Uint8Array) => {
         const dir = node.out.get(to);
-        if (dir === undefined) {
-          // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
-          const pair = node.pair;
-          if (kind === FrameKind.KeepAlive && pair !== undefined && to === pair.backupId) {
-            pair.onLan.push(bytes);
-            this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
-          }
-          return;
-        }
-        const arrival = dir.transmit(this.kernel.now, bytes, kind);
+        if (dir === undefined) throw new Error(`${node.id} sent to ${to}, which is not a neighbor`);
+        const arrival = dir.transmit(this.kernel.now, bytes);
         if (!Number.isNaN(arrival)) this.kernel.at(arrival, this.K.arrive, dir.index);
-        else if (kind === FrameKind.Data && dir.lastDrop !== 'lossRetried') {
+        else if (dir.lastDrop !== 'lossRetried' && frameKindOf(bytes) === FrameKind.Data) {
           this.lostFrame(node, dir.lastDrop === 'loss' ? 'linkLoss' : dir.lastDrop === 'queue' ? 'queueFull' : 'linkDown', bytes);
         }
       },
@@ -467,12 +467,22 @@ export class Mesh {
         else for (const id of dests as readonly BrokerId[]) pairs += this.worth(this.byId.get(id) as Node, env);
         this.accounts.drop(node.index, cause, pairs);
       },
-      deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
-      setTimer: (atMs: number) => {
-        node.timerAt = atMs;
-        this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index);
+      keepalive: (backup: BrokerId, bytes: Uint8Array) => {
+        // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
+        const pair = node.pair;
+        if (pair === undefined || backup !== pair.backupId) return;
+        pair.onLan.push(bytes);
+        this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
       },
+      deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       emit: (event: BrokerEvent) => this.control.push(event),
+      // [LINK-3] The simulated connection closes: the peer sees it at once, and the two redial
+      // after one round trip (the link's own state, cut or not, is untouched).
+      disconnect: (neighbor: BrokerId) => {
+        const dir = node.out.get(neighbor) as LinkDirection;
+        (this.byId.get(neighbor) as Node).driver.handleLinkDown(this.kernel.now, node.id);
+        this.kernel.at(this.kernel.now + dir.props.rttMs, this.K.relink, dir.index);
+      },
     };
   }
 
@@ -535,14 +545,18 @@ export class Mesh {
       return;
     }
     this.arrival++;
-    node.broker.handleFrame(now, dir.spec.from, bytes);
+    node.driver.handleFrame(now, dir.spec.from, bytes);
+  }
+
+  /** [LINK-2] Both ends of direction `d`'s link are told it is connected. */
+  private onRelink(now: number, d: number): void {
+    const dir = this.directions[d] as LinkDirection;
+    (this.byId.get(dir.spec.from) as Node).driver.handleLinkUp(now, dir.spec.to);
+    (this.byId.get(dir.spec.to) as Node).driver.handleLinkUp(now, dir.spec.from);
   }
 
   private onTimer(now: number, i: number): void {
-    const node = this.nodes[i] as Node;
-    if (!node.alive || node.timerAt !== now) return;
-    node.timerAt = NaN;
-    node.broker.handleTimeout(now);
+    (this.nodes[i] as Node).driver.handleTimer(now);
   }
 
   private onPublish(now: number, si: number): void {
@@ -639,7 +653,11 @@ export class Mesh {
     switch (fault.action) {
       case 'link-down':
       case 'link-up':
-        for (const dir of this.dirsOf(a, b)) fault.action === 'link-down' ? this.cut(dir) : dir.setUp();
+        for (const dir of this.dirsOf(a, b)) {
+          if (fault.action === 'link-down') this.cut(dir);
+          else dir.setUp();
+          if (fault.detect === 'notified') this.notify(now, dir, fault.action === 'link-up');
+        }
         break;
       case 'crash': this.crash(now, a); break;
       case 'restart': this.restart(a); break;
@@ -654,6 +672,7 @@ export class Mesh {
             dirs.push(dir);
           }
         }
+        if (fault.detect === 'notified') for (const dir of dirs) this.notify(now, dir, false);
         this.partitions.set(i, { regions, dirs });
         break;
       }
@@ -661,6 +680,7 @@ export class Mesh {
         for (const [pi, part] of this.partitions) {
           if (fault.target.length > 0 && !fault.target.some((r) => part.regions.has(r))) continue;
           for (const dir of part.dirs) dir.setUp();
+          if (fault.detect === 'notified') for (const dir of part.dirs) this.notify(now, dir, true);
           this.partitions.delete(pi);
         }
         break;
@@ -687,6 +707,16 @@ export class Mesh {
     }
   }
 
+  /**
+   * [LINK-1..2] A notified fault: the sending end of `dir` sees its connection close (or open)
+   * at once, as a TCP socket would; each direction tells its own end, so a link tells both.
+   */
+  private notify(now: number, dir: LinkDirection, up: boolean): void {
+    const driver = (this.byId.get(dir.spec.from) as Node).driver;
+    if (up) driver.handleLinkUp(now, dir.spec.to);
+    else driver.handleLinkDown(now, dir.spec.to);
+  }
+
   private slowTargets(fault: FaultSpec): Population[] {
     const node = this.byId.get(fault.target[0] as string) as Node;
     return node.populations.filter((p) => fault.pattern === undefined || p.pattern === fault.pattern);
@@ -711,8 +741,7 @@ export class Mesh {
     if (node !== undefined) {
       if (!node.alive) return;
       this.sessionsEnd(node);
-      node.alive = false;
-      node.timerAt = NaN;
+      node.driver.stop();
       node.crashedAt = now;
       return;
     }
@@ -741,7 +770,7 @@ export class Mesh {
     const seen = new Set<string>();
     const now = this.kernel.now;
     for (const holder of this.nodes) {
-      holder.broker.forEachCustody((env, dest) => {
+      holder.broker.inspect().forEachCustody((env, dest) => {
         if (dest !== node.id) return;
         if (holder !== node) {
           if (node.durable?.ledger.has(now, env.id, node.id) === true || seen.has(env.id)) return;
@@ -750,7 +779,7 @@ export class Mesh {
         pairs += this.worth(node, env);
       });
     }
-    node.broker.forEachHeld((_env, _dest, sub) => {
+    node.broker.inspect().forEachHeld((_env, _dest, sub) => {
       if (sub !== null) pairs += receivers(sub);
     });
     this.accounts.drop(node.index, 'crash', pairs);

@@ -17,6 +17,7 @@
  * [NET-2] A frame that would push the send queue past queueBytes is tail-dropped and counted.
  * [NET-3] A link that goes down loses what is on the wire; nothing passes until it is up again.
  */
+import { frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind } from '../engine/frames.ts';
 import type { BrokerId } from '../engine/types.ts';
 import type { Rng } from './rng.ts';
@@ -103,7 +104,9 @@ export class LinkDirection {
    * queue full, link down); the caller schedules the arrival event. (Times before 0 are valid:
    * the warm-up runs at negative times.)
    */
-  transmit(now: number, bytes: Uint8Array, kind: FrameKind): number {
+  transmit(now: number, bytes: Uint8Array): number {
+    // Data and acks are what the link loses (control frames ride a reliable channel in this model).
+    const kind = frameKindOf(bytes);
     const isData = kind === FrameKind.Data || kind === FrameKind.Guaranteed;
     const lossy = isData || kind === FrameKind.Ack;
     if (!this.up) {

@@ -2,7 +2,7 @@
  * Runs a scenario to the end and gathers what it measured, in the shape of DESIGN.md's report
  * contract (summary.json) plus the series and timeline the charts and later tools use.
  */
-import type { Broker } from '../engine/broker.ts';
+import type { BrokerStats, BrokerView } from '../engine/broker.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import { measureRoutingTableBytes } from './heap.ts';
 import type { LatencyBlock } from './metrics.ts';
@@ -283,26 +283,26 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   for (let s = 0; s < nSec; s++) wanPeakBytes = Math.max(wanPeakBytes, sum(wanDirs.map((d) => d.perSecondBytes[s] ?? 0)));
 
   const inFlightAtEnd = mesh.inFlightAtEnd();
-  const largest = mesh.nodes.reduce((a, n) => (n.broker.interest.routingEntries > a.broker.interest.routingEntries ? n : a));
+  const largest = mesh.nodes.reduce((a, n) => (n.broker.inspect().routingEntries > a.broker.inspect().routingEntries ? n : a));
   const brokers: BrokerResult[] = mesh.nodes.map((node) => {
-    const b = node.broker;
-    const st = mesh.brokerStats(node.id) as Broker['stats'];
+    const b = node.broker.inspect();
+    const st = mesh.brokerStats(node.id) as BrokerStats;
     const connections = sum(node.populations.map((p) => p.count));
     return {
       id: node.id, region: node.region,
-      routingEntries: b.interest.routingEntries,
-      ...routingTable(b.interest, measureHeap && node === largest),
-      routingTableBytesCounted: b.interest.bytes,
-      localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
+      routingEntries: b.routingEntries,
+      ...routingTable(b, measureHeap && node === largest),
+      routingTableBytesCounted: b.routingTableBytesCounted,
+      localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
       connections, connectionBytes: connections * scenario.model.connectionBytes,
       published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(node.id),
       dataFramesSent: st.dataFramesSent, dataFramesReceived: st.dataFramesReceived,
       filteredAtEdge: st.filteredAtEdge, droppedNoRoute: st.droppedNoRoute,
       droppedLoop: st.droppedLoop, droppedHopLimit: st.droppedHopLimit, protocolErrors: st.protocolErrors,
-      consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.durable.spool.peakBytes, ledgerEntries: b.durable.ledger.size,
+      consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.spoolPeakBytes, ledgerEntries: b.ledgerEntries,
       acksSent: st.acksSent, acksReceived: st.acksReceived, refusedSpoolFull: st.refusedSpoolFull,
-      groupSharesMoved: b.groupSharesMoved(),
-      routes: b.lsdb.routes(), aliveAtEnd: node.alive, populations: node.populations.length,
+      groupSharesMoved: b.groupSharesMoved,
+      routes: b.routes(), aliveAtEnd: node.alive, populations: node.populations.length,
     };
   });
   const acc = mesh.accounts;
@@ -417,9 +417,9 @@ function takeoverResults(mesh: Mesh): RunResult['ha']['takeovers'] {
 /** Below this many entries a table is smaller than the heap's noise between two readings. */
 export const MEASURE_MIN_ENTRIES = 10_000;
 
-function routingTable(table: Broker['interest'], measure: boolean): { routingTableBytes: number; routingTableBytesSource: 'measured' | 'counted' } {
-  if (measure && table.routingEntries >= MEASURE_MIN_ENTRIES) return { routingTableBytes: measureRoutingTableBytes(table), routingTableBytesSource: 'measured' };
-  return { routingTableBytes: table.bytes, routingTableBytesSource: 'counted' };
+function routingTable(view: BrokerView, measure: boolean): { routingTableBytes: number; routingTableBytesSource: 'measured' | 'counted' } {
+  if (measure && view.routingEntries >= MEASURE_MIN_ENTRIES) return { routingTableBytes: measureRoutingTableBytes(view.interestImage()), routingTableBytesSource: 'measured' };
+  return { routingTableBytes: view.routingTableBytesCounted, routingTableBytesSource: 'counted' };
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);

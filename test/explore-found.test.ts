@@ -24,6 +24,8 @@ describe('the dead interval and floating point', () => {
     const events: BrokerEvent[] = [];
     const b = new Broker({ id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 500, deadIntervalMs: dead, hopLimit: 16 }, {
       send: () => {},
+      keepalive: () => {},
+      disconnect: () => {},
       deliver: () => {},
       setTimer: (at) => timers.push(at),
       emit: (e) => events.push(e),
@@ -31,11 +33,11 @@ describe('the dead interval and floating point', () => {
     });
     b.start(3000);
     b.handleFrame(heardAt, 'b', encodeFrame({ kind: FrameKind.Hello, from: 'b', helloIntervalMs: 500, deadIntervalMs: dead, heard: ['a'] }));
-    expect(b.upNeighbors()).toEqual(['b']);
+    expect(b.inspect().upNeighbors()).toEqual(['b']);
     const due = heardAt + dead;
     b.handleTimeout(due);
     expect(events.filter((e) => e.type === 'neighbor-down')).toHaveLength(1);
-    expect(b.upNeighbors()).toEqual([]);
+    expect(b.inspect().upNeighbors()).toEqual([]);
     expect(timers.at(-1)).toBeGreaterThan(due);
   });
 });

@@ -3,8 +3,9 @@
  * fixed one-way delay that can be cut, and `drive(ms)` to advance time. No bandwidth, loss or
  * jitter: those belong to the simulator's network, tested apart.
  */
-import { Broker, type BrokerEvent, type DropCause, type BrokerHost, type LocalSubscription, type PublishInput } from '../engine/broker.ts';
-import { decodeFrame } from '../engine/codec/index.ts';
+import type { Broker, BrokerEvent, DropCause, LocalSubscription, PublishInput } from '../engine/broker.ts';
+import { BrokerDriver, type HostEffects } from '../engine/host/driver.ts';
+import { decodeFrame, frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind, type Frame } from '../engine/frames.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
 import { Kernel } from '../sim/kernel.ts';
@@ -39,24 +40,24 @@ export class Harness {
   readonly events: BrokerEvent[] = [];
   /** Copies the brokers dropped, with their cause [ACCT-1]. */
   readonly drops: Array<{ readonly at: number; readonly broker: BrokerId; readonly cause: DropCause; readonly env: Envelope; readonly dests: readonly BrokerId[] | null; readonly sub: LocalSubscription | null }> = [];
+  /** [LINK-3] Disconnects the brokers asked for (the harness's links have no connection to close). */
+  readonly disconnects: Array<{ readonly at: number; readonly broker: BrokerId; readonly neighbor: BrokerId; readonly reason: string }> = [];
+  /** [HA-1] Keep-alives the brokers sent their backups (the harness has no standbys). */
+  readonly keepalives: Array<{ readonly at: number; readonly from: BrokerId; readonly backup: BrokerId; readonly bytes: Uint8Array }> = [];
   private readonly cut = new Set<string>();
   private readonly delays = new Map<string, number>();
-  private readonly timerAt = new Map<BrokerId, number>();
-  private readonly alive = new Set<BrokerId>();
+  /** Each broker's driver (engine/host/driver.ts): the same loop the simulator runs. */
+  readonly drivers = new Map<BrokerId, BrokerDriver>();
   private readonly kArrive: number;
   private readonly kTimer: number;
   private seq = 0;
 
   constructor(ids: readonly BrokerId[], readonly links: readonly HarnessLink[], readonly opts: { helloIntervalMs?: number; deadIntervalMs?: number; hopLimit?: number } = {}) {
     this.kArrive = this.kernel.register((now, _arg, ref: { from: BrokerId; to: BrokerId; bytes: Uint8Array }) => {
-      if (this.cut.has(key(ref.from, ref.to)) || !this.alive.has(ref.to)) return;
-      (this.brokers.get(ref.to) as Broker).handleFrame(now, ref.from, ref.bytes);
+      if (this.cut.has(key(ref.from, ref.to))) return;
+      (this.drivers.get(ref.to) as BrokerDriver).handleFrame(now, ref.from, ref.bytes);
     });
-    this.kTimer = this.kernel.register((now, _arg, id: BrokerId) => {
-      if (this.timerAt.get(id) !== now || !this.alive.has(id)) return;
-      this.timerAt.delete(id);
-      (this.brokers.get(id) as Broker).handleTimeout(now);
-    });
+    this.kTimer = this.kernel.register((now, _arg, driver: BrokerDriver) => driver.handleTimer(now));
     for (const l of links) {
       this.delays.set(key(l.a, l.b), l.delayMs);
       this.delays.set(key(l.b, l.a), l.delayMs);
@@ -71,25 +72,28 @@ export class Harness {
       if (l.a === id) neighbors.push({ id: l.b, cost: l.cost ?? l.delayMs * 2 });
       if (l.b === id) neighbors.push({ id: l.a, cost: l.cost ?? l.delayMs * 2 });
     }
-    const host: BrokerHost = {
-      send: (to, bytes, kind) => {
+    const effects: HostEffects = {
+      send: (to, bytes) => {
+        const kind = frameKindOf(bytes) as FrameKind;
         const delay = this.delays.get(key(id, to));
         if (delay === undefined) throw new Error(`${id} sent to ${to}, which is not a neighbor`);
         this.sent.push({ at: this.kernel.now, from: id, to, kind, bytes });
         if (this.cut.has(key(id, to))) return;
         this.kernel.after(delay, this.kArrive, this.seq++, { from: id, to, bytes });
       },
+      keepalive: (backup, bytes) => this.keepalives.push({ at: this.kernel.now, from: id, backup, bytes }),
+      disconnect: (neighbor, reason) => this.disconnects.push({ at: this.kernel.now, broker: id, neighbor, reason }),
       deliver: (sub, env, now) => this.deliveries.push({ at: now, broker: id, sub, env }),
-      setTimer: (at) => {
-        this.timerAt.set(id, at);
-        this.kernel.at(Math.max(at, this.kernel.now), this.kTimer, 0, id);
-      },
       emit: (e) => this.events.push(e),
       drop: (cause, env, dests, sub) => this.drops.push({ at: this.kernel.now, broker: id, cause, env, dests, sub }),
     };
-    const broker = new Broker({ id, neighbors, helloIntervalMs: this.opts.helloIntervalMs ?? 100, deadIntervalMs: this.opts.deadIntervalMs ?? 400, hopLimit: this.opts.hopLimit ?? 16 }, host);
+    let driver = this.drivers.get(id);
+    if (driver === undefined) {
+      const d = new BrokerDriver(effects, { schedule: (at) => this.kernel.at(Math.max(at, this.kernel.now), this.kTimer, 0, d) });
+      this.drivers.set(id, (driver = d));
+    }
+    const broker = driver.boot({ id, neighbors, helloIntervalMs: this.opts.helloIntervalMs ?? 100, deadIntervalMs: this.opts.deadIntervalMs ?? 400, hopLimit: this.opts.hopLimit ?? 16 });
     this.brokers.set(id, broker);
-    this.alive.add(id);
     return broker;
   }
 
@@ -128,9 +132,22 @@ export class Harness {
     this.cut.delete(key(b, a));
   }
 
+  /** [LINK-1] Cuts a link and tells both ends at once (a TCP close each side sees). */
+  closeLink(a: BrokerId, b: BrokerId): void {
+    this.cutLink(a, b);
+    this.drivers.get(a)?.handleLinkDown(this.kernel.now, b);
+    this.drivers.get(b)?.handleLinkDown(this.kernel.now, a);
+  }
+
+  /** [LINK-2] Restores a link and tells both ends it is connected. */
+  reopenLink(a: BrokerId, b: BrokerId): void {
+    this.restoreLink(a, b);
+    this.drivers.get(a)?.handleLinkUp(this.kernel.now, b);
+    this.drivers.get(b)?.handleLinkUp(this.kernel.now, a);
+  }
+
   crash(id: BrokerId): void {
-    this.alive.delete(id);
-    this.timerAt.delete(id);
+    this.drivers.get(id)?.stop();
   }
 
   /** Data frames sent since `since` on a->b. */

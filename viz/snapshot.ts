@@ -8,7 +8,7 @@
  *         simulated second over a sliding window of at least RATE_WINDOW_MS simulated time.
  * [VIZ-2] Utilization is that rate over the direction's bandwidth in force (a degraded link's).
  */
-import type { Broker } from '../engine/broker.ts';
+import type { BrokerStats } from '../engine/broker.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { Mesh } from '../sim/mesh.ts';
 import type { RunResult } from '../sim/run.ts';
@@ -183,14 +183,14 @@ export class SnapshotBuilder {
         if (d.spec.from === n.id) mbpsOut += m;
         if (d.spec.to === n.id) mbpsIn += m;
       });
-      const b = n.broker;
-      const st = mesh.brokerStats(n.id) as Broker['stats'];
-      const routes = b.lsdb.routes();
+      const b = n.broker.inspect();
+      const st = mesh.brokerStats(n.id) as BrokerStats;
+      const routes = b.routes();
       return {
         id: n.id, alive: n.alive, mbpsIn, mbpsOut,
-        routingEntries: b.interest.routingEntries, localPatterns: b.interest.local.patternCount, remotePatterns: b.interest.remote.patternCount,
+        routingEntries: b.routingEntries, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
         routes: n.alive ? routes.slice(0, ROUTES_MAX) : [],
-        spoolEvents: b.durable.spool.length, spoolBytes: b.durable.spool.usedBytes + b.durable.spool.externalBytes,
+        spoolEvents: b.spoolEvents, spoolBytes: b.spoolBytes,
         consumerQueue: n.populations.length <= QUEUE_SCAN_MAX ? mesh.consumerQueueDepth(n.id) : null,
         // The same figures as summary.json's brokers[]: summed over the broker's lives [ACCT-1].
         published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(n.id),

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AckFrame, DataFrame, Frame, GuaranteedFrame, HelloFrame, InterestEntry, InterestFrame, KeepAliveFrame, LinkStateFrame, SyncRequestFrame } from '../frames.ts';
 import { UsageError, type Envelope, type HeaderValue } from '../types.ts';
-import { FrameDecoder, MAX_FRAME_BYTES, ProtocolError, decodeFrame, encodeFrame, encodeFrameInto, encodedLength, type DecodeResult } from './index.ts';
+import { FrameDecoder, MAX_FRAME_BYTES, ProtocolError, decodeFrame, encodeFrame, encodeFrameInto, encodedLength, frameKindOf, type DecodeResult } from './index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -71,7 +71,8 @@ function streamDecode(chunks: readonly Uint8Array[]): DecodeResult[] {
   const out: DecodeResult[] = [];
   const drain = (): boolean => {
     for (let r = dec.poll(); r !== undefined; r = dec.poll()) {
-      out.push(r);
+      // The frame's bytes are checked apart ('hands back each frame's exact bytes').
+      out.push(r.ok ? { ok: true, frame: r.frame } : r);
       if (!r.ok) return false;
     }
     return true;
@@ -244,6 +245,25 @@ const PROPERTY_RUNS = { numRuns: 300 };
 
 // ---------------------------------------------------------------------------------------------
 // examples
+
+describe('frameKindOf', () => {
+  it('reads the kind of every frame from its header alone, and nothing from bytes too short or unknown', () => {
+    const frames: Frame[] = [
+      { kind: 1, from: 'us-1', helloIntervalMs: 1000, deadIntervalMs: 4000, heard: ['eu-1'] },
+      { kind: 2, origin: 'us-1', seq: 3, neighbors: [{ id: 'eu-1', cost: 70 }] },
+      { kind: 3, origin: 'ap-1', seq: 1, reset: true, entries: [] },
+      data(),
+      { kind: 5, epoch: 1, linkSeq: 2, dests: ['eu-1'], seqs: [7], envelope: envelope() },
+      { kind: 6, epoch: 1, linkSeqs: [1, 2] },
+      { kind: 7, from: 'eu-1', seq: 9 },
+      { kind: 8, origin: 'us-1' },
+    ];
+    for (const f of frames) expect(frameKindOf(encodeFrame(f))).toBe(f.kind);
+    expect(frameKindOf(encodeFrame(frames[0] as Frame).subarray(0, 5))).toBeUndefined();
+    expect(frameKindOf(rawFrame(9, []))).toBeUndefined();
+    expect(frameKindOf(rawFrame(0, []))).toBeUndefined();
+  });
+});
 
 describe('round trip, hand-written frames', () => {
   it('guaranteed, ack, keep-alive and sync-request frames [REL-1][REL-2][HA-1][INT-4]', () => {
@@ -495,6 +515,23 @@ describe('FrameDecoder', () => {
   it('byte by byte (nats.js byByteTest)', () => {
     const out = streamDecode(byteByByte(stream));
     expect(norm(out)).toEqual(norm(frames.map((frame) => ({ ok: true, frame }))));
+  });
+
+  it("hands back each frame's exact bytes, byte by byte or in one chunk", () => {
+    const encoded = frames.map(encodeFrame);
+    for (const chunks of [byteByByte(stream), [stream]]) {
+      const dec = new FrameDecoder();
+      const got: string[] = [];
+      for (const c of chunks) {
+        dec.push(c);
+        for (let r = dec.poll(); r !== undefined; r = dec.poll()) {
+          if (!r.ok) throw new Error(r.error.reason);
+          got.push(hex(r.bytes));
+          expect(norm(decodeFrame(r.bytes))).toEqual(norm({ ok: true, frame: r.frame }));
+        }
+      }
+      expect(got).toEqual(encoded.map(hex));
+    }
   });
 
   it('one chunk', () => {

@@ -75,6 +75,17 @@ export function checkFrameHeader(bytes: Uint8Array, at: number, available: numbe
  * Decodes exactly one frame from `bytes` (length prefix included, nothing after it).
  * Never throws for any input; a bad frame gives `{ ok: false, error }` with the byte offset.
  */
+/**
+ * The kind of the frame `bytes` begins with, from its header alone (no decoding), or undefined
+ * if the bytes are too short to have one or the kind is unknown. For hosts that account bytes
+ * by kind without decoding them.
+ */
+export function frameKindOf(bytes: Uint8Array): FrameKind | undefined {
+  if (bytes.length < FRAME_HEADER_BYTES) return undefined;
+  const kind = bytes[FRAME_HEADER_BYTES - 1] as number;
+  return kind >= FrameKind.Hello && kind <= FrameKind.SyncRequest ? (kind as FrameKind) : undefined;
+}
+
 export function decodeFrame(bytes: Uint8Array): DecodeResult {
   if (bytes.length < LENGTH_PREFIX_BYTES) return failed(new ProtocolError(`truncated: ${bytes.length} of 4 length-prefix bytes`, bytes.length));
   const header = checkFrameHeader(bytes, 0, bytes.length);

@@ -13,7 +13,7 @@
  */
 import { checkFrameHeader, decodeFrame } from './decode.ts';
 import * as wire from './wire.ts';
-import { ProtocolError, type DecodeResult } from './wire.ts';
+import { ProtocolError, type StreamResult } from './wire.ts';
 
 const FRAME_HEADER_BYTES = wire.FRAME_HEADER_BYTES;
 const LENGTH_PREFIX_BYTES = wire.LENGTH_PREFIX_BYTES;
@@ -39,8 +39,11 @@ export class FrameDecoder {
     this.#buffered += chunk.length;
   }
 
-  /** The next frame, the (sticky) error, or undefined when more bytes are needed. */
-  poll(): DecodeResult | undefined {
+  /**
+   * The next frame with its bytes (for `Broker.handleDecodedFrame`), the (sticky) error, or
+   * undefined when more bytes are needed.
+   */
+  poll(): StreamResult | undefined {
     if (this.#failure !== undefined) return this.#failure;
     if (this.#pendingLength < 0) {
       if (this.#buffered < LENGTH_PREFIX_BYTES) return undefined;
@@ -59,7 +62,7 @@ export class FrameDecoder {
     this.#pendingLength = -1;
     const result = decodeFrame(bytes);
     if (!result.ok) return this.#fail(result.error, base);
-    return result;
+    return { ok: true, frame: result.frame, bytes };
   }
 
   /** The error that failed this decoder, if any. */
@@ -72,7 +75,7 @@ export class FrameDecoder {
     return this.#buffered;
   }
 
-  #fail(error: ProtocolError, base: number): DecodeResult {
+  #fail(error: ProtocolError, base: number): StreamResult {
     this.#failure = { ok: false, error: new ProtocolError(error.reason, base + error.offset) };
     this.#chunks = [];
     this.#head = 0;

@@ -148,3 +148,9 @@ export class ProtocolError {
 
 /** The outcome of decoding one frame. */
 export type DecodeResult = { readonly ok: true; readonly frame: Frame } | { readonly ok: false; readonly error: ProtocolError };
+
+/**
+ * What a stream decoder yields: a frame with the exact bytes it was decoded from (length prefix
+ * included), so a host hands the broker both without encoding or decoding twice; or the error.
+ */
+export type StreamResult = { readonly ok: true; readonly frame: Frame; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: ProtocolError };

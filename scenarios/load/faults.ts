@@ -77,6 +77,7 @@ export function resolveFaults(src: Source, raw: RawScenario, topo: Topology, dur
       if (spec.forMs <= 0) throw src.error(at('for'), 'value', 'a duration above zero, such as "10s" (leave it out to last until the end of the run)', quote(f.for));
     }
     if (f.loss !== undefined) spec.loss = f.loss;
+    if (f.detect !== undefined) spec.detect = f.detect;
     if (f.rtt !== undefined) {
       spec.rttMs = src.dur(at('rtt'), f.rtt, '0ms');
       if (spec.rttMs <= 0) throw src.error(at('rtt'), 'value', 'a round-trip time above zero, such as "300ms"', quote(f.rtt));

@@ -52,6 +52,7 @@ export interface RawFault {
   degrade?: [string, string];
   'slow-consumer'?: string;
   loss?: number;
+  detect?: 'silent' | 'notified';
   rtt?: string;
   jitter?: string;
   bandwidth?: string;

@@ -1,0 +1,114 @@
+/**
+ * What a broker writes to disk, and how it reads it back [DUR-2]: the persistence interface of
+ * `DurableState` (durable.ts). The simulator keeps the `DurableState` object itself across a
+ * crash (its memory is the disk) and needs no store; live mode writes these operations to a log
+ * (or a table) and recovers from them. `RecordingStore` keeps them in memory, so the same tests
+ * check a restart through the interface that will check a disk-backed store.
+ *
+ * [DUR-2] Each operation is written during the input that causes it. A host must make the
+ * operations written while handling an input durable before it performs that input's
+ * acknowledging effects: the 'accepted' a guaranteed publish returns to its client (after the
+ * `dest-seq` and `hold` records), and the Ack frames for guaranteed frames received (after the
+ * `hold`, `ledger`, `early` and `released` records). Acks leave on the broker's timer,
+ * `ackDelayMs` after the frame: that window is the store's natural group commit. Everything
+ * else (adverts, hellos, realtime data) may go before the write is durable.
+ *
+ * Recovery (`recoverDurable`) replays the log in order: every event held and not released goes
+ * into the spool (in the order custody was taken, which per origin is publish order), the
+ * ledger gets its entries back with the times they were recorded, sequence numbers continue
+ * past the highest written, each origin's resequencer resumes, and other origins' interest is
+ * rebuilt from the frames applied [DUR-1]. The broker then starts on it as on a kept object.
+ */
+import type { InterestFrame } from './frames.ts';
+import { InterestTable } from './interest.ts';
+import { heldBytes } from './spool.ts';
+import type { BrokerId, Envelope, Millis } from './types.ts';
+import { DurableState, type DurableConfig } from './durable.ts';
+
+/** One write. Custody is keyed by (origin, dest, seq): the event's number in its origin's stream to dest. */
+export type DurableOp =
+  /** Custody taken of a guaranteed event for `dest` (sent to a next hop or spooled). */
+  | { readonly op: 'hold'; readonly dest: BrokerId; readonly seq: number; readonly env: Envelope }
+  /** The next hop acknowledged it: custody passed on. */
+  | { readonly op: 'release'; readonly origin: BrokerId; readonly dest: BrokerId; readonly seq: number }
+  /** [DEDUP-1] Event `id` was taken for local subscribers of `dest` (this broker) at `atMs`. */
+  | { readonly op: 'ledger'; readonly id: string; readonly dest: BrokerId; readonly atMs: Millis }
+  /** [ORD-1] The last number given to this broker's events for `dest`. */
+  | { readonly op: 'dest-seq'; readonly dest: BrokerId; readonly seq: number }
+  /** [ORD-2] `origin`'s stream was delivered up to `next - 1`. */
+  | { readonly op: 'released'; readonly origin: BrokerId; readonly next: number }
+  /** [ORD-2] `origin`'s event `seq` arrived ahead of a gap and waits (already acknowledged upstream). */
+  | { readonly op: 'early'; readonly origin: BrokerId; readonly seq: number; readonly env: Envelope }
+  /** The highest link-state and interest sequence numbers used. */
+  | { readonly op: 'sequences'; readonly lsSeq: number; readonly interestSeq: number }
+  /** [DUR-1] Another origin's interest frame, applied. */
+  | { readonly op: 'interest'; readonly frame: InterestFrame };
+
+/** Where a `DurableState` writes its operations [DUR-2]. */
+export interface DurableStore {
+  write(op: DurableOp): void;
+}
+
+/** A store that keeps the operations in memory, in order (tests; the model of a log on disk). */
+export class RecordingStore implements DurableStore {
+  readonly ops: DurableOp[] = [];
+
+  write(op: DurableOp): void {
+    this.ops.push(op);
+  }
+}
+
+/**
+ * [DUR-2] The durable state a broker `self` had, read back from its operations. `store` (if
+ * given) receives the recovered state's later writes.
+ */
+export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Iterable<DurableOp>, store?: DurableStore): DurableState {
+  const state = new DurableState(config, store);
+  const held = new Map<string, { readonly env: Envelope; readonly dest: BrokerId; readonly seq: number }>();
+  const early = new Map<BrokerId, Map<number, Envelope>>();
+  const next = new Map<BrokerId, number>();
+  let lsSeq = 0;
+  let interestSeq = 0;
+  let interest: InterestTable | undefined;
+  for (const o of ops) {
+    switch (o.op) {
+      case 'hold': {
+        const k = custodyKey(o.env.path[0] as BrokerId, o.dest, o.seq);
+        if (!held.has(k)) held.set(k, { env: o.env, dest: o.dest, seq: o.seq });
+        break;
+      }
+      case 'release': held.delete(custodyKey(o.origin, o.dest, o.seq)); break;
+      case 'ledger': state.ledger.record(o.atMs, o.id, o.dest); break;
+      case 'dest-seq': state.destSeq.set(o.dest, Math.max(o.seq, state.destSeq.get(o.dest) ?? 0)); break;
+      case 'released': next.set(o.origin, Math.max(o.next, next.get(o.origin) ?? 1)); break;
+      case 'early': {
+        let m = early.get(o.origin);
+        if (m === undefined) early.set(o.origin, (m = new Map()));
+        m.set(o.seq, o.env);
+        break;
+      }
+      case 'sequences':
+        lsSeq = Math.max(lsSeq, o.lsSeq);
+        interestSeq = Math.max(interestSeq, o.interestSeq);
+        break;
+      case 'interest': (interest ??= new InterestTable(self)).apply(o.frame); break;
+      default: {
+        const never: never = o;
+        throw new Error(`unknown durable op ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  for (const e of held.values()) state.spool.push({ env: e.env, dest: e.dest, seq: e.seq, bytes: heldBytes(e.env) });
+  for (const origin of new Set([...next.keys(), ...early.keys()])) {
+    const r = state.resequencer(origin);
+    r.next = next.get(origin) ?? 1;
+    for (const [seq, env] of early.get(origin) ?? []) if (seq >= r.next) r.waiting.set(seq, env);
+  }
+  state.restoreSequences(lsSeq, interestSeq);
+  state.interest = interest;
+  return state;
+}
+
+export function custodyKey(origin: BrokerId, dest: BrokerId, seq: number): string {
+  return `${origin}\u0000${dest}\u0000${seq}`;
+}
