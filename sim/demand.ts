@@ -6,9 +6,9 @@
  * members it has (the event is due to it once). This is the `expected` side of the conservation
  * line: delivered + dropped + in flight at end = expected.
  *
- * A run asks once per publish, so answers are cached per topic while no session connects or
- * disconnects and no population has a selector (then the answer depends on the topic alone):
- * on the seed's 600,000 patterns a trie match costs a few µs of cache misses, a Map hit far less.
+ * A run asks once per publish, so the lookup is cheap: patterns without wildcards (all 600,000
+ * of the seed's) sit in a Map by their text — one hash lookup, where a trie match over them costs
+ * a few µs of cache misses — and only wildcard patterns go in a trie, matched when there are any.
  */
 import { parseSelector, type Selector } from '../engine/selector/index.ts';
 import { groupKey, parseShared } from '../engine/share.ts';
@@ -17,7 +17,8 @@ import type { Headers } from '../engine/types.ts';
 import type { Population } from './workload.ts';
 
 interface Demand {
-  readonly pop: Population;
+  /** The population's index (kept here, not behind a Population reference: one load less). */
+  readonly pop: number;
   readonly selector: Selector | null;
   /** Subscribers one matching event is due to: the population's count, or 1 for a group member. */
   readonly weight: number;
@@ -26,13 +27,15 @@ interface Demand {
 }
 
 export class DemandOracle {
-  private readonly trie = new SubscriptionTrie<Demand>();
+  /** Patterns without wildcards, by their text (a topic equal to one matches it). */
+  private readonly exact = new Map<string, Demand | Demand[]>();
+  /** Patterns with `+` or `#`. */
+  private readonly wild = new SubscriptionTrie<Demand>();
+  private wildCount = 0;
   private readonly connected: Uint8Array;
   private readonly groupStamp: Int32Array;
   private stamp = 0;
   private readonly scratch: Demand[] = [];
-  /** Answers by topic (only when no population has a selector); cleared when sessions change. */
-  private readonly cache: Map<string, number> | null;
 
   constructor(populations: readonly Population[]) {
     this.connected = new Uint8Array(populations.length);
@@ -45,25 +48,30 @@ export class DemandOracle {
         group = groups.get(key) ?? groups.size;
         groups.set(key, group);
       }
-      const d: Demand = { pop, selector: pop.filter === null ? null : parseSelector(pop.filter), weight: shared === null ? pop.count : 1, group };
-      this.trie.add(shared?.pattern ?? pop.pattern, d);
+      const d: Demand = { pop: pop.index, selector: pop.filter === null ? null : parseSelector(pop.filter), weight: shared === null ? pop.count : 1, group };
+      const pattern = shared?.pattern ?? pop.pattern;
+      if (pattern.includes('+') || pattern.includes('#')) {
+        this.wild.add(pattern, d);
+        this.wildCount++;
+      } else {
+        // One population per pattern is the common case: kept bare, without an array around it.
+        const had = this.exact.get(pattern);
+        if (had === undefined) this.exact.set(pattern, d);
+        else if (Array.isArray(had)) had.push(d);
+        else this.exact.set(pattern, [had, d]);
+      }
     }
     this.groupStamp = new Int32Array(groups.size);
-    this.cache = populations.some((p) => p.filter !== null) ? null : new Map();
   }
 
   /** A population's clients subscribed (or re-subscribed after their broker came back). */
   connect(popIndex: number): void {
-    if (this.connected[popIndex] === 1) return;
     this.connected[popIndex] = 1;
-    this.cache?.clear();
   }
 
   /** A population's sessions ended (its broker crashed). */
   disconnect(popIndex: number): void {
-    if (this.connected[popIndex] === 0) return;
     this.connected[popIndex] = 0;
-    this.cache?.clear();
   }
 
   isConnected(popIndex: number): boolean {
@@ -72,38 +80,30 @@ export class DemandOracle {
 
   /** Pairs an event on `topic` with `headers` creates now. */
   demand(topic: string, headers: Headers): number {
-    const cache = this.cache;
-    if (cache !== null) {
-      const hit = cache.get(topic);
-      if (hit !== undefined) return hit;
-      const n = this.match(topic, headers);
-      if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(topic, n);
-      return n;
-    }
-    return this.match(topic, headers);
-  }
-
-  private match(topic: string, headers: Headers): number {
-    const out = this.scratch;
-    out.length = 0;
-    const k = this.trie.match(topic, out);
-    if (k === 0) return 0;
     const stamp = ++this.stamp;
     let n = 0;
-    for (let i = 0; i < k; i++) {
-      const d = out[i] as Demand;
-      if (this.connected[d.pop.index] !== 1) continue;
-      if (d.selector !== null && !d.selector.matches(headers)) continue;
-      if (d.group >= 0) {
-        if (this.groupStamp[d.group] === stamp) continue;
-        this.groupStamp[d.group] = stamp;
-      }
-      n += d.weight;
+    const exact = this.exact.get(topic);
+    if (exact !== undefined) {
+      if (Array.isArray(exact)) for (let i = 0; i < exact.length; i++) n += this.weigh(exact[i] as Demand, headers, stamp);
+      else n += this.weigh(exact, headers, stamp);
+    }
+    if (this.wildCount > 0) {
+      const out = this.scratch;
+      out.length = 0;
+      const k = this.wild.match(topic, out);
+      for (let i = 0; i < k; i++) n += this.weigh(out[i] as Demand, headers, stamp);
     }
     return n;
   }
-}
 
-/** Topics remembered at most (the seed publishes on 500,001). */
-const CACHE_MAX = 1 << 20;
+  /** Subscribers one matching population is owed (0 when disconnected, filtered, or its group already counted). */
+  private weigh(d: Demand, headers: Headers, stamp: number): number {
+    if (this.connected[d.pop] !== 1) return 0;
+    if (d.selector !== null && !d.selector.matches(headers)) return 0;
+    if (d.group >= 0) {
+      if (this.groupStamp[d.group] === stamp) return 0;
+      this.groupStamp[d.group] = stamp;
+    }
+    return d.weight;
+  }
+}
