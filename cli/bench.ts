@@ -70,10 +70,12 @@ export function benchCommand(opts: { json?: boolean; quick?: boolean }): void {
   const k = result.kernel;
   const t = result.trie;
   const s = result.seedScenario;
-  process.stdout.write([
-    `kernel   ${Math.round(k.eventsPerSecond).toLocaleString('en-US')} events/s vs heap-js ${Math.round(k.baselineHeapJsEventsPerSecond).toLocaleString('en-US')} events/s: ${k.ratio.toFixed(2)}× (target ≥ 2×: ${k.met ? 'met' : 'NOT met'}), ${k.pending.toLocaleString('en-US')} pending`,
-    `trie     ${t.patterns.toLocaleString('en-US')} patterns: match median ${t.matchNsMedian} ns, p99 ${t.matchNsP99} ns (${trieVerdict(t.patterns, t.matchNsMedian).text}); ${t.bytesPerPattern} B/pattern measured, ${t.bytesPerPatternCounted} B self-counted`,
-    `seed     ${s.simulatedSeconds} s simulated in ${s.wallSeconds.toFixed(1)} s (setup ${s.setupWallSeconds.toFixed(1)} s + traffic ${s.trafficWallSeconds.toFixed(1)} s): speedup ${s.speedup.toFixed(3)}× overall, ${s.trafficSpeedup.toFixed(3)}× during traffic, ${s.publishedPerWallSecond.toLocaleString('en-US')} publishes per wall second`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `kernel   ${Math.round(k.eventsPerSecond).toLocaleString('en-US')} events/s vs heap-js ${Math.round(k.baselineHeapJsEventsPerSecond).toLocaleString('en-US')} events/s: ${k.ratio.toFixed(2)}× (target ≥ 2×: ${k.met ? 'met' : 'NOT met'}), ${k.pending.toLocaleString('en-US')} pending`,
+      `trie     ${t.patterns.toLocaleString('en-US')} patterns: match median ${t.matchNsMedian} ns, p99 ${t.matchNsP99} ns (${trieVerdict(t.patterns, t.matchNsMedian).text}); ${t.bytesPerPattern} B/pattern measured, ${t.bytesPerPatternCounted} B self-counted`,
+      `seed     ${s.simulatedSeconds} s simulated in ${s.wallSeconds.toFixed(1)} s (setup ${s.setupWallSeconds.toFixed(1)} s + traffic ${s.trafficWallSeconds.toFixed(1)} s): speedup ${s.speedup.toFixed(3)}× overall, ${s.trafficSpeedup.toFixed(3)}× during traffic, ${s.publishedPerWallSecond.toLocaleString('en-US')} publishes per wall second`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -71,7 +71,9 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
   // file's expect: lines (about its own faults, which explore replaces) are not explore's to check.
   checkBeforeRun(scenario, { check: true, force: opts.force === true, skipExpect: true });
   const plan = replay === undefined ? `runs=${runs}` : `replay=${replay}`;
-  process.stderr.write(`SEED=${seed} scenario=${scenario.name} ${plan} duration=${formatDuration(durationMs)} faults=${formatDuration(window.fromMs)}..${formatDuration(window.untilMs)} file=${file} out=${outDir}\n`);
+  process.stderr.write(
+    `SEED=${seed} scenario=${scenario.name} ${plan} duration=${formatDuration(durationMs)} faults=${formatDuration(window.fromMs)}..${formatDuration(window.untilMs)} file=${file} out=${outDir}\n`,
+  );
 
   const wall0 = performance.now();
   const seconds = () => ((performance.now() - wall0) / 1000).toFixed(0);
@@ -122,13 +124,15 @@ export function exploreCommand(file: string, opts: ExploreCommandOptions): numbe
     `${command} (run seed ${run.seed}), its schedule shrunk`,
     `from ${run.units.length} to ${shrunk.units.length} fault unit${shrunk.units.length === 1 ? '' : 's'} in ${shrunk.runs} runs. It violates ${first.invariant}: ${again.message}`,
   ]);
-  process.stdout.write([
-    `  shrunk in ${shrunk.runs} runs${shrunk.exhausted ? ' (run budget spent: may not be minimal)' : ''}: ${describe(shrunk.units)}`,
-    `  shrunk run: ${first.invariant}: ${again.message}`,
-    `  wrote ${original} (the failing run)`,
-    `  wrote ${small} (shrunk; replay: meshtwin test ${small})`,
-    `${done} run${done === 1 ? '' : 's'}, 1 violation (${what}, ${seconds()} s)`,
-  ].join('\n') + '\n');
+  process.stdout.write(
+    [
+      `  shrunk in ${shrunk.runs} runs${shrunk.exhausted ? ' (run budget spent: may not be minimal)' : ''}: ${describe(shrunk.units)}`,
+      `  shrunk run: ${first.invariant}: ${again.message}`,
+      `  wrote ${original} (the failing run)`,
+      `  wrote ${small} (shrunk; replay: meshtwin test ${small})`,
+      `${done} run${done === 1 ? '' : 's'}, 1 violation (${what}, ${seconds()} s)`,
+    ].join('\n') + '\n',
+  );
   return 1;
 }
 
@@ -139,11 +143,7 @@ function write(path: string, source: string, scenario: Scenario, seed: number, u
     faults: scheduleFaults(units),
     ...(durationChanged ? { durationMs } : {}),
     expect: [REPLAY_ASSERTION],
-    comment: [
-      ...why,
-      `Replay: meshtwin test ${path}`,
-      `The file's own faults and expect: are replaced by the run's schedule and "${REPLAY_ASSERTION}".`,
-    ],
+    comment: [...why, `Replay: meshtwin test ${path}`, `The file's own faults and expect: are replaced by the run's schedule and "${REPLAY_ASSERTION}".`],
   });
   writeFileSync(path, text);
   return path;

@@ -28,8 +28,8 @@ program
   .command('run')
   .description('simulate a scenario and write a capacity report (summary.json, CSVs) to --out')
   .argument('<file>', 'scenario file (YAML)')
-  .option('--seed <n>', 'seed for every random draw (default: the scenario\'s seed)')
-  .option('--duration <d>', 'simulated time, e.g. 10s (default: the scenario\'s duration)')
+  .option('--seed <n>', "seed for every random draw (default: the scenario's seed)")
+  .option('--duration <d>', "simulated time, e.g. 10s (default: the scenario's duration)")
   .option('--out <dir>', 'where to write the report (default: out/<scenario name>)')
   .option('--no-heap', 'skip measuring routing tables on the V8 heap (faster for huge tables)')
   .option('--force', 'run even when the pre-flight estimates more memory or time than this machine has')
@@ -39,14 +39,16 @@ program
   .command('validate')
   .description('check a scenario file (schema, cross-references, expect: fields, islands, frame sizes) and estimate what a run costs')
   .argument('<file>', 'scenario file (YAML)')
-  .option('--duration <d>', 'estimate a run of this simulated time (default: the scenario\'s duration)')
+  .option('--duration <d>', "estimate a run of this simulated time (default: the scenario's duration)")
   .option('--force', 'report an estimate beyond this machine as a warning, not an error')
   .action((file: string, opts: { duration?: string; force?: boolean }) => {
     const s = loadScenario(file);
     const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration);
     const estimate = checkBeforeRun(s, { durationMs, check: assertionsNeedChecker(s.expect), force: opts.force === true });
     const brokers = s.regions.reduce((a, r) => a + r.brokers.length, 0);
-    process.stdout.write(`${file}: ok — ${s.name}: ${s.regions.length} regions, ${brokers} brokers, ${s.links.length} links, ${s.publishers.length} publishers, ${s.subscribers.length} subscriber entries, ${s.faults.length} faults\n`);
+    process.stdout.write(
+      `${file}: ok — ${s.name}: ${s.regions.length} regions, ${brokers} brokers, ${s.links.length} links, ${s.publishers.length} publishers, ${s.subscribers.length} subscriber entries, ${s.faults.length} faults\n`,
+    );
     if (estimate !== undefined) process.stdout.write(`estimate for ${formatDuration(durationMs ?? s.durationMs)}: ${estimateText(estimate)}\n`);
   });
 
@@ -54,9 +56,9 @@ program
   .command('test')
   .description('run scenarios and check their expect: assertions; exit 1 when one fails (for CI)')
   .argument('[paths...]', `scenario files or folders of *.yaml (default: ${DEFAULT_TEST_PATH})`)
-  .option('--seed <n>', 'seed for every scenario (default: each scenario\'s seed)')
+  .option('--seed <n>', "seed for every scenario (default: each scenario's seed)")
   .option('--junit <file>', 'also write a JUnit XML report')
-  .option('--out <dir>', 'also write each run\'s summary.json to <dir>/<scenario name>/')
+  .option('--out <dir>', "also write each run's summary.json to <dir>/<scenario name>/")
   .option('--force', 'run scenarios the pre-flight estimates beyond this machine')
   .action((paths: string[], opts: { seed?: string; junit?: string; out?: string; force?: boolean }) => {
     process.exitCode = testCommand(paths, opts);
@@ -68,20 +70,20 @@ program
   .argument('<file>', 'scenario file (YAML)')
   .option('--port <p>', 'port to listen on (0: any free port)', '8077')
   .option('--host <h>', 'address to listen on', '127.0.0.1')
-  .option('--seed <n>', 'seed for every random draw (default: the scenario\'s seed)')
+  .option('--seed <n>', "seed for every random draw (default: the scenario's seed)")
   .option('--speed <x>', 'simulated seconds per wall second: 1, 10, any positive number, or max', '1')
-  .option('--duration <d>', 'simulated time, e.g. 60s (default: the scenario\'s duration)')
+  .option('--duration <d>', "simulated time, e.g. 60s (default: the scenario's duration)")
   .option('--force', 'run even when the pre-flight estimates more memory than this machine has')
   .action((file: string, opts) => vizCommand(file, opts));
 
 program
   .command('explore')
   .description('run a scenario under random fault schedules with the invariant checker; shrink and write the first failing one (exit 1)')
-  .argument('<file>', 'scenario file (YAML); its own faults are replaced by each run\'s schedule')
+  .argument('<file>', "scenario file (YAML); its own faults are replaced by each run's schedule")
   .option('--runs <n>', `how many schedules to try (default: ${DEFAULT_RUNS})`)
   .option('--seed <n>', 'seed the run seeds derive from (default: 1)')
   .option('--out <dir>', `where to write a failing run's scenario files (default: ${DEFAULT_EXPLORE_OUT})`)
-  .option('--duration <d>', 'simulated time of each run, e.g. 10s (default: the scenario\'s duration)')
+  .option('--duration <d>', "simulated time of each run, e.g. 10s (default: the scenario's duration)")
   .option('--replay <runSeed>', 'run only the run with this run seed (as a violation prints it)')
   .option('--force', 'run even when the pre-flight estimates more memory or time per run than this machine has')
   .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string; force?: boolean }) => {

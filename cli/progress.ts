@@ -14,13 +14,16 @@ export interface ProgressSink {
 
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
   if (!stream.isTTY) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar({
-    stream,
-    format: '{bar} {sim}/{end} s simulated · {rate} events/s · ETA {eta}',
-    barsize: 24,
-    hideCursor: true,
-    clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: '{bar} {sim}/{end} s simulated · {rate} events/s · ETA {eta}',
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const eta = new EtaEstimator();
   let started = false;
   return {

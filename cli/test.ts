@@ -106,7 +106,9 @@ function testScenario(file: string, seedOverride: number | undefined, out: strin
   if (pre.errors.length > 0) return { ...base, wallSeconds: elapsed(), error: { type: 'PreflightError', message: pre.errors[0]! }, rows: [] };
   const outDir = out === undefined ? undefined : uniqueDir(join(out, scenario.name), outDirs);
   // The seed and resolved options come first, as `meshtwin run` prints them.
-  process.stderr.write(`SEED=${seed} scenario=${scenario.name} duration=${formatDuration(scenario.durationMs)} warmup=${formatDuration(scenario.warmupMs)} file=${file}${outDir === undefined ? '' : ` out=${outDir}`}\n`);
+  process.stderr.write(
+    `SEED=${seed} scenario=${scenario.name} duration=${formatDuration(scenario.durationMs)} warmup=${formatDuration(scenario.warmupMs)} file=${file}${outDir === undefined ? '' : ` out=${outDir}`}\n`,
+  );
   let summary: Record<string, unknown>;
   try {
     summary = toSummary(runScenario(scenario, { seed, measureHeap: false }));

@@ -40,7 +40,12 @@ export async function vizCommand(file: string, opts: VizCommandOptions): Promise
   process.stderr.write(`SEED=${seed} scenario=${scenario.name} duration=${formatDuration(durationMs)} warmup=${formatDuration(scenario.warmupMs)} speed=${speedText}\n`);
   const t0 = performance.now();
   const server = await startVizServer({
-    scenario, seed, durationMs, speed, port, host,
+    scenario,
+    seed,
+    durationMs,
+    speed,
+    port,
+    host,
     log: (line) => process.stdout.write(`${line}\n`),
   }).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EADDRINUSE') throw new CliError(`--port: ${host}:${port} is in use; pick another with --port`);
@@ -49,7 +54,9 @@ export async function vizCommand(file: string, opts: VizCommandOptions): Promise
   });
   const built = ((performance.now() - t0) / 1000).toFixed(1);
   const brokers = server.session.topology.brokers.length;
-  process.stdout.write(`meshtwin viz — ${scenario.name}: ${brokers} brokers, ${server.session.topology.links.length} links, ${server.session.mesh.populations.length.toLocaleString('en-US')} subscriber populations, built in ${built} s\n`);
+  process.stdout.write(
+    `meshtwin viz — ${scenario.name}: ${brokers} brokers, ${server.session.topology.links.length} links, ${server.session.mesh.populations.length.toLocaleString('en-US')} subscriber populations, built in ${built} s\n`,
+  );
   process.stdout.write(`watch it at ${server.url}   (Ctrl-C stops)\n`);
   const stop = () => {
     void server.close().then(() => process.exit(0));

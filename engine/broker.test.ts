@@ -36,9 +36,15 @@ describe('Broker: link state [HEL-1][LS-1][LS-2][LS-3]', () => {
 
   it('adverts and interest echoed back around a cycle start no new flooding', () => {
     // A square a–b–c–d–a with one slow side, so a's adverts come back to it via the long way.
-    const h = new Harness(['a', 'b', 'c', 'd'], [
-      { a: 'a', b: 'b', delayMs: 1 }, { a: 'b', b: 'c', delayMs: 1 }, { a: 'c', b: 'd', delayMs: 1 }, { a: 'd', b: 'a', delayMs: 50 },
-    ]);
+    const h = new Harness(
+      ['a', 'b', 'c', 'd'],
+      [
+        { a: 'a', b: 'b', delayMs: 1 },
+        { a: 'b', b: 'c', delayMs: 1 },
+        { a: 'c', b: 'd', delayMs: 1 },
+        { a: 'd', b: 'a', delayMs: 50 },
+      ],
+    );
     h.subscribe('a', 'x/#');
     h.startAll();
     h.drive(1000);
@@ -141,7 +147,8 @@ describe('Broker: interest and forwarding [INT-1][FWD-1][FWD-2][FWD-3]', () => {
     const h = converged();
     h.subscribe('us-1', 'a/#');
     const frame: DataFrame = {
-      kind: FrameKind.Data, dests: ['us-1'],
+      kind: FrameKind.Data,
+      dests: ['us-1'],
       envelope: { id: 'x', source: 's', type: 't', specversion: '1.0', topic: 'a/b', headers: {}, payload: new Uint8Array(1), publishedAtMs: 0, path: ['us-1', 'eu-1'], hopLimit: 10 },
     };
     h.broker('us-1').handleFrame(h.kernel.now, 'eu-1', encodeFrame(frame));
@@ -150,7 +157,14 @@ describe('Broker: interest and forwarding [INT-1][FWD-1][FWD-2][FWD-3]', () => {
   });
 
   it('does not forward past the hop limit', () => {
-    const h = new Harness(['a', 'b', 'c'], [{ a: 'a', b: 'b', delayMs: 1 }, { a: 'b', b: 'c', delayMs: 1 }], { hopLimit: 1 });
+    const h = new Harness(
+      ['a', 'b', 'c'],
+      [
+        { a: 'a', b: 'b', delayMs: 1 },
+        { a: 'b', b: 'c', delayMs: 1 },
+      ],
+      { hopLimit: 1 },
+    );
     h.startAll();
     h.subscribe('c', 't/#');
     h.drive(500);
@@ -175,7 +189,9 @@ describe('Broker: interest and forwarding [INT-1][FWD-1][FWD-2][FWD-3]', () => {
 
   it('rejects a publish on an invalid topic without side effects', () => {
     const h = converged();
-    expect(h.broker('us-1').handlePublish(0 + h.kernel.now, { id: '1', source: 's', type: 't', topic: 'a/+/b', headers: {}, payload: new Uint8Array(0), publishedAtMs: h.kernel.now })).toBe('invalid-topic');
+    expect(h.broker('us-1').handlePublish(0 + h.kernel.now, { id: '1', source: 's', type: 't', topic: 'a/+/b', headers: {}, payload: new Uint8Array(0), publishedAtMs: h.kernel.now })).toBe(
+      'invalid-topic',
+    );
     expect(h.broker('us-1').stats.published).toBe(0);
   });
 });

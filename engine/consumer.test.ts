@@ -17,7 +17,10 @@ class Driver {
   readonly handed: string[] = [];
   spoolBytes = 0;
 
-  constructor(limit: number, readonly spoolLimit = Infinity) {
+  constructor(
+    limit: number,
+    readonly spoolLimit = Infinity,
+  ) {
     this.q = new ConsumerQueue(limit);
   }
 

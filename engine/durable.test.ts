@@ -293,7 +293,7 @@ describe('DurableState across a crash (or an HA takeover, which boots on the sam
     expect(new DurableState(CONFIG).resequencer('us-1').next).toBe(1);
   });
 
-  it('[DUR-1][DUR-2] other origins\' interest comes back from the interest frames written', () => {
+  it("[DUR-1][DUR-2] other origins' interest comes back from the interest frames written", () => {
     const journal = new RecordingStore();
     const m = new TwoBrokers();
     m.boot('ap-1', new DurableState(CONFIG));

@@ -84,7 +84,10 @@ export class DurableState {
    * `store`: where the operations are written for a restart from disk [DUR-2] (store.ts). None:
    * this object is itself what survives (the simulator keeps it across crashes).
    */
-  constructor(readonly config: DurableConfig, readonly store?: DurableStore) {
+  constructor(
+    readonly config: DurableConfig,
+    readonly store?: DurableStore,
+  ) {
     this.ledger = new DedupLedger(config.ledgerTtlMs);
     this.spool = new Spool(config.spoolBytes);
   }

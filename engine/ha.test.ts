@@ -150,15 +150,18 @@ describe('[HA-1] the primary side', () => {
     const sent: Array<{ to: string; kind: number | undefined }> = [];
     const keepalives: Array<{ backup: string; bytes: Uint8Array }> = [];
     let timerAt = NaN;
-    const b = new Broker({ id: 'eu-1', neighbors: [{ id: 'us-1', cost: 70 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16, backup: 'eu-1b', keepaliveMs: 50 }, {
-      send: (to, bytes) => sent.push({ to, kind: frameKindOf(bytes) }),
-      keepalive: (backup, bytes) => keepalives.push({ backup, bytes }),
-      disconnect: () => {},
-      deliver: () => {},
-      setTimer: (at) => (timerAt = at),
-      emit: () => {},
-      drop: () => {},
-    });
+    const b = new Broker(
+      { id: 'eu-1', neighbors: [{ id: 'us-1', cost: 70 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16, backup: 'eu-1b', keepaliveMs: 50 },
+      {
+        send: (to, bytes) => sent.push({ to, kind: frameKindOf(bytes) }),
+        keepalive: (backup, bytes) => keepalives.push({ backup, bytes }),
+        disconnect: () => {},
+        deliver: () => {},
+        setTimer: (at) => (timerAt = at),
+        emit: () => {},
+        drop: () => {},
+      },
+    );
     b.start(0);
     for (let i = 0; i < 10 && timerAt <= 200; i++) b.handleTimeout(timerAt);
     expect(keepalives.length).toBeGreaterThanOrEqual(4);

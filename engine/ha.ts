@@ -22,7 +22,12 @@ export class Standby {
   private active = true;
   keepalivesReceived = 0;
 
-  constructor(readonly primary: BrokerId, readonly takeoverMs: Millis, private readonly host: StandbyHost, now: Millis) {
+  constructor(
+    readonly primary: BrokerId,
+    readonly takeoverMs: Millis,
+    private readonly host: StandbyHost,
+    now: Millis,
+  ) {
     if (!(takeoverMs > 0)) throw new UsageError(`takeoverMs must be > 0, got ${takeoverMs}`);
     // Until the first keep-alive, the deadline runs from when the standby started watching.
     this.lastHeardMs = now;

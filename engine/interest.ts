@@ -58,14 +58,9 @@ interface OriginDb {
 }
 
 /** Outcome of applying an interest frame, for the broker's flooding decision. */
-export type InterestApply =
-  | { readonly kind: 'applied' }
-  | { readonly kind: 'stale' }
-  | { readonly kind: 'gap'; readonly expected: number }
-  | { readonly kind: 'bad-entry'; readonly reason: string };
+export type InterestApply = { readonly kind: 'applied' } | { readonly kind: 'stale' } | { readonly kind: 'gap'; readonly expected: number } | { readonly kind: 'bad-entry'; readonly reason: string };
 
-const keyOf = (pattern: string, filter: string | null): string =>
-  filter === null ? pattern : `${pattern}\u0000${filter}`;
+const keyOf = (pattern: string, filter: string | null): string => (filter === null ? pattern : `${pattern}\u0000${filter}`);
 
 export class InterestTable {
   readonly local = new SubscriptionTrie<LocalSubscription>();

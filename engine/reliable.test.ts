@@ -418,7 +418,7 @@ describe('Outbox: an ack of new data ends the backoff [REL-4]', () => {
 });
 
 describe('Outbox: in-flight bytes count against the custody limit [SPOOL-2]', () => {
-  it('adds each frame\'s held bytes per destination, and gives them back on ack, expiry and takeAll', () => {
+  it("adds each frame's held bytes per destination, and gives them back on ack, expiry and takeAll", () => {
     const custody = { inFlightBytes: 0 };
     const o = new Outbox(200, custody);
     const one = heldBytes(env('a'));

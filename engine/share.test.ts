@@ -9,8 +9,14 @@ import { UsageError } from './types.ts';
 
 function member(id: number, count: number, queueLimit?: number): LocalSubscription {
   return {
-    id, pattern: 'orders/#', filter: null, selector: null, count, tag: id,
-    consumer: queueLimit === undefined ? null : new ConsumerQueue(queueLimit), share: null,
+    id,
+    pattern: 'orders/#',
+    filter: null,
+    selector: null,
+    count,
+    tag: id,
+    consumer: queueLimit === undefined ? null : new ConsumerQueue(queueLimit),
+    share: null,
   };
 }
 
@@ -155,15 +161,18 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
   /** One broker, two paced members of one group (queue 10: each lags at 1 queued message). */
   function setup() {
     const handed: Array<{ sub: LocalSubscription; id: string }> = [];
-    const b = new Broker({ id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 }, {
-      send: () => {},
-      keepalive: () => {},
-      disconnect: () => {},
-      deliver: (sub, env) => handed.push({ sub, id: env.id }),
-      setTimer: () => {},
-      emit: () => {},
-      drop: () => {},
-    });
+    const b = new Broker(
+      { id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 },
+      {
+        send: () => {},
+        keepalive: () => {},
+        disconnect: () => {},
+        deliver: (sub, env) => handed.push({ sub, id: env.id }),
+        setTimer: () => {},
+        emit: () => {},
+        drop: () => {},
+      },
+    );
     b.start(0);
     const slow = b.subscribe(0, '$share/billing/orders/#', null, 1);
     const fast = b.subscribe(0, '$share/billing/orders/#', null, 1);
@@ -171,7 +180,16 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
     b.pace(fast, 10);
     const publish = (n: number) => {
       for (let i = 0; i < n; i++) {
-        const r = b.handlePublish(1, { id: `e${String(i).padStart(3, '0')}`, source: '/t', type: 't', topic: `orders/${i}`, headers: {}, payload: new Uint8Array(10), publishedAtMs: 1, guaranteed: true });
+        const r = b.handlePublish(1, {
+          id: `e${String(i).padStart(3, '0')}`,
+          source: '/t',
+          type: 't',
+          topic: `orders/${i}`,
+          headers: {},
+          payload: new Uint8Array(10),
+          publishedAtMs: 1,
+          guaranteed: true,
+        });
         expect(r).toBe('accepted');
       }
     };

@@ -77,10 +77,18 @@ export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Itera
         if (!held.has(k)) held.set(k, { env: o.env, dest: o.dest, seq: o.seq });
         break;
       }
-      case 'release': held.delete(custodyKey(o.origin, o.dest, o.seq)); break;
-      case 'ledger': state.ledger.record(o.atMs, o.id, o.dest); break;
-      case 'dest-seq': state.destSeq.set(o.dest, Math.max(o.seq, state.destSeq.get(o.dest) ?? 0)); break;
-      case 'released': next.set(o.origin, Math.max(o.next, next.get(o.origin) ?? 1)); break;
+      case 'release':
+        held.delete(custodyKey(o.origin, o.dest, o.seq));
+        break;
+      case 'ledger':
+        state.ledger.record(o.atMs, o.id, o.dest);
+        break;
+      case 'dest-seq':
+        state.destSeq.set(o.dest, Math.max(o.seq, state.destSeq.get(o.dest) ?? 0));
+        break;
+      case 'released':
+        next.set(o.origin, Math.max(o.next, next.get(o.origin) ?? 1));
+        break;
       case 'early': {
         let m = early.get(o.origin);
         if (m === undefined) early.set(o.origin, (m = new Map()));
@@ -91,7 +99,9 @@ export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Itera
         lsSeq = Math.max(lsSeq, o.lsSeq);
         interestSeq = Math.max(interestSeq, o.interestSeq);
         break;
-      case 'interest': (interest ??= new InterestTable(self)).apply(o.frame); break;
+      case 'interest':
+        (interest ??= new InterestTable(self)).apply(o.frame);
+        break;
       default: {
         const never: never = o;
         throw new Error(`unknown durable op ${JSON.stringify(never)}`);

@@ -71,9 +71,7 @@ export function validatePattern(pattern: string): string | null {
   for (let i = 0; i < n; i++) {
     const c = pattern.charCodeAt(i);
     if (c !== PLUS && c !== HASH) continue;
-    const wholeLevel =
-      (i === 0 || pattern.charCodeAt(i - 1) === SLASH) &&
-      (i === n - 1 || pattern.charCodeAt(i + 1) === SLASH);
+    const wholeLevel = (i === 0 || pattern.charCodeAt(i - 1) === SLASH) && (i === n - 1 || pattern.charCodeAt(i + 1) === SLASH);
     if (c === PLUS) {
       if (!wholeLevel) return "'+' must occupy a whole level";
     } else {

@@ -200,32 +200,28 @@ describe('SubscriptionTrie agrees with matchesPattern (property)', () => {
 
   it('match returns exactly the values whose pattern matches', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(patternArb, fc.integer({ min: 0, max: 12 })), { maxLength: 60 }),
-        fc.array(topicArb, { minLength: 1, maxLength: 20 }),
-        (pairs, topics) => {
-          const t = new SubscriptionTrie<number>();
-          const model = new Map<string, Set<number>>();
-          for (const [p, v] of pairs) {
-            const set = model.get(p) ?? new Set<number>();
-            expect(t.add(p, v)).toBe(!set.has(v));
-            set.add(v);
-            model.set(p, set);
-          }
-          for (const topic of topics) {
-            const expected: string[] = [];
-            for (const [p, vs] of model) if (matchesPattern(p, topic)) for (const v of vs) expected.push(`${p} ${v}`);
-            const got: number[] = [];
-            const n = t.match(topic, got);
-            expect(n).toBe(got.length);
-            expect(got.length).toBe(expected.length);
-            expect(t.hasMatch(topic)).toBe(expected.length > 0);
-            // values alone can repeat across patterns: compare as multisets of value
-            const bag = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
-            expect(bag(got)).toEqual(bag(expected.map((e) => Number(e.split(' ')[1]))));
-          }
-        },
-      ),
+      fc.property(fc.array(fc.tuple(patternArb, fc.integer({ min: 0, max: 12 })), { maxLength: 60 }), fc.array(topicArb, { minLength: 1, maxLength: 20 }), (pairs, topics) => {
+        const t = new SubscriptionTrie<number>();
+        const model = new Map<string, Set<number>>();
+        for (const [p, v] of pairs) {
+          const set = model.get(p) ?? new Set<number>();
+          expect(t.add(p, v)).toBe(!set.has(v));
+          set.add(v);
+          model.set(p, set);
+        }
+        for (const topic of topics) {
+          const expected: string[] = [];
+          for (const [p, vs] of model) if (matchesPattern(p, topic)) for (const v of vs) expected.push(`${p} ${v}`);
+          const got: number[] = [];
+          const n = t.match(topic, got);
+          expect(n).toBe(got.length);
+          expect(got.length).toBe(expected.length);
+          expect(t.hasMatch(topic)).toBe(expected.length > 0);
+          // values alone can repeat across patterns: compare as multisets of value
+          const bag = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
+          expect(bag(got)).toEqual(bag(expected.map((e) => Number(e.split(' ')[1]))));
+        }
+      }),
       { numRuns: 300 },
     );
   });
@@ -334,10 +330,7 @@ describe('memory calibration', () => {
     // Measured as what dropping the trie frees: robust to allocations made before it was built.
     const measured = withTrie - settle();
     const ratio = estimated / measured;
-    console.info(
-      `trie memory: estimated ${estimated} B, measured ${measured} B (ratio ${ratio.toFixed(3)}), ` +
-        `${(measured / patterns.length).toFixed(1)} B/pattern`,
-    );
+    console.info(`trie memory: estimated ${estimated} B, measured ${measured} B (ratio ${ratio.toFixed(3)}), ` + `${(measured / patterns.length).toFixed(1)} B/pattern`);
     expect(ratio).toBeGreaterThan(0.65);
     expect(ratio).toBeLessThan(1.35);
   });

@@ -521,7 +521,10 @@ export class SubscriptionTrie<V> {
       kids.set(h, e[0] === n ? (e[1] as Node<V>) : (e[0] as Node<V>));
       this._bytes -= ARRAY_BYTES + 2 * 8;
     } else {
-      kids.set(h, e.filter((c) => c !== n));
+      kids.set(
+        h,
+        e.filter((c) => c !== n),
+      );
       this._bytes -= 8;
     }
     if (kids.size === 1) {

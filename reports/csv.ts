@@ -8,28 +8,74 @@ export interface CsvFile {
 }
 
 export function toCsvFiles(r: RunResult): CsvFile[] {
-  const links = stringify(r.links.map((l) => ({
-    from: l.from, to: l.to, wan: l.wan, mbpsAvg: l.mbpsAvg, mbpsPeak: l.mbpsPeak, utilizationPeak: l.utilizationPeak,
-    bytes: l.bytes, frames: l.frames, dataBytes: l.dataBytes, controlBytes: l.controlBytes, warmupBytes: l.warmupBytes,
-    bandwidthBps: l.bandwidthBps, rttMs: l.rttMs, queueWaitMsMean: l.queueWaitMsMean, queueWaitMsMax: l.queueWaitMsMax,
-    droppedLoss: l.droppedLoss, droppedQueue: l.droppedQueue, droppedDown: l.droppedDown,
-  })), { header: true });
-  const brokers = stringify(r.brokers.map((b) => ({
-    id: b.id, region: b.region, routingEntries: b.routingEntries, routingTableBytes: b.routingTableBytes, routingTableBytesSource: b.routingTableBytesSource,
-    routingTableBytesCounted: b.routingTableBytesCounted, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
-    connections: b.connections, connectionBytes: b.connectionBytes, published: b.published, deliveries: b.deliveries, dropped: b.dropped,
-    dataFramesSent: b.dataFramesSent, dataFramesReceived: b.dataFramesReceived, filteredAtEdge: b.filteredAtEdge,
-    droppedNoRoute: b.droppedNoRoute, droppedLoop: b.droppedLoop, droppedHopLimit: b.droppedHopLimit,
-    consumerQueuePeak: b.consumerQueuePeak, spoolPeakBytes: b.spoolPeakBytes, ledgerEntries: b.ledgerEntries,
-    acksSent: b.acksSent, acksReceived: b.acksReceived, refusedSpoolFull: b.refusedSpoolFull, groupSharesMoved: b.groupSharesMoved,
-  })), { header: true });
-  const latency = stringify((['local', 'crossRegion'] as const).map((k) => ({ class: k, ...r.latencyMs[k] })), { header: true });
+  const links = stringify(
+    r.links.map((l) => ({
+      from: l.from,
+      to: l.to,
+      wan: l.wan,
+      mbpsAvg: l.mbpsAvg,
+      mbpsPeak: l.mbpsPeak,
+      utilizationPeak: l.utilizationPeak,
+      bytes: l.bytes,
+      frames: l.frames,
+      dataBytes: l.dataBytes,
+      controlBytes: l.controlBytes,
+      warmupBytes: l.warmupBytes,
+      bandwidthBps: l.bandwidthBps,
+      rttMs: l.rttMs,
+      queueWaitMsMean: l.queueWaitMsMean,
+      queueWaitMsMax: l.queueWaitMsMax,
+      droppedLoss: l.droppedLoss,
+      droppedQueue: l.droppedQueue,
+      droppedDown: l.droppedDown,
+    })),
+    { header: true },
+  );
+  const brokers = stringify(
+    r.brokers.map((b) => ({
+      id: b.id,
+      region: b.region,
+      routingEntries: b.routingEntries,
+      routingTableBytes: b.routingTableBytes,
+      routingTableBytesSource: b.routingTableBytesSource,
+      routingTableBytesCounted: b.routingTableBytesCounted,
+      localPatterns: b.localPatterns,
+      remotePatterns: b.remotePatterns,
+      connections: b.connections,
+      connectionBytes: b.connectionBytes,
+      published: b.published,
+      deliveries: b.deliveries,
+      dropped: b.dropped,
+      dataFramesSent: b.dataFramesSent,
+      dataFramesReceived: b.dataFramesReceived,
+      filteredAtEdge: b.filteredAtEdge,
+      droppedNoRoute: b.droppedNoRoute,
+      droppedLoop: b.droppedLoop,
+      droppedHopLimit: b.droppedHopLimit,
+      consumerQueuePeak: b.consumerQueuePeak,
+      spoolPeakBytes: b.spoolPeakBytes,
+      ledgerEntries: b.ledgerEntries,
+      acksSent: b.acksSent,
+      acksReceived: b.acksReceived,
+      refusedSpoolFull: b.refusedSpoolFull,
+      groupSharesMoved: b.groupSharesMoved,
+    })),
+    { header: true },
+  );
+  const latency = stringify(
+    (['local', 'crossRegion'] as const).map((k) => ({ class: k, ...r.latencyMs[k] })),
+    { header: true },
+  );
   const seriesRows = [];
   for (let s = 0; s < r.series.seconds; s++) {
     const row: Record<string, number> = {
-      second: s + 1, published: r.series.published[s] ?? 0, delivered: r.series.delivered[s] ?? 0,
-      localP50Ms: r.series.localP50[s] ?? 0, localP99Ms: r.series.localP99[s] ?? 0,
-      crossP50Ms: r.series.crossP50[s] ?? 0, crossP99Ms: r.series.crossP99[s] ?? 0,
+      second: s + 1,
+      published: r.series.published[s] ?? 0,
+      delivered: r.series.delivered[s] ?? 0,
+      localP50Ms: r.series.localP50[s] ?? 0,
+      localP99Ms: r.series.localP99[s] ?? 0,
+      crossP50Ms: r.series.crossP50[s] ?? 0,
+      crossP99Ms: r.series.crossP99[s] ?? 0,
     };
     r.links.forEach((l, i) => {
       row[`${l.from}>${l.to} Mbps`] = r.series.linkMbps[i]?.[s] ?? 0;

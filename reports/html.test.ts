@@ -28,12 +28,17 @@ describe('report.html from a RunResult', () => {
     const faults = table(html, 'faults');
     expect(faults[0]).toEqual(['#', 'at', 'fault', 'converged after', 'slowest broker to see it', 'spooled', 'dropped', 'retransmitted', 'dups suppressed', 'pushed back', 'takeover', 'rebuild']);
     expect(faults.slice(1).map((r) => r.slice(0, 3))).toEqual([
-      ['1', '4.000 s', 'link-down us-1–ap-1'], ['2', '8.000 s', 'link-up us-1–ap-1'], ['3', '11.000 s', 'partition ap-southeast-1'], ['4', '15.000 s', 'heal ap-southeast-1'],
+      ['1', '4.000 s', 'link-down us-1–ap-1'],
+      ['2', '8.000 s', 'link-up us-1–ap-1'],
+      ['3', '11.000 s', 'partition ap-southeast-1'],
+      ['4', '15.000 s', 'heal ap-southeast-1'],
     ]);
     expect(faults[3]?.[5]).toBe(result.faults[2]?.spooled.toLocaleString('en-US'));
     expect(reportData(result, scenario).faults).toEqual([
-      { n: 1, t: 4, label: 'link-down us-1–ap-1' }, { n: 2, t: 8, label: 'link-up us-1–ap-1' },
-      { n: 3, t: 11, label: 'partition ap-southeast-1' }, { n: 4, t: 15, label: 'heal ap-southeast-1' },
+      { n: 1, t: 4, label: 'link-down us-1–ap-1' },
+      { n: 2, t: 8, label: 'link-up us-1–ap-1' },
+      { n: 3, t: 11, label: 'partition ap-southeast-1' },
+      { n: 4, t: 15, label: 'heal ap-southeast-1' },
     ]);
   });
 
@@ -67,7 +72,7 @@ describe('report.html from a RunResult', () => {
     expect(l[2]?.[2]).toMatch(/^\d+\.\d{3}$/);
   });
 
-  it('draws the end state from the result: links up, brokers alive, the run\'s average Mbps', () => {
+  it("draws the end state from the result: links up, brokers alive, the run's average Mbps", () => {
     const d = reportData(result, scenario);
     expect(d.snapshot.directions.map((x) => x.mbps)).toEqual(result.links.map((l) => l.mbpsAvg));
     expect(d.snapshot.directions.every((x) => x.up)).toBe(true);

@@ -45,26 +45,48 @@ function htmlTable(headers: readonly string[], rows: ReadonlyArray<readonly stri
 export function reportTables(r: RunResult, s: Scenario, expect: readonly ExpectRow[]): string {
   const out: string[] = [];
   const m = r.messages;
-  out.push(`<div class="rt-block" id="rt-messages"><h3>Messages</h3><p>published <b>${int(m.published)}</b> · delivered <b>${int(m.delivered)}</b> to subscribers · dropped <b>${int(m.dropped)}</b> · duplicates <b>${int(m.duplicates)}</b>${m.rejected > 0 ? ` · rejected <b>${int(m.rejected)}</b> (broker down)` : ''}</p>${m.dropped > 0
-    ? `<p class="dim">dropped by cause: ${esc(dropCauses(r))}</p>` : ''}<p id="rt-conservation">${esc(conservationLine(r))}</p>`);
+  out.push(
+    `<div class="rt-block" id="rt-messages"><h3>Messages</h3><p>published <b>${int(m.published)}</b> · delivered <b>${int(m.delivered)}</b> to subscribers · dropped <b>${int(m.dropped)}</b> · duplicates <b>${int(m.duplicates)}</b>${m.rejected > 0 ? ` · rejected <b>${int(m.rejected)}</b> (broker down)` : ''}</p>${
+      m.dropped > 0 ? `<p class="dim">dropped by cause: ${esc(dropCauses(r))}</p>` : ''
+    }<p id="rt-conservation">${esc(conservationLine(r))}</p>`,
+  );
   out.push('<h3>Latency, publish → subscriber (ms, measured, weighted by subscriber)</h3>');
-  out.push(htmlTable(['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'], (['local', 'crossRegion'] as const).map((k) => {
-    const b = r.latencyMs[k];
-    return [k === 'local' ? 'local' : 'cross-region', int(b.count), msCell(b, b.mean), msCell(b, b.p50), msCell(b, b.p99), msCell(b, b.p999), msCell(b, b.max)];
-  }), 'latency'));
+  out.push(
+    htmlTable(
+      ['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'],
+      (['local', 'crossRegion'] as const).map((k) => {
+        const b = r.latencyMs[k];
+        return [k === 'local' ? 'local' : 'cross-region', int(b.count), msCell(b, b.mean), msCell(b, b.p50), msCell(b, b.p99), msCell(b, b.p999), msCell(b, b.max)];
+      }),
+      'latency',
+    ),
+  );
   out.push('</div>');
 
   out.push('<div class="rt-block" id="rt-expect"><h3>Expect (the scenario\'s assertions; <code>meshtwin test</code> exits 1 when one fails)</h3>');
   const inv = r.invariants;
-  out.push(inv.checked
-    ? `<p class="${inv.violations === 0 ? 'pass' : 'fail'}">Invariants: ${inv.violations === 0 ? 'all held' : `${int(inv.violations)} violations`} <span class="dim">(no guaranteed event lost, no duplicate, no mismatched delivery, no loop, publish order kept, routes converged)</span></p>`
-      + (inv.list.length > 0 ? `<ul class="violations">${inv.list.slice(0, 10).map((v) => `<li>${esc(v.invariant)}: ${esc(v.message)}</li>`).join('')}</ul>` : '')
-    : '<p class="dim">Invariants: not checked in this run (an assertion on messages.lost or invariants.* turns the checker on).</p>');
+  out.push(
+    inv.checked
+      ? `<p class="${inv.violations === 0 ? 'pass' : 'fail'}">Invariants: ${inv.violations === 0 ? 'all held' : `${int(inv.violations)} violations`} <span class="dim">(no guaranteed event lost, no duplicate, no mismatched delivery, no loop, publish order kept, routes converged)</span></p>` +
+          (inv.list.length > 0
+            ? `<ul class="violations">${inv.list
+                .slice(0, 10)
+                .map((v) => `<li>${esc(v.invariant)}: ${esc(v.message)}</li>`)
+                .join('')}</ul>`
+            : '')
+      : '<p class="dim">Invariants: not checked in this run (an assertion on messages.lost or invariants.* turns the checker on).</p>',
+  );
   if (expect.length === 0) {
     out.push('<p class="dim">The scenario has no <code>expect:</code> assertions.</p>');
   } else {
-    out.push(htmlTable(['assertion', 'measured', 'result'], expect.map((e) => [e.assertion, e.measured, e.result === 'ERROR' ? `ERROR ${e.error ?? ''}` : e.result]), 'expect',
-      (i) => (expect[i]?.result === 'PASS' ? 'pass' : 'fail')));
+    out.push(
+      htmlTable(
+        ['assertion', 'measured', 'result'],
+        expect.map((e) => [e.assertion, e.measured, e.result === 'ERROR' ? `ERROR ${e.error ?? ''}` : e.result]),
+        'expect',
+        (i) => (expect[i]?.result === 'PASS' ? 'pass' : 'fail'),
+      ),
+    );
   }
   out.push('</div>');
 
@@ -72,8 +94,16 @@ export function reportTables(r: RunResult, s: Scenario, expect: readonly ExpectR
   if (r.faults.length === 0) {
     out.push('<p class="dim">No faults in this run.</p>');
   } else {
-    out.push(htmlTable(['#', ...FAULT_HEADERS], faultRows(r).map((row, i) => [String(i + 1), ...row]), 'faults'));
-    out.push(`<p class="dim">${r.faults.every((f) => f.convergenceMs === null) ? 'routes: no fault changed a route' : `routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`}</p>`);
+    out.push(
+      htmlTable(
+        ['#', ...FAULT_HEADERS],
+        faultRows(r).map((row, i) => [String(i + 1), ...row]),
+        'faults',
+      ),
+    );
+    out.push(
+      `<p class="dim">${r.faults.every((f) => f.convergenceMs === null) ? 'routes: no fault changed a route' : `routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`}</p>`,
+    );
   }
   out.push('</div>');
 
@@ -88,7 +118,10 @@ export function reportData(r: RunResult, s: Scenario) {
   const seconds = r.simulatedSeconds;
   const dirIndex = new Map(r.links.map((l, i) => [`${l.from}>${l.to}`, i]));
   const topology = {
-    scenario: r.scenario, seed: r.seed, durationMs: seconds * 1000, warmupMs: s.warmupMs,
+    scenario: r.scenario,
+    seed: r.seed,
+    durationMs: seconds * 1000,
+    warmupMs: s.warmupMs,
     regions: s.regions.map((g) => ({ id: g.id, location: g.location ?? null, brokers: g.brokers })),
     brokers: r.brokers.map((b) => ({ id: b.id, region: b.region, connections: b.connections, populations: b.populations })),
     links: s.links.map((l) => {
@@ -100,31 +133,59 @@ export function reportData(r: RunResult, s: Scenario) {
   };
   // Link figures are the run's averages; state (up, alive, routes) is the end of the run.
   const directions = r.links.map((l) => ({
-    up: l.upAtEnd, mbps: l.mbpsAvg, dataMbps: (l.dataBytes * 8) / seconds / 1e6, utilization: (l.mbpsAvg * 1e6) / l.bandwidthBps, bandwidthBps: l.bandwidthBps,
-    queueBytes: null, inFlight: null, bytes: l.bytes, droppedDown: l.droppedDown, droppedQueue: l.droppedQueue,
+    up: l.upAtEnd,
+    mbps: l.mbpsAvg,
+    dataMbps: (l.dataBytes * 8) / seconds / 1e6,
+    utilization: (l.mbpsAvg * 1e6) / l.bandwidthBps,
+    bandwidthBps: l.bandwidthBps,
+    queueBytes: null,
+    inFlight: null,
+    bytes: l.bytes,
+    droppedDown: l.droppedDown,
+    droppedQueue: l.droppedQueue,
   }));
   const brokers = r.brokers.map((b) => ({
-    id: b.id, alive: b.aliveAtEnd,
-    mbpsIn: sum(r.links.filter((l) => l.to === b.id).map((l) => l.mbpsAvg)), mbpsOut: sum(r.links.filter((l) => l.from === b.id).map((l) => l.mbpsAvg)),
-    routingEntries: b.routingEntries, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
-    routes: b.aliveAtEnd ? b.routes : [], spoolPeakBytes: b.spoolPeakBytes, consumerQueuePeak: b.consumerQueuePeak,
-    published: b.published, deliveries: b.deliveries, dropped: b.dropped, latency: null,
+    id: b.id,
+    alive: b.aliveAtEnd,
+    mbpsIn: sum(r.links.filter((l) => l.to === b.id).map((l) => l.mbpsAvg)),
+    mbpsOut: sum(r.links.filter((l) => l.from === b.id).map((l) => l.mbpsAvg)),
+    routingEntries: b.routingEntries,
+    localPatterns: b.localPatterns,
+    remotePatterns: b.remotePatterns,
+    routes: b.aliveAtEnd ? b.routes : [],
+    spoolPeakBytes: b.spoolPeakBytes,
+    consumerQueuePeak: b.consumerQueuePeak,
+    published: b.published,
+    deliveries: b.deliveries,
+    dropped: b.dropped,
+    latency: null,
   }));
   return {
     topology,
     snapshot: {
-      t: seconds * 1000, phase: 'done', directions, brokers, latency: null,
+      t: seconds * 1000,
+      phase: 'done',
+      directions,
+      brokers,
+      latency: null,
       totals: { published: r.messages.published, delivered: r.messages.delivered, dropped: r.messages.dropped, wanMbps: r.wan.mbpsAvg },
-      events: [], eventsOmitted: 0,
+      events: [],
+      eventsOmitted: 0,
     },
     series: seriesOfRun(r),
     // [REPORT-FAULTS] One marker per fault on the charts, numbered as in the fault table.
     faults: r.faults.map((f, i) => ({ n: i + 1, t: f.at / 1000, label: faultLabel(f) })),
     summary: {
-      simulatedSeconds: seconds, wallSeconds: r.run.wallSeconds, speedup: r.run.speedup,
-      published: r.messages.published, delivered: r.messages.delivered, dropped: r.messages.dropped,
-      wanMbpsAvg: r.wan.mbpsAvg, wanMbpsPeak: r.wan.mbpsPeak,
-      localP99: r.latencyMs.local.count === 0 ? null : r.latencyMs.local.p99, crossP99: r.latencyMs.crossRegion.count === 0 ? null : r.latencyMs.crossRegion.p99,
+      simulatedSeconds: seconds,
+      wallSeconds: r.run.wallSeconds,
+      speedup: r.run.speedup,
+      published: r.messages.published,
+      delivered: r.messages.delivered,
+      dropped: r.messages.dropped,
+      wanMbpsAvg: r.wan.mbpsAvg,
+      wanMbpsPeak: r.wan.mbpsPeak,
+      localP99: r.latencyMs.local.count === 0 ? null : r.latencyMs.local.p99,
+      crossP99: r.latencyMs.crossRegion.count === 0 ? null : r.latencyMs.crossRegion.p99,
       traceHash: r.traceHash,
     },
   };

@@ -16,40 +16,65 @@ const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 export function humanReport(r: RunResult, s: Scenario, outDir?: string): string {
   const out: string[] = [];
-  out.push(`meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
-    `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
-    `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`);
+  out.push(
+    `meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
+      `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
+      `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`,
+  );
   out.push('');
   const m = r.messages;
-  out.push(`Messages  published ${n(m.published)} (${n(m.published / r.simulatedSeconds)}/s) · delivered ${n(m.delivered)} to subscribers · ` +
-    `dropped ${n(m.dropped)} · duplicates ${n(m.duplicates)}${m.rejected > 0 ? ` · rejected ${n(m.rejected)} (broker down)` : ''}`);
+  out.push(
+    `Messages  published ${n(m.published)} (${n(m.published / r.simulatedSeconds)}/s) · delivered ${n(m.delivered)} to subscribers · ` +
+      `dropped ${n(m.dropped)} · duplicates ${n(m.duplicates)}${m.rejected > 0 ? ` · rejected ${n(m.rejected)} (broker down)` : ''}`,
+  );
   const d = r.drops;
   if (m.dropped > 0) out.push(`          dropped by cause: ${dropCauses(r)}`);
   out.push(`          ${conservationLine(r)}`);
   if (m.spooled + m.retransmitted + m.duplicatesSuppressed + m.backpressured + d.lossRetried > 0 || m.lost !== null) {
-    out.push(`Reliable  spooled ${n(m.spooled)} · retransmitted ${n(m.retransmitted)} (${n(d.lossRetried)} frames and acks lost on the wire) · ` +
-      `duplicates suppressed ${n(m.duplicatesSuppressed)} · publishers pushed back ${n(m.backpressured)} · ` +
-      `guaranteed lost ${m.lost === null ? 'not checked' : n(m.lost)}`);
+    out.push(
+      `Reliable  spooled ${n(m.spooled)} · retransmitted ${n(m.retransmitted)} (${n(d.lossRetried)} frames and acks lost on the wire) · ` +
+        `duplicates suppressed ${n(m.duplicatesSuppressed)} · publishers pushed back ${n(m.backpressured)} · ` +
+        `guaranteed lost ${m.lost === null ? 'not checked' : n(m.lost)}`,
+    );
   }
   if (m.droppedSlowConsumer + m.droppedSpoolFull > 0) {
     out.push(`Slow      dropped for slow subscribers: ${n(m.droppedSlowConsumer)} realtime (oldest first), ${n(m.droppedSpoolFull)} guaranteed (spool full)`);
   }
   out.push('');
   out.push('Latency, publish → subscriber (ms, measured, weighted by subscriber)');
-  out.push(table(['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'], (['local', 'crossRegion'] as const).map((k) => {
-    const b = r.latencyMs[k];
-    // No samples: no figure, not a 0.000 that reads as instant.
-    const f = (x: number): string => (b.count === 0 ? '—' : ms(x));
-    return [k === 'local' ? 'local' : 'cross-region', n(b.count), f(b.mean), f(b.p50), f(b.p99), f(b.p999), f(b.max)];
-  })));
+  out.push(
+    table(
+      ['class', 'deliveries', 'mean', 'p50', 'p99', 'p99.9', 'max'],
+      (['local', 'crossRegion'] as const).map((k) => {
+        const b = r.latencyMs[k];
+        // No samples: no figure, not a 0.000 that reads as instant.
+        const f = (x: number): string => (b.count === 0 ? '—' : ms(x));
+        return [k === 'local' ? 'local' : 'cross-region', n(b.count), f(b.mean), f(b.p50), f(b.p99), f(b.p999), f(b.max)];
+      }),
+    ),
+  );
   out.push('');
   out.push(`Links, per direction (measured codec bytes + ${s.model.transportOverheadBytes} B/frame transport overhead)`);
-  out.push(table(['link', 'kind', 'avg', 'peak (1 s)', 'util peak', 'data', 'control', 'frames', 'queue wait max'], r.links.map((l) => [
-    `${l.from} > ${l.to}`, l.wan ? 'WAN' : 'LAN', formatBps(l.mbpsAvg * 1e6), formatBps(l.mbpsPeak * 1e6),
-    `${(l.utilizationPeak * 100).toFixed(2)}%`, formatBytes(l.dataBytes), formatBytes(l.controlBytes), n(l.frames), `${ms(l.queueWaitMsMax)} ms`,
-  ])));
-  out.push(`  WAN total: avg ${formatBps(r.wan.mbpsAvg * 1e6)}, peak ${formatBps(r.wan.mbpsPeak * 1e6)}, ${formatBytes(r.wan.bytes)} ` +
-    `(data ${formatBytes(r.wan.dataBytes)}, control ${formatBytes(r.wan.controlBytes)})`);
+  out.push(
+    table(
+      ['link', 'kind', 'avg', 'peak (1 s)', 'util peak', 'data', 'control', 'frames', 'queue wait max'],
+      r.links.map((l) => [
+        `${l.from} > ${l.to}`,
+        l.wan ? 'WAN' : 'LAN',
+        formatBps(l.mbpsAvg * 1e6),
+        formatBps(l.mbpsPeak * 1e6),
+        `${(l.utilizationPeak * 100).toFixed(2)}%`,
+        formatBytes(l.dataBytes),
+        formatBytes(l.controlBytes),
+        n(l.frames),
+        `${ms(l.queueWaitMsMax)} ms`,
+      ]),
+    ),
+  );
+  out.push(
+    `  WAN total: avg ${formatBps(r.wan.mbpsAvg * 1e6)}, peak ${formatBps(r.wan.mbpsPeak * 1e6)}, ${formatBytes(r.wan.bytes)} ` +
+      `(data ${formatBytes(r.wan.dataBytes)}, control ${formatBytes(r.wan.controlBytes)})`,
+  );
   out.push('');
   out.push('Brokers');
   out.push(table([...BROKER_HEADERS], brokerRows(r)));
@@ -77,7 +102,10 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
 
 /** Every cause that lost a delivery, largest first ("link down 3,425, no route 12"). */
 export function dropCauses(r: RunResult): string {
-  return DROP_CAUSES.filter((c) => r.drops[c] > 0).sort((a, b) => r.drops[b] - r.drops[a]).map((c) => `${CAUSE_LABELS[c]} ${n(r.drops[c])}`).join(', ');
+  return DROP_CAUSES.filter((c) => r.drops[c] > 0)
+    .sort((a, b) => r.drops[b] - r.drops[a])
+    .map((c) => `${CAUSE_LABELS[c]} ${n(r.drops[c])}`)
+    .join(', ');
 }
 
 /**
@@ -88,7 +116,8 @@ export function conservationLine(r: RunResult): string {
   const m = r.messages;
   const unique = m.delivered - m.duplicates - m.deliveredToNewSessions;
   const extra = [m.duplicates > 0 ? `${n(m.duplicates)} duplicates` : '', m.deliveredToNewSessions > 0 ? `${n(m.deliveredToNewSessions)} to sessions that began after the publish` : '']
-    .filter((x) => x !== '').join(' and ');
+    .filter((x) => x !== '')
+    .join(' and ');
   const delivered = extra === '' ? `delivered ${n(unique)}` : `delivered ${n(unique)} (of ${n(m.delivered)}, not counting ${extra})`;
   const tail = m.unaccounted === 0 ? '✓ every pair accounted for' : `✗ ${n(m.unaccounted)} pairs unaccounted for`;
   return `${delivered} + dropped ${n(m.dropped)} + in flight at end ${n(m.inFlightAtEnd)} = ${n(m.expected)} expected (event, subscriber) pairs ${tail}`;
@@ -101,8 +130,13 @@ export const BROKER_HEADERS = ['broker', 'region', 'routing entries', 'table (me
 
 export function brokerRows(r: RunResult): string[][] {
   return r.brokers.map((b) => [
-    b.id, b.region, n(b.routingEntries), b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
-    formatBytes(b.routingTableBytesCounted), n(b.connections), formatBytes(b.connectionBytes),
+    b.id,
+    b.region,
+    n(b.routingEntries),
+    b.routingTableBytesSource === 'measured' ? formatBytes(b.routingTableBytes) : 'not measured',
+    formatBytes(b.routingTableBytesCounted),
+    n(b.connections),
+    formatBytes(b.connectionBytes),
   ]);
 }
 
@@ -123,9 +157,17 @@ export function faultRows(r: RunResult): string[][] {
   return r.faults.map((f) => {
     const slowest = Object.entries(f.detectMs).sort((a, b) => b[1] - a[1])[0];
     return [
-      `${(f.at / 1000).toFixed(3)} s`, faultLabel(f),
-      opt(f.convergenceMs), slowest === undefined ? '—' : `${slowest[0]} ${slowest[1].toFixed(1)} ms`,
-      n(f.spooled), n(f.dropped), n(f.retransmitted), n(f.duplicatesSuppressed), n(f.backpressured), opt(f.takeoverMs), opt(f.rebuildMs),
+      `${(f.at / 1000).toFixed(3)} s`,
+      faultLabel(f),
+      opt(f.convergenceMs),
+      slowest === undefined ? '—' : `${slowest[0]} ${slowest[1].toFixed(1)} ms`,
+      n(f.spooled),
+      n(f.dropped),
+      n(f.retransmitted),
+      n(f.duplicatesSuppressed),
+      n(f.backpressured),
+      opt(f.takeoverMs),
+      opt(f.rebuildMs),
     ];
   });
 }
@@ -139,9 +181,11 @@ function faultTimeline(r: RunResult): string[] {
   if (r.faults.length === 0) return [];
   const out = ['Faults (measured; counts run until the next fault)'];
   out.push(table([...FAULT_HEADERS], faultRows(r)));
-  out.push(r.faults.every((f) => f.convergenceMs === null)
-    ? '  routes: no fault changed a route'
-    : `  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`);
+  out.push(
+    r.faults.every((f) => f.convergenceMs === null)
+      ? '  routes: no fault changed a route'
+      : `  routes converged: worst ${r.convergence.maxMs.toFixed(1)} ms after a fault (last route change after it); "—": no route changed`,
+  );
   for (const t of r.ha.takeovers) {
     out.push(`  HA: ${t.backup} took over from ${t.broker} ${opt(t.takeoverMs)} after the crash; clients re-subscribed ${opt(t.rebuildMs)} after the takeover`);
   }
@@ -152,8 +196,10 @@ function faultTimeline(r: RunResult): string[] {
 function invariantLines(r: RunResult): string[] {
   const inv = r.invariants;
   if (!inv.checked) return [];
-  const out = [`Invariants  ${inv.violations === 0 ? 'all held' : `${n(inv.violations)} violations`} (no guaranteed event lost, no duplicate, ` +
-    `no mismatched delivery, no loop, publish order kept, routes converged; ${n(inv.checkedPopulations ?? 0)} populations checked for loss)`];
+  const out = [
+    `Invariants  ${inv.violations === 0 ? 'all held' : `${n(inv.violations)} violations`} (no guaranteed event lost, no duplicate, ` +
+      `no mismatched delivery, no loop, publish order kept, routes converged; ${n(inv.checkedPopulations ?? 0)} populations checked for loss)`,
+  ];
   for (const v of inv.list.slice(0, 10)) out.push(`  ${v.invariant}: ${v.message}`);
   if (inv.list.length > 10) out.push(`  … ${inv.list.length - 10} more in summary.json`);
   out.push('');
@@ -174,17 +220,24 @@ export interface ExpectRow {
 export function expectRows(r: RunResult, s: Scenario): ExpectRow[] {
   if (s.expect.length === 0) return [];
   const results = evaluateAssertions(s.expect, toSummary(r));
-  return results.map((a, i) => (a instanceof ExpectError
-    ? { assertion: s.expect[i] ?? '', measured: '', result: 'ERROR', error: a.message }
-    : { assertion: a.text, measured: actualText(a), result: a.pass ? 'PASS' : 'FAIL', error: null }));
+  return results.map((a, i) =>
+    a instanceof ExpectError
+      ? { assertion: s.expect[i] ?? '', measured: '', result: 'ERROR', error: a.message }
+      : { assertion: a.text, measured: actualText(a), result: a.pass ? 'PASS' : 'FAIL', error: null },
+  );
 }
 
 /** The scenario's `expect:` lines against this run (meshtwin test makes them a pass/fail gate). */
 function expectLines(r: RunResult, s: Scenario): string[] {
   const rows = expectRows(r, s);
   if (rows.length === 0) return [];
-  const out = ['Expect (the scenario\'s assertions; `meshtwin test` exits 1 when one fails)'];
-  out.push(table(['assertion', 'measured', 'result'], rows.map((a) => [a.assertion, a.measured, a.result === 'ERROR' ? `ERROR ${a.error ?? ''}` : a.result])));
+  const out = ["Expect (the scenario's assertions; `meshtwin test` exits 1 when one fails)"];
+  out.push(
+    table(
+      ['assertion', 'measured', 'result'],
+      rows.map((a) => [a.assertion, a.measured, a.result === 'ERROR' ? `ERROR ${a.error ?? ''}` : a.result]),
+    ),
+  );
   out.push('');
   return out;
 }

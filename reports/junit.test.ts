@@ -112,14 +112,21 @@ describe('[JUNIT-1] JUnit XML', () => {
     const [a, b] = root.children;
     expect(a!.attrs).toMatchObject({ name: 'failover', tests: '4', failures: '2', errors: '1', file: 'scenarios/failover/link-cut.yaml', time: '1.235' });
     expect(a!.children.map((c) => c.name)).toEqual(['properties', 'testcase', 'testcase', 'testcase', 'testcase']);
-    expect(a!.children[0]!.children.map((p) => [p.attrs.name, p.attrs.value])).toEqual([['seed', '42'], ['duration', '30.0 s']]);
+    expect(a!.children[0]!.children.map((p) => [p.attrs.name, p.attrs.value])).toEqual([
+      ['seed', '42'],
+      ['duration', '30.0 s'],
+    ]);
     expect(b!.attrs).toMatchObject({ name: 'broken', tests: '1', failures: '0', errors: '1' });
   });
 
   it('a passing case is empty, a failing one has <failure message>, a broken one <error>', () => {
     const cases = root.children[0]!.children.filter((c) => c.name === 'testcase');
     expect(cases[0]!.children).toEqual([]);
-    expect(cases[1]!.children[0]).toMatchObject({ name: 'failure', attrs: { message: 'convergence.maxMs = 1,840 ms, expected < 1,500 ms', type: 'assertion' }, text: 'convergence.max < 1.5s\nmeasured 1840' });
+    expect(cases[1]!.children[0]).toMatchObject({
+      name: 'failure',
+      attrs: { message: 'convergence.maxMs = 1,840 ms, expected < 1,500 ms', type: 'assertion' },
+      text: 'convergence.max < 1.5s\nmeasured 1840',
+    });
     expect(cases[3]!.children[0]).toMatchObject({ name: 'error', attrs: { message: 'unknown field "mesages.lost"', type: 'ExpectError' } });
     const broken = root.children[1]!.children[0]!;
     expect(broken.children[0]).toMatchObject({ name: 'error', attrs: { message: 'x.yaml:3:1: regions: expected <a list>', type: 'ScenarioError' } });

@@ -78,9 +78,7 @@ export function toJUnitXml(suites: readonly JUnitSuite[], name = 'meshtwin'): st
     })}>`,
   );
   for (const s of suites) {
-    out.push(
-      `  <testsuite${attrs({ name: s.name, tests: s.cases.length, failures: count(s, 'failure'), errors: count(s, 'error'), skipped: 0, time: seconds(s.timeSeconds), file: s.file })}>`,
-    );
+    out.push(`  <testsuite${attrs({ name: s.name, tests: s.cases.length, failures: count(s, 'failure'), errors: count(s, 'error'), skipped: 0, time: seconds(s.timeSeconds), file: s.file })}>`);
     const props = Object.entries(s.properties ?? {});
     if (props.length > 0) {
       out.push('    <properties>');

@@ -53,9 +53,10 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
       figure: 'routing table',
       seed: `${formatBytes(biggest.routingEntries * SEED.radixNodeBytes)} = ${biggest.routingEntries.toLocaleString('en-US')} entries × ${SEED.radixNodeBytes} B`,
       twin: `${formatBytes(measured)} on ${biggest.id} (${label}), ${(measured / biggest.routingEntries).toFixed(0)} B per entry`,
-      why: measured / biggest.routingEntries > SEED.radixNodeBytes
-        ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: a JavaScript trie pays for object headers, Map entries and key strings, and each entry also carries its origin, selector and refcount; the seed counts one 128 B radix node per pattern`
-        : `within the seed's budget: patterns share trie nodes for their common levels (e.g. "orders/us/"), so a pattern costs its leaf, its key string and its entry`,
+      why:
+        measured / biggest.routingEntries > SEED.radixNodeBytes
+          ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: a JavaScript trie pays for object headers, Map entries and key strings, and each entry also carries its origin, selector and refcount; the seed counts one 128 B radix node per pattern`
+          : `within the seed's budget: patterns share trie nodes for their common levels (e.g. "orders/us/"), so a pattern costs its leaf, its key string and its entry`,
     });
   }
   if (r.decisionUs.samples > 0) {

@@ -9,6 +9,10 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly Ce
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const right = header.map((_, i) => i > 0 && text.length > 0 && text.every((r) => looksNumeric(r[i] ?? '')));
   const line = (cells: readonly string[]) =>
-    indent + cells.map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+    indent +
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...text.map(line)].join('\n');
 }

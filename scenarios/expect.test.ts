@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ALIASES,
-  checkAssertionSyntax,
-  describeResult,
-  evaluateAssertion,
-  evaluateAssertions,
-  ExpectError,
-  formatValue,
-  numericPaths,
-  parseAssertion,
-  type AssertionResult,
-} from './expect.ts';
+import { ALIASES, checkAssertionSyntax, describeResult, evaluateAssertion, evaluateAssertions, ExpectError, formatValue, numericPaths, parseAssertion, type AssertionResult } from './expect.ts';
 
 /** A summary.json as a failover run writes it (the fields the reports add for HA and faults included). */
 const SUMMARY: Record<string, unknown> = {
@@ -18,8 +7,18 @@ const SUMMARY: Record<string, unknown> = {
   seed: 42,
   simulatedSeconds: 30,
   messages: {
-    published: 1000, delivered: 2990, dropped: 3, duplicates: 0, rejected: 0,
-    expected: 3000, lost: 0, deliveredRatio: 0.999, spooled: 120, retransmitted: 7, duplicatesSuppressed: 4, backpressured: 0,
+    published: 1000,
+    delivered: 2990,
+    dropped: 3,
+    duplicates: 0,
+    rejected: 0,
+    expected: 3000,
+    lost: 0,
+    deliveredRatio: 0.999,
+    spooled: 120,
+    retransmitted: 7,
+    duplicatesSuppressed: 4,
+    backpressured: 0,
   },
   latencyMs: {
     local: { count: 2000, mean: 1, p50: 1, p99: 4.2, p999: 4.9, max: 5.1 },
@@ -36,8 +35,34 @@ const SUMMARY: Record<string, unknown> = {
   ],
   convergence: { warmupMs: 2000, initialMs: 105, maxMs: 1840 },
   faults: [
-    { index: 0, at: 10_000, action: 'link-down', target: ['us-1', 'eu-1'], convergenceMs: 1840, detectMsMax: 1500, spooled: 120, dropped: 0, retransmitted: 7, duplicatesSuppressed: 4, takeoverMs: null, rebuildMs: null },
-    { index: 1, at: 20_000, action: 'crash', target: ['eu-1'], convergenceMs: 900, detectMsMax: 600, spooled: 0, dropped: 0, retransmitted: 0, duplicatesSuppressed: 0, takeoverMs: 450, rebuildMs: 700 },
+    {
+      index: 0,
+      at: 10_000,
+      action: 'link-down',
+      target: ['us-1', 'eu-1'],
+      convergenceMs: 1840,
+      detectMsMax: 1500,
+      spooled: 120,
+      dropped: 0,
+      retransmitted: 7,
+      duplicatesSuppressed: 4,
+      takeoverMs: null,
+      rebuildMs: null,
+    },
+    {
+      index: 1,
+      at: 20_000,
+      action: 'crash',
+      target: ['eu-1'],
+      convergenceMs: 900,
+      detectMsMax: 600,
+      spooled: 0,
+      dropped: 0,
+      retransmitted: 0,
+      duplicatesSuppressed: 0,
+      takeoverMs: 450,
+      rebuildMs: 700,
+    },
   ],
   ha: { takeoverMs: 450, rebuildMs: 700 },
   decisionUs: { samples: 100, p50: 2.5, p99: 40, mean: 3 },
@@ -83,7 +108,7 @@ describe('[EXPECT-1] parsing: field, operator, value', () => {
   });
 });
 
-describe('[EXPECT-2] units: written in any unit, compared in the field\'s', () => {
+describe("[EXPECT-2] units: written in any unit, compared in the field's", () => {
   it.each([
     // durations → ms (or the field's own time unit)
     ['convergence.maxMs < 1500', 1500, 'ms'],
@@ -186,7 +211,15 @@ describe('evaluation against a summary', () => {
 
   it('a result carries text, canonical field, op, expected, actual, pass and unit', () => {
     expect(check('convergence.max < 1.5s')).toEqual({
-      text: 'convergence.max < 1.5s', field: 'convergence.maxMs', op: '<', expected: 1500, actual: 1840, pass: false, unit: 'ms', noData: false, orNone: false,
+      text: 'convergence.max < 1.5s',
+      field: 'convergence.maxMs',
+      op: '<',
+      expected: 1500,
+      actual: 1840,
+      pass: false,
+      unit: 'ms',
+      noData: false,
+      orNone: false,
     });
   });
 
@@ -218,7 +251,7 @@ describe('evaluation against a summary', () => {
     expect(describeResult(r)).toBe('faults[0].takeoverMs was not measured (null), expected < 500 ms');
   });
 
-  it('failure text gives measured and expected in the field\'s unit', () => {
+  it("failure text gives measured and expected in the field's unit", () => {
     expect(describeResult(check('convergence.max < 1.5s'))).toBe('convergence.maxMs = 1,840 ms, expected < 1,500 ms');
     expect(describeResult(check('delivered.ratio > 99.9%'))).toBe('messages.deliveredRatio = 0.999, expected > 0.999');
     expect(formatValue(6.587512, 'Mbps')).toBe('6.587512 Mbps');
@@ -268,12 +301,8 @@ describe('[EXPECT-3] errors: unknown fields, ids, non-numbers, syntax', () => {
   });
 
   it('an unknown link or broker names it and lists the known ones', () => {
-    expect(errorOf(() => check('links[us-1>ap-1].mbpsPeak < 800')).message).toBe(
-      'unknown link "us-1>ap-1" in assertion 1 ("links[us-1>ap-1].mbpsPeak < 800"); known links: us-1>eu-1, eu-1>us-1',
-    );
-    expect(errorOf(() => check('brokers[eu-9].routingEntries > 0')).message).toBe(
-      'unknown broker "eu-9" in assertion 1 ("brokers[eu-9].routingEntries > 0"); known brokers: us-1, eu-1',
-    );
+    expect(errorOf(() => check('links[us-1>ap-1].mbpsPeak < 800')).message).toBe('unknown link "us-1>ap-1" in assertion 1 ("links[us-1>ap-1].mbpsPeak < 800"); known links: us-1>eu-1, eu-1>us-1');
+    expect(errorOf(() => check('brokers[eu-9].routingEntries > 0')).message).toBe('unknown broker "eu-9" in assertion 1 ("brokers[eu-9].routingEntries > 0"); known brokers: us-1, eu-1');
   });
 
   it('a fault index past the end says how many there are', () => {
@@ -284,9 +313,7 @@ describe('[EXPECT-3] errors: unknown fields, ids, non-numbers, syntax', () => {
   });
 
   it('a field that is not a number is an error, naming the numbers inside a map', () => {
-    expect(errorOf(() => check('ha > 0')).message).toBe(
-      'field "ha" in assertion 1 ("ha > 0") is a map, not a number; its numbers: ha.takeoverMs, ha.rebuildMs',
-    );
+    expect(errorOf(() => check('ha > 0')).message).toBe('field "ha" in assertion 1 ("ha > 0") is a map, not a number; its numbers: ha.takeoverMs, ha.rebuildMs');
     expect(errorOf(() => check('traceHash == 0')).message).toBe('field "traceHash" in assertion 1 ("traceHash == 0") is the text "ab12", not a number');
     expect(errorOf(() => check('links[us-1>eu-1].wan == 1')).message).toContain('is true, not a number');
     expect(errorOf(() => check('links > 0')).message).toContain('is a list, not a number');
@@ -328,7 +355,17 @@ describe('[EXPECT-3] errors: unknown fields, ids, non-numbers, syntax', () => {
 describe('numericPaths', () => {
   it('lists canonical paths with row selectors, and their aliased forms', () => {
     const paths = numericPaths(SUMMARY);
-    for (const p of ['messages.lost', 'links[us-1>eu-1].mbpsPeak', 'brokers[eu-1].routingEntries', 'faults[0].convergenceMs', 'faults[0].takeoverMs', 'ha.takeoverMs', 'latency.local.p99', 'lost', 'delivered.ratio']) {
+    for (const p of [
+      'messages.lost',
+      'links[us-1>eu-1].mbpsPeak',
+      'brokers[eu-1].routingEntries',
+      'faults[0].convergenceMs',
+      'faults[0].takeoverMs',
+      'ha.takeoverMs',
+      'latency.local.p99',
+      'lost',
+      'delivered.ratio',
+    ]) {
       expect(paths).toContain(p);
     }
     expect(paths).not.toContain('traceHash');

@@ -246,7 +246,10 @@ function parse(text: string): Omit<ParsedAssertion, 'text'> & { readonly misfit?
     } else if (text[i] === '[') {
       const close = text.indexOf(']', i);
       if (close < 0) fail('"]" closing the "[" at column ' + (i + 1), 'the end of the assertion', text.length);
-      const selector = text.slice(i + 1, close).trim().replace(/\s*>\s*/, '>');
+      const selector = text
+        .slice(i + 1, close)
+        .trim()
+        .replace(/\s*>\s*/, '>');
       if (selector === '') fail('a row inside "[ ]": a link "from>to", a broker id or an index', '"[]"');
       written.push({ kind: 'select', selector });
       i = close + 1;
@@ -485,7 +488,13 @@ function resolve(a: ParsedAssertion, summary: Readonly<Record<string, unknown>>,
   if (typeof cur === 'number') return cur;
   const kind = Array.isArray(cur) ? 'a list' : isRecord(cur) ? 'a map' : typeof cur === 'string' ? `the text ${quote(cur)}` : String(cur);
   const inside = isRecord(cur) ? numericKeys(cur) : [];
-  const hint = inside.length > 0 ? `; its numbers: ${listOf(inside.map((n) => `${a.field}.${n}`), 8)}` : '';
+  const hint =
+    inside.length > 0
+      ? `; its numbers: ${listOf(
+          inside.map((n) => `${a.field}.${n}`),
+          8,
+        )}`
+      : '';
   throw new ExpectError(`field "${a.field}" in ${named(a.text, index)} is ${kind}, not a number${hint}`);
 }
 

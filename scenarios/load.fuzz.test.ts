@@ -13,8 +13,12 @@ import { MAX_ALIASES, parseScenario, ScenarioError } from './load.ts';
 const BOUND_MS = 2000;
 
 const SHIPPED = [
-  ...readdirSync('scenarios').filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`),
-  ...readdirSync('scenarios/failover').filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/failover/${f}`),
+  ...readdirSync('scenarios')
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `scenarios/${f}`),
+  ...readdirSync('scenarios/failover')
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `scenarios/failover/${f}`),
 ].sort();
 const TEXTS = SHIPPED.map((f) => readFileSync(f, 'utf8'));
 
@@ -36,8 +40,54 @@ function outcome(text: string): string {
   return result;
 }
 
-const TOKENS = ['', ' ', '\t', ':', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '*zz', '!!binary ', '!!str ', '? ', '|', '>', '#', '"', "'", '\\', '%YAML 1.2\n', '---\n', '...\n',
-  '~', 'null', '-1', '0', '1e309', 'NaN', '.inf', '1e12/s', '100MB', '1e9s', '999999999999', 'true', '<<: *a', '\u0000', '\uFEFF', '\u2028', 'é', '🙂', '\n', '\n  ', '\n- '];
+const TOKENS = [
+  '',
+  ' ',
+  '\t',
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '&a ',
+  '*a',
+  '*zz',
+  '!!binary ',
+  '!!str ',
+  '? ',
+  '|',
+  '>',
+  '#',
+  '"',
+  "'",
+  '\\',
+  '%YAML 1.2\n',
+  '---\n',
+  '...\n',
+  '~',
+  'null',
+  '-1',
+  '0',
+  '1e309',
+  'NaN',
+  '.inf',
+  '1e12/s',
+  '100MB',
+  '1e9s',
+  '999999999999',
+  'true',
+  '<<: *a',
+  '\u0000',
+  '\uFEFF',
+  '\u2028',
+  'é',
+  '🙂',
+  '\n',
+  '\n  ',
+  '\n- ',
+];
 
 type Mutation =
   | { kind: 'flip'; at: number; byte: number }
@@ -112,16 +162,28 @@ describe('loader fuzz: a Scenario or a ScenarioError, in bounded time', () => {
 
   it('random strings and YAML-ish token soup', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.array(fc.constantFrom(...TOKENS, 'name', 'regions', 'duration', 'id', 'brokers', 'links')).map((t) => t.join(''))), (text) => {
-        outcome(text);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.array(fc.constantFrom(...TOKENS, 'name', 'regions', 'duration', 'id', 'brokers', 'links')).map((t) => t.join('')),
+        ),
+        (text) => {
+          outcome(text);
+        },
+      ),
       { numRuns: 1500, seed: 9 },
     );
   }, 120_000);
 
   it('a list entry that is a plain value where a map belongs is a one-line error naming it', () => {
     const base = 'name: m\nduration: 1s\nregions:\n  - { id: r, brokers: [b] }\n';
-    for (const [key, value, found] of [['publishers', '["oops"]', '"oops"'], ['subscribers', '[5]', '5'], ['faults', '["oops"]', '"oops"'], ['links', '[true]', 'true']] as const) {
+    for (const [key, value, found] of [
+      ['publishers', '["oops"]', '"oops"'],
+      ['subscribers', '[5]', '5'],
+      ['faults', '["oops"]', '"oops"'],
+      ['links', '[true]', 'true'],
+    ] as const) {
       const m = outcome(`${base}${key}: ${value}\n`);
       expect(m, key).toMatch(new RegExp(`${key}\\[0\\]: expected a map describing an? \\w+, found ${found.replace(/[[\]"]/g, '\\$&')}`));
     }

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
-import {
-  compileTemplate,
-  HEADER_PLACEHOLDERS,
-  isTemplateError,
-  PATTERN_PLACEHOLDERS,
-  TOPIC_PLACEHOLDERS,
-  type CompiledTemplate,
-  type TemplateContext,
-} from './template.ts';
+import { compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate, type TemplateContext } from './template.ts';
 
 function compiled(src: string, allowed: readonly string[] = TOPIC_PLACEHOLDERS): CompiledTemplate {
   const t = compileTemplate(src, allowed);
@@ -102,12 +94,7 @@ describe('isConstant, placeholders, randomPlaceholders', () => {
   });
 
   it('keeps its parts as data', () => {
-    expect(compiled('a/{n}/{choice:x|y}').parts).toEqual([
-      { kind: 'literal', text: 'a/' },
-      { kind: 'n' },
-      { kind: 'literal', text: '/' },
-      { kind: 'choice', options: ['x', 'y'] },
-    ]);
+    expect(compiled('a/{n}/{choice:x|y}').parts).toEqual([{ kind: 'literal', text: 'a/' }, { kind: 'n' }, { kind: 'literal', text: '/' }, { kind: 'choice', options: ['x', 'y'] }]);
   });
 });
 

@@ -34,7 +34,7 @@ const NUMBER = String.raw`(\d+(?:\.\d*)?|\.\d+)`;
 const DURATION_UNITS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
+  µs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,

@@ -35,8 +35,16 @@ export type LossCause = (typeof DROP_CAUSES)[number];
  * queued in its memory) when they ended. The engine's causes: see DropCause.
  */
 export const CAUSE_LABELS: Readonly<Record<LossCause, string>> = {
-  linkLoss: 'link loss', queueFull: 'queue full', linkDown: 'link down', brokerDown: 'broker down', crash: 'crash',
-  noRoute: 'no route', loop: 'loop', hopLimit: 'hop limit', slowConsumer: 'slow consumer', spoolFull: 'spool full',
+  linkLoss: 'link loss',
+  queueFull: 'queue full',
+  linkDown: 'link down',
+  brokerDown: 'broker down',
+  crash: 'crash',
+  noRoute: 'no route',
+  loop: 'loop',
+  hopLimit: 'hop limit',
+  slowConsumer: 'slow consumer',
+  spoolFull: 'spool full',
 };
 
 export type Drops = Record<LossCause, number>;

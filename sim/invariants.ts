@@ -94,7 +94,10 @@ export class InvariantChecker implements MeshObserver {
   /** Cap per invariant, so a broken run does not print a million lines. */
   private readonly counts = new Map<InvariantName, number>();
 
-  constructor(private readonly mesh: Mesh, private readonly maxPerInvariant = 20) {
+  constructor(
+    private readonly mesh: Mesh,
+    private readonly maxPerInvariant = 20,
+  ) {
     const streams = mesh.streams.length;
     const groups = new Map<string, PopState>();
     this.pops = mesh.populations.map((pop) => {
@@ -104,7 +107,9 @@ export class InvariantChecker implements MeshObserver {
       // Order holds per member: members consume their shares at their own pace.
       if (group !== undefined) return { ...group, pop, lastGuaranteed: new Int32Array(streams).fill(-1) };
       const st: PopState = {
-        pop, pattern: shared?.pattern ?? pop.pattern, weight: shared === null ? pop.count : 1,
+        pop,
+        pattern: shared?.pattern ?? pop.pattern,
+        weight: shared === null ? pop.count : 1,
         selector: pop.filter === null ? null : parseSelector(pop.filter),
         delivered: Array.from({ length: streams }, () => new Bits()),
         expected: Array.from({ length: streams }, () => new Bits()),
@@ -184,9 +189,12 @@ export class InvariantChecker implements MeshObserver {
     }
     for (const v of convergenceViolations(this.mesh)) this.fail('convergence', v);
     return {
-      expected: this.expectedAll, deliveredExpected: this.deliveredExpectedAll,
+      expected: this.expectedAll,
+      deliveredExpected: this.deliveredExpectedAll,
       deliveredRatio: this.expectedAll === 0 ? 1 : this.deliveredExpectedAll / this.expectedAll,
-      lost, duplicates: this.duplicates, checkedPopulations: checked,
+      lost,
+      duplicates: this.duplicates,
+      checkedPopulations: checked,
     };
   }
 
@@ -222,7 +230,7 @@ export function convergenceViolations(mesh: Mesh): string[] {
   for (const src of alive) {
     const reach = new Set<BrokerId>([src]);
     const queue = [src];
-    while (queue.length > 0) for (const n of adj.get(queue.shift() as BrokerId) ?? []) if (!reach.has(n)) (reach.add(n), queue.push(n));
+    while (queue.length > 0) for (const n of adj.get(queue.shift() as BrokerId) ?? []) if (!reach.has(n)) reach.add(n), queue.push(n);
     const lsdb = (mesh.node(src) as NonNullable<ReturnType<Mesh['node']>>).broker.inspect();
     for (const dest of ids) {
       if (dest === src) continue;

@@ -67,25 +67,21 @@ describe('Kernel', () => {
 
   it('[KERNEL-1] property: chunked runSome gives the same order as one run', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }),
-        fc.integer({ min: 1, max: 17 }),
-        (times, chunk) => {
-          const once: number[] = [];
-          const chunked: number[] = [];
-          const k1 = new Kernel();
-          const a = k1.register((_now, arg) => once.push(arg));
-          const k2 = new Kernel();
-          const b = k2.register((_now, arg) => chunked.push(arg));
-          times.forEach((t, i) => {
-            k1.at(t, a, i);
-            k2.at(t, b, i);
-          });
-          k1.run(100);
-          while (k2.runSome(100, chunk) > 0);
-          expect(chunked).toEqual(once);
-        },
-      ),
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), fc.integer({ min: 1, max: 17 }), (times, chunk) => {
+        const once: number[] = [];
+        const chunked: number[] = [];
+        const k1 = new Kernel();
+        const a = k1.register((_now, arg) => once.push(arg));
+        const k2 = new Kernel();
+        const b = k2.register((_now, arg) => chunked.push(arg));
+        times.forEach((t, i) => {
+          k1.at(t, a, i);
+          k2.at(t, b, i);
+        });
+        k1.run(100);
+        while (k2.runSome(100, chunk) > 0);
+        expect(chunked).toEqual(once);
+      }),
     );
   });
 

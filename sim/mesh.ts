@@ -63,8 +63,13 @@ class Node {
   /** When the identity last went down (for takeover times). */
   crashedAt = NaN;
 
-
-  constructor(readonly index: number, readonly id: BrokerId, readonly region: string, readonly regionIndex: number, clientRttMs: number) {
+  constructor(
+    readonly index: number,
+    readonly id: BrokerId,
+    readonly region: string,
+    readonly regionIndex: number,
+    clientRttMs: number,
+  ) {
     this.clientOneWayMs = clientRttMs / 2;
   }
 
@@ -86,7 +91,11 @@ class HaPair {
   /** The standby machine is up (it can watch, or come back as the standby). */
   standbyUp = true;
   standbyTimerAt = NaN;
-  constructor(readonly index: number, readonly primary: Node, readonly backupId: BrokerId) {}
+  constructor(
+    readonly index: number,
+    readonly primary: Node,
+    readonly backupId: BrokerId,
+  ) {}
 }
 
 export class Mesh {
@@ -139,18 +148,41 @@ export class Mesh {
   /** Links cut by each partition fault still in force (by fault index). */
   private readonly partitions = new Map<number, { readonly regions: ReadonlySet<string>; readonly dirs: LinkDirection[] }>();
   private readonly reconnectRng: Rng;
-  private readonly K: { arrive: number; timer: number; publish: number; fault: number; second: number; consumed: number; revert: number; keepalive: number; standby: number; resubscribe: number; relink: number };
+  private readonly K: {
+    arrive: number;
+    timer: number;
+    publish: number;
+    fault: number;
+    second: number;
+    consumed: number;
+    revert: number;
+    keepalive: number;
+    standby: number;
+    resubscribe: number;
+    relink: number;
+  };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean }>;
 
   /** The kernel runs to durationMs + drainMs: publishers stop at durationMs, what is in flight lands. */
   readonly endMs: number;
 
-  constructor(readonly scenario: Scenario, readonly seed: number, readonly durationMs: number, readonly drainMs = 0, private readonly decisionSampleEvery = 64, private readonly decisionSkip = 8192) {
+  constructor(
+    readonly scenario: Scenario,
+    readonly seed: number,
+    readonly durationMs: number,
+    readonly drainMs = 0,
+    private readonly decisionSampleEvery = 64,
+    private readonly decisionSkip = 8192,
+  ) {
     this.endMs = durationMs + drainMs;
     this.kernel = new Kernel(-scenario.warmupMs);
     this.rng = createRng(seed);
     this.reconnectRng = this.rng.fork('reconnect');
-    this.dups = new DuplicateDetector(scenario.regions.reduce((a, r) => a + r.brokers.length, 0), Math.max(2000, 4 * maxRtt(scenario)), -scenario.warmupMs);
+    this.dups = new DuplicateDetector(
+      scenario.regions.reduce((a, r) => a + r.brokers.length, 0),
+      Math.max(2000, 4 * maxRtt(scenario)),
+      -scenario.warmupMs,
+    );
     const k = this.kernel;
     this.K = {
       arrive: k.register((now, d) => this.onArrive(now, d)),
@@ -183,13 +215,28 @@ export class Mesh {
     const netRng = this.rng.fork('network');
     for (const link of scenario.links) {
       const [a, b] = link.between;
-      for (const [from, to] of [[a, b], [b, a]] as const) {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const fromNode = this.byId.get(from) as Node;
         const toNode = this.byId.get(to) as Node;
-        const dir = new LinkDirection(this.directions.length, {
-          from, to, wan: fromNode.region !== toNode.region, rttMs: link.rttMs, bandwidthBps: link.bandwidthBps,
-          jitterMs: link.jitterMs, loss: link.loss, queueBytes: link.queueBytes, overheadBytes: scenario.model.transportOverheadBytes, windowEndMs: durationMs,
-        }, netRng.fork(`${from}>${to}`));
+        const dir = new LinkDirection(
+          this.directions.length,
+          {
+            from,
+            to,
+            wan: fromNode.region !== toNode.region,
+            rttMs: link.rttMs,
+            bandwidthBps: link.bandwidthBps,
+            jitterMs: link.jitterMs,
+            loss: link.loss,
+            queueBytes: link.queueBytes,
+            overheadBytes: scenario.model.transportOverheadBytes,
+            windowEndMs: durationMs,
+          },
+          netRng.fork(`${from}>${to}`),
+        );
         this.directions.push(dir);
         fromNode.out.set(to, dir);
       }
@@ -209,7 +256,16 @@ export class Mesh {
     }
     for (const p of this.populations) (this.byId.get(p.broker) as Node).populations.push(p);
     this.streams = expandPublishers(scenario, this.rng.fork('publishers'));
-    this.inputs = this.streams.map((s) => ({ id: '', source: s.source, type: s.spec.type, topic: '', headers: {}, payload: s.payload, publishedAtMs: 0, guaranteed: s.spec.delivery === 'guaranteed' }));
+    this.inputs = this.streams.map((s) => ({
+      id: '',
+      source: s.source,
+      type: s.spec.type,
+      topic: '',
+      headers: {},
+      payload: s.payload,
+      publishedAtMs: 0,
+      guaranteed: s.spec.delivery === 'guaranteed',
+    }));
     for (const node of this.nodes) this.boot(node, false);
     if (scenario.mechanisms?.ha !== false) for (const pair of this.pairs) this.watch(pair);
     for (const s of this.streams) {
@@ -387,11 +443,22 @@ export class Mesh {
     const r = this.scenario.routing;
     const m = this.scenario.mechanisms ?? {};
     return {
-      id: node.id, neighbors, helloIntervalMs: r.helloIntervalMs, deadIntervalMs: r.deadIntervalMs, hopLimit: r.hopLimit,
-      retransmitMs: r.retransmitMs, ackDelayMs: r.ackDelayMs, ledgerTtlMs: r.ledgerTtlMs, spoolBytes: r.spoolBytes,
-      backup: node.pair?.backupId, keepaliveMs: r.keepaliveMs,
+      id: node.id,
+      neighbors,
+      helloIntervalMs: r.helloIntervalMs,
+      deadIntervalMs: r.deadIntervalMs,
+      hopLimit: r.hopLimit,
+      retransmitMs: r.retransmitMs,
+      ackDelayMs: r.ackDelayMs,
+      ledgerTtlMs: r.ledgerTtlMs,
+      spoolBytes: r.spoolBytes,
+      backup: node.pair?.backupId,
+      keepaliveMs: r.keepaliveMs,
       disable: {
-        reroute: m.reroute === false, spool: m.spool === false, dedup: m.dedup === false, isolation: m.isolation === false,
+        reroute: m.reroute === false,
+        spool: m.spool === false,
+        dedup: m.dedup === false,
+        isolation: m.isolation === false,
       },
     };
   }
@@ -603,13 +670,18 @@ export class Mesh {
   /** The standby machine starts watching the pair's identity [HA-2]. */
   private watch(pair: HaPair): void {
     const now = this.kernel.now;
-    pair.standby = new Standby(pair.primary.id, this.scenario.routing.takeoverMs, {
-      setTimer: (atMs) => {
-        pair.standbyTimerAt = atMs;
-        this.kernel.at(atMs, this.K.standby, pair.index);
+    pair.standby = new Standby(
+      pair.primary.id,
+      this.scenario.routing.takeoverMs,
+      {
+        setTimer: (atMs) => {
+          pair.standbyTimerAt = atMs;
+          this.kernel.at(atMs, this.K.standby, pair.index);
+        },
+        takeover: (at, lastHeardMs) => this.takeover(pair, at, lastHeardMs),
       },
-      takeover: (at, lastHeardMs) => this.takeover(pair, at, lastHeardMs),
-    }, now);
+      now,
+    );
   }
 
   private onKeepalive(now: number, pi: number): void {
@@ -659,8 +731,12 @@ export class Mesh {
           if (fault.detect === 'notified') this.notify(now, dir, fault.action === 'link-up');
         }
         break;
-      case 'crash': this.crash(now, a); break;
-      case 'restart': this.restart(a); break;
+      case 'crash':
+        this.crash(now, a);
+        break;
+      case 'restart':
+        this.restart(a);
+        break;
       case 'partition': {
         const regions = new Set(fault.target);
         const dirs: LinkDirection[] = [];
@@ -811,7 +887,6 @@ function maxRtt(s: Scenario): number {
   for (const l of s.links) m = Math.max(m, l.rttMs);
   return m;
 }
-
 
 /** Was `env` published (by stream and number, from its id) before these marks were taken? */
 function publishedBefore(env: Envelope, marks: Int32Array): boolean {

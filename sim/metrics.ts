@@ -101,7 +101,11 @@ export class DuplicateDetector {
   private rotateAt: number;
   duplicates = 0;
 
-  constructor(brokers: number, private readonly windowMs: number, startMs: number) {
+  constructor(
+    brokers: number,
+    private readonly windowMs: number,
+    startMs: number,
+  ) {
     this.current = Array.from({ length: brokers }, () => new Map());
     this.previous = Array.from({ length: brokers }, () => new Map());
     this.rotateAt = startMs + windowMs;

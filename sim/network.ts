@@ -80,7 +80,11 @@ export class LinkDirection {
   /** The properties in force now (the spec's, unless degraded [NET-4]). */
   readonly props: LinkProps;
 
-  constructor(readonly index: number, readonly spec: DirectionSpec, private readonly rng: Rng) {
+  constructor(
+    readonly index: number,
+    readonly spec: DirectionSpec,
+    private readonly rng: Rng,
+  ) {
     this.props = { rttMs: spec.rttMs, bandwidthBps: spec.bandwidthBps, jitterMs: spec.jitterMs, loss: spec.loss };
   }
 

@@ -89,7 +89,7 @@ class XorwowRng implements Rng {
   }
 
   int(n: number): number {
-    if (!(n >= 1) || n > 0x100000000 || (n !== Math.floor(n))) {
+    if (!(n >= 1) || n > 0x100000000 || n !== Math.floor(n)) {
       throw new RangeError(`Rng.int: n must be an integer in 1 .. 2^32, got ${n}`);
     }
     // gen() is k / 2^32 for an integer k, so this is floor(k * n / 2^32): bias <= n / 2^32.

@@ -183,7 +183,14 @@ export interface RunResult {
   readonly convergence: { readonly warmupMs: number; readonly initialMs: number; readonly maxMs: number };
   readonly faults: readonly FaultResult[];
   /** Per subscriber population (meshes of up to POPULATION_DETAIL_MAX populations; else empty). */
-  readonly populations: ReadonlyArray<{ readonly index: number; readonly broker: string; readonly pattern: string; readonly count: number; readonly delivered: number; readonly latencyMs: LatencyBlock }>;
+  readonly populations: ReadonlyArray<{
+    readonly index: number;
+    readonly broker: string;
+    readonly pattern: string;
+    readonly count: number;
+    readonly delivered: number;
+    readonly latencyMs: LatencyBlock;
+  }>;
   readonly ha: {
     readonly pairs: number;
     readonly takeovers: ReadonlyArray<{ readonly broker: string; readonly backup: string; readonly at: number; readonly takeoverMs: number | null; readonly rebuildMs: number | null }>;
@@ -191,7 +198,12 @@ export interface RunResult {
     readonly takeoverMs: number | null;
     readonly rebuildMs: number | null;
   };
-  readonly invariants: { readonly checked: boolean; readonly violations: number; readonly list: ReadonlyArray<{ readonly invariant: string; readonly message: string }>; readonly checkedPopulations: number | null };
+  readonly invariants: {
+    readonly checked: boolean;
+    readonly violations: number;
+    readonly list: ReadonlyArray<{ readonly invariant: string; readonly message: string }>;
+    readonly checkedPopulations: number | null;
+  };
   /** handlePublish wall time, sampled (µs): the routing decision incl. encode of WAN copies. */
   readonly decisionUs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly mean: number };
   /**
@@ -200,8 +212,14 @@ export interface RunResult {
    * timed apart, with the traffic phase's own speedup and publishes per wall second.
    */
   readonly run: {
-    readonly wallSeconds: number; readonly kernelEvents: number; readonly eventsPerSecond: number; readonly speedup: number;
-    readonly setupWallSeconds: number; readonly trafficWallSeconds: number; readonly trafficSpeedup: number; readonly publishedPerWallSecond: number;
+    readonly wallSeconds: number;
+    readonly kernelEvents: number;
+    readonly eventsPerSecond: number;
+    readonly speedup: number;
+    readonly setupWallSeconds: number;
+    readonly trafficWallSeconds: number;
+    readonly trafficSpeedup: number;
+    readonly publishedPerWallSecond: number;
   };
   readonly traceHash: string;
   readonly series: {
@@ -265,14 +283,27 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     const windowS = Math.min(1, seconds);
     const mbpsPeak = (peakBytes * 8) / windowS / 1e6;
     return {
-      from: d.spec.from, to: d.spec.to, wan: d.spec.wan,
-      mbpsAvg: round((d.bytes * 8) / seconds / 1e6, 6), mbpsPeak: round(mbpsPeak, 6),
+      from: d.spec.from,
+      to: d.spec.to,
+      wan: d.spec.wan,
+      mbpsAvg: round((d.bytes * 8) / seconds / 1e6, 6),
+      mbpsPeak: round(mbpsPeak, 6),
       utilizationPeak: round((mbpsPeak * 1e6) / d.spec.bandwidthBps, 4),
-      bytes: d.bytes, frames: d.frames, dataBytes: d.dataBytes, dataFrames: d.dataFrames,
-      controlBytes: d.controlBytes, controlFrames: d.controlFrames, warmupBytes: d.warmupBytes,
-      bandwidthBps: d.spec.bandwidthBps, rttMs: d.spec.rttMs,
-      queueWaitMsMean: round(d.frames === 0 ? 0 : d.queueWaitMsSum / d.frames, 4), queueWaitMsMax: round(d.queueWaitMsMax, 4),
-      droppedLoss: d.droppedLoss, droppedQueue: d.droppedQueue, droppedDown: d.droppedDown, upAtEnd: d.up,
+      bytes: d.bytes,
+      frames: d.frames,
+      dataBytes: d.dataBytes,
+      dataFrames: d.dataFrames,
+      controlBytes: d.controlBytes,
+      controlFrames: d.controlFrames,
+      warmupBytes: d.warmupBytes,
+      bandwidthBps: d.spec.bandwidthBps,
+      rttMs: d.spec.rttMs,
+      queueWaitMsMean: round(d.frames === 0 ? 0 : d.queueWaitMsSum / d.frames, 4),
+      queueWaitMsMax: round(d.queueWaitMsMax, 4),
+      droppedLoss: d.droppedLoss,
+      droppedQueue: d.droppedQueue,
+      droppedDown: d.droppedDown,
+      upAtEnd: d.up,
     };
   });
   const wanLinks = links.filter((l) => l.wan);
@@ -289,20 +320,35 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     const st = mesh.brokerStats(node.id) as BrokerStats;
     const connections = sum(node.populations.map((p) => p.count));
     return {
-      id: node.id, region: node.region,
+      id: node.id,
+      region: node.region,
       routingEntries: b.routingEntries,
       ...routingTable(b, measureHeap && node === largest),
       routingTableBytesCounted: b.routingTableBytesCounted,
-      localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
-      connections, connectionBytes: connections * scenario.model.connectionBytes,
-      published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(node.id),
-      dataFramesSent: st.dataFramesSent, dataFramesReceived: st.dataFramesReceived,
-      filteredAtEdge: st.filteredAtEdge, droppedNoRoute: st.droppedNoRoute,
-      droppedLoop: st.droppedLoop, droppedHopLimit: st.droppedHopLimit, protocolErrors: st.protocolErrors,
-      consumerQueuePeak: mesh.consumerQueuePeak(node.id), spoolPeakBytes: b.spoolPeakBytes, ledgerEntries: b.ledgerEntries,
-      acksSent: st.acksSent, acksReceived: st.acksReceived, refusedSpoolFull: st.refusedSpoolFull,
+      localPatterns: b.localPatterns,
+      remotePatterns: b.remotePatterns,
+      connections,
+      connectionBytes: connections * scenario.model.connectionBytes,
+      published: st.published,
+      deliveries: st.subscriberDeliveries,
+      dropped: mesh.brokerDropped(node.id),
+      dataFramesSent: st.dataFramesSent,
+      dataFramesReceived: st.dataFramesReceived,
+      filteredAtEdge: st.filteredAtEdge,
+      droppedNoRoute: st.droppedNoRoute,
+      droppedLoop: st.droppedLoop,
+      droppedHopLimit: st.droppedHopLimit,
+      protocolErrors: st.protocolErrors,
+      consumerQueuePeak: mesh.consumerQueuePeak(node.id),
+      spoolPeakBytes: b.spoolPeakBytes,
+      ledgerEntries: b.ledgerEntries,
+      acksSent: st.acksSent,
+      acksReceived: st.acksReceived,
+      refusedSpoolFull: st.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved,
-      routes: b.routes(), aliveAtEnd: node.alive, populations: node.populations.length,
+      routes: b.routes(),
+      aliveAtEnd: node.alive,
+      populations: node.populations.length,
     };
   });
   const acc = mesh.accounts;
@@ -320,21 +366,39 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   const pct = (p: number) => (decision.length === 0 ? 0 : (decision[Math.min(decision.length - 1, Math.floor((p / 100) * decision.length))] as number));
   const kernelEvents = mesh.kernel.executed;
   return {
-    scenario: scenario.name, seed, simulatedSeconds: seconds,
+    scenario: scenario.name,
+    seed,
+    simulatedSeconds: seconds,
     messages: {
-      published: mesh.published, delivered: mesh.delivered, dropped, duplicates, rejected: mesh.rejected,
-      expected: acc.expected, inFlightAtEnd, deliveredToNewSessions: acc.newSessions,
+      published: mesh.published,
+      delivered: mesh.delivered,
+      dropped,
+      duplicates,
+      rejected: mesh.rejected,
+      expected: acc.expected,
+      inFlightAtEnd,
+      deliveredToNewSessions: acc.newSessions,
       unaccounted: acc.expected - (mesh.delivered - duplicates - acc.newSessions + dropped + inFlightAtEnd),
-      deliveredRatio: checked === undefined ? null : round(checked.deliveredRatio, 6), lost: checked?.lost ?? null,
-      spooled: totals.spooled + totals.spooledSlow, retransmitted: totals.retransmitted, duplicatesSuppressed: totals.duplicatesSuppressed,
-      backpressured: totals.publishBackpressured, droppedSlowConsumer: totals.droppedSlowConsumer, droppedSpoolFull: totals.droppedSpoolFull,
+      deliveredRatio: checked === undefined ? null : round(checked.deliveredRatio, 6),
+      lost: checked?.lost ?? null,
+      spooled: totals.spooled + totals.spooledSlow,
+      retransmitted: totals.retransmitted,
+      duplicatesSuppressed: totals.duplicatesSuppressed,
+      backpressured: totals.publishBackpressured,
+      droppedSlowConsumer: totals.droppedSlowConsumer,
+      droppedSpoolFull: totals.droppedSpoolFull,
     },
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
-      mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6), mbpsPeak: round((wanPeakBytes * 8) / Math.min(1, seconds) / 1e6, 6), bytes: wanBytes,
-      dataBytes: sum(wanLinks.map((l) => l.dataBytes)), controlBytes: sum(wanLinks.map((l) => l.controlBytes)),
+      mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),
+      mbpsPeak: round((wanPeakBytes * 8) / Math.min(1, seconds) / 1e6, 6),
+      bytes: wanBytes,
+      dataBytes: sum(wanLinks.map((l) => l.dataBytes)),
+      controlBytes: sum(wanLinks.map((l) => l.controlBytes)),
     },
-    links, brokers, drops,
+    links,
+    brokers,
+    drops,
     convergence: { warmupMs: scenario.warmupMs, initialMs: round(lastInitialChange + scenario.warmupMs, 3), maxMs: worst(faults.map((f) => f.convergenceMs)) ?? 0 },
     faults,
     populations: mesh.popLatency.map((rec, i) => {
@@ -343,20 +407,31 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     }),
     ha: { pairs: mesh.pairs.length, takeovers, takeoverMs: worst(takeovers.map((t) => t.takeoverMs)), rebuildMs: worst(takeovers.map((t) => t.rebuildMs)) },
     invariants: {
-      checked: checker !== undefined, violations: checker?.violations.length ?? 0, list: checker?.violations ?? [],
+      checked: checker !== undefined,
+      violations: checker?.violations.length ?? 0,
+      list: checker?.violations ?? [],
       checkedPopulations: checked?.checkedPopulations ?? null,
     },
     decisionUs: { samples: decision.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(decision.length === 0 ? 0 : sum(decision) / decision.length, 3) },
     run: {
-      wallSeconds: round(wallSeconds, 3), kernelEvents, eventsPerSecond: Math.round(kernelEvents / wallSeconds), speedup: round(seconds / wallSeconds, 4),
-      setupWallSeconds: round(wall.setup, 3), trafficWallSeconds: round(wall.traffic, 3),
-      trafficSpeedup: round(seconds / wall.traffic, 4), publishedPerWallSecond: Math.round(mesh.published / wall.traffic),
+      wallSeconds: round(wallSeconds, 3),
+      kernelEvents,
+      eventsPerSecond: Math.round(kernelEvents / wallSeconds),
+      speedup: round(seconds / wallSeconds, 4),
+      setupWallSeconds: round(wall.setup, 3),
+      trafficWallSeconds: round(wall.traffic, 3),
+      trafficSpeedup: round(seconds / wall.traffic, 4),
+      publishedPerWallSecond: Math.round(mesh.published / wall.traffic),
     },
     traceHash: mesh.trace.hex(),
     series: {
       seconds: mesh.series.delivered.length,
-      localP50: mesh.series.localP50, localP99: mesh.series.localP99, crossP50: mesh.series.crossP50, crossP99: mesh.series.crossP99,
-      published: mesh.series.published, delivered: mesh.series.delivered,
+      localP50: mesh.series.localP50,
+      localP99: mesh.series.localP99,
+      crossP50: mesh.series.crossP50,
+      crossP99: mesh.series.crossP99,
+      published: mesh.series.published,
+      delivered: mesh.series.delivered,
       linkMbps: mesh.directions.map((d) => d.perSecondBytes.slice(0, mesh.series.delivered.length).map((b) => round((b * 8) / 1e6, 3))),
     },
     timeline: mesh.control,
@@ -386,13 +461,20 @@ function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
     }
     const detectValues = Object.values(detect);
     return {
-      index: m.index, at: m.at, action: fault.action, target: fault.target,
+      index: m.index,
+      at: m.at,
+      action: fault.action,
+      target: fault.target,
       convergenceMs: Number.isNaN(lastChange) ? null : round(lastChange - m.at, 3),
-      detectMs: detect, detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),
+      detectMs: detect,
+      detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),
       spooled: d('spooled') + d('spooledSlow'),
       dropped: d('lostPairs'),
-      retransmitted: d('retransmitted'), duplicatesSuppressed: d('duplicatesSuppressed'), backpressured: d('publishBackpressured'),
-      takeoverMs: ha?.takeoverMs ?? null, rebuildMs,
+      retransmitted: d('retransmitted'),
+      duplicatesSuppressed: d('duplicatesSuppressed'),
+      backpressured: d('publishBackpressured'),
+      takeoverMs: ha?.takeoverMs ?? null,
+      rebuildMs,
     };
   });
 }
@@ -406,7 +488,9 @@ function takeoverResults(mesh: Mesh): RunResult['ha']['takeovers'] {
     for (const f of mesh.control) if (f.type === 'fault' && f.at <= e.at && f.fault.action === 'crash' && f.fault.target[0] === e.broker) crashAt = f.at;
     const r = mesh.control.find((x) => x.type === 'resubscribed' && x.broker === e.broker && x.at >= e.at);
     out.push({
-      broker: e.broker, backup: e.backup, at: e.at,
+      broker: e.broker,
+      backup: e.backup,
+      at: e.at,
       takeoverMs: Number.isNaN(crashAt) ? null : round(e.at - crashAt, 3),
       rebuildMs: r === undefined ? null : round(r.at - e.at, 3),
     });

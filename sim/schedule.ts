@@ -69,7 +69,9 @@ export function scheduleWindow(scenario: Scenario, durationMs = scenario.duratio
   const fromMs = Math.ceil(durationMs / 20);
   const untilMs = durationMs - settleMs;
   if (untilMs - fromMs < 2 * MIN_FOR_MS) {
-    throw new ScheduleError(`${scenario.file}: duration ${durationMs} ms is too short to explore: faults need ${2 * MIN_FOR_MS} ms between ${fromMs} ms and the last ${settleMs} ms left to settle (two dead intervals, or a quarter of the run)`);
+    throw new ScheduleError(
+      `${scenario.file}: duration ${durationMs} ms is too short to explore: faults need ${2 * MIN_FOR_MS} ms between ${fromMs} ms and the last ${settleMs} ms left to settle (two dead intervals, or a quarter of the run)`,
+    );
   }
   return { fromMs, untilMs, minForMs: MIN_FOR_MS, maxForMs: Math.max(MIN_FOR_MS, Math.floor((untilMs - fromMs) / 2)) };
 }
@@ -107,11 +109,15 @@ export function topologyOf(scenario: Scenario): Topology {
 export function availableKinds(t: Topology): ExploreKind[] {
   return EXPLORE_KINDS.filter((k) => {
     switch (k) {
-      case 'crash': return t.machines.length > 0;
+      case 'crash':
+        return t.machines.length > 0;
       case 'link-down':
-      case 'degrade': return t.links.length > 0;
-      case 'partition': return t.regions.length > 1;
-      case 'slow-consumer': return t.consumers.length > 0;
+      case 'degrade':
+        return t.links.length > 0;
+      case 'partition':
+        return t.regions.length > 1;
+      case 'slow-consumer':
+        return t.consumers.length > 0;
       default: {
         const never: never = k;
         throw new Error(`unknown kind ${String(never)}`);
@@ -123,11 +129,16 @@ export function availableKinds(t: Topology): ExploreKind[] {
 /** [SCHED-3] The resource a unit holds while it lasts. */
 function resourceOf(u: FaultUnit): string {
   switch (u.kind) {
-    case 'crash': return `machine ${u.target[0]}`;
-    case 'link-down': return `link ${u.target.join('|')}`;
-    case 'degrade': return `props ${u.target.join('|')}`;
-    case 'partition': return 'partition';
-    case 'slow-consumer': return `consumers ${u.target[0]}`;
+    case 'crash':
+      return `machine ${u.target[0]}`;
+    case 'link-down':
+      return `link ${u.target.join('|')}`;
+    case 'degrade':
+      return `props ${u.target.join('|')}`;
+    case 'partition':
+      return 'partition';
+    case 'slow-consumer':
+      return `consumers ${u.target[0]}`;
     default: {
       const never: never = u.kind;
       throw new Error(`unknown kind ${String(never)}`);
@@ -145,7 +156,8 @@ export function generateSchedule(scenario: Scenario, rng: Rng, opts: ScheduleOpt
   const topo = topologyOf(scenario);
   const allowed = availableKinds(topo);
   const kinds = (opts.kinds ?? allowed).filter((k) => allowed.includes(k));
-  if (kinds.length === 0) throw new ScheduleError(`${scenario.file}: nothing to disrupt (kinds ${(opts.kinds ?? EXPLORE_KINDS).join(', ')} need links, regions, brokers or subscribers it does not have)`);
+  if (kinds.length === 0)
+    throw new ScheduleError(`${scenario.file}: nothing to disrupt (kinds ${(opts.kinds ?? EXPLORE_KINDS).join(', ')} need links, regions, brokers or subscribers it does not have)`);
   const w = scheduleWindow(scenario, durationMs);
   const minUnits = opts.minUnits ?? 1;
   const maxUnits = Math.max(minUnits, opts.maxUnits ?? 5);
@@ -242,7 +254,11 @@ export function unitFaults(u: FaultUnit): FaultSpec[] {
 
 /** The scenario's `faults:` for a schedule, in time order (a unit's faults keep their order on ties). */
 export function scheduleFaults(units: readonly FaultUnit[]): FaultSpec[] {
-  return units.flatMap(unitFaults).map((f, i) => ({ f, i })).sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i).map((x) => x.f);
+  return units
+    .flatMap(unitFaults)
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i)
+    .map((x) => x.f);
 }
 
 /**
@@ -260,11 +276,21 @@ export function unhealedAt(faults: readonly FaultSpec[], endMs: number): string[
     if (f.atMs > endMs) continue;
     const key = f.target.join('|');
     switch (f.action) {
-      case 'link-down': down.set(key, f.atMs); break;
-      case 'link-up': down.delete(key); break;
-      case 'crash': crashed.add(key); break;
-      case 'restart': crashed.delete(key); break;
-      case 'partition': partitions.push(f.target); break;
+      case 'link-down':
+        down.set(key, f.atMs);
+        break;
+      case 'link-up':
+        down.delete(key);
+        break;
+      case 'crash':
+        crashed.add(key);
+        break;
+      case 'restart':
+        crashed.delete(key);
+        break;
+      case 'partition':
+        partitions.push(f.target);
+        break;
       case 'heal':
         for (let i = partitions.length - 1; i >= 0; i--) {
           if (f.target.length === 0 || f.target.some((r) => (partitions[i] as readonly string[]).includes(r))) partitions.splice(i, 1);
@@ -280,10 +306,5 @@ export function unhealedAt(faults: readonly FaultSpec[], endMs: number): string[
       }
     }
   }
-  return [
-    ...[...down.keys()].map((k) => `link ${k} still down`),
-    ...[...crashed].map((b) => `${b} still crashed`),
-    ...partitions.map((p) => `partition of ${p.join(', ')} not healed`),
-    ...lasting,
-  ];
+  return [...[...down.keys()].map((k) => `link ${k} still down`), ...[...crashed].map((b) => `${b} still crashed`), ...partitions.map((p) => `partition of ${p.join(', ')} not healed`), ...lasting];
 }

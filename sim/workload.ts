@@ -12,10 +12,7 @@
  * subscribers share one routing entry but count as `count` deliveries and connections.
  */
 import type { HeaderValue, Headers } from '../engine/types.ts';
-import {
-  compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS,
-  type CompiledTemplate, type TemplateContext,
-} from '../scenarios/template.ts';
+import { compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate, type TemplateContext } from '../scenarios/template.ts';
 import type { PublisherSpec, Scenario, SubscriberSpec } from '../scenarios/types.ts';
 import type { Rng } from './rng.ts';
 

@@ -30,7 +30,10 @@ const PASSING = ['messages.delivered > 0', 'latency.local.p99 < 5ms', 'links[us-
 function row(stdout: string, scenarioName: string, assertion: string): string[] | undefined {
   const line = stdout.split('\n').find((l) => l.startsWith(scenarioName) && l.includes(assertion));
   if (line === undefined) return undefined;
-  const rest = line.slice(line.indexOf(assertion) + assertion.length).trim().split(/\s{2,}/);
+  const rest = line
+    .slice(line.indexOf(assertion) + assertion.length)
+    .trim()
+    .split(/\s{2,}/);
   return [scenarioName, assertion, ...rest];
 }
 

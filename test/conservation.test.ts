@@ -19,8 +19,12 @@ import { SnapshotBuilder } from '../viz/snapshot.ts';
 
 const dir = join(import.meta.dirname, '..', 'scenarios');
 const shipped = [
-  ...readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)),
-  ...readdirSync(join(dir, 'failover')).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, 'failover', f)),
+  ...readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(dir, f)),
+  ...readdirSync(join(dir, 'failover'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(dir, 'failover', f)),
 ];
 
 /** Failover scenarios run whole (their faults are the point); the big ones a slice of traffic. */
@@ -99,7 +103,11 @@ describe('[ACCT-1] a silent cut', () => {
     const header = (brokersCsv.split('\n')[0] ?? '').split(',');
     const col = header.indexOf('dropped');
     expect(col).toBeGreaterThanOrEqual(0);
-    const csvDropped = brokersCsv.trim().split('\n').slice(1).reduce((a, line) => a + Number(line.split(',')[col]), 0);
+    const csvDropped = brokersCsv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .reduce((a, line) => a + Number(line.split(',')[col]), 0);
     expect(csvDropped).toBe(r.messages.dropped);
   });
 
@@ -116,7 +124,7 @@ describe('[ACCT-1] a silent cut', () => {
 describe('[ACCT-1] a crash and a restart', () => {
   const s = parseScenario(CUT('  - { at: 1s, crash: us-1 }\n  - { at: 1.5s, restart: us-1 }\n  - { at: 2.5s, crash: ap-1 }\n  - { at: 3s, restart: ap-1 }'), 'crash-restart.yaml');
   const r = runScenario(s, { measureHeap: false });
-  it('a broker\'s counters are the sum of its lives, and the books still balance', () => {
+  it("a broker's counters are the sum of its lives, and the books still balance", () => {
     checkBooks(r);
     expect(r.messages.rejected).toBeGreaterThan(0);
     expect(r.drops.crash).toBeGreaterThan(0);

@@ -22,15 +22,18 @@ describe('the dead interval and floating point', () => {
     expect(heardAt + dead - heardAt).toBeLessThan(dead);
     const timers: number[] = [];
     const events: BrokerEvent[] = [];
-    const b = new Broker({ id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 500, deadIntervalMs: dead, hopLimit: 16 }, {
-      send: () => {},
-      keepalive: () => {},
-      disconnect: () => {},
-      deliver: () => {},
-      setTimer: (at) => timers.push(at),
-      emit: (e) => events.push(e),
-      drop: () => {},
-    });
+    const b = new Broker(
+      { id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 500, deadIntervalMs: dead, hopLimit: 16 },
+      {
+        send: () => {},
+        keepalive: () => {},
+        disconnect: () => {},
+        deliver: () => {},
+        setTimer: (at) => timers.push(at),
+        emit: (e) => events.push(e),
+        drop: () => {},
+      },
+    );
     b.start(3000);
     b.handleFrame(heardAt, 'b', encodeFrame({ kind: FrameKind.Hello, from: 'b', helloIntervalMs: 500, deadIntervalMs: dead, heard: ['a'] }));
     expect(b.inspect().upNeighbors()).toEqual(['b']);
@@ -53,32 +56,43 @@ function replay(file: string, seed: number, faults: string): ReturnType<typeof j
 describe('schedules explore found, replayed: no violation', () => {
   it.each([
     {
-      why: '[DUR-1] the publisher\'s broker restarted knowing no remote interest and dropped what it accepted before the exchange',
-      file: 'wan-split', seed: 1031996947,
+      why: "[DUR-1] the publisher's broker restarted knowing no remote interest and dropped what it accepted before the exchange",
+      file: 'wan-split',
+      seed: 1031996947,
       faults: '  - { at: 1s, crash: us-1 }\n  - { at: 1.2s, restart: us-1 }\n',
     },
     {
       why: '[SYNC-2] ap-1 restarted within the dead interval, its first hellos lost on a cut link: eu-1 kept the adjacency and never sent its adverts',
-      file: 'wan-retries', seed: 2949447482,
+      file: 'wan-retries',
+      seed: 2949447482,
       faults: '  - { at: 4.6s, link-down: [eu-1, ap-1] }\n  - { at: 5.306s, crash: ap-1 }\n  - { at: 5.572s, restart: ap-1 }\n  - { at: 5.6s, link-up: [eu-1, ap-1] }\n',
     },
     {
-      why: '[SYNC-3] us-1\'s database exchange to the backup that took over eu-1 was lost to a 430 ms partition; neither side noticed',
-      file: 'broker-crash-ha', seed: 1967575934,
+      why: "[SYNC-3] us-1's database exchange to the backup that took over eu-1 was lost to a 430 ms partition; neither side noticed",
+      file: 'broker-crash-ha',
+      seed: 1967575934,
       faults: [
-        '  - { at: 779ms, link-down: [us-1, eu-1] }', '  - { at: 3.742s, crash: eu-1 }', '  - { at: 4.096s, link-up: [us-1, eu-1] }',
-        '  - { at: 4.333s, partition: [us-east-1] }', '  - { at: 4.763s, heal: [us-east-1] }', '  - { at: 7.184s, restart: eu-1 }',
-        '  - { at: 7.392s, link-down: [us-1, eu-1] }', '  - { at: 8001ms, link-up: [us-1, eu-1] }', '',
+        '  - { at: 779ms, link-down: [us-1, eu-1] }',
+        '  - { at: 3.742s, crash: eu-1 }',
+        '  - { at: 4.096s, link-up: [us-1, eu-1] }',
+        '  - { at: 4.333s, partition: [us-east-1] }',
+        '  - { at: 4.763s, heal: [us-east-1] }',
+        '  - { at: 7.184s, restart: eu-1 }',
+        '  - { at: 7.392s, link-down: [us-1, eu-1] }',
+        '  - { at: 8001ms, link-up: [us-1, eu-1] }',
+        '',
       ].join('\n'),
     },
     {
-      why: '[REL-4] retries backed off through a 1.73 s partition (under the dead interval) kept ap-1\'s ordered stream waiting up to 10 s after the link was back',
-      file: 'wan-retries', seed: 3933367516,
+      why: "[REL-4] retries backed off through a 1.73 s partition (under the dead interval) kept ap-1's ordered stream waiting up to 10 s after the link was back",
+      file: 'wan-retries',
+      seed: 3933367516,
       faults: '  - { at: 1.58s, partition: [eu-west-1] }\n  - { at: 3.31s, heal: [eu-west-1] }\n  - { at: 3.812s, link-down: [eu-1, ap-1] }\n  - { at: 4.096s, link-up: [eu-1, ap-1] }\n',
     },
     {
       why: '[SHARE-5] after a partition healed, the burst went to the least-queued member; ties at a full queue gave the slowest member seconds of overflow',
-      file: 'consumer-group', seed: 1031996947,
+      file: 'consumer-group',
+      seed: 1031996947,
       faults: '  - { at: 2s, partition: [us-east-1] }\n  - { at: 3s, heal: [us-east-1] }\n',
     },
   ])('$file, run seed $seed: $why', ({ file, seed, faults }) => {

@@ -77,7 +77,10 @@ describe('fault schedules [SCHED-1..4]', () => {
   it('unhealedAt names what a schedule leaves broken', () => {
     const f = (atMs: number, action: FaultSpec['action'], target: string[], more: Partial<FaultSpec> = {}): FaultSpec => ({ atMs, action, target, ...more });
     expect(unhealedAt([f(1, 'link-down', ['a', 'b']), f(2, 'crash', ['c']), f(3, 'partition', ['r1']), f(4, 'degrade', ['a', 'b'], { loss: 0.1 })], 10)).toEqual([
-      'link a|b still down', 'c still crashed', 'partition of r1 not healed', 'degrade a|b still in force',
+      'link a|b still down',
+      'c still crashed',
+      'partition of r1 not healed',
+      'degrade a|b still in force',
     ]);
     expect(unhealedAt([f(1, 'slow-consumer', ['c'], { ratePerSec: 5, forMs: 20 })], 10)).toEqual(['slow-consumer c still in force']);
     expect(unhealedAt([f(1, 'partition', ['r1', 'r2']), f(2, 'heal', ['r2']), f(3, 'partition', ['r3']), f(4, 'heal', [])], 10)).toEqual([]);

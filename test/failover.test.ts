@@ -58,7 +58,7 @@ const CASES: ReadonlyArray<{ file: string; off: keyof Mechanisms; mustFail: stri
     file: 'broker-crash-ha',
     off: 'ha',
     mustFail: ['ha.takeoverMs <= 600ms', 'ha.rebuildMs < 1s'],
-    why: 'without a standby taking over, nobody serves the crashed primary\'s clients',
+    why: "without a standby taking over, nobody serves the crashed primary's clients",
   },
 ];
 

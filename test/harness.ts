@@ -39,7 +39,14 @@ export class Harness {
   readonly sent: SentFrame[] = [];
   readonly events: BrokerEvent[] = [];
   /** Copies the brokers dropped, with their cause [ACCT-1]. */
-  readonly drops: Array<{ readonly at: number; readonly broker: BrokerId; readonly cause: DropCause; readonly env: Envelope; readonly dests: readonly BrokerId[] | null; readonly sub: LocalSubscription | null }> = [];
+  readonly drops: Array<{
+    readonly at: number;
+    readonly broker: BrokerId;
+    readonly cause: DropCause;
+    readonly env: Envelope;
+    readonly dests: readonly BrokerId[] | null;
+    readonly sub: LocalSubscription | null;
+  }> = [];
   /** [LINK-3] Disconnects the brokers asked for (the harness's links have no connection to close). */
   readonly disconnects: Array<{ readonly at: number; readonly broker: BrokerId; readonly neighbor: BrokerId; readonly reason: string }> = [];
   /** [HA-1] Keep-alives the brokers sent their backups (the harness has no standbys). */
@@ -52,7 +59,11 @@ export class Harness {
   private readonly kTimer: number;
   private seq = 0;
 
-  constructor(ids: readonly BrokerId[], readonly links: readonly HarnessLink[], readonly opts: { helloIntervalMs?: number; deadIntervalMs?: number; hopLimit?: number } = {}) {
+  constructor(
+    ids: readonly BrokerId[],
+    readonly links: readonly HarnessLink[],
+    readonly opts: { helloIntervalMs?: number; deadIntervalMs?: number; hopLimit?: number } = {},
+  ) {
     this.kArrive = this.kernel.register((now, _arg, ref: { from: BrokerId; to: BrokerId; bytes: Uint8Array }) => {
       if (this.cut.has(key(ref.from, ref.to))) return;
       (this.drivers.get(ref.to) as BrokerDriver).handleFrame(now, ref.from, ref.bytes);
@@ -170,10 +181,13 @@ const key = (a: BrokerId, b: BrokerId): string => `${a}>${b}`;
 
 /** Seed 002's topology: us-1–us-2 LAN, us-1–eu-1 70 ms, eu-1–ap-1 120 ms, us-2–ap-1 180 ms (RTTs). */
 export function seedTopology(): Harness {
-  return new Harness(['us-1', 'us-2', 'eu-1', 'ap-1'], [
-    { a: 'us-1', b: 'us-2', delayMs: 0.25 },
-    { a: 'us-1', b: 'eu-1', delayMs: 35 },
-    { a: 'eu-1', b: 'ap-1', delayMs: 60 },
-    { a: 'us-2', b: 'ap-1', delayMs: 90 },
-  ]);
+  return new Harness(
+    ['us-1', 'us-2', 'eu-1', 'ap-1'],
+    [
+      { a: 'us-1', b: 'us-2', delayMs: 0.25 },
+      { a: 'us-1', b: 'eu-1', delayMs: 35 },
+      { a: 'eu-1', b: 'ap-1', delayMs: 60 },
+      { a: 'us-2', b: 'ap-1', delayMs: 90 },
+    ],
+  );
 }

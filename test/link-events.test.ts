@@ -68,7 +68,7 @@ describe('[LINK-1] handleLinkDown: a closed connection is known at once', () => 
     expect(h.broker('us-2').inspect().nextHop('ap-1')).toBe('ap-1');
   });
 
-  it('a link event for a broker that is not a neighbor is the caller\'s error', () => {
+  it("a link event for a broker that is not a neighbor is the caller's error", () => {
     const h = seedTopology();
     h.startAll();
     expect(() => h.broker('us-2').handleLinkDown(0, 'eu-1')).toThrow(UsageError);

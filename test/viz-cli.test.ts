@@ -47,7 +47,10 @@ describe('meshtwin viz', () => {
     for (const [args, message] of cases) {
       const r = meshtwin(...args);
       expect(r.status, args.join(' ')).toBe(2);
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('SEED='));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('SEED='));
       expect(lines, args.join(' ')).toHaveLength(1);
       expect(lines[0]).toMatch(message);
       noStack(r.stderr);
@@ -66,7 +69,10 @@ describe('meshtwin viz', () => {
         child.on('exit', (status) => resolve({ status, stderr }));
       });
       expect(r.status).toBe(2);
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('SEED='));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('SEED='));
       expect(lines).toEqual([`meshtwin: --port: 127.0.0.1:${port} is in use; pick another with --port`]);
     } finally {
       blocker.close();

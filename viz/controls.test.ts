@@ -34,7 +34,7 @@ describe('parseControl [VIZ-CTRL-1..4]', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('quotes a client\'s value short', () => {
+  it("quotes a client's value short", () => {
     expect(quote('a'.repeat(1000))).toBe(`"${'a'.repeat(59)}… (1002 characters)`);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

@@ -129,7 +129,11 @@ export function parseControl(event: unknown, args: readonly unknown[]): Parsed {
 export class RateLimit {
   private tokens: number;
   private at: number;
-  constructor(private readonly perSecond: number, private readonly burst: number, private readonly clock: () => number) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly clock: () => number,
+  ) {
     this.tokens = burst;
     this.at = clock();
   }

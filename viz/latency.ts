@@ -54,7 +54,10 @@ export class ViewLatency implements MeshObserver {
 
   /** Watches a mesh: sets itself as the mesh's observer. */
   static watch(mesh: Mesh): ViewLatency {
-    const v = new ViewLatency(mesh.nodes.map((n) => ({ id: n.id, region: n.region, clientOneWayMs: n.clientOneWayMs })), mesh.populations);
+    const v = new ViewLatency(
+      mesh.nodes.map((n) => ({ id: n.id, region: n.region, clientOneWayMs: n.clientOneWayMs })),
+      mesh.populations,
+    );
     mesh.observer = v;
     return v;
   }

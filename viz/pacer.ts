@@ -22,7 +22,11 @@ export class Pacer {
   private _paused = false;
   private readonly samples: Array<readonly [number, number]> = [];
 
-  constructor(private _speed: Speed, wallMs: number, simMs: number) {
+  constructor(
+    private _speed: Speed,
+    wallMs: number,
+    simMs: number,
+  ) {
     if (!(_speed > 0)) throw new Error(`Pacer: speed must be > 0, got ${_speed}`);
     this.anchor(wallMs, simMs);
   }

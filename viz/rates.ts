@@ -9,7 +9,11 @@ export class WindowedRate {
   private readonly values: number[][] = [];
 
   /** `width` counters per sample; rates span at least `windowMs` simulated ms when possible. */
-  constructor(readonly width: number, private readonly windowMs: number, private readonly keep = 64) {}
+  constructor(
+    readonly width: number,
+    private readonly windowMs: number,
+    private readonly keep = 64,
+  ) {}
 
   /**
    * Adds a sample of the cumulative counters at simulated time `tMs` and returns each counter's

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('viz server', () => {
-  it('serves the page, d3, the world map and socket.io\'s client from this server (no CDN)', async () => {
+  it("serves the page, d3, the world map and socket.io's client from this server (no CDN)", async () => {
     const html = await (await fetch(server.url)).text();
     expect(html).toContain('<svg id="map"');
     const srcs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);

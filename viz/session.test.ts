@@ -107,7 +107,7 @@ describe('Session', () => {
     expect(snap.run.speed).toBe(10);
   });
 
-  it('--duration beyond the scenario\'s keeps publishers that run to the end running', () => {
+  it("--duration beyond the scenario's keeps publishers that run to the end running", () => {
     const short = { ...small, durationMs: 2000, publishers: small.publishers.map((p, i) => ({ ...p, stopMs: i === 0 ? 1000 : 2000 })) };
     const long = withDuration(short, 5000);
     expect(long.durationMs).toBe(5000);

@@ -56,7 +56,10 @@ export class Session {
   events: ViewEvent[] = [];
   topology!: Topology;
 
-  constructor(readonly scenario: Scenario, private readonly opts: SessionOptions) {
+  constructor(
+    readonly scenario: Scenario,
+    private readonly opts: SessionOptions,
+  ) {
     this.seed = opts.seed;
     this.build(opts.speed);
   }
@@ -156,9 +159,12 @@ export class Session {
     return {
       ...snap,
       run: {
-        seed: this.seed, paused: this.pacer.paused, speed: this.pacer.speed === Infinity ? 'max' : this.pacer.speed,
+        seed: this.seed,
+        paused: this.pacer.paused,
+        speed: this.pacer.speed === Infinity ? 'max' : this.pacer.speed,
         measuredSpeed: Number.isNaN(measured) || this.mesh.now < 0 ? null : measured,
-        buildSeconds: this.buildSeconds, kernelEvents: this.mesh.kernel.executed,
+        buildSeconds: this.buildSeconds,
+        kernelEvents: this.mesh.kernel.executed,
       },
     };
   }

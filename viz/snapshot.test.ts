@@ -36,7 +36,7 @@ describe('topologyOf', () => {
 });
 
 describe('SnapshotBuilder', () => {
-  it('[VIZ-1] link Mbps are the direction\'s wire bytes over the simulated window', () => {
+  it("[VIZ-1] link Mbps are the direction's wire bytes over the simulated window", () => {
     const { mesh, latency } = meshOf();
     const b = new SnapshotBuilder(mesh, latency);
     mesh.runSome(1000, Infinity);
@@ -76,7 +76,7 @@ describe('SnapshotBuilder', () => {
     expect(eu?.cross.p50).toBeLessThan(40);
   });
 
-  it('made after a run, gives the run\'s average Mbps (the report\'s figure)', () => {
+  it("made after a run, gives the run's average Mbps (the report's figure)", () => {
     let mesh: Mesh | undefined;
     const result = runScenario(small, { durationMs: 2000, measureHeap: false, onMesh: (m) => (mesh = m) });
     const s = new SnapshotBuilder(mesh as Mesh).snapshot();

@@ -111,13 +111,20 @@ export function topologyOf(mesh: Mesh): Topology {
   const s = mesh.scenario;
   const dirIndex = new Map(mesh.directions.map((d) => [`${d.spec.from}>${d.spec.to}`, d.index]));
   return {
-    scenario: s.name, seed: mesh.seed, durationMs: mesh.durationMs, warmupMs: s.warmupMs,
+    scenario: s.name,
+    seed: mesh.seed,
+    durationMs: mesh.durationMs,
+    warmupMs: s.warmupMs,
     regions: s.regions.map((r) => ({ id: r.id, location: r.location ?? null, brokers: r.brokers })),
     brokers: mesh.nodes.map((n) => ({ id: n.id, region: n.region, connections: n.populations.reduce((a, p) => a + p.count, 0), populations: n.populations.length })),
     links: s.links.map((l) => {
       const [a, b] = l.between;
       return {
-        a, b, wan: regionOf(s, a) !== regionOf(s, b), rttMs: l.rttMs, bandwidthBps: l.bandwidthBps,
+        a,
+        b,
+        wan: regionOf(s, a) !== regionOf(s, b),
+        rttMs: l.rttMs,
+        bandwidthBps: l.bandwidthBps,
         dirs: [dirIndex.get(`${a}>${b}`) as number, dirIndex.get(`${b}>${a}`) as number] as const,
       };
     }),
@@ -136,13 +143,19 @@ export class SnapshotBuilder {
   private latencyAt = -Infinity;
   private lastLatency: { brokers: LatencyWindow[]; all: LatencyWindow } | null = null;
 
-  constructor(private readonly mesh: Mesh, private readonly latency: ViewLatency | null = null) {
+  constructor(
+    private readonly mesh: Mesh,
+    private readonly latency: ViewLatency | null = null,
+  ) {
     // Two counters per direction: all wire bytes, data wire bytes.
     this.rates = new WindowedRate(2 * mesh.directions.length, RATE_WINDOW_MS);
     this.lastRates = new Array(2 * mesh.directions.length).fill(0);
     if (mesh.now > 0 || mesh.done) {
       // Made after (part of) a run: the baseline is the start of traffic (warm-up bytes only).
-      this.rates.sample(0, mesh.directions.flatMap((d) => [d.warmupBytes, 0]));
+      this.rates.sample(
+        0,
+        mesh.directions.flatMap((d) => [d.warmupBytes, 0]),
+      );
     } else {
       this.rates.sample(mesh.now, this.counters());
     }
@@ -169,10 +182,16 @@ export class SnapshotBuilder {
     const directions: DirectionSnapshot[] = mesh.directions.map((d, i) => {
       const mbps = ((rate[2 * i] as number) * 8) / 1e6;
       return {
-        up: d.up, mbps: d.up ? mbps : 0, dataMbps: d.up ? ((rate[2 * i + 1] as number) * 8) / 1e6 : 0,
-        utilization: d.up ? (mbps * 1e6) / d.props.bandwidthBps : 0, bandwidthBps: d.props.bandwidthBps,
-        queueBytes: Math.round(d.queuedBytes(now)), inFlight: d.inFlight,
-        bytes: d.bytes, droppedDown: d.droppedDown, droppedQueue: d.droppedQueue,
+        up: d.up,
+        mbps: d.up ? mbps : 0,
+        dataMbps: d.up ? ((rate[2 * i + 1] as number) * 8) / 1e6 : 0,
+        utilization: d.up ? (mbps * 1e6) / d.props.bandwidthBps : 0,
+        bandwidthBps: d.props.bandwidthBps,
+        queueBytes: Math.round(d.queuedBytes(now)),
+        inFlight: d.inFlight,
+        bytes: d.bytes,
+        droppedDown: d.droppedDown,
+        droppedQueue: d.droppedQueue,
       };
     });
     const brokers: BrokerSnapshot[] = mesh.nodes.map((n, i) => {
@@ -187,13 +206,21 @@ export class SnapshotBuilder {
       const st = mesh.brokerStats(n.id) as BrokerStats;
       const routes = b.routes();
       return {
-        id: n.id, alive: n.alive, mbpsIn, mbpsOut,
-        routingEntries: b.routingEntries, localPatterns: b.localPatterns, remotePatterns: b.remotePatterns,
+        id: n.id,
+        alive: n.alive,
+        mbpsIn,
+        mbpsOut,
+        routingEntries: b.routingEntries,
+        localPatterns: b.localPatterns,
+        remotePatterns: b.remotePatterns,
         routes: n.alive ? routes.slice(0, ROUTES_MAX) : [],
-        spoolEvents: b.spoolEvents, spoolBytes: b.spoolBytes,
+        spoolEvents: b.spoolEvents,
+        spoolBytes: b.spoolBytes,
         consumerQueue: n.populations.length <= QUEUE_SCAN_MAX ? mesh.consumerQueueDepth(n.id) : null,
         // The same figures as summary.json's brokers[]: summed over the broker's lives [ACCT-1].
-        published: st.published, deliveries: st.subscriberDeliveries, dropped: mesh.brokerDropped(n.id),
+        published: st.published,
+        deliveries: st.subscriberDeliveries,
+        dropped: mesh.brokerDropped(n.id),
         latency: this.lastLatency?.brokers[i] ?? null,
       };
     });
@@ -210,10 +237,14 @@ export class SnapshotBuilder {
       if ((mesh.directions[k] as Mesh['directions'][number]).spec.wan) wanMbps += d.mbps;
     });
     return {
-      t: now, phase: mesh.done ? 'done' : now < 0 ? 'warmup' : 'traffic',
-      directions, brokers, latency: this.lastLatency?.all ?? null,
+      t: now,
+      phase: mesh.done ? 'done' : now < 0 ? 'warmup' : 'traffic',
+      directions,
+      brokers,
+      latency: this.lastLatency?.all ?? null,
       totals: { published: mesh.published, delivered: mesh.delivered, dropped, wanMbps },
-      events, eventsOmitted: fresh - events.length,
+      events,
+      eventsOmitted: fresh - events.length,
     };
   }
 }
@@ -227,7 +258,8 @@ export function seriesPoint(s: Snapshot): SeriesPoint {
 export function seriesOfRun(result: RunResult): SeriesPoint[] {
   const out: SeriesPoint[] = [];
   for (let s = 0; s < result.series.seconds; s++) {
-    const pair = (p50: readonly number[], p99: readonly number[]): LatencyPair | null => ((p50[s] ?? 0) === 0 && (p99[s] ?? 0) === 0 ? null : { count: 0, p50: p50[s] as number, p99: p99[s] as number });
+    const pair = (p50: readonly number[], p99: readonly number[]): LatencyPair | null =>
+      (p50[s] ?? 0) === 0 && (p99[s] ?? 0) === 0 ? null : { count: 0, p50: p50[s] as number, p99: p99[s] as number };
     out.push({
       t: s + 1,
       mbps: result.series.linkMbps.map((m) => m[s] ?? 0),
@@ -246,15 +278,24 @@ function viewEvent(mesh: Mesh, e: Mesh['control'][number]): ViewEvent {
         const injected = e.index >= mesh.scenario.faults.length ? ' (from the view)' : '';
         return `${f.action} ${f.target.join(' – ')}${injected}`;
       }
-      case 'fault-reverted': return `fault ${e.index} reverted`;
-      case 'neighbor-up': return `${e.broker} sees ${e.neighbor} up`;
-      case 'neighbor-down': return `${e.broker} declares ${e.neighbor} down`;
-      case 'routes-changed': return `${e.broker} routes: ${e.routes.map(([d, h]) => (d === h ? d : `${d} via ${h}`)).join(', ') || 'none'}`;
-      case 'protocol-error': return `${e.broker}: protocol error from ${e.from}: ${e.reason}`;
-      case 'interest-gap': return `${e.broker}: interest gap from ${e.origin}`;
-      case 'spool-drained': return `${e.broker} drained ${e.events} spooled events`;
-      case 'takeover': return `${e.backup} took over ${e.broker}`;
-      case 'resubscribed': return `${e.broker}: ${e.populations} populations re-subscribed`;
+      case 'fault-reverted':
+        return `fault ${e.index} reverted`;
+      case 'neighbor-up':
+        return `${e.broker} sees ${e.neighbor} up`;
+      case 'neighbor-down':
+        return `${e.broker} declares ${e.neighbor} down`;
+      case 'routes-changed':
+        return `${e.broker} routes: ${e.routes.map(([d, h]) => (d === h ? d : `${d} via ${h}`)).join(', ') || 'none'}`;
+      case 'protocol-error':
+        return `${e.broker}: protocol error from ${e.from}: ${e.reason}`;
+      case 'interest-gap':
+        return `${e.broker}: interest gap from ${e.origin}`;
+      case 'spool-drained':
+        return `${e.broker} drained ${e.events} spooled events`;
+      case 'takeover':
+        return `${e.backup} took over ${e.broker}`;
+      case 'resubscribed':
+        return `${e.broker}: ${e.populations} populations re-subscribed`;
       default: {
         const never: never = e;
         return String((never as { type: string }).type);

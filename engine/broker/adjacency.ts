@@ -136,4 +136,3 @@ export function upNeighbors(b: BrokerCore): BrokerId[] {
   for (const n of b.neighbors.values()) if (n.up) out.push(n.id);
   return out;
 }
-

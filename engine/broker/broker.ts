@@ -63,7 +63,11 @@ export class Broker {
   readonly #b: BrokerCore;
   readonly #view: BrokerView;
 
-  constructor(readonly config: BrokerConfig, host: BrokerHost, durable?: DurableState) {
+  constructor(
+    readonly config: BrokerConfig,
+    host: BrokerHost,
+    durable?: DurableState,
+  ) {
     this.#b = new BrokerCore(config, host, durable ?? durableFor(config));
     this.id = config.id;
     this.#view = new BrokerView(this.#b);
@@ -110,9 +114,16 @@ export class Broker {
     if (validateTopic(input.topic) !== null) return 'invalid-topic';
     const b = this.#b;
     const env: Envelope = {
-      id: input.id, source: input.source, type: input.type, specversion: '1.0', topic: input.topic,
-      headers: input.headers, payload: input.payload, publishedAtMs: input.publishedAtMs,
-      path: b.selfPath, hopLimit: b.config.hopLimit,
+      id: input.id,
+      source: input.source,
+      type: input.type,
+      specversion: '1.0',
+      topic: input.topic,
+      headers: input.headers,
+      payload: input.payload,
+      publishedAtMs: input.publishedAtMs,
+      path: b.selfPath,
+      hopLimit: b.config.hopLimit,
     };
     if (input.guaranteed !== true) {
       b.stats.published++;
@@ -161,14 +172,30 @@ export class Broker {
     const b = this.#b;
     const errors = b.stats.protocolErrors;
     switch (frame.kind) {
-      case FrameKind.Data: handleData(b, now, frame); break;
-      case FrameKind.Guaranteed: handleGuaranteed(b, now, from, frame); break;
-      case FrameKind.Ack: handleAck(b, now, from, frame); break;
-      case FrameKind.Hello: handleHello(b, now, from, frame); break;
-      case FrameKind.LinkState: handleAdvert(b, now, from, frame, bytes); break;
-      case FrameKind.Interest: handleInterest(b, now, from, frame, bytes); break;
-      case FrameKind.SyncRequest: handleSyncRequest(b, from, frame.origin); break;
-      case FrameKind.KeepAlive: b.protocolError(now, from, 'keep-alive sent to a broker, not to its standby'); break;
+      case FrameKind.Data:
+        handleData(b, now, frame);
+        break;
+      case FrameKind.Guaranteed:
+        handleGuaranteed(b, now, from, frame);
+        break;
+      case FrameKind.Ack:
+        handleAck(b, now, from, frame);
+        break;
+      case FrameKind.Hello:
+        handleHello(b, now, from, frame);
+        break;
+      case FrameKind.LinkState:
+        handleAdvert(b, now, from, frame, bytes);
+        break;
+      case FrameKind.Interest:
+        handleInterest(b, now, from, frame, bytes);
+        break;
+      case FrameKind.SyncRequest:
+        handleSyncRequest(b, from, frame.origin);
+        break;
+      case FrameKind.KeepAlive:
+        b.protocolError(now, from, 'keep-alive sent to a broker, not to its standby');
+        break;
       default: {
         const never: never = frame;
         b.protocolError(now, from, `unknown frame ${String(never)}`);
@@ -239,5 +266,4 @@ export class Broker {
   pace(sub: LocalSubscription, queueLimit: number): void {
     pace(this.#b, sub, queueLimit);
   }
-
 }

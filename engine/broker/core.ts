@@ -61,7 +61,11 @@ export class BrokerCore {
   marks = new Int32Array(16);
   stamp = 0;
 
-  constructor(readonly config: BrokerConfig, readonly host: BrokerHost, readonly durable: DurableState) {
+  constructor(
+    readonly config: BrokerConfig,
+    readonly host: BrokerHost,
+    readonly durable: DurableState,
+  ) {
     if (config.deadIntervalMs <= config.helloIntervalMs) {
       throw new UsageError(`deadIntervalMs (${config.deadIntervalMs}) must exceed helloIntervalMs (${config.helloIntervalMs})`);
     }

@@ -179,8 +179,11 @@ function offerPaced(b: BrokerCore, now: Millis, sub: LocalSubscription, q: Consu
   const spool = b.durable.spool;
   const verdict = q.offer(env, guaranteed, bytes, spool.hasRoom(bytes));
   switch (verdict) {
-    case 'deliver-now': handOver(b, now, sub, env, guaranteed); break;
-    case 'queued': break;
+    case 'deliver-now':
+      handOver(b, now, sub, env, guaranteed);
+      break;
+    case 'queued':
+      break;
     case 'evicted-oldest':
       b.stats.droppedSlowConsumer += receivers(sub);
       b.host.drop('slowConsumer', q.lastEvicted as Envelope, null, sub);

@@ -103,13 +103,16 @@ export function handleInterest(b: BrokerCore, now: Millis, from: BrokerId, frame
       b.durable.noteInterest(frame);
       flood(b, bytes, from);
       break;
-    case 'stale': break;
+    case 'stale':
+      break;
     case 'gap':
       b.stats.interestGaps++;
       b.host.emit({ type: 'interest-gap', at: now, broker: b.id, origin: frame.origin, expected: result.expected, got: frame.seq });
       b.host.send(from, encodeFrame({ kind: FrameKind.SyncRequest, origin: frame.origin }));
       break;
-    case 'bad-entry': b.protocolError(now, from, result.reason); break;
+    case 'bad-entry':
+      b.protocolError(now, from, result.reason);
+      break;
     default: {
       const never: never = result;
       throw new UsageError(`unhandled interest result ${String(never)}`);

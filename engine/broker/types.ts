@@ -154,9 +154,26 @@ export interface BrokerStats {
 /** Every counter at zero. */
 export function newStats(): BrokerStats {
   return {
-    published: 0, deliveries: 0, subscriberDeliveries: 0, dataFramesSent: 0, dataFramesReceived: 0,
-    droppedLoop: 0, droppedHopLimit: 0, droppedNoRoute: 0, filteredAtEdge: 0, protocolErrors: 0, interestGaps: 0,
-    retransmitted: 0, spooled: 0, spooledSlow: 0, duplicatesSuppressed: 0, backpressured: 0, refusedSpoolFull: 0,
-    droppedSlowConsumer: 0, droppedSpoolFull: 0, acksSent: 0, acksReceived: 0,
+    published: 0,
+    deliveries: 0,
+    subscriberDeliveries: 0,
+    dataFramesSent: 0,
+    dataFramesReceived: 0,
+    droppedLoop: 0,
+    droppedHopLimit: 0,
+    droppedNoRoute: 0,
+    filteredAtEdge: 0,
+    protocolErrors: 0,
+    interestGaps: 0,
+    retransmitted: 0,
+    spooled: 0,
+    spooledSlow: 0,
+    duplicatesSuppressed: 0,
+    backpressured: 0,
+    refusedSpoolFull: 0,
+    droppedSlowConsumer: 0,
+    droppedSpoolFull: 0,
+    acksSent: 0,
+    acksReceived: 0,
   };
 }

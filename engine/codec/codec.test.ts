@@ -293,8 +293,25 @@ describe('round trip, hand-written frames', () => {
 
   it('link state', () => {
     roundTrip({ kind: 2, origin: 'us-1', seq: 0, neighbors: [] });
-    roundTrip({ kind: 2, origin: 'us-1', seq: 2 ** 53 - 1, neighbors: [{ id: 'eu-1', cost: 70 }, { id: 'ap-1', cost: 180.5 }, { id: 'x', cost: Infinity }] });
-    roundTrip({ kind: 2, origin: 'us-1', seq: 7, neighbors: [{ id: 'eu-1', cost: 0 }, { id: 'eu-2', cost: 1e-300 }] });
+    roundTrip({
+      kind: 2,
+      origin: 'us-1',
+      seq: 2 ** 53 - 1,
+      neighbors: [
+        { id: 'eu-1', cost: 70 },
+        { id: 'ap-1', cost: 180.5 },
+        { id: 'x', cost: Infinity },
+      ],
+    });
+    roundTrip({
+      kind: 2,
+      origin: 'us-1',
+      seq: 7,
+      neighbors: [
+        { id: 'eu-1', cost: 0 },
+        { id: 'eu-2', cost: 1e-300 },
+      ],
+    });
   });
 
   it('interest', () => {
@@ -326,7 +343,11 @@ describe('round trip, hand-written frames', () => {
 
   it('data: unicode strings (emoji, CJK, BOM, astral) in every string field', () => {
     const u = '🚀 注文/東京 — ünïcödé \u{10FFFF}';
-    roundTrip({ kind: 4, dests: ['東京-1', '🌏'], envelope: envelope({ id: u, source: u, type: u, specversion: u, topic: `orders/${u}`, headers: { [u]: u, '\uFEFFbom': '\uFEFF' }, path: ['ap-東京', '😀'] }) });
+    roundTrip({
+      kind: 4,
+      dests: ['東京-1', '🌏'],
+      envelope: envelope({ id: u, source: u, type: u, specversion: u, topic: `orders/${u}`, headers: { [u]: u, '\uFEFFbom': '\uFEFF' }, path: ['ap-東京', '😀'] }),
+    });
     // a string just under 128 UTF-16 units but over 127 bytes takes the slow path with a 2-byte prefix
     roundTrip(data({ topic: '東'.repeat(100) }));
   });
@@ -682,14 +703,14 @@ function checkStreamAgrees(bytes: Uint8Array, cuts: readonly number[]): void {
   const single = decodeFrame(bytes);
   const out = streamDecode(splitAt(bytes, cuts));
   if (single.ok) expect(norm(out)).toEqual(norm([single]));
-  else if (/truncated/.test(single.error.reason)) expect(out).toEqual([]); // still waiting for bytes
+  else if (/truncated/.test(single.error.reason))
+    expect(out).toEqual([]); // still waiting for bytes
   else if (/trailing/.test(single.error.reason)) {
     // the stream sees a whole first frame, then the start of the next one
     const end = single.error.offset;
     const first = decodeFrame(bytes.subarray(0, end));
     expect(norm(out[0])).toEqual(norm(first));
-  }
-  else expect(norm(out)).toEqual(norm([single]));
+  } else expect(norm(out)).toEqual(norm([single]));
 }
 
 describe('fuzz', () => {

@@ -13,7 +13,7 @@ function rig() {
     send: (to, bytes) => sent.push({ to, kind: frameKindOf(bytes) }),
     keepalive: () => {},
     drop: () => {},
-      disconnect: () => {},
+    disconnect: () => {},
     deliver: () => {},
     emit: () => {},
   };
@@ -70,7 +70,7 @@ describe('BrokerDriver [HOST-1]', () => {
 });
 
 describe('stream decoding hands the broker the frame and its bytes', () => {
-  it('a broker fed its neighbors\' streams byte by byte acts exactly as one fed whole frames', () => {
+  it("a broker fed its neighbors' streams byte by byte acts exactly as one fed whole frames", () => {
     // What eu-1 received in a run of seed 002's topology: hellos, adverts, interest, data.
     const h = seedTopology();
     h.startAll();
@@ -83,18 +83,30 @@ describe('stream decoding hands the broker the frame and its bytes', () => {
     const inbound = h.sent.filter((s) => s.to === 'eu-1');
     expect(new Set(inbound.map((s) => frameKindOf(s.bytes))).size).toBeGreaterThanOrEqual(4);
 
-    const config = { id: 'eu-1', neighbors: [{ id: 'us-1', cost: 70 }, { id: 'ap-1', cost: 120 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 };
+    const config = {
+      id: 'eu-1',
+      neighbors: [
+        { id: 'us-1', cost: 70 },
+        { id: 'ap-1', cost: 120 },
+      ],
+      helloIntervalMs: 100,
+      deadIntervalMs: 400,
+      hopLimit: 16,
+    };
     const run = (feed: (d: BrokerDriver, at: number, from: string, bytes: Uint8Array) => void): { out: string[]; routes: unknown; remote: number; errors: number } => {
       const out: string[] = [];
       const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-      const driver = new BrokerDriver({
-        send: (to, bytes) => out.push(`${to} ${hex(bytes)}`),
-        keepalive: () => {},
-      drop: () => {},
-        disconnect: (n, why) => out.push(`disconnect ${n} ${why}`),
-        deliver: (_sub, env) => out.push(`deliver ${env.id}`),
-        emit: (e) => out.push(e.type),
-      }, { schedule: () => {} });
+      const driver = new BrokerDriver(
+        {
+          send: (to, bytes) => out.push(`${to} ${hex(bytes)}`),
+          keepalive: () => {},
+          drop: () => {},
+          disconnect: (n, why) => out.push(`disconnect ${n} ${why}`),
+          deliver: (_sub, env) => out.push(`deliver ${env.id}`),
+          emit: (e) => out.push(e.type),
+        },
+        { schedule: () => {} },
+      );
       const broker = driver.boot(config);
       broker.start(0);
       for (const s of inbound) feed(driver, s.at, s.from, s.bytes);
@@ -117,7 +129,10 @@ describe('stream decoding hands the broker the frame and its bytes', () => {
 
   it('a stream that breaks the protocol: counted, the neighbor disconnected', () => {
     const reasons: string[] = [];
-    const driver = new BrokerDriver({ send: () => {}, keepalive: () => {}, drop: () => {}, deliver: () => {}, emit: () => {}, disconnect: (n, why) => reasons.push(`${n}: ${why}`) }, { schedule: () => {} });
+    const driver = new BrokerDriver(
+      { send: () => {}, keepalive: () => {}, drop: () => {}, deliver: () => {}, emit: () => {}, disconnect: (n, why) => reasons.push(`${n}: ${why}`) },
+      { schedule: () => {} },
+    );
     const broker = driver.boot({ id: 'a', neighbors: [{ id: 'b', cost: 1 }], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 });
     broker.start(0);
     const dec = new FrameDecoder();

@@ -34,7 +34,10 @@ export class BrokerDriver implements BrokerHost {
   /** The time of the one timer the broker asked for (NaN: none). */
   #timerAt = NaN;
 
-  constructor(private readonly effects: HostEffects, private readonly timers: TimerService) {}
+  constructor(
+    private readonly effects: HostEffects,
+    private readonly timers: TimerService,
+  ) {}
 
   /**
    * Creates a broker (a first boot, or a restart on the same durable state) driven by this

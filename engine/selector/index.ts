@@ -34,9 +34,7 @@ export interface Selector {
 }
 
 /** The outcome of `tryParseSelector`. */
-export type SelectorParseResult =
-  | { readonly ok: true; readonly selector: Selector }
-  | { readonly ok: false; readonly error: SelectorError };
+export type SelectorParseResult = { readonly ok: true; readonly selector: Selector } | { readonly ok: false; readonly error: SelectorError };
 
 /**
  * Parses and compiles once; throws SelectorError with position on a syntax error, e.g.

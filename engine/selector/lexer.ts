@@ -28,24 +28,16 @@ export class SelectorError extends Error {
 
 /** "expected X at P, found Y": the shape of nearly every selector error. */
 export function expectedError(position: number, expected: string, found: string): SelectorError {
-  return new SelectorError(
-    position,
-    `expected ${expected}, found ${found}`,
-    `expected ${expected} at ${position}, found ${found}`,
-  );
+  return new SelectorError(position, `expected ${expected}, found ${found}`, `expected ${expected} at ${position}, found ${found}`);
 }
 
 /** Reserved words, matched case-insensitively; they are never identifiers. */
-export const KEYWORDS = [
-  'AND', 'OR', 'NOT', 'BETWEEN', 'IN', 'LIKE', 'ESCAPE', 'IS', 'NULL', 'TRUE', 'FALSE',
-] as const;
+export const KEYWORDS = ['AND', 'OR', 'NOT', 'BETWEEN', 'IN', 'LIKE', 'ESCAPE', 'IS', 'NULL', 'TRUE', 'FALSE'] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 const KEYWORD_SET: ReadonlySet<string> = new Set(KEYWORDS);
 
 /** Operators and punctuation. `!=` is lexed as its own token; the parser treats it as `<>`. */
-export type Punct =
-  | '=' | '<>' | '!=' | '<' | '<=' | '>' | '>='
-  | '+' | '-' | '*' | '/' | '(' | ')' | ',';
+export type Punct = '=' | '<>' | '!=' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '(' | ')' | ',';
 
 export type Token =
   | { readonly kind: 'ident'; readonly name: string; readonly pos: number; readonly end: number }
@@ -152,15 +144,21 @@ export class Lexer {
     }
     const one = src[i];
     switch (one) {
-      case '=': case '<': case '>': case '+': case '-': case '*': case '/':
-      case '(': case ')': case ',':
+      case '=':
+      case '<':
+      case '>':
+      case '+':
+      case '-':
+      case '*':
+      case '/':
+      case '(':
+      case ')':
+      case ',':
         this.offset = i + 1;
         return { kind: 'punct', punct: one, pos: start, end: i + 1 };
       default: {
         const ch = String.fromCodePoint(cp);
-        const shown = cp < 0x20 || cp === 0x7f
-          ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`
-          : `'${ch}'`;
+        const shown = cp < 0x20 || cp === 0x7f ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `'${ch}'`;
         throw new SelectorError(start, `unexpected character ${shown}`);
       }
     }

@@ -39,10 +39,7 @@ export type CompareOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
 export type ArithOp = '+' | '-' | '*' | '/';
 
 /** One element of a parsed LIKE pattern: a literal character (code point), `_` or `%`. */
-export type LikePart =
-  | { readonly kind: 'char'; readonly char: string }
-  | { readonly kind: 'one' }
-  | { readonly kind: 'many' };
+export type LikePart = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'one' } | { readonly kind: 'many' };
 
 /** A selector AST node. `pos` is the 0-based source offset where the node's text starts. */
 export type Expr =
@@ -55,18 +52,29 @@ export type Expr =
   | { readonly kind: 'or'; readonly operands: readonly Expr[]; readonly pos: number }
   | { readonly kind: 'not'; readonly operand: Expr; readonly pos: number }
   | {
-      readonly kind: 'between'; readonly negated: boolean;
-      readonly value: Expr; readonly low: Expr; readonly high: Expr; readonly pos: number;
+      readonly kind: 'between';
+      readonly negated: boolean;
+      readonly value: Expr;
+      readonly low: Expr;
+      readonly high: Expr;
+      readonly pos: number;
     }
   | {
-      readonly kind: 'in'; readonly negated: boolean;
-      readonly value: Expr; readonly items: readonly (string | number)[]; readonly pos: number;
+      readonly kind: 'in';
+      readonly negated: boolean;
+      readonly value: Expr;
+      readonly items: readonly (string | number)[];
+      readonly pos: number;
     }
   | {
-      readonly kind: 'like'; readonly negated: boolean; readonly value: Expr;
+      readonly kind: 'like';
+      readonly negated: boolean;
+      readonly value: Expr;
       /** The pattern and escape as written (after '' unescaping), for messages and printing. */
-      readonly pattern: string; readonly escape: string | null;
-      readonly parts: readonly LikePart[]; readonly pos: number;
+      readonly pattern: string;
+      readonly escape: string | null;
+      readonly parts: readonly LikePart[];
+      readonly pos: number;
     }
   | { readonly kind: 'isNull'; readonly negated: boolean; readonly value: Expr; readonly pos: number };
 
@@ -86,8 +94,14 @@ export function staticType(e: Expr): StaticType {
     case 'unary':
     case 'arith':
       return 'num';
-    case 'compare': case 'and': case 'or': case 'not':
-    case 'between': case 'in': case 'like': case 'isNull':
+    case 'compare':
+    case 'and':
+    case 'or':
+    case 'not':
+    case 'between':
+    case 'in':
+    case 'like':
+    case 'isNull':
       return 'bool';
     default: {
       const never: never = e;
@@ -98,15 +112,25 @@ export function staticType(e: Expr): StaticType {
 
 function describeType(e: Expr): string {
   switch (staticType(e)) {
-    case 'num': return 'a number';
-    case 'str': return 'a string';
-    case 'bool': return e.kind === 'literal' ? 'a boolean' : 'a condition';
-    case 'any': return 'a value';
+    case 'num':
+      return 'a number';
+    case 'str':
+      return 'a string';
+    case 'bool':
+      return e.kind === 'literal' ? 'a boolean' : 'a condition';
+    case 'any':
+      return 'a value';
   }
 }
 
 const COMPARE_OPS: Readonly<Record<string, CompareOp>> = {
-  '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
+  '=': '=',
+  '<>': '<>',
+  '!=': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
 };
 
 /** Parses selector source into an AST; throws SelectorError at the first problem. */
@@ -132,11 +156,7 @@ class Parser {
     const t = staticType(e);
     if (t !== 'bool' && t !== 'any') {
       const found = describeType(e);
-      throw new SelectorError(
-        e.pos,
-        `selector must be a condition, found ${found}`,
-        `selector must be a condition at ${e.pos}, found ${found}`,
-      );
+      throw new SelectorError(e.pos, `selector must be a condition, found ${found}`, `selector must be a condition at ${e.pos}, found ${found}`);
     }
     return e;
   }
@@ -285,9 +305,7 @@ class Parser {
       const low = this.requireOrdered(this.parseAdditive());
       this.expectKeyword('AND');
       const high = this.requireOrdered(this.parseAdditive());
-      return this.node(
-        { kind: 'between', negated, value, low, high, pos: value.pos }, [value, low, high], at,
-      );
+      return this.node({ kind: 'between', negated, value, low, high, pos: value.pos }, [value, low, high], at);
     }
     if (this.isKeyword('IN')) {
       const at = this.advance().pos;
@@ -361,10 +379,7 @@ class Parser {
       if (ch === escapeChar) {
         const next = chars[i + 1];
         if (next === undefined) {
-          throw new SelectorError(
-            this.sourceOffset(tokenPos, index),
-            'ESCAPE character at the end of the LIKE pattern',
-          );
+          throw new SelectorError(this.sourceOffset(tokenPos, index), 'ESCAPE character at the end of the LIKE pattern');
         }
         parts.push({ kind: 'char', char: next });
         index += ch.length + next.length;

@@ -87,19 +87,19 @@ const ROWS: readonly (readonly [string, boolean])[] = [
   ['(n > 1) = TRUE', true],
   ['(n > 1) <> (n < 1)', true],
   // no implicit conversion: mixed types are unknown
-  ["numstr = 10", false],
-  ["numstr <> 10", false],
+  ['numstr = 10', false],
+  ['numstr <> 10', false],
   ["n = '5'", false],
   ['flag = 1', false],
   ['flag <> 1', false],
-  ["region < 5", false],
+  ['region < 5', false],
   ['region', false],
   ['n', false],
   // identifiers
   ["headers.x = 'hx'", true],
-  ["\"headers.x\" = 'hx'", true],
-  ["\"content-type\" = 'json'", true],
-  ["\"and\" = 'kw'", true],
+  ['"headers.x" = \'hx\'', true],
+  ['"content-type" = \'json\'', true],
+  ['"and" = \'kw\'', true],
   ['$d = 1', true],
   ['_e = 2', true],
   ["ünï = 'u'", true],
@@ -172,7 +172,7 @@ const ROWS: readonly (readonly [string, boolean])[] = [
   ['n NOT BETWEEN 6 AND 10', true],
   ['n NOT BETWEEN 1 AND 10', false],
   ['n BETWEEN 1 + 1 AND n * 2', true],
-  ['n BETWEEN 1 AND 5 AND s = \'abc\'', true],
+  ["n BETWEEN 1 AND 5 AND s = 'abc'", true],
   ["s BETWEEN 'abb' AND 'abd'", true],
   ["s BETWEEN 1 AND 'z'", false],
   ['n BETWEEN missing AND 10', false],
@@ -196,7 +196,7 @@ const ROWS: readonly (readonly [string, boolean])[] = [
   ["(region IN ('a', 'b', 3)) IS NULL", true], // 'us' = 3 is unknown
   ["region NOT IN ('a', 'b', 3)", false],
   ["(region IN ('a', 'b')) IS NULL", false],
-  ["numstr IN (10)", false],
+  ['numstr IN (10)', false],
   ['missing IN (1, 2)', false],
   ['missing NOT IN (1, 2)', false],
   ["flag IN ('true', 1)", false],
@@ -281,7 +281,7 @@ function tri(source: string, headers: Headers): boolean | null {
   expect([isTrue, isFalse].filter(Boolean).length).toBeLessThanOrEqual(1);
   if (isTrue) return true;
   if (isFalse) return false;
-  return isNull ? null : 'neither TRUE, FALSE nor NULL' as never;
+  return isNull ? null : ('neither TRUE, FALSE nor NULL' as never);
 }
 
 describe('selector table', () => {
@@ -296,10 +296,8 @@ describe('selector table', () => {
   it('[SEL-3VL] truth tables for AND, OR, NOT over TRUE, FALSE, unknown', () => {
     const vals = { T: 'n = 5', F: 'n = 6', U: 'missing = 1' } as const;
     const v = { T: true, F: false, U: null } as const;
-    const and = (a: boolean | null, b: boolean | null) =>
-      a === false || b === false ? false : a === null || b === null ? null : true;
-    const or = (a: boolean | null, b: boolean | null) =>
-      a === true || b === true ? true : a === null || b === null ? null : false;
+    const and = (a: boolean | null, b: boolean | null) => (a === false || b === false ? false : a === null || b === null ? null : true);
+    const or = (a: boolean | null, b: boolean | null) => (a === true || b === true ? true : a === null || b === null ? null : false);
     for (const a of ['T', 'F', 'U'] as const) {
       expect(tri(`NOT ${vals[a]}`, H)).toBe(v[a] === null ? null : !v[a]);
       for (const b of ['T', 'F', 'U'] as const) {
@@ -437,13 +435,7 @@ describe('bad selectors', () => {
   });
 
   it('[SEL-DEPTH] rejects deep nesting with a SelectorError, not a stack overflow', () => {
-    const deep = [
-      '('.repeat(100_000) + 'a',
-      'NOT '.repeat(100_000) + 'a',
-      '-'.repeat(100_000) + '1 > 0',
-      'a' + ' + a'.repeat(100_000) + ' > 0',
-      'a' + ' * a'.repeat(100_000) + ' > 0',
-    ];
+    const deep = ['('.repeat(100_000) + 'a', 'NOT '.repeat(100_000) + 'a', '-'.repeat(100_000) + '1 > 0', 'a' + ' + a'.repeat(100_000) + ' > 0', 'a' + ' * a'.repeat(100_000) + ' > 0'];
     for (const source of deep) {
       const r = tryParseSelector(source);
       expect(r.ok, source.slice(0, 20)).toBe(false);
@@ -508,12 +500,18 @@ function refCmp(op: string, a: V, b: V): boolean | null {
   if (a === null || b === null || typeof a !== typeof b) return null;
   if (typeof a === 'boolean' && op !== '=' && op !== '<>') return null;
   switch (op) {
-    case '=': return a === b;
-    case '<>': return a !== b;
-    case '<': return (a as number) < (b as number);
-    case '<=': return (a as number) <= (b as number);
-    case '>': return (a as number) > (b as number);
-    case '>=': return (a as number) >= (b as number);
+    case '=':
+      return a === b;
+    case '<>':
+      return a !== b;
+    case '<':
+      return (a as number) < (b as number);
+    case '<=':
+      return (a as number) <= (b as number);
+    case '>':
+      return (a as number) > (b as number);
+    case '>=':
+      return (a as number) >= (b as number);
   }
   throw new Error(op);
 }
@@ -617,13 +615,26 @@ function rng(seed: number): () => number {
 
 function level(e: T): number {
   switch (e.k) {
-    case 'or': return 1;
-    case 'and': return 2;
-    case 'not': return 3;
-    case 'cmp': case 'between': case 'in': case 'like': case 'isnull': return 4;
-    case 'arith': return e.op === '+' || e.op === '-' ? 5 : 6;
-    case 'neg': case 'pos': return 7;
-    case 'lit': case 'id': return 8;
+    case 'or':
+      return 1;
+    case 'and':
+      return 2;
+    case 'not':
+      return 3;
+    case 'cmp':
+    case 'between':
+    case 'in':
+    case 'like':
+    case 'isnull':
+      return 4;
+    case 'arith':
+      return e.op === '+' || e.op === '-' ? 5 : 6;
+    case 'neg':
+    case 'pos':
+      return 7;
+    case 'lit':
+    case 'id':
+      return 8;
   }
 }
 
@@ -746,9 +757,7 @@ const STRS = ['', 'a', 'b', 'ab', 'com.acme.x', "it's", 'a.b', 'f(x)', '%', '_',
 const arbName = fc.constantFrom(...NAMES);
 const arbId: fc.Arbitrary<T> = arbName.map((name) => ({ k: 'id', name }));
 const arbNumLit: fc.Arbitrary<T> = fc.constantFrom(...NUMS).map((v) => ({ k: 'lit', v }));
-const arbStrLit: fc.Arbitrary<T> = fc
-  .oneof(fc.constantFrom(...STRS), fc.string({ maxLength: 4 }))
-  .map((v) => ({ k: 'lit', v }));
+const arbStrLit: fc.Arbitrary<T> = fc.oneof(fc.constantFrom(...STRS), fc.string({ maxLength: 4 })).map((v) => ({ k: 'lit', v }));
 const arbNull: fc.Arbitrary<T> = fc.constant({ k: 'lit', v: null });
 const arbBoolLit: fc.Arbitrary<T> = fc.boolean().map((v) => ({ k: 'lit', v }));
 const arbCmpOp = fc.constantFrom('=', '<>', '<', '<=', '>', '>=' as const);
@@ -813,15 +822,13 @@ const arbValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant({ not: 'a header' }),
 );
 // Each header present most of the time, so that fewer results are NULL.
-const arbHeaders: fc.Arbitrary<Record<string, unknown>> = fc
-  .tuple(...NAMES.map(() => fc.option(arbValue, { freq: 4 })))
-  .map((values) => {
-    const h: Record<string, unknown> = {};
-    values.forEach((v, i) => {
-      if (v !== null) h[NAMES[i] as string] = v;
-    });
-    return h;
+const arbHeaders: fc.Arbitrary<Record<string, unknown>> = fc.tuple(...NAMES.map(() => fc.option(arbValue, { freq: 4 }))).map((values) => {
+  const h: Record<string, unknown> = {};
+  values.forEach((v, i) => {
+    if (v !== null) h[NAMES[i] as string] = v;
   });
+  return h;
+});
 
 describe('selector properties', () => {
   it('printed random ASTs parse back and evaluate like the reference interpreter', () => {
@@ -840,37 +847,74 @@ describe('selector properties', () => {
   });
 
   const SOUP = [
-    'a', 'b', 'headers.x', '"q"', '(', ')', ',', 'AND', 'or', 'NOT', 'not', '=', '<>', '!=', '<', '<=', '>',
-    '>=', '+', '-', '*', '/', '1', '2.5', '1e3', '.5', "'x'", "'%a_'", "''", 'IN', 'LIKE', 'ESCAPE',
-    "'\\'", 'BETWEEN', 'IS', 'NULL', 'TRUE', 'false', "'", '"', '.', '!', '$x', 'e', '1e', '#',
+    'a',
+    'b',
+    'headers.x',
+    '"q"',
+    '(',
+    ')',
+    ',',
+    'AND',
+    'or',
+    'NOT',
+    'not',
+    '=',
+    '<>',
+    '!=',
+    '<',
+    '<=',
+    '>',
+    '>=',
+    '+',
+    '-',
+    '*',
+    '/',
+    '1',
+    '2.5',
+    '1e3',
+    '.5',
+    "'x'",
+    "'%a_'",
+    "''",
+    'IN',
+    'LIKE',
+    'ESCAPE',
+    "'\\'",
+    'BETWEEN',
+    'IS',
+    'NULL',
+    'TRUE',
+    'false',
+    "'",
+    '"',
+    '.',
+    '!',
+    '$x',
+    'e',
+    '1e',
+    '#',
   ] as const;
-  const arbSoup = fc
-    .array(fc.tuple(fc.constantFrom(...SOUP), fc.constantFrom(' ', '', '\n')), { maxLength: 24 })
-    .map((parts) => parts.map(([t, sep]) => t + sep).join(''));
+  const arbSoup = fc.array(fc.tuple(fc.constantFrom(...SOUP), fc.constantFrom(' ', '', '\n')), { maxLength: 24 }).map((parts) => parts.map(([t, sep]) => t + sep).join(''));
 
   it('any string either parses or throws SelectorError, never anything else', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), arbSoup),
-        arbHeaders,
-        (source, h) => {
-          let sel: ReturnType<typeof parseSelector>;
-          try {
-            sel = parseSelector(source);
-          } catch (err) {
-            expect(err).toBeInstanceOf(SelectorError);
-            const { position, reason, message } = err as SelectorError;
-            expect(Number.isInteger(position) && position >= 0 && position <= source.length).toBe(true);
-            expect(reason.length).toBeGreaterThan(0);
-            expect(message).toContain(` at ${position}`);
-            const r = tryParseSelector(source);
-            expect(r.ok).toBe(false);
-            return;
-          }
-          expect(typeof sel.matches(h as Headers)).toBe('boolean');
-          expect(tryParseSelector(source).ok).toBe(true);
-        },
-      ),
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), arbSoup), arbHeaders, (source, h) => {
+        let sel: ReturnType<typeof parseSelector>;
+        try {
+          sel = parseSelector(source);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SelectorError);
+          const { position, reason, message } = err as SelectorError;
+          expect(Number.isInteger(position) && position >= 0 && position <= source.length).toBe(true);
+          expect(reason.length).toBeGreaterThan(0);
+          expect(message).toContain(` at ${position}`);
+          const r = tryParseSelector(source);
+          expect(r.ok).toBe(false);
+          return;
+        }
+        expect(typeof sel.matches(h as Headers)).toBe('boolean');
+        expect(tryParseSelector(source).ok).toBe(true);
+      }),
       { numRuns: 5000 },
     );
   });

@@ -172,9 +172,7 @@ function checkFaultSequence(src: Source, faults: readonly FaultSpec[]): void {
       }
       case 'slow-consumer': {
         const broker = f.target[0]!;
-        const clash = slowed.find(
-          (s) => s.broker === broker && s.untilMs > f.atMs && (s.pattern === undefined || f.pattern === undefined || s.pattern === f.pattern),
-        );
+        const clash = slowed.find((s) => s.broker === broker && s.untilMs > f.atMs && (s.pattern === undefined || f.pattern === undefined || s.pattern === f.pattern));
         if (clash !== undefined) {
           const whom = clash.pattern === undefined ? 'every subscriber' : `the subscribers of ${quote(clash.pattern)}`;
           throw src.error(path, 'value', `subscribers not already slow at ${when} (faults[${clash.i}] slows ${whom} on ${broker} ${until(clash.untilMs)})`, quote(broker));

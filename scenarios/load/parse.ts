@@ -41,7 +41,10 @@ function mib(bytes: number): string {
 
 function tooBig(file: string, bytes: number): ScenarioError {
   return new ScenarioError({
-    file, line: 0, column: 0, path: '',
+    file,
+    line: 0,
+    column: 0,
+    path: '',
     expected: `a scenario file of at most ${mib(MAX_SCENARIO_BYTES)} (describe large populations with count: and patterns:, not one entry each)`,
     found: `${mib(bytes)}`,
   });

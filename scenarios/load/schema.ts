@@ -134,12 +134,7 @@ function schemaError(src: Source, data: unknown, e: ErrorObject): { error: Scena
         return make(path, 'value', `exactly one action: ${ONE_ACTION}`, found);
       }
       const both = 'region' in obj && 'broker' in obj;
-      return make(
-        both ? [...path, 'broker'] : path,
-        both ? 'key' : 'value',
-        'exactly one of "region" or "broker"',
-        both ? 'both' : 'neither',
-      );
+      return make(both ? [...path, 'broker'] : path, both ? 'key' : 'value', 'exactly one of "region" or "broker"', both ? 'both' : 'neither');
     }
     case 'anyOf':
       if (parent.title === 'heal target') return make(path, 'value', 'a list of region ids such as [ap-southeast-1], or "all"', describe(value));
@@ -191,9 +186,7 @@ export function checkSchema(src: Source, data: unknown): void {
   const errors = (validate.errors ?? []).filter((e) => !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath));
   // A typo'd key also makes the real key "missing"; report the typo (with its suggestion).
   const typoed = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
-  const mapped = errors
-    .filter((e) => !(e.keyword === 'required' && typoed.has(e.instancePath)))
-    .map((e) => schemaError(src, data, e));
+  const mapped = errors.filter((e) => !(e.keyword === 'required' && typoed.has(e.instancePath))).map((e) => schemaError(src, data, e));
   if (mapped.length === 0) throw src.error([], 'value', 'a valid scenario', 'a value the schema rejects');
   let best = mapped[0]!;
   for (const m of mapped) {
@@ -201,4 +194,3 @@ export function checkSchema(src: Source, data: unknown): void {
   }
   throw best.error;
 }
-

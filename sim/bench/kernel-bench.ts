@@ -96,9 +96,7 @@ function hold(k: HoldTarget, delays: Float64Array, pending: number, operations: 
 }
 
 /** Runs the hold-model benchmark; see the module comment. */
-export function benchKernel(
-  opts: { pending?: number; operations?: number; seed?: number } = {},
-): KernelBenchResult {
+export function benchKernel(opts: { pending?: number; operations?: number; seed?: number } = {}): KernelBenchResult {
   const pending = opts.pending ?? 100_000;
   const operations = opts.operations ?? 3_000_000;
   const rng = createRng(opts.seed ?? 1);

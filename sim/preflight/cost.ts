@@ -91,7 +91,7 @@ export function components(s: Scenario): string[][] {
     while (stack.length > 0) {
       const x = stack.pop()!;
       comp.push(x);
-      for (const y of adj.get(x)!) if (!seen.has(y)) (seen.add(y), stack.push(y));
+      for (const y of adj.get(x)!) if (!seen.has(y)) seen.add(y), stack.push(y);
     }
     out.push(comp);
   }
@@ -181,11 +181,16 @@ export function estimateCost(s: Scenario, check: boolean): CostEstimate {
   const memoryBytes = Object.values(parts).reduce((a, b) => a + b, 0);
   const setupSeconds = st.routingEntries * SETUP_SECONDS_PER_ROUTING_ENTRY;
   return {
-    publishes, frames, timers, kernelEvents, deliveries,
-    routingEntries: st.routingEntries, populations: st.populations,
-    memoryBytes, memoryParts: parts,
-    setupSeconds, wallSeconds: setupSeconds + kernelEvents / EVENTS_PER_WALL_SECOND,
+    publishes,
+    frames,
+    timers,
+    kernelEvents,
+    deliveries,
+    routingEntries: st.routingEntries,
+    populations: st.populations,
+    memoryBytes,
+    memoryParts: parts,
+    setupSeconds,
+    wallSeconds: setupSeconds + kernelEvents / EVENTS_PER_WALL_SECOND,
   };
 }
-
-

@@ -35,9 +35,17 @@ export function maxPayloadBytes(s: Scenario, publisher: number): number {
     dests: brokers.slice(0, 64),
     seqs: brokers.slice(0, 64).map(() => 0xffffffff),
     envelope: {
-      id: `${longest}-${'9'.repeat(20)}`, source: longest, type: p.type, specversion: '1.0', topic, headers,
+      id: `${longest}-${'9'.repeat(20)}`,
+      source: longest,
+      type: p.type,
+      specversion: '1.0',
+      topic,
+      headers,
       // A payload near the limit, so its length field has the size it will have there.
-      payload: new Uint8Array(PROBE), publishedAtMs: 1e12, path: Array.from({ length: s.routing.hopLimit }, () => longest), hopLimit: 255,
+      payload: new Uint8Array(PROBE),
+      publishedAtMs: 1e12,
+      path: Array.from({ length: s.routing.hopLimit }, () => longest),
+      hopLimit: 255,
     },
   } as const;
   return MAX_FRAME_BYTES - (encodedLength(frame as never) - PROBE - LENGTH_PREFIX_BYTES);

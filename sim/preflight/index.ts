@@ -93,10 +93,15 @@ export function preflight(scenario: Scenario, opts: PreflightOptions): Preflight
   const e = estimateCost(s, opts.check);
   const dur = `${secondsText(s.durationMs / 1000)} simulated`;
   if (e.memoryBytes > budget) {
-    const parts = Object.entries(e.memoryParts).filter(([, v]) => v >= 0.05 * e.memoryBytes).map(([k, v]) => `${k} ${bytesText(v)}`).join(', ');
+    const parts = Object.entries(e.memoryParts)
+      .filter(([, v]) => v >= 0.05 * e.memoryBytes)
+      .map(([k, v]) => `${k} ${bytesText(v)}`)
+      .join(', ');
     refuse(`an estimated peak heap of ${bytesText(e.memoryBytes)} (${parts}) above ${budgetText}`);
   } else if (e.wallSeconds > MAX_WALL_SECONDS) {
-    refuse(`an estimated ${secondsText(e.wallSeconds)} of wall time for ${dur} (${countText(e.kernelEvents)} kernel events at ~${countText(EVENTS_PER_WALL_SECOND)}/s) above the ${secondsText(MAX_WALL_SECONDS)} bound`);
+    refuse(
+      `an estimated ${secondsText(e.wallSeconds)} of wall time for ${dur} (${countText(e.kernelEvents)} kernel events at ~${countText(EVENTS_PER_WALL_SECOND)}/s) above the ${secondsText(MAX_WALL_SECONDS)} bound`,
+    );
   } else if (e.deliveries > MAX_DELIVERIES) {
     refuse(`an estimated ${e.deliveries.toExponential(2)} subscriber deliveries (populations × events), more than the latency histograms can count (2^50)`);
   } else if (e.wallSeconds > WARN_WALL_SECONDS) {

@@ -38,12 +38,24 @@ export function checkIslands(s: Scenario): Finding[] {
     const publishers = others.flatMap((j) => comps[j]!.filter((b) => s.publishers.some((p) => brokersOf(s, p).includes(b))));
     const what = island.length === 1 ? `broker ${island[0]} has no link to the rest of the mesh` : `brokers ${names(island)} have no link to the rest of the mesh`;
     const linked = island.length === 1 && !s.links.some((l) => l.between.includes(island[0]!)) ? ' (it has no links at all)' : '';
-    return [{
-      level: 'error',
-      path: pathOf(island[0]!),
-      message: `expected every broker with subscribers joined by links to the brokers that publish, found ${what}${linked}: its subscribers can never receive what ${names(publishers)} publish${publishers.length === 1 ? 'es' : ''}; add a link under links:`,
-    }];
+    return [
+      {
+        level: 'error',
+        path: pathOf(island[0]!),
+        message: `expected every broker with subscribers joined by links to the brokers that publish, found ${what}${linked}: its subscribers can never receive what ${names(publishers)} publish${publishers.length === 1 ? 'es' : ''}; add a link under links:`,
+      },
+    ];
   }
-  const shown = comps.slice(0, 4).map((c) => `[${names(c, 3)}]`).join(' ') + (comps.length > 4 ? ' …' : '');
-  return [{ level: 'warning', path: pathOf(comps[order[0]!]![0]!), message: `the mesh is ${comps.length} islands with no link between them: ${shown}; no publisher's events need to cross, so it runs as written` }];
+  const shown =
+    comps
+      .slice(0, 4)
+      .map((c) => `[${names(c, 3)}]`)
+      .join(' ') + (comps.length > 4 ? ' …' : '');
+  return [
+    {
+      level: 'warning',
+      path: pathOf(comps[order[0]!]![0]!),
+      message: `the mesh is ${comps.length} islands with no link between them: ${shown}; no publisher's events need to cross, so it runs as written`,
+    },
+  ];
 }

@@ -31,8 +31,23 @@ describe('[PRE-6] frame limit', () => {
     const s = parseScenario('name: f\nduration: 1s\nregions:\n  - { id: r, brokers: [b] }\npublishers:\n  - { broker: b, rate: 1/s, topic: "a/{n}", size: 1B }\n', 'f.yaml');
     const max = maxPayloadBytes(s, 0);
     const frame = (n: number) => ({
-      kind: FrameKind.Guaranteed, epoch: 0xffffffff, linkSeq: 0xffffffff, dests: ['b'], seqs: [0xffffffff],
-      envelope: { id: `b-${'9'.repeat(20)}`, source: 'b', type: 'com.meshtwin.event', specversion: '1.0', topic: `a/${'x'.repeat(24)}`, headers: {}, payload: new Uint8Array(n), publishedAtMs: 1e12, path: Array.from({ length: 16 }, () => 'b'), hopLimit: 255 },
+      kind: FrameKind.Guaranteed,
+      epoch: 0xffffffff,
+      linkSeq: 0xffffffff,
+      dests: ['b'],
+      seqs: [0xffffffff],
+      envelope: {
+        id: `b-${'9'.repeat(20)}`,
+        source: 'b',
+        type: 'com.meshtwin.event',
+        specversion: '1.0',
+        topic: `a/${'x'.repeat(24)}`,
+        headers: {},
+        payload: new Uint8Array(n),
+        publishedAtMs: 1e12,
+        path: Array.from({ length: 16 }, () => 'b'),
+        hopLimit: 255,
+      },
     });
     expect(() => encodeFrame(frame(max) as never)).not.toThrow();
     expect(() => encodeFrame(frame(max + 1) as never)).toThrow(/exceeds/);
@@ -40,7 +55,8 @@ describe('[PRE-6] frame limit', () => {
 });
 
 describe('[PRE-2] islands', () => {
-  const text = (links: string) => `name: i\nduration: 1s\nregions:\n  - { id: a, brokers: [a1, a2] }\n  - { id: b, brokers: [b1] }\nlinks:\n${links}publishers:\n  - { broker: a1, rate: 1/s, topic: t, size: 1B }\nsubscribers:\n  - { region: b, pattern: t }\n`;
+  const text = (links: string) =>
+    `name: i\nduration: 1s\nregions:\n  - { id: a, brokers: [a1, a2] }\n  - { id: b, brokers: [b1] }\nlinks:\n${links}publishers:\n  - { broker: a1, rate: 1/s, topic: t, size: 1B }\nsubscribers:\n  - { region: b, pattern: t }\n`;
   it('subscribers cut off from every publisher: an error on the cut-off broker', () => {
     const r = preflight(parseScenario(text('  - { between: [a1, a2], rtt: 1ms, bandwidth: 1Gbps }\n'), 'i.yaml'), { check: false });
     expect(r.errors).toHaveLength(1);
@@ -57,7 +73,7 @@ describe('[PRE-2] islands', () => {
 });
 
 describe('[PRE-4] cost estimate against real runs', () => {
-  it('--duration shorter than the scenario\'s estimates the shorter run; longer keeps run-to-the-end publishers going', () => {
+  it("--duration shorter than the scenario's estimates the shorter run; longer keeps run-to-the-end publishers going", () => {
     const s = loadScenario('scenarios/two-region-basic.yaml');
     const whole = preflight(s, { check: false }).estimate!;
     expect(preflight(s, { check: false, durationMs: s.durationMs / 5 }).estimate!.publishes).toBeCloseTo(whole.publishes / 5, 0);

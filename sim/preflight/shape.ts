@@ -64,7 +64,10 @@ export function summaryShape(s: Scenario): Json {
   return {
     ...t,
     scenario: s.name,
-    links: s.links.flatMap((l) => [{ ...link, from: l.between[0], to: l.between[1] }, { ...link, from: l.between[1], to: l.between[0] }]),
+    links: s.links.flatMap((l) => [
+      { ...link, from: l.between[0], to: l.between[1] },
+      { ...link, from: l.between[1], to: l.between[0] },
+    ]),
     brokers: brokerIds.map((id) => ({ ...broker, id })),
     faults: s.faults.map((f, index) => ({ ...fault, index, action: f.action, target: f.target, detectMs })),
     populations: populationRows(s, population),

@@ -67,7 +67,12 @@ function patternRegex(t: CompiledTemplate, region: string, broker: string): RegE
       re += `${sep}[^/]+`;
       return;
     }
-    re += sep + level.split(I).map(escapeRegex).join(firstI ? '(0|[1-9][0-9]*)' : '(?:0|[1-9][0-9]*)');
+    re +=
+      sep +
+      level
+        .split(I)
+        .map(escapeRegex)
+        .join(firstI ? '(0|[1-9][0-9]*)' : '(?:0|[1-9][0-9]*)');
     if (level.includes(I)) firstI = false;
   });
   return new RegExp(`^${re}$`, 'u');

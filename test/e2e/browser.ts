@@ -15,7 +15,11 @@ const CANDIDATES = [process.env.MESHTWIN_CHROMIUM, '/usr/bin/chromium', '/usr/bi
  * Whether the browser tests run, and with which binary: the first candidate that exists; with
  * none, skip (with a message) unless CI is set, where they must run and so fail.
  */
-export function browserPlan(env: Readonly<Record<string, string | undefined>>, candidates: ReadonlyArray<string | undefined>, exists: (path: string) => boolean): { readonly path: string | null; readonly skip: boolean; readonly message: string | null } {
+export function browserPlan(
+  env: Readonly<Record<string, string | undefined>>,
+  candidates: ReadonlyArray<string | undefined>,
+  exists: (path: string) => boolean,
+): { readonly path: string | null; readonly skip: boolean; readonly message: string | null } {
   const path = candidates.find((p): p is string => p !== undefined && p !== '' && exists(p)) ?? null;
   if (path !== null) return { path, skip: false, message: null };
   const inCi = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';

@@ -64,7 +64,7 @@ describe.skipIf(skipBrowser)('report.html in Chromium', () => {
     await browser?.close();
   });
 
-  it('renders from disk with the network blocked: one node per broker, the run\'s average Mbps, the charts', async () => {
+  it("renders from disk with the network blocked: one node per broker, the run's average Mbps, the charts", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const errors = errorsOf(page);
     const outside: string[] = [];
@@ -106,9 +106,13 @@ describe.skipIf(skipBrowser)('report.html in Chromium', () => {
     await page.goto(pathToFileURL(join(faultDir, 'report.html')).href);
     await page.waitForSelector('#chart-wan .markers g.marker');
     for (const chart of ['#chart-wan', '#chart-lat']) {
-      const marks = await page.locator(`${chart} .markers g.marker`).evaluateAll((els) => els.map((e) => ({
-        n: e.getAttribute('data-fault'), x: Number(/translate\(([\d.]+),/.exec(e.getAttribute('transform') ?? '')?.[1]), title: e.querySelector('title')?.textContent,
-      })));
+      const marks = await page.locator(`${chart} .markers g.marker`).evaluateAll((els) =>
+        els.map((e) => ({
+          n: e.getAttribute('data-fault'),
+          x: Number(/translate\(([\d.]+),/.exec(e.getAttribute('transform') ?? '')?.[1]),
+          title: e.querySelector('title')?.textContent,
+        })),
+      );
       expect(marks.map((m) => m.n)).toEqual(['1', '2', '3', '4']);
       expect(marks[0]?.title).toBe('fault 1 at 4.000 s: link-down us-1–ap-1');
       // At 4, 8, 11 and 15 s on a 1..20 s axis: evenly spaced where the times are.

@@ -76,10 +76,14 @@ describe.skipIf(skipBrowser)('live view in Chromium', () => {
     await other.waitForSelector('#chart-wan .markers g.marker', { state: 'attached' });
 
     // After the dead interval, AP → US goes ap-1 → eu-1 → us-1: those directions carry it.
-    await page.waitForFunction(() => {
-      const m = (d: string) => Number(document.querySelector(`[data-dir="${d}"]`)?.getAttribute('data-mbps'));
-      return m('ap-1>eu-1') > 1.5 && m('eu-1>us-1') > 1.5;
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const m = (d: string) => Number(document.querySelector(`[data-dir="${d}"]`)?.getAttribute('data-mbps'));
+        return m('ap-1>eu-1') > 1.5 && m('eu-1>us-1') > 1.5;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await mbps(page, 'ap-1>us-2')).toBe(0);
     expect(await width(page, 'ap-1>eu-1')).toBeGreaterThan(idle + 1);
     // Flow dots follow the traffic: none on the cut direction, some on the new path.
@@ -233,7 +237,10 @@ describe.skipIf(skipBrowser)('the map of a mesh round the globe', () => {
       };
       return [
         ...[...document.querySelectorAll('.region-labels text')].map((e) => box(e, `region ${e.textContent}`)),
-        ...[...document.querySelectorAll('g.broker')].flatMap((g) => [box(g.querySelector('.body') as Element, `node ${g.getAttribute('data-broker')}`), box(g.querySelector('.name') as Element, `name ${g.getAttribute('data-broker')}`)]),
+        ...[...document.querySelectorAll('g.broker')].flatMap((g) => [
+          box(g.querySelector('.body') as Element, `node ${g.getAttribute('data-broker')}`),
+          box(g.querySelector('.name') as Element, `name ${g.getAttribute('data-broker')}`),
+        ]),
         ...[...document.querySelectorAll('.dir-label')].filter((e) => e.getAttribute('display') !== 'none' && !e.classList.contains('idle')).map((e) => box(e, `label ${e.textContent}`)),
       ];
     });
@@ -241,11 +248,13 @@ describe.skipIf(skipBrowser)('the map of a mesh round the globe', () => {
     // Six WAN directions carry events here (the rest control traffic only, their labels dimmed).
     expect(boxes.filter((b) => b.name.startsWith('label')).length).toBeGreaterThanOrEqual(6);
     const clashes: string[] = [];
-    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
-      // A node and its own name touch by design.
-      if (a.name.startsWith('node') && b.name === a.name.replace('node', 'name')) return;
-      if (overlap(a, b) > 4) clashes.push(`${a.name} × ${b.name}`);
-    }));
+    boxes.forEach((a, i) =>
+      boxes.slice(i + 1).forEach((b) => {
+        // A node and its own name touch by design.
+        if (a.name.startsWith('node') && b.name === a.name.replace('node', 'name')) return;
+        if (overlap(a, b) > 4) clashes.push(`${a.name} × ${b.name}`);
+      }),
+    );
     expect(clashes).toEqual([]);
 
     // 14 WAN directions, 14 looks (stroke color and dash) in the chart and its legend.

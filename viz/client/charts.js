@@ -21,9 +21,17 @@
     box.append('h3').text(title);
     const svg = box.append('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('preserveAspectRatio', 'xMidYMid meet');
     const g = svg.append('g').attr('transform', `translate(${M.left},${M.top})`);
-    const xAxis = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.top - M.bottom})`);
+    const xAxis = g
+      .append('g')
+      .attr('class', 'axis x')
+      .attr('transform', `translate(0,${H - M.top - M.bottom})`);
     const yAxis = g.append('g').attr('class', 'axis y');
-    g.append('text').attr('class', 'axis-label').attr('x', W - M.left - M.right).attr('y', H - M.top - 2).attr('text-anchor', 'end').text('simulated s');
+    g.append('text')
+      .attr('class', 'axis-label')
+      .attr('x', W - M.left - M.right)
+      .attr('y', H - M.top - 2)
+      .attr('text-anchor', 'end')
+      .text('simulated s');
     const markers = g.append('g').attr('class', 'markers');
     const lines = g.append('g').attr('class', 'lines');
     const legend = box.append('div').attr('class', 'legend');
@@ -36,8 +44,16 @@
    * its own look however many links there are.
    */
   const PAIRS = [
-    ['#4e79a7', '#a0cbe8'], ['#f28e2b', '#ffbe7d'], ['#59a14f', '#8cd17d'], ['#e15759', '#ff9d9a'], ['#b07aa1', '#d4a6c8'],
-    ['#499894', '#86bcb6'], ['#b6992d', '#f1ce63'], ['#d37295', '#fabfd2'], ['#9d7660', '#d7b5a6'], ['#79706e', '#bab0ac'],
+    ['#4e79a7', '#a0cbe8'],
+    ['#f28e2b', '#ffbe7d'],
+    ['#59a14f', '#8cd17d'],
+    ['#e15759', '#ff9d9a'],
+    ['#b07aa1', '#d4a6c8'],
+    ['#499894', '#86bcb6'],
+    ['#b6992d', '#f1ce63'],
+    ['#d37295', '#fabfd2'],
+    ['#9d7660', '#d7b5a6'],
+    ['#79706e', '#bab0ac'],
   ];
   /** @param {number} k @returns {string[]} */
   function pairOf(k) {
@@ -50,14 +66,16 @@
   function wanColors(topology) {
     /** @type {WanSeries[]} */
     const out = [];
-    topology.links.filter((l) => l.wan).forEach((l, k) => {
-      const [strong, light] = pairOf(k);
-      l.dirs.forEach((index, j) => {
-        const d = topology.directions[index];
-        if (d === undefined) throw new Error(`link ${l.a} – ${l.b}: no direction ${index}`);
-        out.push({ index, name: `${d.from} → ${d.to}`, color: (j === 0 ? strong : light) || '#888', dash: j === 0 ? null : '5 3' });
+    topology.links
+      .filter((l) => l.wan)
+      .forEach((l, k) => {
+        const [strong, light] = pairOf(k);
+        l.dirs.forEach((index, j) => {
+          const d = topology.directions[index];
+          if (d === undefined) throw new Error(`link ${l.a} – ${l.b}: no direction ${index}`);
+          out.push({ index, name: `${d.from} → ${d.to}`, color: (j === 0 ? strong : light) || '#888', dash: j === 0 ? null : '5 3' });
+        });
       });
-    });
     return out;
   }
 
@@ -106,16 +124,22 @@
    */
   function drawMarkers(c, x, markers, t0, t1) {
     const shown = markers.filter((m) => m.t >= t0 - 1e-9 && m.t <= t1 + 1e-9);
-    const g = c.markers.selectAll('g.marker').data(shown).join((enter) => {
-      const e = enter.append('g').attr('class', 'marker');
-      e.append('line');
-      e.append('text');
-      e.append('title');
-      return e;
-    });
+    const g = c.markers
+      .selectAll('g.marker')
+      .data(shown)
+      .join((enter) => {
+        const e = enter.append('g').attr('class', 'marker');
+        e.append('line');
+        e.append('text');
+        e.append('title');
+        return e;
+      });
     g.attr('data-fault', (m) => m.n).attr('transform', (m) => `translate(${x(m.t).toFixed(1)},0)`);
     g.select('line').attr('y1', 0).attr('y2', c.ih);
-    g.select('text').attr('y', -2).attr('text-anchor', 'middle').text((m) => m.n);
+    g.select('text')
+      .attr('y', -2)
+      .attr('text-anchor', 'middle')
+      .text((m) => m.n);
     g.select('title').text((m) => `fault ${m.n} at ${m.t.toFixed(3)} s: ${m.label}`);
   }
 
@@ -147,12 +171,33 @@
       const c = this.wan;
       const x = d3.scaleLinear().domain([t0, t1]).range([0, c.iw]);
       const ymax = d3.max(pts, (p) => d3.max(this.wanDirs, (d) => p.mbps[d.index])) || 1;
-      const y = d3.scaleLinear().domain([0, ymax * 1.1]).nice().range([c.ih, 0]);
+      const y = d3
+        .scaleLinear()
+        .domain([0, ymax * 1.1])
+        .nice()
+        .range([c.ih, 0]);
       c.xAxis.call(d3.axisBottom(x).ticks(6));
-      c.yAxis.call(d3.axisLeft(y).ticks(5).tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')));
-      c.lines.selectAll('path').data(this.wanDirs).join('path').attr('fill', 'none').attr('stroke', (d) => d.color).attr('stroke-width', 1.6)
-        .attr('stroke-dasharray', (d) => d.dash).attr('data-dir', (d) => d.name)
-        .attr('d', (d) => d3.line().x((p) => x(p.t)).y((p) => y(p.mbps[d.index]))(pts));
+      c.yAxis.call(
+        d3
+          .axisLeft(y)
+          .ticks(5)
+          .tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')),
+      );
+      c.lines
+        .selectAll('path')
+        .data(this.wanDirs)
+        .join('path')
+        .attr('fill', 'none')
+        .attr('stroke', (d) => d.color)
+        .attr('stroke-width', 1.6)
+        .attr('stroke-dasharray', (d) => d.dash)
+        .attr('data-dir', (d) => d.name)
+        .attr('d', (d) =>
+          d3
+            .line()
+            .x((p) => x(p.t))
+            .y((p) => y(p.mbps[d.index]))(pts),
+        );
       drawMarkers(c, x, this.markers, t0, t1);
       const lastP = pts[pts.length - 1];
       this.wanLegend.select('b').text((d) => (lastP ? MT.fmt.mbps(lastP.mbps[d.index]) : ''));
@@ -172,9 +217,21 @@
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5, '~g'));
       drawMarkers(c, x, this.markers, t0, t1);
-      c.lines.selectAll('path').data(this.latSeries).join('path').attr('fill', 'none').attr('stroke', (s) => s.color).attr('stroke-width', 1.6)
+      c.lines
+        .selectAll('path')
+        .data(this.latSeries)
+        .join('path')
+        .attr('fill', 'none')
+        .attr('stroke', (s) => s.color)
+        .attr('stroke-width', 1.6)
         .attr('stroke-dasharray', (s) => s.dash)
-        .attr('d', (s) => d3.line().defined((p) => valueAt(p, s) > 0).x((p) => x(p.t)).y((p) => y(valueAt(p, s)))(pts));
+        .attr('d', (s) =>
+          d3
+            .line()
+            .defined((p) => valueAt(p, s) > 0)
+            .x((p) => x(p.t))
+            .y((p) => y(valueAt(p, s)))(pts),
+        );
       /** @type {Map<string, number>} */
       const lastWith = new Map();
       for (const p of pts) for (const s of this.latSeries) if (valueAt(p, s) > 0) lastWith.set(s.name, valueAt(p, s));

@@ -90,19 +90,21 @@
    * @returns {PathPoint[][]}
    */
   function offsetPieces(pieces, off, startShift, endShift) {
-    return pieces.map((piece) => piece.map((p, i) => {
-      const prev = piece[Math.max(0, i - 1)] || p;
-      const next = piece[Math.min(piece.length - 1, i + 1)] || p;
-      const dx = next.x - prev.x;
-      const dy = next.y - prev.y;
-      const len = Math.hypot(dx, dy) || 1;
-      const k = off * Math.sin(Math.PI * p.t);
-      return {
-        x: p.x - (dy / len) * k + startShift[0] * (1 - p.t) + endShift[0] * p.t,
-        y: p.y + (dx / len) * k + startShift[1] * (1 - p.t) + endShift[1] * p.t,
-        t: p.t,
-      };
-    }));
+    return pieces.map((piece) =>
+      piece.map((p, i) => {
+        const prev = piece[Math.max(0, i - 1)] || p;
+        const next = piece[Math.min(piece.length - 1, i + 1)] || p;
+        const dx = next.x - prev.x;
+        const dy = next.y - prev.y;
+        const len = Math.hypot(dx, dy) || 1;
+        const k = off * Math.sin(Math.PI * p.t);
+        return {
+          x: p.x - (dy / len) * k + startShift[0] * (1 - p.t) + endShift[0] * p.t,
+          y: p.y + (dx / len) * k + startShift[1] * (1 - p.t) + endShift[1] * p.t,
+          t: p.t,
+        };
+      }),
+    );
   }
 
   /**
@@ -124,7 +126,10 @@
 
   /** @param {PathPoint[][]} pieces @returns {string} SVG path data */
   function pathData(pieces) {
-    return pieces.filter((p) => p.length > 1).map((p) => `M${p.map((q) => `${q.x.toFixed(1)},${q.y.toFixed(1)}`).join('L')}`).join('');
+    return pieces
+      .filter((p) => p.length > 1)
+      .map((p) => `M${p.map((q) => `${q.x.toFixed(1)},${q.y.toFixed(1)}`).join('L')}`)
+      .join('');
   }
 
   /**

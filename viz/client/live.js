@@ -13,7 +13,9 @@
   /** @param {string} id @returns {HTMLInputElement} */
   const input = (id) => /** @type {HTMLInputElement} */ ($(id));
   const socket = io({ transports: ['websocket', 'polling'] });
-  const land = fetch('/vendor/land-110m.json').then((r) => r.json()).catch(() => null);
+  const land = fetch('/vendor/land-110m.json')
+    .then((r) => r.json())
+    .catch(() => null);
   /** @type {MTGlobal['live']} */
   const state = (MT.live = { topology: null, snapshot: null, snapshots: 0, connected: false });
   /** @type {MTMapView | null} */
@@ -85,10 +87,12 @@
     const topo = h.topology;
     state.topology = topo;
     if (map) map.stop();
-    map = new MT.MapView($('map'), topo, await land, { onSelect: (sel) => {
-      selection = sel;
-      panel.show(sel, state.topology, state.snapshot);
-    } });
+    map = new MT.MapView($('map'), topo, await land, {
+      onSelect: (sel) => {
+        selection = sel;
+        panel.show(sel, state.topology, state.snapshot);
+      },
+    });
     const c = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
     c.setHistory(h.history);
     charts = c;
@@ -145,7 +149,8 @@
     $('pause').textContent = r.paused ? 'Resume' : 'Pause';
     document.querySelectorAll('#speeds button').forEach((b) => b.classList.toggle('on', String(r.speed) === /** @type {HTMLButtonElement} */ (b).dataset.speed));
     const t = s.totals;
-    $('totals').innerHTML = `published <b>${F.int(t.published)}</b> · delivered <b>${F.int(t.delivered)}</b> to subscribers<br>WAN now <b>${F.mbps(t.wanMbps)}</b> · dropped <b>${F.int(t.dropped)}</b>`;
+    $('totals').innerHTML =
+      `published <b>${F.int(t.published)}</b> · delivered <b>${F.int(t.delivered)}</b> to subscribers<br>WAN now <b>${F.mbps(t.wanMbps)}</b> · dropped <b>${F.int(t.dropped)}</b>`;
   }
 
   $('pause').addEventListener('click', () => send(state.snapshot && state.snapshot.run.paused ? 'resume' : 'pause'));

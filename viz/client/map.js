@@ -55,7 +55,10 @@
     // The world map, as wide as the view and cropped to BAND, so regions read as places;
     // centered so that its cut (the meridian opposite the center) falls between regions.
     const center = G.centralMeridian(located.map((r) => (r.location ? r.location.lon : 0)));
-    const projection = d3.geoNaturalEarth1().rotate([-center, 0]).fitWidth(W - 16, BAND);
+    const projection = d3
+      .geoNaturalEarth1()
+      .rotate([-center, 0])
+      .fitWidth(W - 16, BAND);
     const band = d3.geoPath(projection).bounds(BAND);
     const H = located.length > 0 ? Math.ceil(band[1][1] - band[0][1]) + 16 : 480;
     projection.translate([projection.translate()[0] + 8, projection.translate()[1] - band[0][1] + 8]);
@@ -74,7 +77,11 @@
     if (located.length > 0) {
       const path = d3.geoPath(projection);
       base.append('path').attr('class', 'graticule').attr('d', path(d3.geoGraticule10()));
-      if (land) base.append('path').attr('class', 'land').attr('d', path(topojson.feature(land, land.objects.land)));
+      if (land)
+        base
+          .append('path')
+          .attr('class', 'land')
+          .attr('d', path(topojson.feature(land, land.objects.land)));
     }
 
     // Region centers: projected locations; regions without one go on a row along the bottom.
@@ -174,7 +181,11 @@
       const link = topology.links.find((l) => l.dirs[0] === d.index || l.dirs[1] === d.index);
       if (link === undefined) throw new Error(`direction ${d.from} > ${d.to} belongs to no link`);
       const geo = dirPath(d.from, d.to);
-      const g = linkG.append('g').attr('class', `dir ${d.wan ? 'wan' : 'lan'}`).attr('data-dir', `${d.from}>${d.to}`).attr('data-link', `${link.a}|${link.b}`);
+      const g = linkG
+        .append('g')
+        .attr('class', `dir ${d.wan ? 'wan' : 'lan'}`)
+        .attr('data-dir', `${d.from}>${d.to}`)
+        .attr('data-link', `${link.a}|${link.b}`);
       const line = g.append('path').attr('class', 'line').attr('d', geo.d).attr('stroke-width', widthOf(0)).attr('stroke', utilColor(0));
       const flow = g.append('g').attr('class', 'flow');
       const hit = g.append('path').attr('class', 'hit').attr('d', geo.d);
@@ -192,7 +203,12 @@
     this.cuts = topology.links.map((l) => {
       // On the link's own path (a trans-Pacific link's middle is not between its ends on the map).
       const mid = dirPath(l.a, l.b).mid;
-      const g = linkG.append('g').attr('class', 'cut').attr('data-cut', `${l.a}|${l.b}`).attr('transform', `translate(${mid.x.toFixed(1)},${mid.y.toFixed(1)})`).style('display', 'none');
+      const g = linkG
+        .append('g')
+        .attr('class', 'cut')
+        .attr('data-cut', `${l.a}|${l.b}`)
+        .attr('transform', `translate(${mid.x.toFixed(1)},${mid.y.toFixed(1)})`)
+        .style('display', 'none');
       g.append('circle').attr('r', 11);
       g.append('path').attr('d', 'M-5,-5L5,5M5,-5L-5,5');
       return { link: l, g };
@@ -217,23 +233,38 @@
     };
     const regionLabelG = svg.append('g').attr('class', 'region-labels');
     const bounds = { x: 0, y: 0, w: W, h: H };
-    const regionSpots = G.placeLabels(topology.regions.map((r) => {
-      const [cx, cy] = centerOf(r.id);
-      const rad = regionRadius.get(r.id) || 0;
-      const w = textWidth(r.id, 'region-label-measure') + 6;
-      return {
-        w, h: 16,
-        spots: [
-          { x: cx, y: cy - rad - 10 }, { x: cx, y: cy + rad + 12 },
-          { x: cx - rad - w / 2 - 4, y: cy }, { x: cx + rad + w / 2 + 4, y: cy },
-          { x: cx - rad - w / 2, y: cy - rad }, { x: cx + rad + w / 2, y: cy - rad },
-          { x: cx - rad - w / 2, y: cy + rad }, { x: cx + rad + w / 2, y: cy + rad },
-        ],
-      };
-    }), obstacles, bounds);
-    regionLabelG.selectAll('text').data(topology.regions).join('text')
+    const regionSpots = G.placeLabels(
+      topology.regions.map((r) => {
+        const [cx, cy] = centerOf(r.id);
+        const rad = regionRadius.get(r.id) || 0;
+        const w = textWidth(r.id, 'region-label-measure') + 6;
+        return {
+          w,
+          h: 16,
+          spots: [
+            { x: cx, y: cy - rad - 10 },
+            { x: cx, y: cy + rad + 12 },
+            { x: cx - rad - w / 2 - 4, y: cy },
+            { x: cx + rad + w / 2 + 4, y: cy },
+            { x: cx - rad - w / 2, y: cy - rad },
+            { x: cx + rad + w / 2, y: cy - rad },
+            { x: cx - rad - w / 2, y: cy + rad },
+            { x: cx + rad + w / 2, y: cy + rad },
+          ],
+        };
+      }),
+      obstacles,
+      bounds,
+    );
+    regionLabelG
+      .selectAll('text')
+      .data(topology.regions)
+      .join('text')
       .attr('data-region-label', (r) => r.id)
-      .attr('x', (_r, i) => regionSpots[i].x.toFixed(1)).attr('y', (_r, i) => (regionSpots[i].y + 4).toFixed(1)).attr('text-anchor', 'middle').text((r) => r.id);
+      .attr('x', (_r, i) => regionSpots[i].x.toFixed(1))
+      .attr('y', (_r, i) => (regionSpots[i].y + 4).toFixed(1))
+      .attr('text-anchor', 'middle')
+      .text((r) => r.id);
     this.labelObstacles = obstacles;
     this.labelBounds = bounds;
     /** @type {string | null} which directions carry events, when the labels were last placed */
@@ -243,10 +274,16 @@
     this.nodes = topology.brokers.map((b) => {
       const [x, y] = posOf(b.id);
       const g = nodeG.append('g').attr('class', 'broker').attr('data-broker', b.id).attr('transform', `translate(${x},${y})`);
-      g.append('circle').attr('class', 'halo').attr('r', NODE_R + 4);
+      g.append('circle')
+        .attr('class', 'halo')
+        .attr('r', NODE_R + 4);
       g.append('circle').attr('class', 'body').attr('r', NODE_R);
       g.append('path').attr('class', 'x').attr('d', 'M-6,-6L6,6M6,-6L-6,6');
-      g.append('text').attr('class', 'name').attr('y', NODE_R + 13).attr('text-anchor', 'middle').text(b.id);
+      g.append('text')
+        .attr('class', 'name')
+        .attr('y', NODE_R + 13)
+        .attr('text-anchor', 'middle')
+        .text(b.id);
       g.append('title').text(`${b.id} (${b.region})`);
       g.on('click', (ev) => {
         ev.stopPropagation();
@@ -274,10 +311,17 @@
     this.labelKey = key;
     const withLabel = this.dirs.filter((d) => d.label);
     const order = [...withLabel.filter(busy), ...withLabel.filter((d) => !busy(d))];
-    const placed = MT.geo.placeLabels(order.map((d) => ({ w: 54, h: 13, spots: d.geo.spots })), this.labelObstacles.slice(), this.labelBounds);
+    const placed = MT.geo.placeLabels(
+      order.map((d) => ({ w: 54, h: 13, spots: d.geo.spots })),
+      this.labelObstacles.slice(),
+      this.labelBounds,
+    );
     order.forEach((d, i) => {
       const spot = placed[i];
-      d.label.attr('x', spot.x.toFixed(1)).attr('y', (spot.y + 4).toFixed(1)).attr('display', busy(d) || spot.free ? null : 'none');
+      d.label
+        .attr('x', spot.x.toFixed(1))
+        .attr('y', (spot.y + 4).toFixed(1))
+        .attr('display', busy(d) || spot.free ? null : 'none');
     });
   };
 
@@ -300,7 +344,11 @@
       d.line.attr('stroke-width', s.up ? widthOf(s.mbps).toFixed(2) : 1.5).attr('stroke', s.up ? utilColor(s.utilization) : '#6e7681');
       d.g.classed('down', !s.up).attr('data-mbps', s.mbps.toFixed(4)).attr('data-up', String(s.up));
       // A direction carrying control traffic only (hellos, adverts) has its figure dimmed.
-      if (d.label) d.label.text(s.up ? MT.fmt.mbps(s.mbps) : 'down').classed('down', !s.up).classed('idle', s.up && !(s.dataMbps > 0));
+      if (d.label)
+        d.label
+          .text(s.up ? MT.fmt.mbps(s.mbps) : 'down')
+          .classed('down', !s.up)
+          .classed('idle', s.up && !(s.dataMbps > 0));
       const n = s.up ? dotsOf(s.dataMbps) : 0;
       if (n !== d.dots) {
         d.dots = n;
@@ -329,11 +377,13 @@
       const n = d.dots;
       const node = d.node;
       const len = d.length;
-      d.flow.selectAll('circle').each(/** @this {SVGCircleElement} @param {number} k */ function (k) {
-        const p = node.getPointAtLength((((d.phase + k / n) % 1) * len));
-        this.setAttribute('cx', p.x.toFixed(1));
-        this.setAttribute('cy', p.y.toFixed(1));
-      });
+      d.flow.selectAll('circle').each(
+        /** @this {SVGCircleElement} @param {number} k */ function (k) {
+          const p = node.getPointAtLength(((d.phase + k / n) % 1) * len);
+          this.setAttribute('cx', p.x.toFixed(1));
+          this.setAttribute('cy', p.y.toFixed(1));
+        },
+      );
     }
   };
 

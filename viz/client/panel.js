@@ -55,7 +55,11 @@
   Panel.prototype.render = function (topology, snap) {
     const sel = this.sel;
     if (!sel || !snap || !topology) {
-      this.set('', '', `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`);
+      this.set(
+        '',
+        '',
+        `<p class="hint">Click a broker or a link for its figures.${this.opts.onFault ? ' From here you can crash and restart a broker or cut and restore a link: the fault goes into the running simulation.' : ''}</p>`,
+      );
       return;
     }
     if (sel.kind === 'broker') this.broker(topology, snap, sel.id);
@@ -100,7 +104,8 @@
     if (spec === undefined || b === undefined) return this.set('', '', `<p class="hint">no broker ${esc(id)}</p>`);
     const lat = b.latency;
     /** @param {string} name @param {import('../latency.ts').LatencyPair | null} p */
-    const latRow = (name, p) => row(name, p && p.count > 0 ? `${F.ms(p.p50)} <span class="dim">p50</span> · ${F.ms(p.p99)} <span class="dim">p99</span>` : '<span class="dim">no deliveries in the window</span>');
+    const latRow = (name, p) =>
+      row(name, p && p.count > 0 ? `${F.ms(p.p50)} <span class="dim">p50</span> · ${F.ms(p.p99)} <span class="dim">p99</span>` : '<span class="dim">no deliveries in the window</span>');
     const routes = b.routes.length
       ? `<table class="routes"><tr><th>to</th><th>next hop</th></tr>${b.routes.map(([d, h]) => `<tr><td>${esc(d)}</td><td>${esc(h)}${d === h ? ' <span class="dim">(direct)</span>' : ''}</td></tr>`).join('')}</table>`
       : '<p class="dim">no routes</p>';
@@ -114,15 +119,18 @@
         ${row('subscribers', F.int(spec.connections))}
         ${row('subscriptions', `${F.int(spec.populations)} populations`)}
         ${row('routing entries', `${F.int(b.routingEntries)} <span class="dim">(${F.int(b.localPatterns)} local, ${F.int(b.remotePatterns)} remote patterns)</span>`)}
-        ${'spoolPeakBytes' in b
-    // report.html: peaks over the run, not a moment's state.
-    ? row('spool peak', F.bytes(b.spoolPeakBytes)) + row('consumer queue peak', `${F.int(b.consumerQueuePeak)} messages`)
-    : row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`) +
-      row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)}
+        ${
+          'spoolPeakBytes' in b
+            ? // report.html: peaks over the run, not a moment's state.
+              row('spool peak', F.bytes(b.spoolPeakBytes)) + row('consumer queue peak', `${F.int(b.consumerQueuePeak)} messages`)
+            : row('spool', `${F.int(b.spoolEvents)} events · ${F.bytes(b.spoolBytes)}`) +
+              row('consumer queues', b.consumerQueue === null ? '<span class="dim">not sampled (too many populations)</span>' : `${F.int(b.consumerQueue)} messages`)
+        }
         ${row('published', F.int(b.published))}
         ${row('delivered', `${F.int(b.deliveries)} <span class="dim">to subscribers</span>`)}
       </table>
-      <h3>Routes</h3>${routes}`);
+      <h3>Routes</h3>${routes}`,
+    );
   };
 
   /** @param {Topology} topology @param {ViewSnapshot} snap @param {string} a @param {string} b */
@@ -134,7 +142,8 @@
     if (l === undefined || d0 === undefined || d1 === undefined) return this.set('', '', `<p class="hint">no link ${esc(a)} – ${esc(b)}</p>`);
     const up = d0.up && d1.up;
     /** @param {string} from @param {string} to @param {ViewSnapshot['directions'][number]} d */
-    const dirRow = (from, to, d) => `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
+    const dirRow = (from, to, d) =>
+      `<tr><td>${esc(from)} → ${esc(to)}</td><td>${d.up ? F.mbps(d.mbps) : '<b class="bad">down</b>'}</td><td>${F.pct(d.utilization)}</td><td>${F.bytes(d.queueBytes)}</td><td>${F.int(d.inFlight)}</td><td>${F.bytes(d.bytes)}</td></tr>`;
     this.set(
       `<h2><span class="state ${up ? 'up' : 'down'}"></span>${esc(a)} – ${esc(b)} <small>${l.wan ? 'WAN' : 'LAN'}</small></h2>`,
       up ? this.button('Cut link', 'link-down', [a, b], true, snap) : this.button('Restore link', 'link-up', [a, b], false, snap),
@@ -147,7 +156,8 @@
         <tr><th>direction</th><th>now</th><th>util</th><th>queue</th><th>in flight</th><th>sent</th></tr>
         ${dirRow(a, b, d0)}${dirRow(b, a, d1)}
       </table>
-      <p class="dim note">Wire Mbps over the last ${'\u2265'}250 ms simulated (codec bytes + transport overhead); queue = bytes waiting to be serialized; sent = bytes since traffic started.</p>`);
+      <p class="dim note">Wire Mbps over the last ${'\u2265'}250 ms simulated (codec bytes + transport overhead); queue = bytes waiting to be serialized; sent = bytes since traffic started.</p>`,
+    );
   };
 
   MT.Panel = Panel;
