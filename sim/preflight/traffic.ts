@@ -7,6 +7,7 @@
  * population sits on (populations of a region entry go round-robin over its brokers, as
  * sim/workload.ts expands them). Selectors are ignored: the estimate is an upper bound there.
  */
+import { createRng } from '../rng.ts';
 import { compileTemplate, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate } from '../../scenarios/template.ts';
 import type { Scenario } from '../../scenarios/types.ts';
 
@@ -78,17 +79,6 @@ function patternRegex(t: CompiledTemplate, region: string, broker: string): RegE
   return new RegExp(`^${re}$`, 'u');
 }
 
-/** A small seeded generator (mulberry32): the estimate is the same every time. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every publisher entry on every broker it lands on, with where its events go. */
 export function streams(s: Scenario): Stream[] {
@@ -116,7 +106,9 @@ export function streams(s: Scenario): Stream[] {
     if (isTemplateError(t)) return;
     const brokers = brokersOf(s, p);
     for (const b of brokers) {
-      const rand = seeded(0x5eed + pi * 7919 + out.length);
+      // Seeded, so the estimate is the same every time.
+      const rng = createRng(0x5eed + pi * 7919 + out.length);
+      const rand = (): number => rng.next();
       const hits = new Map<string, number>();
       let deliveries = 0;
       for (let k = 0; k < samples; k++) {
