@@ -19,9 +19,8 @@ const program = new Command();
 program
   .name('meshtwin')
   .description('A digital twin of a global event mesh: the real broker routing engine in a discrete-event simulator.')
-  .showHelpAfterError('(run with --help for usage)')
-  // Commander's message and its did-you-mean on one line, as every other error is.
-  .configureOutput({ outputError: (text, write) => write(`meshtwin: ${text.trim().split('\n').join(' ')}\n`) })
+  // Commander's message, its did-you-mean and where to look on one line, as every other error is.
+  .configureOutput({ outputError: (text, write) => write(`meshtwin: ${text.trim().split('\n').join(' ')} (run with --help for usage)\n`) })
   .exitOverride();
 
 program

@@ -25,6 +25,7 @@ describe('meshtwin CLI', () => {
     const r = meshtwin('run', 'scenarios/two-region-basic.yaml', '--sede', '4');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("unknown option '--sede'");
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     noStack(r.stderr);
   });
 

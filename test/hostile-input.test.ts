@@ -184,7 +184,7 @@ describe('hostile input: one line on stderr, exit 2, in bounded time', () => {
         times.push([c.name, r.ms]);
         expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
         expect(r.stderr).not.toMatch(/FATAL ERROR|heap out of memory|TypeError|RangeError/);
-        const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('meshtwin: warning: ') && !l.startsWith('(run with --help'));
+        const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('meshtwin: warning: '));
         expect(lines, r.stderr).toHaveLength(1);
         expect(lines[0]!.replace(/^(meshtwin: |error: )/, ''), r.stderr).toMatch(c.line);
         expect(r.status, r.stderr).toBe(2);

@@ -79,7 +79,6 @@ function patternRegex(t: CompiledTemplate, region: string, broker: string): RegE
   return new RegExp(`^${re}$`, 'u');
 }
 
-
 /** Every publisher entry on every broker it lands on, with where its events go. */
 export function streams(s: Scenario): Stream[] {
   const regionOf = new Map(s.regions.flatMap((r) => r.brokers.map((b) => [b, r.id] as const)));
