@@ -159,7 +159,7 @@ const CASES: readonly Case[] = [
     args: () => ['validate', file('aliases.yaml', `name: a\nx: &a [1]\ny: [${Array.from({ length: 10_000 }, () => '*a').join(', ')}]\n`)],
     line: /aliases\.yaml:1:1: expected at most 1000 aliases \(\*name\), found 10000$/,
   },
-  { name: 'unknown CLI flag', args: () => ['run', 'scenarios/two-region-basic.yaml', '--sede', '4'], line: /^error: unknown option '--sede' \(Did you mean --seed\?\)$/ },
+  { name: 'unknown CLI flag', args: () => ['run', 'scenarios/two-region-basic.yaml', '--sede', '4'], line: /^error: unknown option '--sede' \(Did you mean --seed\?\) \(run with --help for usage\)$/ },
   { name: 'nonexistent file', args: () => ['run', join(dir, 'nope.yaml')], line: /nope\.yaml: expected a readable scenario file, found no such file$/ },
   { name: 'a folder as the file', args: () => ['validate', dir], line: /expected a readable scenario file, found a directory$/ },
   {
