@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
+import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
@@ -95,6 +96,17 @@ program
   .option('--json', 'print one JSON object instead of a table')
   .option('--quick', 'smaller workloads (for a fast check, not for figures)')
   .action((opts: { json?: boolean; quick?: boolean }) => benchCommand(opts));
+
+program
+  .command('certs')
+  .description('make a mesh CA and a certificate per broker and client for live mode (mutual TLS between brokers)')
+  .requiredOption('--out <dir>', 'folder for ca.pem, ca.key, <name>.pem and <name>.key (files are never overwritten)')
+  .requiredOption('--brokers <ids>', 'broker ids, comma-separated, e.g. us-1,eu-1,ap-1')
+  .option('--clients <names>', 'client names, comma-separated')
+  .option('--days <n>', 'validity in days (default 365)')
+  .action(async (opts: CertsOptions) => {
+    for (const line of await certsCommand(opts)) process.stdout.write(`${line}\n`);
+  });
 
 try {
   await program.parseAsync(process.argv);
