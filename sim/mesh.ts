@@ -321,19 +321,27 @@ export class Mesh {
    * and not when its destination already has it — resequenced) and slow subscribers' queues.
    */
   inFlightAtEnd(): number {
+    return this.heldWorth(undefined);
+  }
+
+  /**
+   * [ACCT-1] What every copy still held is worth — realtime frames on links, each custody's
+   * copies (once per copy, and not when its destination already has it), slow subscribers'
+   * queues and group backlogs — counting only subscribers at `only` when it is given.
+   */
+  private heldWorth(only: Node | undefined): number {
     let pairs = 0;
-    for (const dir of this.directions) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes)));
+    for (const dir of this.directions) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes, only)));
     const seen = new Set<string>();
     const now = this.kernel.now;
     for (const node of this.nodes) {
-      if (node.driver === undefined) continue;
-      const custody = (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null): void => {
+      const visit = (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null): void => {
         if (sub !== null) {
-          pairs += this.subWorth(node, env, sub);
+          if (only === undefined || node === only) pairs += this.subWorth(node, env, sub);
           return;
         }
         const d = this.byId.get(dest as BrokerId);
-        if (d === undefined) return;
+        if (d === undefined || (only !== undefined && d !== only)) return;
         if (d !== node) {
           // Sent and not yet acknowledged: the destination may hold it already, or another custody.
           if (d.durable?.ledger.has(now, env.id, d.id) === true) return;
@@ -343,8 +351,9 @@ export class Mesh {
         }
         pairs += this.worth(d, env);
       };
-      if (node.alive) node.broker.inspect().forEachHeld(custody);
-      else node.broker.inspect().forEachCustody(custody);
+      // A crashed broker's memory is gone; its durable custody is not.
+      if (node.alive) node.broker.inspect().forEachHeld(visit);
+      else node.broker.inspect().forEachCustody(visit);
     }
     return pairs;
   }
@@ -372,21 +381,21 @@ export class Mesh {
   }
 
   /** A realtime data frame's worth (other frames carry no lossable deliveries). */
-  private frameWorth(bytes: Uint8Array, skip?: Node): number {
+  private frameWorth(bytes: Uint8Array, only: Node | undefined): number {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok || decoded.frame.kind !== FrameKind.Data) return 0;
     const env = decoded.frame.envelope;
     let n = 0;
     for (const id of decoded.frame.dests) {
       const d = this.byId.get(id);
-      if (d !== undefined && d !== skip) n += this.worth(d, env);
+      if (d !== undefined && (only === undefined || d === only)) n += this.worth(d, env);
     }
     return n;
   }
 
   /** A realtime frame lost for `cause` at (or on the way out of) `node`. */
   private lostFrame(node: Node, cause: LossCause, bytes: Uint8Array): void {
-    this.accounts.drop(node.index, cause, this.frameWorth(bytes));
+    this.accounts.drop(node.index, cause, this.frameWorth(bytes, undefined));
   }
 
   /** The node for a broker id (undefined for an unknown id). */
@@ -836,29 +845,7 @@ export class Mesh {
    * a new session that receives one later counts it as a delivery to a new session.
    */
   private sessionsEnd(node: Node): void {
-    let pairs = 0;
-    for (const dir of this.directions) {
-      dir.forEachInFlight((bytes) => {
-        const decoded = decodeFrame(bytes);
-        if (decoded.ok && decoded.frame.kind === FrameKind.Data && decoded.frame.dests.includes(node.id)) pairs += this.worth(node, decoded.frame.envelope);
-      });
-    }
-    const seen = new Set<string>();
-    const now = this.kernel.now;
-    for (const holder of this.nodes) {
-      holder.broker.inspect().forEachCustody((env, dest) => {
-        if (dest !== node.id) return;
-        if (holder !== node) {
-          if (node.durable?.ledger.has(now, env.id, node.id) === true || seen.has(env.id)) return;
-          seen.add(env.id);
-        }
-        pairs += this.worth(node, env);
-      });
-    }
-    node.broker.inspect().forEachHeld((_env, _dest, sub) => {
-      if (sub !== null) pairs += receivers(sub);
-    });
-    this.accounts.drop(node.index, 'crash', pairs);
+    this.accounts.drop(node.index, 'crash', this.heldWorth(node));
     for (const p of node.populations) this.demand.disconnect(p.index);
   }
 
