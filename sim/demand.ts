@@ -74,10 +74,6 @@ export class DemandOracle {
     this.connected[popIndex] = 0;
   }
 
-  isConnected(popIndex: number): boolean {
-    return this.connected[popIndex] === 1;
-  }
-
   /** Pairs an event on `topic` with `headers` creates now. */
   demand(topic: string, headers: Headers): number {
     const stamp = ++this.stamp;

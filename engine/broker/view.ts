@@ -76,11 +76,6 @@ export class BrokerView {
     return this.#b.durable.ledger.size;
   }
 
-  /** Guaranteed events held: spooled, unacknowledged, or waiting for an earlier one. */
-  get heldEvents(): number {
-    return this.#b.durable.held();
-  }
-
   /** Link-state adverts held (one per known origin, ours included). */
   get adverts(): number {
     return this.#b.lsdb.size;
