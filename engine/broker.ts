@@ -1,5 +1,16 @@
 /** The broker (engine/broker/, one concept per file): re-exported for importers of `engine/broker.ts`. */
 export { Broker } from './broker/broker.ts';
 export { BrokerView, type InterestImage } from './broker/view.ts';
-export { GUARANTEED_DEFAULTS, durableFor, type BrokerConfig, type BrokerEvent, type BrokerHost, type BrokerStats, type DropCause, type PublishInput, type PublishResult } from './broker/types.ts';
+export {
+  GUARANTEED_DEFAULTS,
+  durableConfigFor,
+  durableFor,
+  type BrokerConfig,
+  type BrokerEvent,
+  type BrokerHost,
+  type BrokerStats,
+  type DropCause,
+  type PublishInput,
+  type PublishResult,
+} from './broker/types.ts';
 export type { LocalSubscription, RemoteInterest } from './interest.ts';

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { BrokerConfig, BrokerEvent, DropCause, LocalSubscription } from '../engine/broker.ts';
 import type { Broker } from '../engine/broker.ts';
 import { FrameDecoder } from '../engine/codec/index.ts';
+import type { DurableState } from '../engine/durable.ts';
 import { BrokerDriver } from '../engine/host/driver.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
 
@@ -21,8 +22,11 @@ export interface LiveHostEvents {
   event?(e: BrokerEvent): void;
 }
 
-/** Milliseconds on a monotonic wall clock, from the host's start. */
+/** Milliseconds on a monotonic wall clock. */
 export type Clock = () => number;
+
+/** Epoch milliseconds with sub-millisecond resolution, monotonic within the process. */
+export const epochClock: Clock = () => performance.timeOrigin + performance.now();
 
 export class LiveHost {
   readonly driver: BrokerDriver;
@@ -36,13 +40,19 @@ export class LiveHost {
   /** Neighbors disconnected for breaking the protocol, with why. */
   readonly disconnects: Array<{ readonly neighbor: BrokerId; readonly reason: string }> = [];
 
+  /**
+   * `durable`: the state a restart recovered from disk (engine/store.ts), with its store attached;
+   * none: a first boot with nothing to recover (and nothing written). `clock`: milliseconds on a
+   * monotonic clock; by default epoch milliseconds (performance.timeOrigin + now), so the times a
+   * broker writes to its store (the dedup ledger's) still mean the same after a restart.
+   */
   constructor(
     config: BrokerConfig,
     private readonly on: LiveHostEvents = {},
     clock?: Clock,
+    durable?: DurableState,
   ) {
-    const t0 = performance.now();
-    this.#clock = clock ?? (() => performance.now() - t0);
+    this.#clock = clock ?? epochClock;
     this.driver = new BrokerDriver(
       {
         send: (to, bytes) => {
@@ -75,7 +85,7 @@ export class LiveHost {
         },
       },
     );
-    this.broker = this.driver.boot(config);
+    this.broker = this.driver.boot(config, durable);
   }
 
   now(): number {

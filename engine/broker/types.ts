@@ -2,7 +2,7 @@
  * The broker's contract with its host: configuration, the effects it asks for (`BrokerHost`), the
  * events it reports, what a client publishes, and the counters the host may read.
  */
-import { DurableState } from '../durable.ts';
+import { DurableState, type DurableConfig } from '../durable.ts';
 import type { LocalSubscription } from '../interest.ts';
 import type { BrokerId, Envelope, Headers, Millis } from '../types.ts';
 
@@ -36,13 +36,18 @@ export interface BrokerConfig {
 
 export const GUARANTEED_DEFAULTS = { retransmitMs: 200, ackDelayMs: 2, ledgerTtlMs: 15 * 60_000, spoolBytes: 50e9, keepaliveMs: 100 } as const;
 
-/** A durable store sized from a broker config (the host creates it once and keeps it across crashes). */
-export function durableFor(config: BrokerConfig): DurableState {
-  return new DurableState({
+/** The durable state's sizes from a broker config. */
+export function durableConfigFor(config: BrokerConfig): DurableConfig {
+  return {
     ledgerTtlMs: config.ledgerTtlMs ?? GUARANTEED_DEFAULTS.ledgerTtlMs,
     spoolBytes: config.spoolBytes ?? GUARANTEED_DEFAULTS.spoolBytes,
     retransmitMs: config.retransmitMs ?? GUARANTEED_DEFAULTS.retransmitMs,
-  });
+  };
+}
+
+/** A durable store sized from a broker config (the host creates it once and keeps it across crashes). */
+export function durableFor(config: BrokerConfig): DurableState {
+  return new DurableState(durableConfigFor(config));
 }
 
 /** Something worth telling the host about (rare: control-plane changes and errors). */

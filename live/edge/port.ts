@@ -1,0 +1,133 @@
+/**
+ * What a live broker's edges (HTTP/CloudEvents, WebSocket, gRPC, later MQTT) see of it: publish,
+ * subscribe, unsubscribe, and the hand-over of each delivery to the client that wants it. One
+ * `EdgePort` per broker process; every edge protocol talks to the engine through it, so the
+ * answers (accepted only once durable, backpressure, a bad pattern) are the same on every one.
+ *
+ * [EDGE-1] A guaranteed publish resolves 'accepted' only once the operations its handling wrote
+ * (sequence number, custody) are on disk [DUR-2]; a realtime one at once.
+ * [EDGE-2] Every edge subscription is paced: the broker hands its client one event at a time and
+ * queues at most `queueLimit` more, under the engine's slow-consumer policies [SLOW-1..3]
+ * (realtime: newest wins; guaranteed: overflow to the spool, then backpressure). A client's
+ * socket buffer is never the queue.
+ */
+import type { LocalSubscription, PublishInput } from '../../engine/broker.ts';
+import type { BrokerId, Envelope, Headers } from '../../engine/types.ts';
+import type { LiveHost } from '../host.ts';
+
+/** A client that receives events: a WebSocket, a gRPC stream, an MQTT session. */
+export interface EdgeSubscriber {
+  /** 'ws', 'grpc', 'mqtt'… (metrics label). */
+  readonly kind: string;
+  /**
+   * Hand one event to the client. Call `consumed` once the client has taken it (written to its
+   * socket and drained, or acknowledged); the next one comes only after that [EDGE-2].
+   */
+  deliver(env: Envelope, guaranteed: boolean, consumed: () => void): void;
+}
+
+/** What a client publishes through an edge (the broker stamps path, hop limit and, if absent, the time). */
+export interface EdgePublish {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly topic: string;
+  readonly headers: Headers;
+  readonly payload: Uint8Array;
+  readonly guaranteed: boolean;
+  /** Epoch ms the publisher published at; default: now. */
+  readonly publishedAtMs?: number;
+}
+
+export type EdgePublishResult =
+  | { readonly status: 'accepted'; readonly brokerTimestamp: number }
+  | { readonly status: 'invalid-topic' }
+  /** The spool has no room for a guaranteed event: the client retries later [SPOOL-1]. */
+  | { readonly status: 'backpressure' }
+  /** The broker is draining (SIGTERM) and takes no more publishes. */
+  | { readonly status: 'unavailable' };
+
+/** Something that can say when everything written so far is on disk (live/store/). */
+export interface Durability {
+  durable(): Promise<void>;
+}
+
+export interface EdgePort {
+  readonly id: BrokerId;
+  publish(input: EdgePublish): Promise<EdgePublishResult>;
+  /** Throws (UsageError, SelectorError) with a message fit for the client on a bad pattern or filter. */
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription;
+  unsubscribe(sub: LocalSubscription): void;
+}
+
+/** Events queued per edge subscription at the broker beyond the one in the client's hands [EDGE-2]. */
+export const EDGE_QUEUE_LIMIT = 1000;
+
+/** Edge counters (metrics). */
+export interface EdgeCounters {
+  publishes: number;
+  accepted: number;
+  refused: number;
+  deliveries: number;
+}
+
+/** The edge port of a broker run by a LiveHost, with its store's durability. */
+export class HostPort implements EdgePort {
+  #open = true;
+  readonly counters: EdgeCounters = { publishes: 0, accepted: 0, refused: 0, deliveries: 0 };
+
+  constructor(
+    private readonly host: LiveHost,
+    private readonly store: Durability | null,
+    private readonly queueLimit = EDGE_QUEUE_LIMIT,
+  ) {}
+
+  get id(): BrokerId {
+    return this.host.broker.id;
+  }
+
+  /** Refuse publishes from now on ('unavailable'): the broker is draining. */
+  close(): void {
+    this.#open = false;
+  }
+
+  async publish(input: EdgePublish): Promise<EdgePublishResult> {
+    this.counters.publishes++;
+    if (!this.#open) {
+      this.counters.refused++;
+      return { status: 'unavailable' };
+    }
+    const now = this.host.now();
+    const p: PublishInput = { ...input, publishedAtMs: input.publishedAtMs ?? now };
+    const r = this.host.broker.handlePublish(now, p);
+    if (r !== 'accepted') {
+      this.counters.refused++;
+      return { status: r };
+    }
+    if (input.guaranteed && this.store !== null) await this.store.durable();
+    this.counters.accepted++;
+    return { status: 'accepted', brokerTimestamp: Math.round(now) };
+  }
+
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription {
+    const sub = this.host.broker.subscribe(this.host.now(), pattern, filter, 1, subscriber);
+    this.host.broker.pace(sub, this.queueLimit);
+    return sub;
+  }
+
+  unsubscribe(sub: LocalSubscription): void {
+    this.host.broker.unsubscribe(this.host.now(), sub);
+  }
+
+  /** The LiveHost's `deliver` hook: hands the event to the subscription's client. */
+  deliver(sub: LocalSubscription, env: Envelope, guaranteed: boolean): void {
+    const subscriber = sub.tag as EdgeSubscriber;
+    this.counters.deliveries++;
+    let done = false;
+    subscriber.deliver(env, guaranteed, () => {
+      if (done) return;
+      done = true;
+      this.host.broker.handleConsumed(this.host.now(), sub);
+    });
+  }
+}
