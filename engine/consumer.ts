@@ -104,6 +104,18 @@ export class ConsumerQueue {
     return released;
   }
 
+  /** The subscription is gone: empties the queue and overflow; returns the overflow's bytes (charged to the spool). */
+  clear(): number {
+    let bytes = 0;
+    for (let i = this.overflowHead; i < this.overflow.length; i++) bytes += (this.overflow[i] as Queued).bytes;
+    this.items = [];
+    this.head = 0;
+    this.overflow = [];
+    this.overflowHead = 0;
+    this.busy = false;
+    return bytes;
+  }
+
   /** Every event waiting here (queue, then overflow), oldest first: what a crash or the run's end leaves. */
   forEachWaiting(visit: (env: Envelope, guaranteed: boolean) => void): void {
     for (let i = this.head; i < this.items.length; i++) visit((this.items[i] as Queued).env, (this.items[i] as Queued).guaranteed);

@@ -238,3 +238,25 @@ describe('Broker: a group backlog for guaranteed events [SHARE-5]', () => {
     expect(slow.share?.backlogDepth).toBe(2);
   });
 });
+
+describe('Broker: a paced subscriber that leaves [SLOW-2]', () => {
+  it('gives back the spool bytes its overflow held (a departed client owes the spool nothing)', () => {
+    const b = new Broker(
+      { id: 'eu-1', neighbors: [], helloIntervalMs: 100, deadIntervalMs: 400, hopLimit: 16 },
+      { send: () => {}, keepalive: () => {}, disconnect: () => {}, deliver: () => {}, setTimer: () => {}, emit: () => {}, drop: () => {} },
+    );
+    b.start(0);
+    const sub = b.subscribe(0, 'orders/#', null, 1);
+    b.pace(sub, 2);
+    for (let i = 0; i < 20; i++) {
+      const r = b.handlePublish(1, { id: `e${i}`, source: '/t', type: 't', topic: 'orders/x', headers: {}, payload: new Uint8Array(100), publishedAtMs: 1, guaranteed: true });
+      expect(r).toBe('accepted');
+    }
+    // One in hand, two queued, seventeen overflowed into the spool's account.
+    expect(sub.consumer?.overflowDepth).toBe(17);
+    expect(b.inspect().spoolExternalBytes).toBeGreaterThan(0);
+    expect(b.unsubscribe(2, sub)).toBe(true);
+    expect(b.inspect().spoolExternalBytes).toBe(0);
+    expect(sub.consumer?.depth).toBe(0);
+  });
+});

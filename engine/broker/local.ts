@@ -33,6 +33,8 @@ export function subscribe(b: BrokerCore, now: Millis, pattern: string, filter: s
 
 export function unsubscribe(b: BrokerCore, now: Millis, sub: LocalSubscription): boolean {
   const removed = b.interest.unsubscribe(sub);
+  // What a departed client's queue held is no longer owed to anyone: its spool bytes go back.
+  if (removed && sub.consumer !== null) b.durable.spool.externalBytes -= sub.consumer.clear();
   if (removed && sub.share !== null && sub.share.remove(sub)) {
     b.groups.delete(sub.share.key);
     // Nobody is left to take what the group held: release its spool bytes.
