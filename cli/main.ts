@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
+import { type BrokerOptions, brokerCommand } from './broker.ts';
 import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
@@ -107,6 +108,12 @@ program
   .action(async (opts: CertsOptions) => {
     for (const line of await certsCommand(opts)) process.stdout.write(`${line}\n`);
   });
+
+program
+  .command('broker')
+  .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
+  .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
+  .action((opts: BrokerOptions) => brokerCommand(opts));
 
 try {
   await program.parseAsync(process.argv);

@@ -8,9 +8,11 @@
  *   workload.ts  publishers, subscribers, templates, selectors [LOAD-5]
  *   faults.ts    faults and their sequence [LOAD-3]
  *   routing.ts   routing and model settings: one table of defaults [LOAD-6]
- *   parse.ts     entry points, size and alias bounds [LOAD-7]
+ *   document.ts  YAML text → data and positions, size and alias bounds [LOAD-7]
+ *   parse.ts     entry points
  * This file keeps the public API in one place.
  */
 export { closest, formatPath, ScenarioError, type ScenarioErrorInit, type ScenarioPath } from './load/errors.ts';
-export { loadScenario, MAX_ALIASES, MAX_FLOW_DEPTH, MAX_SCENARIO_BYTES, parseScenario, positionOf } from './load/parse.ts';
+export { MAX_ALIASES, MAX_FLOW_DEPTH, MAX_SCENARIO_BYTES } from './load/document.ts';
+export { loadScenario, parseScenario, positionOf } from './load/parse.ts';
 export { defaultRouting, MODEL_DEFAULTS, ROUTING_DEFAULTS } from './load/routing.ts';

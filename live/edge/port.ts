@@ -119,12 +119,18 @@ export class HostPort implements EdgePort {
     this.host.broker.unsubscribe(this.host.now(), sub);
   }
 
-  /** The LiveHost's `deliver` hook: hands the event to the subscription's client. */
+  /**
+   * The LiveHost's `deliver` hook: hands the event to the subscription's client, its path ending
+   * with this broker (the engine's path lists the brokers an event crossed to get here; a client
+   * is told every broker it traversed, this one included) [EDGE-3].
+   */
   deliver(sub: LocalSubscription, env: Envelope, guaranteed: boolean): void {
     const subscriber = sub.tag as EdgeSubscriber;
     this.counters.deliveries++;
+    const self = this.host.broker.id;
+    const out = env.path[env.path.length - 1] === self ? env : { ...env, path: [...env.path, self] };
     let done = false;
-    subscriber.deliver(env, guaranteed, () => {
+    subscriber.deliver(out, guaranteed, () => {
       if (done) return;
       done = true;
       this.host.broker.handleConsumed(this.host.now(), sub);

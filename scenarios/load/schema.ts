@@ -22,11 +22,14 @@ interface SchemaNode {
 let validator: ValidateFunction | undefined;
 
 function schemaValidator(): ValidateFunction {
-  if (validator === undefined) {
-    const schema = JSON.parse(readFileSync(new URL('../scenario.schema.json', import.meta.url), 'utf8')) as object;
-    validator = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema);
-  }
+  validator ??= compileSchema(new URL('../scenario.schema.json', import.meta.url));
   return validator;
+}
+
+/** A JSON Schema file compiled the way `checkSchema` expects (all errors, verbose). */
+export function compileSchema(file: URL): ValidateFunction {
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as object;
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema);
 }
 
 /** What a shared definition expects, whatever keyword failed inside it. */
@@ -39,6 +42,7 @@ const DEF_EXPECTED: Readonly<Record<string, (v: unknown) => string>> = {
   brokerPair: () => 'two broker ids such as [us-1, eu-1]',
   probability: () => 'a probability in [0, 1), such as 0.001',
   lossFraction: () => 'a probability in [0, 1], such as 0.05',
+  address: () => 'an address such as "127.0.0.1:7001" (host:port)',
 };
 
 function unitExpected(parse: (s: string) => Parsed, v: unknown, fallback: string): string {
@@ -179,15 +183,17 @@ function schemaError(src: Source, data: unknown, e: ErrorObject): { error: Scena
   }
 }
 
-/** [LOAD-2] The first schema problem in document order (unknown keys before missing ones). */
-export function checkSchema(src: Source, data: unknown): void {
-  const validate = schemaValidator();
+/**
+ * [LOAD-2] The first schema problem in document order (unknown keys before missing ones); by
+ * default against the scenario schema, or `validate` (a broker config's, from `compileSchema`).
+ */
+export function checkSchema(src: Source, data: unknown, validate: ValidateFunction = schemaValidator()): void {
   if (validate(data)) return;
   const errors = (validate.errors ?? []).filter((e) => !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath));
   // A typo'd key also makes the real key "missing"; report the typo (with its suggestion).
   const typoed = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
   const mapped = errors.filter((e) => !(e.keyword === 'required' && typoed.has(e.instancePath))).map((e) => schemaError(src, data, e));
-  if (mapped.length === 0) throw src.error([], 'value', 'a valid scenario', 'a value the schema rejects');
+  if (mapped.length === 0) throw src.error([], 'value', 'a document the schema accepts', 'a value the schema rejects');
   let best = mapped[0]!;
   for (const m of mapped) {
     if (m.error.line < best.error.line || (m.error.line === best.error.line && m.error.column < best.error.column)) best = m;

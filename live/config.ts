@@ -1,0 +1,146 @@
+/**
+ * A live broker's config file [CONF-1]: YAML checked against live/broker.schema.json, with the
+ * scenario loader's one-line errors (`file:line:column: path: expected …, found …`), then units,
+ * cross-checks (a peer is not the broker itself, no peer twice, a dead interval longer than the
+ * hello interval) and the files it names (certificates readable) — each error on the node it is
+ * about. Relative paths resolve from the directory the broker is started in (the working
+ * directory), so `dataDir: data/us-1` and `certs/ca.pem` mean what they say in a shell there.
+ */
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { BrokerConfig } from '../engine/broker.ts';
+import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
+import { quote, ScenarioError } from '../scenarios/load/errors.ts';
+import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
+import type { Source } from '../scenarios/load/source.ts';
+import { parseSize } from '../scenarios/units.ts';
+
+export { ScenarioError as ConfigError };
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LivePeer extends HostPort {
+  readonly id: string;
+  readonly cost: number;
+}
+
+/** A broker config, resolved: units in ms and bytes, paths absolute. */
+export interface LiveBrokerConfig {
+  readonly file: string;
+  readonly id: string;
+  readonly region: string;
+  readonly dataDir: string;
+  readonly mesh: {
+    readonly listen: HostPort;
+    readonly peers: readonly LivePeer[];
+    readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
+    readonly writeBufferBytes: number;
+  };
+  readonly edge: {
+    readonly http: HostPort;
+    readonly grpc: HostPort | null;
+    readonly maxEventBytes: number;
+    readonly queueLimit: number;
+  };
+  /** The engine's config (neighbors from the peers). */
+  readonly broker: BrokerConfig;
+  readonly logLevel: string;
+}
+
+interface RawConfig {
+  id: string;
+  region?: string;
+  dataDir: string;
+  mesh: { listen: string; peers?: Array<{ id: string; address: string; cost?: number }>; tls: { ca: string; cert: string; key: string }; writeBuffer?: string };
+  edge: { http: string; grpc?: string; maxEventBytes?: string; queueLimit?: number };
+  routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number; retransmit?: string; ackDelay?: string; ledgerTtl?: string; spool?: string };
+  log?: { level?: string };
+}
+
+const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
+
+let validator: ValidateFunction | undefined;
+
+/** [CONF-1] Parses broker config YAML `text` (`file` in messages). Throws ConfigError (one line). */
+export function parseBrokerConfig(text: string, file: string, cwd = process.cwd()): LiveBrokerConfig {
+  const { src, data } = readYaml(text, file, KIND);
+  validator ??= compileSchema(new URL('./broker.schema.json', import.meta.url));
+  checkSchema(src, data, validator);
+  return resolveConfig(src, data as RawConfig, cwd);
+}
+
+/** [CONF-1] Reads and parses a broker config file. Throws ConfigError (one line). */
+export function loadBrokerConfig(file: string, cwd = process.cwd()): LiveBrokerConfig {
+  return parseBrokerConfig(readYamlFile(file, KIND), file, cwd);
+}
+
+function address(text: string): HostPort {
+  const i = text.lastIndexOf(':');
+  return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
+}
+
+function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConfig {
+  const addr = (path: (string | number)[], text: string): HostPort => {
+    const a = address(text);
+    if (!(a.port <= 65535)) throw src.error(path, 'value', 'a port from 0 to 65535', quote(text));
+    return a;
+  };
+  const peers: LivePeer[] = [];
+  const seen = new Set<string>();
+  (raw.mesh.peers ?? []).forEach((p, i) => {
+    if (p.id === raw.id) throw src.error(['mesh', 'peers', i, 'id'], 'value', 'the id of another broker', `${quote(p.id)}, this broker's own id`);
+    if (seen.has(p.id)) throw src.error(['mesh', 'peers', i, 'id'], 'value', 'each peer once', `${quote(p.id)} a second time`);
+    seen.add(p.id);
+    peers.push({ id: p.id, cost: p.cost ?? 10, ...addr(['mesh', 'peers', i, 'address'], p.address) });
+  });
+  const r = raw.routing ?? {};
+  const dur = (key: keyof typeof r, dflt: string) => src.dur(['routing', key], r[key] as string | undefined, dflt);
+  const size = (path: (string | number)[], text: string | undefined, dflt: string) => src.unit(path, text, dflt, parseSize);
+  const helloIntervalMs = dur('helloInterval', '500ms');
+  const deadIntervalMs = dur('deadInterval', '2s');
+  if (!(deadIntervalMs > helloIntervalMs)) throw src.error(['routing', 'deadInterval'], 'value', `a duration longer than helloInterval (${helloIntervalMs} ms)`, quote(String(r.deadInterval ?? '2s')));
+  if (!(helloIntervalMs > 0)) throw src.error(['routing', 'helloInterval'], 'value', 'a duration above zero', quote(String(r.helloInterval)));
+
+  const file = (path: (string | number)[], text: string): string => {
+    const abs = resolve(cwd, text);
+    try {
+      accessSync(abs, constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw src.error(path, 'value', 'a readable PEM file', `${quote(text)} (${code === 'ENOENT' ? 'no such file; make one with `meshtwin certs`' : (code ?? 'unreadable')})`);
+    }
+    return abs;
+  };
+  const tls = { ca: file(['mesh', 'tls', 'ca'], raw.mesh.tls.ca), cert: file(['mesh', 'tls', 'cert'], raw.mesh.tls.cert), key: file(['mesh', 'tls', 'key'], raw.mesh.tls.key) };
+
+  const broker: BrokerConfig = {
+    id: raw.id,
+    neighbors: peers.map((p) => ({ id: p.id, cost: p.cost })),
+    helloIntervalMs,
+    deadIntervalMs,
+    hopLimit: r.hopLimit ?? 16,
+    retransmitMs: dur('retransmit', '200ms'),
+    ackDelayMs: dur('ackDelay', '2ms'),
+    ledgerTtlMs: dur('ledgerTtl', '15m'),
+    spoolBytes: size(['routing', 'spool'], r.spool, '1GiB'),
+  };
+  return {
+    file: src.file,
+    id: raw.id,
+    region: raw.region ?? raw.id,
+    dataDir: resolve(cwd, raw.dataDir),
+    mesh: { listen: addr(['mesh', 'listen'], raw.mesh.listen), peers, tls, writeBufferBytes: size(['mesh', 'writeBuffer'], raw.mesh.writeBuffer, '8MiB') },
+    edge: {
+      http: addr(['edge', 'http'], raw.edge.http),
+      grpc: raw.edge.grpc === undefined ? null : addr(['edge', 'grpc'], raw.edge.grpc),
+      maxEventBytes: size(['edge', 'maxEventBytes'], raw.edge.maxEventBytes, '1MiB'),
+      queueLimit: raw.edge.queueLimit ?? 1000,
+    },
+    broker,
+    logLevel: raw.log?.level ?? 'info',
+  };
+}

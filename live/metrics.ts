@@ -1,0 +1,200 @@
+/**
+ * A live broker's Prometheus metrics [OBS-1] (prom-client), read from the counters the host, the
+ * engine, the edge and the store already keep, at scrape time: nothing on the hot path but the
+ * latency histogram. Names tools scrape (issue 9), in the report's terms:
+ *   meshtwin_link_bytes_total{from,to,kind="data"|"control"}  codec bytes on a mesh connection, length prefix included
+ *   meshtwin_link_frames_total{from,to,kind}                   frames likewise
+ *   meshtwin_link_up{from,to}                                  1 while a connection to the peer is open
+ *   meshtwin_link_queue_bytes{from,to}                         bytes queued on it, not yet written to the socket
+ *   meshtwin_link_refused_frames_total{from,to,class}          frames refused by a full write buffer [LIVE-3]
+ *   meshtwin_link_connects_total{from,to}                      connections established
+ *   meshtwin_retransmits_total                                 guaranteed frames sent again [REL-3]
+ *   meshtwin_published_total                                   publishes accepted by this broker
+ *   meshtwin_delivered_total                                   deliveries to this broker's subscribers
+ *   meshtwin_dropped_total{cause}                              copies dropped, by the causes the reports name
+ *   meshtwin_publish_to_deliver_seconds{class,scope}           histogram: publish time (the publisher's clock) to hand-over
+ * `from`/`to` are broker ids: a direction from this broker is what it sent, one to it what it got.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Envelope } from '../engine/types.ts';
+import type { EdgeCounters } from './edge/port.ts';
+import type { LinkCounters, LiveHost } from './host.ts';
+
+/** What the metrics read from; `store` and `refused` are optional parts of a broker. */
+export interface MetricSources {
+  readonly host: LiveHost;
+  readonly edge: EdgeCounters;
+  readonly refused: ReadonlyMap<string, number>;
+  readonly store?: { readonly fsyncs: number; readonly bytesWritten: number };
+}
+
+/** Publish→deliver latency buckets in seconds: 100 µs to 10 s. */
+const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly #latency: Histogram<'class' | 'scope'>;
+
+  constructor(private readonly s: MetricSources) {
+    const self = s.host.broker.id;
+    const r = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const links = (): Array<[string, LinkCounters]> => [...s.host.links];
+    const stats = () => s.host.broker.stats;
+
+    new Counter({
+      name: 'meshtwin_link_bytes_total',
+      help: 'Codec bytes on a mesh connection (length prefix included), per direction and kind.',
+      labelNames: ['from', 'to', 'kind'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer, c] of links()) {
+          this.inc({ from: self, to: peer, kind: 'data' }, c.dataBytesOut);
+          this.inc({ from: self, to: peer, kind: 'control' }, c.controlBytesOut);
+          this.inc({ from: peer, to: self, kind: 'data' }, c.dataBytesIn);
+          this.inc({ from: peer, to: self, kind: 'control' }, c.controlBytesIn);
+        }
+      },
+    });
+    new Counter({
+      name: 'meshtwin_link_frames_total',
+      help: 'Frames on a mesh connection, per direction and kind.',
+      labelNames: ['from', 'to', 'kind'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer, c] of links()) {
+          this.inc({ from: self, to: peer, kind: 'data' }, c.dataFramesOut);
+          this.inc({ from: self, to: peer, kind: 'control' }, c.controlFramesOut);
+          this.inc({ from: peer, to: self, kind: 'data' }, c.dataFramesIn);
+          this.inc({ from: peer, to: self, kind: 'control' }, c.controlFramesIn);
+        }
+      },
+    });
+    new Gauge({
+      name: 'meshtwin_link_up',
+      help: '1 while a connection to the peer is open.',
+      labelNames: ['from', 'to'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer] of links()) this.set({ from: self, to: peer }, s.host.isConnected(peer) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'meshtwin_link_queue_bytes',
+      help: 'Bytes queued on the connection to the peer, not yet written to the socket.',
+      labelNames: ['from', 'to'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer] of links()) this.set({ from: self, to: peer }, s.host.queuedBytes(peer));
+      },
+    });
+    new Counter({
+      name: 'meshtwin_link_refused_frames_total',
+      help: 'Data frames a full write buffer refused: realtime dropped (queueFull), guaranteed kept in custody and sent again.',
+      labelNames: ['from', 'to', 'class'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer, c] of links()) {
+          this.inc({ from: self, to: peer, class: 'realtime' }, c.refusedRealtime);
+          this.inc({ from: self, to: peer, class: 'guaranteed' }, c.deferredGuaranteed);
+        }
+      },
+    });
+    new Counter({
+      name: 'meshtwin_link_connects_total',
+      help: 'Connections to the peer established.',
+      labelNames: ['from', 'to'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [peer, c] of links()) this.inc({ from: self, to: peer }, c.connects);
+      },
+    });
+    const engineCounter = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    engineCounter('meshtwin_retransmits_total', 'Guaranteed frames sent again after a timeout or a lost adjacency.', () => stats().retransmitted);
+    engineCounter('meshtwin_published_total', 'Publishes accepted by this broker.', () => stats().published);
+    engineCounter('meshtwin_delivered_total', "Deliveries to this broker's subscribers (one per subscriber).", () => stats().subscriberDeliveries);
+    engineCounter('meshtwin_filtered_at_edge_total', 'Events a remote pattern matched but no remote selector wanted, kept home.', () => stats().filteredAtEdge);
+    engineCounter('meshtwin_duplicates_suppressed_total', 'Retries discarded by the dedup ledger or the resequencer.', () => stats().duplicatesSuppressed);
+    engineCounter('meshtwin_spooled_total', 'Guaranteed events spooled for lack of a path.', () => stats().spooled);
+    engineCounter('meshtwin_backpressured_total', 'Guaranteed publishes refused for lack of spool space.', () => stats().backpressured);
+    engineCounter('meshtwin_protocol_errors_total', 'Frames from peers that broke the protocol.', () => stats().protocolErrors);
+    engineCounter('meshtwin_edge_publishes_total', 'Publish requests at the edge (any answer).', () => s.edge.publishes);
+    new Counter({
+      name: 'meshtwin_dropped_total',
+      help: 'Copies dropped, by cause (the causes the reports name).',
+      labelNames: ['cause'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [cause, n] of Object.entries(s.host.drops)) this.inc({ cause }, n);
+      },
+    });
+    new Counter({
+      name: 'meshtwin_mesh_refused_total',
+      help: 'Mesh connections refused before any engine frame, by reason.',
+      labelNames: ['reason'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [reason, n] of s.refused) this.inc({ reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'meshtwin_spool_bytes',
+      help: 'Bytes held in the spool (events waiting for a path or a slow subscriber).',
+      registers: r,
+      collect() {
+        this.set(s.host.broker.inspect().spoolBytes);
+      },
+    });
+    new Gauge({
+      name: 'meshtwin_routing_entries',
+      help: 'Routing table entries (local and remote patterns).',
+      registers: r,
+      collect() {
+        this.set(s.host.broker.inspect().routingEntries);
+      },
+    });
+    if (s.store !== undefined) {
+      const store = s.store;
+      engineCounter('meshtwin_store_fsyncs_total', 'fdatasync calls of the durable store (one per group commit).', () => store.fsyncs);
+      engineCounter('meshtwin_store_bytes_written_total', 'Bytes appended to the durable store.', () => store.bytesWritten);
+    }
+    this.#latency = new Histogram({
+      name: 'meshtwin_publish_to_deliver_seconds',
+      help: "From the publisher's publish time to the hand-over to a subscriber here (one clock when publisher and broker share a machine).",
+      labelNames: ['class', 'scope'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: r,
+    });
+  }
+
+  /** One delivery handed over at `nowMs` (epoch ms). */
+  delivered(env: Envelope, guaranteed: boolean, nowMs: number): void {
+    this.#latency.observe({ class: guaranteed ? 'guaranteed' : 'realtime', scope: env.path[0] === this.s.host.broker.id ? 'local' : 'remote' }, Math.max(0, nowMs - env.publishedAtMs) / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

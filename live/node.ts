@@ -1,0 +1,174 @@
+/**
+ * One live broker process [LIVE-2]: the engine on a LiveHost, its durable store on disk, its mesh
+ * links, and its edges (HTTP with CloudEvents ingest, WebSocket subscribe and introspection;
+ * gRPC), assembled from a broker config and taken down in order.
+ *
+ * Start: the store is opened and recovered first (a restart resumes its spool, ledger and
+ * sequences), then the broker starts, then the mesh listener and dialers, then the edges. Any
+ * failure (an unreadable dataDir, a certificate that does not load, a port in use) is a
+ * `StartError` with one line naming the setting and the cause; what was started is stopped.
+ *
+ * [LIVE-4] Drain (SIGTERM): the edges stop taking publishes (503) and connections, the store
+ * syncs what was written, acks waiting on it leave, then the mesh links close and the store is
+ * closed. A drained broker has acknowledged nothing it has not written to disk.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import express from 'express';
+import type { Logger } from 'pino';
+import type { LiveBrokerConfig } from './config.ts';
+import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
+import { HostPort } from './edge/port.ts';
+import { introspection } from './edge/introspect.ts';
+import { LiveHost } from './host.ts';
+import { MeshLinks } from './mesh/links.ts';
+import type { MeshTls } from './mesh/tls.ts';
+import { BrokerMetrics } from './metrics.ts';
+
+/** A broker that could not start: one line naming what and why. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
+function listenError(what: string, addr: { host: string; port: number }, e: unknown): StartError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'address in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : code === 'EACCES' ? 'permission denied' : (code ?? ((e as Error).message ?? String(e)).split('\n')[0]);
+  return new StartError(`${what} ${addr.host}:${addr.port}: ${why}`);
+}
+
+function readTls(config: LiveBrokerConfig): MeshTls {
+  const read = (key: 'ca' | 'cert' | 'key'): string => {
+    const file = config.mesh.tls[key];
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new StartError(`mesh.tls.${key} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+  return { ca: read('ca'), cert: read('cert'), key: read('key') };
+}
+
+/** Listens `server` on `addr`; rejects with the listen error. */
+function listen(server: Server, addr: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      const a = server.address();
+      resolve(a !== null && typeof a === 'object' ? a.port : addr.port);
+    });
+  });
+}
+
+export class BrokerNode {
+  #draining = false;
+  readonly #closers: Array<() => Promise<void> | void> = [];
+  /** Ports actually bound (a config may ask for port 0). */
+  readonly ports = { mesh: 0, http: 0, grpc: 0 };
+  host!: LiveHost;
+  port!: HostPort;
+  metrics!: BrokerMetrics;
+  links!: MeshLinks;
+
+  private constructor(
+    readonly config: LiveBrokerConfig,
+    readonly log: Logger,
+  ) {}
+
+  /** Starts a broker from its config. Throws StartError (one line) after stopping what had started. */
+  static async start(config: LiveBrokerConfig, log: Logger): Promise<BrokerNode> {
+    const node = new BrokerNode(config, log);
+    try {
+      await node.#start();
+    } catch (e) {
+      await node.#close();
+      if (e instanceof StartError) throw e;
+      throw new StartError((e as Error).message);
+    }
+    return node;
+  }
+
+  async #start(): Promise<void> {
+    const c = this.config;
+    const tls = readTls(c);
+    let port: HostPort | undefined;
+    const host = new LiveHost(
+      c.broker,
+      {
+        deliver: (sub, env, guaranteed) => {
+          this.metrics.delivered(env, guaranteed, host.now());
+          port?.deliver(sub, env, guaranteed);
+        },
+        event: ({ broker: _, ...e }) => this.log.info(e, e.type),
+      },
+      { writeBufferBytes: c.mesh.writeBufferBytes },
+    );
+    this.host = host;
+    port = new HostPort(host, null, c.edge.queueLimit);
+    this.port = port;
+    host.start();
+    this.#closers.push(() => host.stop());
+
+    this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log });
+    this.metrics = new BrokerMetrics({ host, edge: port.counters, refused: this.links.refused });
+    try {
+      this.ports.mesh = await this.links.start();
+    } catch (e) {
+      throw listenError('mesh.listen', c.mesh.listen, e);
+    }
+    this.#closers.push(() => this.links.stop());
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now() }));
+    const http = createServer(app);
+    try {
+      this.ports.http = await listen(http, c.edge.http);
+    } catch (e) {
+      throw listenError('edge.http', c.edge.http, e);
+    }
+    this.#closers.push(
+      () =>
+        new Promise<void>((done) => {
+          http.close(() => done());
+          http.closeAllConnections();
+        }),
+    );
+    if (c.edge.grpc !== null) {
+      const addr = c.edge.grpc;
+      let grpc: GrpcEdge;
+      try {
+        grpc = await startGrpcEdge(port, `${addr.host}:${addr.port}`);
+      } catch (e) {
+        throw listenError('edge.grpc', addr, e);
+      }
+      this.ports.grpc = grpc.port;
+      this.#closers.push(() => grpc.close());
+    }
+    this.log.info({ mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, peers: c.mesh.peers.map((p) => p.id) }, 'broker ready');
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** [LIVE-4] Stops taking work, syncs what was written, closes links and edges. */
+  async drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.port.close();
+    this.log.info({}, 'draining');
+    await this.#close();
+    this.log.info({}, 'drained');
+  }
+
+  async #close(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (e) {
+        this.log.warn({ err: String(e) }, 'while closing');
+      }
+    }
+  }
+}
