@@ -45,6 +45,8 @@ export const SUBSCRIBE_PATH = '/v1/subscribe';
 export interface EdgeSubscribe {
   /** Open WebSocket subscriptions now. */
   readonly connections: number;
+  /** Bytes the server's WebSockets hold unsent now (at most about one event each [EDGE-9]). */
+  readonly bufferedBytes: number;
   /** Detaches from the server, closes every subscriber's socket (1001) and unsubscribes them. */
   close(): Promise<void>;
 }
@@ -154,6 +156,11 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
   return {
     get connections() {
       return live.size;
+    },
+    get bufferedBytes() {
+      let n = 0;
+      for (const ws of wss.clients) n += ws.bufferedAmount;
+      return n;
     },
     close: async () => {
       server.off('upgrade', onUpgrade);
