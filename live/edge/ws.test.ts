@@ -56,6 +56,28 @@ describe('[EDGE-7] subscriptions', () => {
     expect(filtered.messages.map((m) => m['id'])).toEqual(['p-1', 'p-4']);
   });
 
+  it('[EDGE-4] selectors see attributes, extensions and JSON data fields; an attribute wins a name clash', async () => {
+    const sel = await open('sel/#', "source = '/test' AND tier = 'gold' AND amountCents >= 100");
+    const post = (id: string, extra: Record<string, string>, data: Record<string, unknown>) =>
+      fetch(`${edge.base}/v1/events/publish`, {
+        method: 'POST',
+        headers: { ...CE, 'ce-id': id, 'ce-topic': 'sel/x', 'content-type': 'application/json', ...extra },
+        body: JSON.stringify(data),
+        signal: AbortSignal.timeout(5000),
+      }).then((r) => expect(r.status).toBe(202));
+    await post('q-1', { 'ce-tier': 'gold' }, { amountCents: 100 });
+    await post('q-2', { 'ce-tier': 'silver' }, { amountCents: 100 });
+    // The data says source '/test', the attribute says '/other': the attribute wins.
+    await post('q-3', { 'ce-tier': 'gold', 'ce-source': '/other' }, { amountCents: 100, source: '/test' });
+    // Binary-mode header values are strings: ce-amountcents is "500", not a number.
+    await post('q-4', { 'ce-tier': 'gold', 'ce-amountcents': '500' }, {});
+    // The data says tier 'bronze', the extension says 'gold': the extension wins, so it matches.
+    await post('q-5', { 'ce-tier': 'gold' }, { amountCents: 7000, tier: 'bronze' });
+    await post('q-6', { 'ce-tier': 'gold' }, { amountCents: 101 });
+    expect(await until(() => sel.withId('q-6').length === 1)).toBe(true);
+    expect(sel.messages.map((m) => m['id'])).toEqual(['q-1', 'q-5', 'q-6']);
+  });
+
   it('$share/GROUP/ members split the events between them, each event to one member', async () => {
     const a = await open('$share/workers/jobs/#');
     const b = await open('$share/workers/jobs/#');
