@@ -1,0 +1,266 @@
+/**
+ * CloudEvents ⇄ mesh envelopes for the HTTP and WebSocket edges (issue 9): what an HTTP publish
+ * means to the broker, and what a subscriber receives. Pure functions, no sockets.
+ *
+ * [EDGE-3] Ingest (CloudEvents HTTP binding 1.0, parsed with the `cloudevents` SDK's
+ * `HTTP.toEvent`, then `validate()`d — the SDK does not validate by itself):
+ * - binary mode: `ce-id`, `ce-source`, `ce-type`, `ce-specversion` headers (all four required),
+ *   other `ce-*` headers are attributes/extensions; the body is the data: parsed here as JSON when
+ *   Content-Type is JSON (`application/json`, `*+json`), else kept as bytes.
+ * - structured mode: `Content-Type: application/cloudevents+json`, the body is the event.
+ * - batch mode: `Content-Type: application/cloudevents-batch+json`, a JSON array of structured
+ *   events; each element is parsed as one structured event (so an error names its index).
+ * Checked here before the SDK sees the event, because the SDK papers over them: `id`, `source`,
+ * `type`, `specversion` present and non-empty strings (the SDK invents an id when it is empty),
+ * `specversion` exactly "1.0", `time` parseable (the SDK silently replaces a bad one with now).
+ *
+ * [EDGE-4] Mesh fields of an event:
+ * - topic: the `topic` extension attribute (`ce-topic` header), else `subject`; neither → refused.
+ * - delivery class: the `delivery` extension (`ce-delivery`), `guaranteed` or `realtime`
+ *   (default realtime); anything else → refused.
+ * - selector headers: the top-level scalar (string, number, boolean) fields of a JSON object
+ *   `data`, then the attributes `id`, `source`, `type`, `subject`, `datacontenttype`, `time` (only
+ *   when sent) and every extension with a scalar value, so an attribute wins a name clash. Binary
+ *   mode's `ce-*` header values are strings (`ce-amount: 5` is the string "5"); JSON data keeps its
+ *   types, so `amountCents > 100` is written against a data field. A structured event with data and
+ *   no datacontenttype is JSON (CloudEvents JSON format §3.1): its header says `application/json`.
+ * - payload bytes: `data_base64` decoded; JSON data re-serialized compactly; a string with a
+ *   non-JSON datacontenttype as UTF-8; binary mode's non-JSON body as the raw bytes; no data → empty.
+ * Strings the mesh codec cannot encode (a lone UTF-16 surrogate) are refused here, at the edge.
+ *
+ * [EDGE-5] Delivery (one WebSocket text message per event): a CloudEvents structured-mode JSON
+ * object `{specversion, id, source, type, topic, datacontenttype?, data | data_base64,
+ * routingpath, publishedat, delivery}`: `data` is JSON when the datacontenttype is JSON (and the
+ * bytes parse), a string for `text/*`, else `data_base64`; no data member when the payload is
+ * empty. Extensions are strings (CloudEvents extension values; an epoch in ms does not fit its
+ * 32-bit Integer): `routingpath` the brokers crossed, comma-separated (`"us-1,eu-1"`),
+ * `publishedat` epoch ms of the publish as decimal digits, `delivery` `guaranteed|realtime`.
+ * Other attributes and extensions reach subscribers' selectors only (they are not echoed back).
+ */
+import { type CloudEvent, HTTP, ValidationError } from 'cloudevents';
+import type { Envelope, HeaderValue, Headers } from '../../engine/types.ts';
+import { validateTopic } from '../../engine/topic.ts';
+import type { EdgePublish } from './port.ts';
+
+export const MIME_STRUCTURED = 'application/cloudevents+json';
+export const MIME_BATCH = 'application/cloudevents-batch+json';
+
+/** How a request body carries its events. */
+export type IngestMode = 'binary' | 'structured' | 'batch';
+
+/** A refusal with the HTTP status it earns and a message for the client. */
+export interface IngestError {
+  readonly status: 400 | 413 | 415;
+  readonly error: string;
+}
+
+/** The media type of a Content-Type header: lower case, without parameters; '' when absent. */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/** JSON media types: `application/json` and any `+json` suffix (RFC 6839). */
+export function isJsonMedia(media: string): boolean {
+  return media === 'application/json' || media.endsWith('+json');
+}
+
+/**
+ * The mode a request's Content-Type selects, or a 415: a CloudEvents event format other than JSON
+ * (`application/cloudevents+xml`…), or a form encoding (`multipart/*`,
+ * `application/x-www-form-urlencoded`), which is never an event's data. Any other type is binary
+ * mode's data content type.
+ */
+export function modeOf(media: string): IngestMode | IngestError {
+  if (media === MIME_STRUCTURED) return 'structured';
+  if (media === MIME_BATCH) return 'batch';
+  if (media.startsWith('application/cloudevents')) {
+    return { status: 415, error: `unsupported content type ${JSON.stringify(media)}: the event formats taken are ${MIME_STRUCTURED} and ${MIME_BATCH}` };
+  }
+  if (media.startsWith('multipart/') || media === 'application/x-www-form-urlencoded') {
+    return { status: 415, error: `unsupported content type ${JSON.stringify(media)}: send binary mode (ce-* headers) or ${MIME_STRUCTURED}` };
+  }
+  return 'binary';
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
+
+/** Attributes that become selector headers when the publisher sent them (besides extensions). */
+const HEADER_ATTRIBUTES = ['id', 'source', 'type', 'subject', 'datacontenttype', 'time'] as const;
+
+/** Attributes that are neither headers nor extensions. */
+const NOT_EXTENSIONS = new Set(['specversion', 'data', 'data_base64', 'dataschema', 'datacontentencoding', 'schemaurl', ...HEADER_ATTRIBUTES]);
+
+/** Checks what the SDK would paper over, on the attributes as sent (`where`: "ce-" in binary mode). */
+function checkSent(sent: Readonly<Record<string, unknown>>, where: string): string | null {
+  for (const name of REQUIRED) {
+    const v = sent[name];
+    if (v === undefined || v === null) return `missing ${where}${name}`;
+    if (typeof v !== 'string' || v.length === 0) return `${where}${name} must be a non-empty string`;
+  }
+  if (sent['specversion'] !== '1.0') return `unsupported ${where}specversion ${JSON.stringify(sent['specversion'])}: this edge takes "1.0"`;
+  const time = sent['time'];
+  if (time !== undefined && (typeof time !== 'string' || Number.isNaN(Date.parse(time)))) return `${where}time must be an RFC 3339 timestamp, got ${JSON.stringify(time)}`;
+  return null;
+}
+
+/** The SDK's parse of one event, or what it objected to (it throws TypeErrors of its own). */
+function toEvent(headers: Record<string, string>, body: string | undefined): CloudEvent<unknown> | string {
+  try {
+    const event = HTTP.toEvent({ headers, body });
+    if (Array.isArray(event)) return 'expected one event, got a batch';
+    return event as CloudEvent<unknown>;
+  } catch (err) {
+    if (!(err instanceof TypeError) && !(err instanceof SyntaxError)) throw err;
+    return `invalid CloudEvent: ${err.message.split('\n')[0]}`;
+  }
+}
+
+/** `validate()`, with the schema's first complaint in words ("source must match format …"). */
+function validateEvent(event: CloudEvent<unknown>): string | null {
+  try {
+    if (event.validate() !== true) return 'invalid CloudEvent';
+    return null;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const first = err.errors?.[0] as { instancePath?: string; message?: string } | undefined;
+    if (first !== undefined && typeof first === 'object' && typeof first.message === 'string') {
+      const field = (first.instancePath ?? '').replace(/^\//, '');
+      return `invalid CloudEvent: ${field === '' ? '' : field + ' '}${first.message}`;
+    }
+    return `invalid CloudEvent: ${err.message.split('\n')[0]}`;
+  }
+}
+
+/** One parsed, validated event: what to publish. */
+export type Ingested = { readonly ok: true; readonly publish: EdgePublish } | { readonly ok: false; readonly error: string };
+
+/** Binary mode: the SDK reads the ce-* headers; the body is the data. */
+export function ingestBinary(headers: Readonly<Record<string, string | string[] | undefined>>, body: Uint8Array): Ingested {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const sent: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(flat)) if (name.startsWith('ce-')) sent[name.slice(3)] = value;
+  const bad = checkSent(sent, 'ce-');
+  if (bad !== null) return { ok: false, error: `${bad} header (binary mode needs ce-id, ce-source, ce-type and ce-specversion; or send ${MIME_STRUCTURED})` };
+  const media = mediaType(flat['content-type']);
+  let data: unknown;
+  let payload: Uint8Array = body;
+  if (isJsonMedia(media) && body.length > 0) {
+    try {
+      data = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    } catch (err) {
+      return { ok: false, error: `body is not valid JSON (Content-Type ${media}): ${(err as Error).message}` };
+    }
+    payload = new TextEncoder().encode(JSON.stringify(data));
+  }
+  // The SDK parses attributes only: the data is ours (its JSON parser quotes a bare number).
+  const event = toEvent(flat, undefined);
+  if (typeof event === 'string') return { ok: false, error: event };
+  return finish(event, sent, data, payload, false);
+}
+
+/** Structured mode: one event as a JSON text (also a batch's element, `where` naming its index). */
+export function ingestStructured(text: string): Ingested {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `body is not valid JSON: ${(err as Error).message}` };
+  }
+  return ingestStructuredValue(raw, text);
+}
+
+/** A structured event already parsed from JSON (`text`: its JSON text, for the SDK). */
+export function ingestStructuredValue(raw: unknown, text: string = JSON.stringify(raw)): Ingested {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, error: 'a structured event must be a JSON object' };
+  const sent = raw as Record<string, unknown>;
+  const bad = checkSent(sent, '');
+  if (bad !== null) return { ok: false, error: bad };
+  const b64 = sent['data_base64'];
+  if (b64 !== undefined && typeof b64 !== 'string') return { ok: false, error: 'data_base64 must be a string' };
+  if (b64 !== undefined && sent['data'] !== undefined) return { ok: false, error: 'an event has data or data_base64, not both' };
+  const event = toEvent({ 'content-type': MIME_STRUCTURED }, text);
+  if (typeof event === 'string') return { ok: false, error: event };
+  const data = sent['data'];
+  let payload: Uint8Array;
+  if (b64 !== undefined) payload = new Uint8Array(Buffer.from(b64, 'base64'));
+  else if (data === undefined) payload = new Uint8Array(0);
+  else {
+    const ct = sent['datacontenttype'];
+    const json = ct === undefined || (typeof ct === 'string' && isJsonMedia(mediaType(ct)));
+    payload = new TextEncoder().encode(!json && typeof data === 'string' ? data : JSON.stringify(data));
+  }
+  return finish(event, sent, data, payload, data !== undefined);
+}
+
+/** The mesh's reading of a parsed event [EDGE-4]. */
+function finish(event: CloudEvent<unknown>, sent: Readonly<Record<string, unknown>>, data: unknown, payload: Uint8Array, impliedJson: boolean): Ingested {
+  const invalid = validateEvent(event);
+  if (invalid !== null) return { ok: false, error: invalid };
+  const ev = event as unknown as Readonly<Record<string, unknown>>;
+  const topicAttr = ev['topic'] !== undefined ? 'topic' : 'subject';
+  const topic = ev[topicAttr];
+  if (topic === undefined) return { ok: false, error: 'no mesh topic: set the topic extension attribute (ce-topic header in binary mode) or subject' };
+  if (typeof topic !== 'string') return { ok: false, error: `${topicAttr} must be a string topic` };
+  const badTopic = validateTopic(topic);
+  if (badTopic !== null) return { ok: false, error: `invalid topic ${JSON.stringify(topic)}: ${badTopic}` };
+  const delivery = ev['delivery'] ?? 'realtime';
+  if (delivery !== 'realtime' && delivery !== 'guaranteed') return { ok: false, error: `delivery must be "guaranteed" or "realtime", got ${JSON.stringify(delivery)}` };
+
+  // Null prototype: a data field named __proto__ is a header like any other.
+  const headers: Record<string, HeaderValue> = Object.create(null);
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    for (const [k, v] of Object.entries(data)) if (isScalar(v)) headers[k] = v;
+  }
+  for (const name of HEADER_ATTRIBUTES) {
+    // The SDK stamps a time on every event: only a sent one is the publisher's.
+    const v = name === 'time' && sent['time'] === undefined ? undefined : ev[name];
+    if (isScalar(v)) headers[name] = v;
+  }
+  if (headers['datacontenttype'] === undefined && impliedJson) headers['datacontenttype'] = 'application/json';
+  for (const [k, v] of Object.entries(ev)) if (!NOT_EXTENSIONS.has(k) && isScalar(v)) headers[k] = v;
+
+  for (const s of [event.id, event.source, event.type, topic, ...Object.keys(headers), ...Object.values(headers)]) {
+    if (typeof s === 'string' && LONE_SURROGATE.test(s)) return { ok: false, error: `${JSON.stringify(s)} has a lone UTF-16 surrogate: not encodable as UTF-8` };
+  }
+  return { ok: true, publish: { id: event.id, source: event.source, type: event.type, topic, headers: headers as Headers, payload, guaranteed: delivery === 'guaranteed' } };
+}
+
+function isScalar(v: unknown): v is HeaderValue {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** The WebSocket message for one delivery [EDGE-5]. */
+export function toStructured(env: Envelope, guaranteed: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { specversion: env.specversion, id: env.id, source: env.source, type: env.type, topic: env.topic };
+  const ct = env.headers['datacontenttype'];
+  if (typeof ct === 'string') out['datacontenttype'] = ct;
+  if (env.payload.length > 0) {
+    const bytes = Buffer.from(env.payload.buffer, env.payload.byteOffset, env.payload.byteLength);
+    const media = typeof ct === 'string' ? mediaType(ct) : '';
+    let set = false;
+    if (isJsonMedia(media)) {
+      try {
+        out['data'] = JSON.parse(bytes.toString('utf8'));
+        set = true;
+      } catch {
+        // Not JSON after all (a publisher's mislabel): the bytes go as they are.
+      }
+    } else if (media.startsWith('text/')) {
+      out['data'] = bytes.toString('utf8');
+      set = true;
+    }
+    if (!set) out['data_base64'] = bytes.toString('base64');
+  }
+  out['routingpath'] = env.path.join(',');
+  out['publishedat'] = String(Math.round(env.publishedAtMs));
+  out['delivery'] = guaranteed ? 'guaranteed' : 'realtime';
+  return out;
+}

@@ -1,0 +1,194 @@
+/**
+ * The live broker's WebSocket subscribe (issue 9): `GET /v1/subscribe?pattern=...&filter=...`
+ * upgraded with `ws` 8 in noServer mode on the broker's HTTP server.
+ *
+ * [EDGE-7] The query: `pattern` (required; MQTT syntax, `+`/`#`, may start `$share/GROUP/`) and
+ * `filter` (optional selector over headers; an empty one counts as none). The subscription is
+ * made before the upgrade, so a bad pattern or filter is refused with a plain HTTP 400 whose body
+ * is the reason (`invalid pattern "a/#/b": '#' must be the last level`), and no WebSocket opens.
+ * [EDGE-8] Each event is one text message, a CloudEvents structured-mode JSON object
+ * (cloudevent.ts [EDGE-5]):
+ *   {"specversion":"1.0","id":"evt-1","source":"/billing","type":"order.created",
+ *    "topic":"orders/ap/checkout","datacontenttype":"application/json","data":{...},
+ *    "routingpath":"us-1,eu-1","publishedat":"1770289945123","delivery":"realtime"}
+ * Messages from the client are ignored (at most `maxClientMessageBytes` each, else ws closes 1009).
+ * [EDGE-9] Pacing [EDGE-2]: an event is sent with `ws.send(text, cb)` and reported consumed in the
+ * callback, i.e. once the socket has taken it; so at most one event waits in the server's socket
+ * buffer, and a slow client's backlog sits in the broker's bounded queue, under the engine's
+ * slow-consumer policy (realtime: newest wins; guaranteed: overflow to the spool) [SLOW-1..3].
+ * A close or socket error unsubscribes.
+ *
+ * Other upgrade paths are left alone while another 'upgrade' listener exists (MQTT over WebSocket
+ * at /mqtt may own one); when this is the server's only 'upgrade' listener, nobody else will
+ * answer, so an unknown path gets a 404 and the socket is destroyed rather than left hanging.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { LocalSubscription } from '../../engine/broker.ts';
+import type { Envelope } from '../../engine/types.ts';
+import { toStructured } from './cloudevent.ts';
+import type { EdgePort, EdgeSubscriber } from './port.ts';
+
+export interface EdgeSubscribeOptions {
+  /** Upgrade path (default `/v1/subscribe`). */
+  readonly path?: string;
+  /** Largest message a client may send, bytes (default 4096; clients have nothing to say). */
+  readonly maxClientMessageBytes?: number;
+  readonly log?: (obj: Record<string, unknown>) => void;
+}
+
+/** The subscribe path. */
+export const SUBSCRIBE_PATH = '/v1/subscribe';
+
+/** What `attachSubscribe` returns: the open subscriptions, and a way to end them all. */
+export interface EdgeSubscribe {
+  /** Open WebSocket subscriptions now. */
+  readonly connections: number;
+  /** Bytes the server's WebSockets hold unsent now (at most about one event each [EDGE-9]). */
+  readonly bufferedBytes: number;
+  /** Detaches from the server, closes every subscriber's socket (1001) and unsubscribes them. */
+  close(): Promise<void>;
+}
+
+/** A WebSocket client as the broker's subscriber [EDGE-9]. */
+class WsSubscriber implements EdgeSubscriber {
+  readonly kind = 'ws';
+  ws: WebSocket | null = null;
+  sub: LocalSubscription | null = null;
+  /** A delivery that came before the upgrade completed (paced: at most one). */
+  #early: { env: Envelope; guaranteed: boolean; consumed: () => void } | null = null;
+  #ended = false;
+
+  constructor(
+    private readonly port: EdgePort,
+    private readonly onEnd: (s: WsSubscriber) => void,
+  ) {}
+
+  deliver(env: Envelope, guaranteed: boolean, consumed: () => void): void {
+    const ws = this.ws;
+    if (this.#ended) return;
+    if (ws === null) {
+      this.#early = { env, guaranteed, consumed };
+      return;
+    }
+    if (ws.readyState !== WebSocket.OPEN) {
+      this.end();
+      return;
+    }
+    ws.send(JSON.stringify(toStructured(env, guaranteed)), (err) => {
+      // A failed send means the socket is gone: its close unsubscribes; nothing more to pace.
+      if (err === undefined || err === null) consumed();
+      else this.end();
+    });
+  }
+
+  /** The upgrade completed: serve what was waiting. */
+  open(ws: WebSocket): void {
+    this.ws = ws;
+    const early = this.#early;
+    this.#early = null;
+    if (early !== null) this.deliver(early.env, early.guaranteed, early.consumed);
+  }
+
+  /** Unsubscribes once. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#early = null;
+    if (this.sub !== null) this.port.unsubscribe(this.sub);
+    this.onEnd(this);
+  }
+}
+
+/** Serves WebSocket subscriptions on `server`'s upgrades to `opts.path` [EDGE-7]. */
+export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscribeOptions = {}): EdgeSubscribe {
+  const path = opts.path ?? SUBSCRIBE_PATH;
+  const log = opts.log ?? (() => {});
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxClientMessageBytes ?? 4096, perMessageDeflate: false });
+  const live = new Set<WsSubscriber>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://edge.invalid');
+    } catch {
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 400, 'bad request URL');
+      return;
+    }
+    if (url.pathname !== path) {
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
+      return;
+    }
+    const pattern = url.searchParams.get('pattern');
+    const filterText = url.searchParams.get('filter');
+    const filter = filterText === null || filterText.trim() === '' ? null : filterText;
+    if (pattern === null || pattern === '') {
+      refuseUpgrade(socket, 400, 'missing pattern query parameter (e.g. ?pattern=orders/%2B/checkout)');
+      return;
+    }
+
+    const subscriber = new WsSubscriber(port, (s) => live.delete(s));
+    try {
+      subscriber.sub = port.subscribe(pattern, filter, subscriber);
+    } catch (err) {
+      // EdgePort.subscribe's messages are fit for the client (UsageError, SelectorError).
+      refuseUpgrade(socket, 400, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    live.add(subscriber);
+    // ws refuses a bad handshake itself (400, no callback): the subscription must not outlive it.
+    socket.once('close', () => {
+      if (subscriber.ws === null) subscriber.end();
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', (err) => {
+        log({ msg: 'ws error', err: err.message });
+        subscriber.end();
+      });
+      ws.on('close', () => subscriber.end());
+      log({ msg: 'ws subscribe', pattern, filter });
+      subscriber.open(ws);
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  return {
+    get connections() {
+      return live.size;
+    },
+    get bufferedBytes() {
+      let n = 0;
+      for (const ws of wss.clients) n += ws.bufferedAmount;
+      return n;
+    },
+    close: async () => {
+      server.off('upgrade', onUpgrade);
+      for (const s of [...live]) {
+        s.end();
+        s.ws?.close(1001, 'broker shutting down');
+      }
+      // ws.close waits for the client's close frame: a client that never answers is cut off.
+      const closing = [...wss.clients];
+      await Promise.race([
+        Promise.all(closing.map((ws) => (ws.readyState === WebSocket.CLOSED ? undefined : new Promise((done) => ws.once('close', done))))),
+        new Promise((done) => setTimeout(done, 1000).unref()),
+      ]);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((done) => wss.close(() => done()));
+    },
+  };
+}
+
+/** An HTTP error response on a socket that asked to upgrade, then the end of it (as ws's own refusals). */
+function refuseUpgrade(socket: Duplex, status: 400 | 404, reason: string): void {
+  const body = reason + '\n';
+  const text = status === 400 ? 'Bad Request' : 'Not Found';
+  socket.on('error', () => socket.destroy());
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
