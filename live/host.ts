@@ -135,17 +135,7 @@ export class LiveHost {
         },
       },
       {
-        schedule: (atMs) => {
-          if (this.#stopped) return;
-          if (this.#timer !== undefined) clearTimeout(this.#timer);
-          this.#timer = setTimeout(
-            () => {
-              this.#timer = undefined;
-              this.driver.handleTimer(this.now());
-            },
-            Math.max(0, atMs - this.now()),
-          );
-        },
+        schedule: (atMs) => this.#schedule(atMs),
       },
     );
     this.broker = this.driver.boot(config, options.durable);
@@ -153,6 +143,26 @@ export class LiveHost {
 
   now(): number {
     return this.#clock();
+  }
+
+  /**
+   * [HOST-2] One wall-clock timer for the broker. Node's timers count whole milliseconds on the
+   * loop's cached clock, so one can fire a fraction of a millisecond before `atMs` by this
+   * host's clock; the driver ignores a firing before the time asked for, so an early one is
+   * re-armed for the remainder rather than lost.
+   */
+  #schedule(atMs: number): void {
+    if (this.#stopped) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        const now = this.now();
+        if (now < atMs) this.#schedule(atMs);
+        else this.driver.handleTimer(now);
+      },
+      Math.max(0, Math.ceil(atMs - this.now())),
+    );
   }
 
   start(): void {

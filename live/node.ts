@@ -18,7 +18,9 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { LiveBrokerConfig } from './config.ts';
 import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
+import { edgeHttp } from './edge/http.ts';
 import { HostPort } from './edge/port.ts';
+import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
@@ -32,7 +34,14 @@ export class StartError extends Error {
 
 function listenError(what: string, addr: { host: string; port: number }, e: unknown): StartError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'EADDRINUSE' ? 'address in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : code === 'EACCES' ? 'permission denied' : (code ?? ((e as Error).message ?? String(e)).split('\n')[0]);
+  const why =
+    code === 'EADDRINUSE'
+      ? 'address in use'
+      : code === 'EADDRNOTAVAIL'
+        ? 'no such local address'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (code ?? ((e as Error).message ?? String(e)).split('\n')[0]);
   return new StartError(`${what} ${addr.host}:${addr.port}: ${why}`);
 }
 
@@ -121,7 +130,10 @@ export class BrokerNode {
     const app = express();
     app.disable('x-powered-by');
     app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now() }));
+    const edgeLog = ({ msg, ...obj }: Record<string, unknown>): void => this.log.info(obj, String(msg ?? 'edge'));
+    app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog }));
     const http = createServer(app);
+    const ws = attachSubscribe(http, port, { log: edgeLog });
     try {
       this.ports.http = await listen(http, c.edge.http);
     } catch (e) {
@@ -133,6 +145,7 @@ export class BrokerNode {
           http.close(() => done());
           http.closeAllConnections();
         }),
+      () => ws.close(),
     );
     if (c.edge.grpc !== null) {
       const addr = c.edge.grpc;

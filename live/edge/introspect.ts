@@ -54,7 +54,12 @@ export function introspection(s: IntrospectSources): Router {
     });
   });
   r.get('/v1/routes', (_req: Request, res: Response) => {
-    res.json({ broker: s.config.id, routes: view().routes().map(([dest, via]) => ({ dest, via })) });
+    res.json({
+      broker: s.config.id,
+      routes: view()
+        .routes()
+        .map(([dest, via]) => ({ dest, via })),
+    });
   });
   r.get('/v1/subscriptions', (_req: Request, res: Response) => {
     const image = view().interestImage();

@@ -208,8 +208,7 @@ export class MeshLinks {
       return;
     }
     const cur = this.#current.get(peer);
-    const keepNew =
-      cur === undefined || cur.peerNonce !== peerNonce || cur.dialedBySelf === dialedBySelf || (dialedBySelf ? this.o.self : peer) < (dialedBySelf ? peer : this.o.self);
+    const keepNew = cur === undefined || cur.peerNonce !== peerNonce || cur.dialedBySelf === dialedBySelf || (dialedBySelf ? this.o.self : peer) < (dialedBySelf ? peer : this.o.self);
     if (!keepNew) {
       socket.destroy();
       return;
