@@ -79,10 +79,15 @@ export class BrokerNode {
   metrics!: BrokerMetrics;
   links!: MeshLinks;
 
+  /** Lifecycle lines (ready with its ports, draining, drained) are written whatever the log level: supervisors read them. */
+  readonly #lifecycle: Logger;
+
   private constructor(
     readonly config: LiveBrokerConfig,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.#lifecycle = log.child({}, { level: 'info' });
+  }
 
   /** Starts a broker from its config. Throws StartError (one line) after stopping what had started. */
   static async start(config: LiveBrokerConfig, log: Logger): Promise<BrokerNode> {
@@ -158,7 +163,7 @@ export class BrokerNode {
       this.ports.grpc = grpc.port;
       this.#closers.push(() => grpc.close());
     }
-    this.log.info({ mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, peers: c.mesh.peers.map((p) => p.id) }, 'broker ready');
+    this.#lifecycle.info({ mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, peers: c.mesh.peers.map((p) => p.id) }, 'broker ready');
   }
 
   get draining(): boolean {
@@ -170,9 +175,9 @@ export class BrokerNode {
     if (this.#draining) return;
     this.#draining = true;
     this.port.close();
-    this.log.info({}, 'draining');
+    this.#lifecycle.info({}, 'draining');
     await this.#close();
-    this.log.info({}, 'drained');
+    this.#lifecycle.info({}, 'drained');
   }
 
   async #close(): Promise<void> {
