@@ -25,6 +25,7 @@ import type { InterestTable } from './interest.ts';
 import { DedupLedger } from './ledger.ts';
 import { Outbox } from './reliable.ts';
 import { Spool } from './spool.ts';
+import { DurableSession } from './session.ts';
 import type { DurableStore } from './store.ts';
 import type { BrokerId, Envelope, Millis } from './types.ts';
 
@@ -172,6 +173,39 @@ export class DurableState {
     let r = this.resequencers.get(origin);
     if (r === undefined) this.resequencers.set(origin, (r = new Resequencer()));
     return r;
+  }
+
+  /** [SESS-1] Durable sessions by name (engine/session.ts). */
+  readonly sessions = new Map<string, DurableSession>();
+
+  /** [SESS-1] Opens session `name` (or returns the one open under that name). */
+  openSession(name: string, pattern: string, filter: string | null): DurableSession {
+    let s = this.sessions.get(name);
+    if (s === undefined) {
+      this.sessions.set(name, (s = new DurableSession(name, pattern, filter)));
+      this.store?.write({ op: 'session-open', name, pattern, filter });
+    }
+    return s;
+  }
+
+  /** [SESS-2] Queues `env` for session `s`; returns its number there. */
+  queueForSession(s: DurableSession, env: Envelope, guaranteed: boolean): number {
+    const seq = s.nextSeq++;
+    s.queue.set(seq, { env, guaranteed, redelivered: false });
+    this.store?.write({ op: 'session-queued', name: s.name, seq, env, guaranteed });
+    return seq;
+  }
+
+  /** [SESS-3] Event `seq` of session `s` was handed to its client. */
+  sentFromSession(s: DurableSession, seq: number): void {
+    if (!s.queue.delete(seq)) return;
+    this.store?.write({ op: 'session-sent', name: s.name, seq });
+  }
+
+  /** [SESS-4] Session `name` ended: forgotten with its queue. */
+  closeSession(name: string): void {
+    if (!this.sessions.delete(name)) return;
+    this.store?.write({ op: 'session-close', name });
   }
 
   /** Guaranteed events held here: spooled, unacknowledged, or waiting for an earlier one. */

@@ -21,6 +21,7 @@
  */
 import type { InterestFrame } from './frames.ts';
 import { InterestTable } from './interest.ts';
+import { DurableSession } from './session.ts';
 import { heldBytes } from './spool.ts';
 import type { BrokerId, Envelope, Millis } from './types.ts';
 import { DurableState, type DurableConfig } from './durable.ts';
@@ -42,7 +43,15 @@ export type DurableOp =
   /** The highest link-state and interest sequence numbers used. */
   | { readonly op: 'sequences'; readonly lsSeq: number; readonly interestSeq: number }
   /** [DUR-1] Another origin's interest frame, applied. */
-  | { readonly op: 'interest'; readonly frame: InterestFrame };
+  | { readonly op: 'interest'; readonly frame: InterestFrame }
+  /** [SESS-1] A durable session opened. */
+  | { readonly op: 'session-open'; readonly name: string; readonly pattern: string; readonly filter: string | null }
+  /** [SESS-2] An event queued for a session, its number there `seq`. */
+  | { readonly op: 'session-queued'; readonly name: string; readonly seq: number; readonly env: Envelope; readonly guaranteed: boolean }
+  /** [SESS-3] A session's event `seq` handed to its client. */
+  | { readonly op: 'session-sent'; readonly name: string; readonly seq: number }
+  /** [SESS-4] A session closed. */
+  | { readonly op: 'session-close'; readonly name: string };
 
 /** Where a `DurableState` writes its operations [DUR-2]. */
 export interface DurableStore {
@@ -101,6 +110,23 @@ export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Itera
         break;
       case 'interest':
         (interest ??= new InterestTable(self)).apply(o.frame);
+        break;
+      case 'session-open':
+        if (!state.sessions.has(o.name)) state.sessions.set(o.name, new DurableSession(o.name, o.pattern, o.filter));
+        break;
+      case 'session-queued': {
+        const s = state.sessions.get(o.name);
+        if (s === undefined) break;
+        // [SESS-3] it may have reached the client before the crash: handed again, flagged.
+        s.queue.set(o.seq, { env: o.env, guaranteed: o.guaranteed, redelivered: true });
+        s.nextSeq = Math.max(s.nextSeq, o.seq + 1);
+        break;
+      }
+      case 'session-sent':
+        state.sessions.get(o.name)?.queue.delete(o.seq);
+        break;
+      case 'session-close':
+        state.sessions.delete(o.name);
         break;
       default: {
         const never: never = o;
