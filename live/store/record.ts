@@ -145,9 +145,13 @@ export class RecordWriter {
   }
 }
 
-/** An upper bound of a record body's size (strings at 3 UTF-8 bytes per UTF-16 unit). */
+/** Bytes a string takes at most: its varint length and 3 UTF-8 bytes per UTF-16 unit. */
+function s(x: string): number {
+  return 9 + 3 * x.length;
+}
+
+/** An upper bound of a record body's size. */
 function boundOf(o: DurableOp): number {
-  const s = (x: string): number => 9 + 3 * x.length;
   switch (o.op) {
     case 'hold':
       return 1 + s(o.dest) + 9 + encodedLength({ kind: FrameKind.Data, dests: [], envelope: o.env });
