@@ -34,8 +34,9 @@
  * | 50k/s   | 50 000, 2.9–3.6 / 43–49      | 31–43k (saturated), p50 0.2–1.7 s | 37–42k (saturated), p50 0.2–0.9 s |
  * | 100k/s  | 62–74k max (saturated)       | 36–48k max                      | 40–44k max                        |
  *
- * (Two runs of 3 s per rate, latency counted from when the publish was due; ranges are the two
- * runs: this VM's disk is noisy. Records: 621 B per hold. Encoding alone: binary records
+ * (Two runs of 3 s per rate; ranges are the two runs: this VM's disk is noisy. The first run
+ * counted latency from when the loop issued the publish, the second from when it was due, which
+ * charges a store that blocks the loop for the publishes it delayed: the upper ends. Records: 621 B per hold. Encoding alone: binary records
  * 157–196k holds/s at 621 B, JSON with base64 payload 123–141k/s at 934 B, JSON with the payload
  * as numbers 24–28k/s at 2 049 B.) Up to 10k/s both do; at 50k/s the log keeps up with a 49 ms
  * p99 where SQLite with a real fsync (FULL) saturates at ~31–43k/s with latency in seconds.
