@@ -34,6 +34,17 @@ export class DedupLedger {
     return this.expiry.size;
   }
 
+  /**
+   * Every entry, in expiry order, with the time it was recorded (expired ones too, until a `has`
+   * clears them): what a store's snapshot writes back [DUR-2].
+   */
+  *entries(): Generator<{ readonly id: string; readonly dest: BrokerId; readonly atMs: Millis }> {
+    for (const [k, at] of this.expiry) {
+      const i = k.indexOf('\u0000');
+      yield { id: k.slice(i + 1), dest: k.slice(0, i), atMs: at - this.ttlMs };
+    }
+  }
+
   private expire(now: Millis): void {
     for (const [k, at] of this.expiry) {
       if (at > now) break;

@@ -18,6 +18,11 @@
  * ledger gets its entries back with the times they were recorded, sequence numbers continue
  * past the highest written, each origin's resequencer resumes, and other origins' interest is
  * rebuilt from the frames applied [DUR-1]. The broker then starts on it as on a kept object.
+ *
+ * [DUR-3] A log of operations grows with every event; `snapshotOps` writes a state back as the
+ * few operations that rebuild it (what a store compacts its log to): the custody still held, the
+ * ledger, the sequence numbers, the resequencers and the interest known. `recoverDurable` of a
+ * snapshot equals `recoverDurable` of the log it replaces on everything a restart reads.
  */
 import type { InterestFrame } from './frames.ts';
 import { InterestTable } from './interest.ts';
@@ -143,6 +148,74 @@ export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Itera
   state.restoreSequences(lsSeq, interestSeq);
   state.interest = interest;
   return state;
+}
+
+/**
+ * [DUR-3] Operations that rebuild `state` through `recoverDurable`. Custody held (spooled, or sent
+ * and not yet acknowledged) comes back as holds, each origin→dest stream in sequence order (its
+ * publish order) while the streams keep the interleaving they had; the ledger keeps its recorded
+ * times, without the entries expired at `nowMs`; the interest known from other origins comes
+ * back as one reset frame per origin. Read between inputs, when the state and its written
+ * operations agree.
+ */
+export function snapshotOps(state: DurableState, nowMs = -Infinity): DurableOp[] {
+  const ops: DurableOp[] = [{ op: 'sequences', lsSeq: state.lsSeq, interestSeq: state.interestSeq }];
+  for (const [dest, seq] of state.destSeq) ops.push({ op: 'dest-seq', dest, seq });
+  for (const [origin, r] of state.resequencers) {
+    ops.push({ op: 'released', origin, next: r.next });
+    for (const [seq, env] of r.waiting) ops.push({ op: 'early', origin, seq, env });
+  }
+  const ttlMs = state.ledger.ttlMs;
+  for (const e of state.ledger.entries()) if (e.atMs + ttlMs > nowMs) ops.push({ op: 'ledger', id: e.id, dest: e.dest, atMs: e.atMs });
+  const interest = state.interest;
+  if (interest !== undefined) {
+    for (const origin of interest.knownOrigins()) {
+      const frame = interest.originSnapshot(origin);
+      if (frame !== undefined) ops.push({ op: 'interest', frame });
+    }
+  }
+  for (const h of heldInStreamOrder(state)) ops.push({ op: 'hold', dest: h.dest, seq: h.seq, env: h.env });
+  return ops;
+}
+
+interface Held {
+  readonly env: Envelope;
+  readonly dest: BrokerId;
+  readonly seq: number;
+}
+
+/**
+ * Custody held: the spool in its order, then each outbox in send order; then, within the slots
+ * each origin→dest stream occupies, that stream's events by sequence number (a retry or a drain
+ * may have moved one behind a later one).
+ */
+function heldInStreamOrder(state: DurableState): Held[] {
+  const held: Held[] = [];
+  const seen = new Set<string>();
+  const add = (env: Envelope, dest: BrokerId, seq: number): void => {
+    const k = custodyKey(env.path[0] as BrokerId, dest, seq);
+    if (seen.has(k)) return;
+    seen.add(k);
+    held.push({ env, dest, seq });
+  };
+  state.spool.forEach((e) => add(e.env, e.dest, e.seq));
+  for (const outbox of state.outboxes.values()) {
+    for (const p of outbox.pending.values()) for (let i = 0; i < p.dests.length; i++) add(p.env, p.dests[i] as BrokerId, p.seqs[i] as number);
+  }
+  const streams = new Map<string, number[]>();
+  for (let i = 0; i < held.length; i++) {
+    const h = held[i] as Held;
+    const k = `${h.env.path[0]}\u0000${h.dest}`;
+    let slots = streams.get(k);
+    if (slots === undefined) streams.set(k, (slots = []));
+    slots.push(i);
+  }
+  const out: Held[] = new Array(held.length);
+  for (const slots of streams.values()) {
+    const items = slots.map((i) => held[i] as Held).sort((a, b) => a.seq - b.seq);
+    for (let j = 0; j < slots.length; j++) out[slots[j] as number] = items[j] as Held;
+  }
+  return out;
 }
 
 export function custodyKey(origin: BrokerId, dest: BrokerId, seq: number): string {
