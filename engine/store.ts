@@ -127,9 +127,13 @@ export function recoverDurable(config: DurableConfig, self: BrokerId, ops: Itera
         s.nextSeq = Math.max(s.nextSeq, o.seq + 1);
         break;
       }
-      case 'session-sent':
-        state.sessions.get(o.name)?.queue.delete(o.seq);
+      case 'session-sent': {
+        const s = state.sessions.get(o.name);
+        if (s === undefined) break;
+        s.queue.delete(o.seq);
+        s.nextSeq = Math.max(s.nextSeq, o.seq + 1);
         break;
+      }
       case 'session-close':
         state.sessions.delete(o.name);
         break;
@@ -175,6 +179,12 @@ export function snapshotOps(state: DurableState, nowMs = -Infinity): DurableOp[]
     }
   }
   for (const h of heldInStreamOrder(state)) ops.push({ op: 'hold', dest: h.dest, seq: h.seq, env: h.env });
+  for (const sess of state.sessions.values()) {
+    ops.push({ op: 'session-open', name: sess.name, pattern: sess.pattern, filter: sess.filter });
+    for (const [seq, e] of sess.queue) ops.push({ op: 'session-queued', name: sess.name, seq, env: e.env, guaranteed: e.guaranteed });
+    // The numbering continues past what was sent, even when nothing is queued.
+    if (sess.nextSeq > 1 && sess.queue.size === 0) ops.push({ op: 'session-sent', name: sess.name, seq: sess.nextSeq - 1 });
+  }
   return ops;
 }
 

@@ -54,6 +54,12 @@ const EVERY_KIND: DurableOp[] = [
   { op: 'early', origin: 'eu-1', seq: 130, env: env('e130', 0, 'eu-1') },
   { op: 'sequences', lsSeq: 12, interestSeq: 0 },
   { op: 'interest', frame: INTEREST },
+  { op: 'session-open', name: 'billing-ap', pattern: 'orders/ap/#', filter: "amountCents > 100 AND region = 'ap'" },
+  { op: 'session-open', name: 'all', pattern: '#', filter: null },
+  { op: 'session-queued', name: 'billing-ap', seq: 1, env: env('s1', 10), guaranteed: true },
+  { op: 'session-queued', name: 'billing-ap', seq: 2, env: env('s2', 0), guaranteed: false },
+  { op: 'session-sent', name: 'billing-ap', seq: 1 },
+  { op: 'session-close', name: 'all' },
 ];
 
 let dir: string;

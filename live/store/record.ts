@@ -37,7 +37,20 @@ export const RECORD_HEADER_BYTES = 8;
 /** A body larger than this is not one we wrote: a torn length field (wire frames stop at 16 MiB). */
 export const RECORD_BODY_BYTES_MAX = 17 * 1024 * 1024;
 
-const Tag = { hold: 1, release: 2, ledger: 3, 'dest-seq': 4, released: 5, early: 6, sequences: 7, interest: 8 } as const;
+const Tag = {
+  hold: 1,
+  release: 2,
+  ledger: 3,
+  'dest-seq': 4,
+  released: 5,
+  early: 6,
+  sequences: 7,
+  interest: 8,
+  'session-open': 9,
+  'session-queued': 10,
+  'session-sent': 11,
+  'session-close': 12,
+} as const;
 
 /** A growable byte buffer that records are appended to. */
 export class RecordWriter {
@@ -116,6 +129,25 @@ export class RecordWriter {
       case 'interest':
         this.len = encodeFrameInto(o.frame, this.buf, this.len);
         break;
+      case 'session-open':
+        this.str(o.name);
+        this.str(o.pattern);
+        this.buf[this.len++] = o.filter === null ? 0 : 1;
+        if (o.filter !== null) this.str(o.filter);
+        break;
+      case 'session-queued':
+        this.str(o.name);
+        this.varint(o.seq);
+        this.buf[this.len++] = o.guaranteed ? 1 : 0;
+        this.envelope(o.env);
+        break;
+      case 'session-sent':
+        this.str(o.name);
+        this.varint(o.seq);
+        break;
+      case 'session-close':
+        this.str(o.name);
+        break;
       default: {
         const never: never = o;
         throw new Error(`unknown durable op ${JSON.stringify(never)}`);
@@ -169,6 +201,14 @@ function boundOf(o: DurableOp): number {
       return 1 + 18;
     case 'interest':
       return 1 + encodedLength(o.frame);
+    case 'session-open':
+      return 1 + s(o.name) + s(o.pattern) + 1 + (o.filter === null ? 0 : s(o.filter));
+    case 'session-queued':
+      return 1 + s(o.name) + 9 + 1 + encodedLength({ kind: FrameKind.Data, dests: [], envelope: o.env });
+    case 'session-sent':
+      return 1 + s(o.name) + 9;
+    case 'session-close':
+      return 1 + s(o.name);
     default: {
       const never: never = o;
       throw new Error(`unknown durable op ${JSON.stringify(never)}`);
@@ -241,6 +281,24 @@ export function decodeBody(body: Buffer, where: string): DurableOp {
       o = { op: 'interest', frame: f };
       break;
     }
+    case Tag['session-open']: {
+      const name = r.str();
+      const pattern = r.str();
+      o = { op: 'session-open', name, pattern, filter: r.u8() === 0 ? null : r.str() };
+      break;
+    }
+    case Tag['session-queued']: {
+      const name = r.str();
+      const seq = r.varint();
+      o = { op: 'session-queued', name, seq, guaranteed: r.u8() === 1, env: r.envelope() };
+      break;
+    }
+    case Tag['session-sent']:
+      o = { op: 'session-sent', name: r.str(), seq: r.varint() };
+      break;
+    case Tag['session-close']:
+      o = { op: 'session-close', name: r.str() };
+      break;
     default:
       return r.fail(`unknown record tag ${tag}`);
   }
