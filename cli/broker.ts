@@ -36,5 +36,9 @@ export async function brokerCommand(opts: BrokerOptions): Promise<void> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // [DUR-5] A store that broke acknowledges nothing more: stop, and let the next start recover.
+    node.failed.catch(() => {
+      void node.drain().finally(() => process.exit(1));
+    });
   });
 }

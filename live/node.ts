@@ -16,16 +16,19 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
+import { durableConfigFor } from '../engine/broker.ts';
 import type { LiveBrokerConfig } from './config.ts';
 import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
 import { edgeHttp } from './edge/http.ts';
 import { HostPort } from './edge/port.ts';
+import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
 import type { MeshTls } from './mesh/tls.ts';
 import { BrokerMetrics } from './metrics.ts';
+import { type LogStore, type OpenedLog, openLogStore } from './store/log.ts';
 
 /** A broker that could not start: one line naming what and why. */
 export class StartError extends Error {
@@ -75,6 +78,11 @@ export class BrokerNode {
   /** Ports actually bound (a config may ask for port 0). */
   readonly ports = { mesh: 0, http: 0, grpc: 0 };
   host!: LiveHost;
+  store!: LogStore;
+  sessions!: SessionHub;
+  /** Rejects when the broker cannot go on (its store broke [DUR-5]); the process exits. */
+  readonly failed: Promise<never>;
+  #failed: (e: Error) => void = () => {};
   port!: HostPort;
   metrics!: BrokerMetrics;
   links!: MeshLinks;
@@ -87,6 +95,15 @@ export class BrokerNode {
     readonly log: Logger,
   ) {
     this.#lifecycle = log.child({}, { level: 'info' });
+    this.failed = new Promise<never>((_, reject) => {
+      this.#failed = reject;
+    });
+    this.failed.catch(() => {});
+  }
+
+  #fail(e: Error): void {
+    this.log.fatal({ err: e.message }, 'durable store failed: stopping');
+    this.#failed(e);
   }
 
   /** Starts a broker from its config. Throws StartError (one line) after stopping what had started. */
@@ -105,6 +122,16 @@ export class BrokerNode {
   async #start(): Promise<void> {
     const c = this.config;
     const tls = readTls(c);
+    let opened: OpenedLog;
+    try {
+      opened = await openLogStore(c.dataDir, durableConfigFor(c.broker), c.id);
+    } catch (e) {
+      throw new StartError((e as Error).message.split('\n')[0] as string);
+    }
+    const { state, store } = opened;
+    this.store = store;
+    this.#closers.push(() => store.close());
+    if (opened.recovered.ops > 0) this.log.info({ ...opened.recovered, spooled: state.spool.length, sessions: state.sessions.size }, 'recovered durable state');
     let port: HostPort | undefined;
     const host = new LiveHost(
       c.broker,
@@ -115,16 +142,31 @@ export class BrokerNode {
         },
         event: ({ broker: _, ...e }) => this.log.info(e, e.type),
       },
-      { writeBufferBytes: c.mesh.writeBufferBytes },
+      { durable: state, store, writeBufferBytes: c.mesh.writeBufferBytes },
     );
     this.host = host;
-    port = new HostPort(host, null, c.edge.queueLimit);
+    port = new HostPort(host, store, c.edge.queueLimit, (e) => this.#fail(e));
     this.port = port;
     host.start();
     this.#closers.push(() => host.stop());
+    // [SESS-5] Sessions subscribe again before the mesh links: interest never lapses.
+    this.sessions = new SessionHub(host, state);
+    this.sessions.resume();
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log });
-    this.metrics = new BrokerMetrics({ host, edge: port.counters, refused: this.links.refused });
+    this.metrics = new BrokerMetrics({
+      host,
+      edge: port.counters,
+      refused: this.links.refused,
+      store: {
+        get fsyncs() {
+          return store.counters.fsyncs;
+        },
+        get bytesWritten() {
+          return store.counters.bytes;
+        },
+      },
+    });
     try {
       this.ports.mesh = await this.links.start();
     } catch (e) {
@@ -134,11 +176,12 @@ export class BrokerNode {
 
     const app = express();
     app.disable('x-powered-by');
-    app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now() }));
+    app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now(), sessions: () => this.sessions.list() }));
     const edgeLog = ({ msg, ...obj }: Record<string, unknown>): void => this.log.info(obj, String(msg ?? 'edge'));
+    app.use(this.sessions.routes());
     app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog }));
     const http = createServer(app);
-    const ws = attachSubscribe(http, port, { log: edgeLog });
+    const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions });
     try {
       this.ports.http = await listen(http, c.edge.http);
     } catch (e) {
@@ -176,6 +219,9 @@ export class BrokerNode {
     this.#draining = true;
     this.port.close();
     this.#lifecycle.info({}, 'draining');
+    // What was written is synced, and the acks that waited on it leave, before the links close.
+    await this.store.durable().catch(() => {});
+    await new Promise((r) => setImmediate(r));
     await this.#close();
     this.#lifecycle.info({}, 'drained');
   }

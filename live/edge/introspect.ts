@@ -17,6 +17,8 @@ export interface IntrospectSources {
   readonly metrics: BrokerMetrics;
   readonly draining: () => boolean;
   readonly startedAtMs: number;
+  /** Durable sessions (name, pattern, queued, attached). */
+  readonly sessions?: () => unknown[];
 }
 
 export function introspection(s: IntrospectSources): Router {
@@ -72,6 +74,7 @@ export function introspection(s: IntrospectSources): Router {
         client: (sub.tag as { kind?: string } | null)?.kind ?? null,
         queued: sub.consumer?.depth ?? 0,
       })),
+      sessions: s.sessions?.() ?? [],
       remote: image.snapshots.map((f) => ({ origin: f.origin, seq: f.seq, patterns: f.entries.length, entries: f.entries.slice(0, 1000) })),
     });
   });

@@ -80,6 +80,7 @@ export class HostPort implements EdgePort {
     private readonly host: LiveHost,
     private readonly store: Durability | null,
     private readonly queueLimit = EDGE_QUEUE_LIMIT,
+    private readonly onStoreFailure: (e: Error) => void = () => {},
   ) {}
 
   get id(): BrokerId {
@@ -104,7 +105,17 @@ export class HostPort implements EdgePort {
       this.counters.refused++;
       return { status: r };
     }
-    if (input.guaranteed && this.store !== null) await this.store.durable();
+    if (input.guaranteed && this.store !== null) {
+      try {
+        await this.store.durable();
+      } catch (e) {
+        // [DUR-5] The store broke: nothing more is acknowledged; the broker stops.
+        this.counters.refused++;
+        this.#open = false;
+        this.onStoreFailure(e as Error);
+        return { status: 'unavailable' };
+      }
+    }
     this.counters.accepted++;
     return { status: 'accepted', brokerTimestamp: Math.round(now) };
   }

@@ -29,6 +29,7 @@ import type { LocalSubscription } from '../../engine/broker.ts';
 import type { Envelope } from '../../engine/types.ts';
 import { toStructured } from './cloudevent.ts';
 import type { EdgePort, EdgeSubscriber } from './port.ts';
+import { type SessionClient, SessionError, type SessionHub } from './sessions.ts';
 
 export interface EdgeSubscribeOptions {
   /** Upgrade path (default `/v1/subscribe`). */
@@ -36,6 +37,8 @@ export interface EdgeSubscribeOptions {
   /** Largest message a client may send, bytes (default 4096; clients have nothing to say). */
   readonly maxClientMessageBytes?: number;
   readonly log?: (obj: Record<string, unknown>) => void;
+  /** Durable sessions (`&durable=NAME`) [SESS-5..8]; without it the parameter is refused. */
+  readonly sessions?: SessionHub;
 }
 
 /** The subscribe path. */
@@ -123,6 +126,11 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
     const pattern = url.searchParams.get('pattern');
     const filterText = url.searchParams.get('filter');
     const filter = filterText === null || filterText.trim() === '' ? null : filterText;
+    const durable = url.searchParams.get('durable');
+    if (durable !== null) {
+      serveSession(req, socket, head, durable, pattern === '' ? null : pattern, filter);
+      return;
+    }
     if (pattern === null || pattern === '') {
       refuseUpgrade(socket, 400, 'missing pattern query parameter (e.g. ?pattern=orders/%2B/checkout)');
       return;
@@ -149,6 +157,36 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
       ws.on('close', () => subscriber.end());
       log({ msg: 'ws subscribe', pattern, filter });
       subscriber.open(ws);
+    });
+  };
+  /** [SESS-5..8] A durable session's connection: the hub, not the connection, owns the subscription. */
+  const serveSession = (req: IncomingMessage, socket: Duplex, head: Buffer, name: string, pattern: string | null, filter: string | null): void => {
+    const sessions = opts.sessions;
+    if (sessions === undefined) {
+      refuseUpgrade(socket, 400, 'durable sessions are not enabled on this endpoint');
+      return;
+    }
+    try {
+      sessions.open(name, pattern, filter);
+    } catch (err) {
+      refuseUpgrade(socket, err instanceof SessionError ? err.status : 400, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const client: SessionClient = {
+        send: (env, guaranteed, redelivered, done) => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          const msg = toStructured(env, guaranteed);
+          if (redelivered) msg['redelivered'] = true;
+          ws.send(JSON.stringify(msg), (err) => done(err === undefined || err === null));
+        },
+        evict: (reason) => ws.close(4000, reason.slice(0, 120)),
+      };
+      const leave = (): void => sessions.detach(name, client);
+      ws.on('error', leave);
+      ws.on('close', leave);
+      log({ msg: 'ws session', session: name, pattern, filter });
+      sessions.attach(name, client);
     });
   };
   server.on('upgrade', onUpgrade);
@@ -181,9 +219,9 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
 }
 
 /** An HTTP error response on a socket that asked to upgrade, then the end of it (as ws's own refusals). */
-function refuseUpgrade(socket: Duplex, status: 400 | 404, reason: string): void {
+function refuseUpgrade(socket: Duplex, status: 400 | 404 | 409, reason: string): void {
   const body = reason + '\n';
-  const text = status === 400 ? 'Bad Request' : 'Not Found';
+  const text = status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : 'Conflict';
   socket.on('error', () => socket.destroy());
   if (!socket.writable) {
     socket.destroy();
