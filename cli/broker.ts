@@ -17,28 +17,36 @@ export interface BrokerOptions {
 export async function brokerCommand(opts: BrokerOptions): Promise<void> {
   const config = loadBrokerConfig(opts.config);
   const log = pino({ base: { broker: config.id }, level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
-  let node: BrokerNode;
+  // Signals are handled from the start: one that comes while the broker starts drains it once started.
+  let node: BrokerNode | undefined;
+  let requested: string | undefined;
+  let drained: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    drained = resolve;
+  });
+  const stop = (signal: string): void => {
+    if (node?.draining === true || (node === undefined && requested !== undefined)) {
+      if (signal === 'SIGTERM') return;
+      log.warn({ signal }, 'second interrupt while draining: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'signal received');
+    requested = signal;
+    if (node !== undefined) void node.drain().then(drained);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     node = await BrokerNode.start(config, log);
   } catch (e) {
     if (e instanceof StartError) throw new CliError(`broker ${config.id}: ${e.message}`);
     throw e;
   }
-  await new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      if (node.draining) {
-        if (signal === 'SIGTERM') return;
-        log.warn({ signal }, 'second interrupt while draining: exiting now');
-        process.exit(1);
-      }
-      log.info({ signal }, 'signal received');
-      void node.drain().then(done);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    // [DUR-5] A store that broke acknowledges nothing more: stop, and let the next start recover.
-    node.failed.catch(() => {
-      void node.drain().finally(() => process.exit(1));
-    });
+  const started = node;
+  if (requested !== undefined) void started.drain().then(drained);
+  // [DUR-5] A store that broke acknowledges nothing more: stop, and let the next start recover.
+  started.failed.catch(() => {
+    void started.drain().finally(() => process.exit(1));
   });
+  await done;
 }
