@@ -51,7 +51,7 @@ export interface MeshLinksOptions {
 /** Why connections were refused, and how many [LINK-4]. */
 export type RefusedCounts = Map<string, number>;
 
-interface Current {
+export interface Current {
   readonly socket: TLSSocket;
   readonly dialedBySelf: boolean;
   readonly peerNonce: string;
@@ -100,6 +100,11 @@ export class MeshLinks {
     for (const s of this.#sockets) s.destroy();
     const server = this.#server;
     if (server !== undefined) await new Promise<void>((done) => server.close(() => done()));
+  }
+
+  /** The connection kept to `peer`, with who dialed it and the peer's boot nonce (hex). */
+  connection(peer: string): Current | undefined {
+    return this.#current.get(peer);
   }
 
   /** Peers with a connection now. */
