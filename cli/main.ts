@@ -14,6 +14,7 @@ import { estimateText } from '../sim/preflight/index.ts';
 import { CliError, durationOption } from './options.ts';
 import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
+import { type SubscribeOptions, subscribeCommand } from './subscribe.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
 import { vizCommand } from './viz.ts';
 
@@ -114,6 +115,21 @@ program
   .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
   .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
   .action((opts: BrokerOptions) => brokerCommand(opts));
+
+program
+  .command('subscribe')
+  .description('subscribe to a live broker and print each event as a JSON line (WebSocket or gRPC edge)')
+  .option('--ws <url>', "the broker's HTTP edge, e.g. http://127.0.0.1:8003")
+  .option('--grpc <host:port>', "the broker's gRPC edge, e.g. 127.0.0.1:9002")
+  .requiredOption('--pattern <pattern>', 'topic pattern (MQTT syntax: + one level, # the rest; $share/GROUP/ for a consumer group)')
+  .option('--filter <selector>', 'SQL-like selector over the event\'s headers, e.g. "amountCents > 1000"')
+  .option('--durable <name>', 'a durable session (WebSocket): kept by the broker across disconnects and restarts')
+  .option('--count <n>', 'exit after n events')
+  .action(async (opts: SubscribeOptions) => {
+    await subscribeCommand(opts);
+    // A closed WebSocket or gRPC channel can leave a keep-alive timer behind: the command is done.
+    process.exit(0);
+  });
 
 try {
   await program.parseAsync(process.argv);
