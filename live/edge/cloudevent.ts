@@ -260,7 +260,7 @@ export function toStructured(env: Envelope, guaranteed: boolean): Record<string,
     if (!set) out['data_base64'] = bytes.toString('base64');
   }
   out['routingpath'] = env.path.join(',');
-  out['publishedat'] = String(Math.round(env.publishedAtMs));
+  out['publishedat'] = String(Math.floor(env.publishedAtMs));
   out['delivery'] = guaranteed ? 'guaranteed' : 'realtime';
   return out;
 }

@@ -117,7 +117,7 @@ export class HostPort implements EdgePort {
       }
     }
     this.counters.accepted++;
-    return { status: 'accepted', brokerTimestamp: Math.round(now) };
+    return { status: 'accepted', brokerTimestamp: Math.floor(now) };
   }
 
   subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription {
