@@ -52,6 +52,8 @@ export class Outbox {
   private nextSeq = 1;
   /** Unacknowledged, by linkSeq; Map order = send order. */
   readonly pending = new Map<number, Pending>();
+  /** Frames sent again on this link (a counter for the host's per-link metrics) [REL-3]. */
+  retransmitted = 0;
   /**
    * The pending frames' deadlines, earliest first. Send order is not deadline order: a frame sent
    * after a backed-off retry, or after the RTO shrank, is due before frames sent earlier. Entries

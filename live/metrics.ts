@@ -7,6 +7,7 @@
  *   meshtwin_link_up{from,to}                                  1 while a connection to the peer is open
  *   meshtwin_link_queue_bytes{from,to}                         bytes queued on it, not yet written to the socket
  *   meshtwin_link_refused_frames_total{from,to,class}          frames refused by a full write buffer [LIVE-3]
+ *   meshtwin_link_retransmits_total{from,to}                   guaranteed frames sent again on it
  *   meshtwin_link_connects_total{from,to}                      connections established
  *   meshtwin_retransmits_total                                 guaranteed frames sent again [REL-3]
  *   meshtwin_published_total                                   publishes accepted by this broker
@@ -103,6 +104,17 @@ export class BrokerMetrics {
           this.inc({ from: self, to: peer, class: 'realtime' }, c.refusedRealtime);
           this.inc({ from: self, to: peer, class: 'guaranteed' }, c.deferredGuaranteed);
         }
+      },
+    });
+    new Counter({
+      name: 'meshtwin_link_retransmits_total',
+      help: 'Guaranteed frames sent again on the link (after a timeout or a lost adjacency).',
+      labelNames: ['from', 'to'],
+      registers: r,
+      collect() {
+        this.reset();
+        const view = s.host.broker.inspect();
+        for (const [peer] of links()) this.inc({ from: self, to: peer }, view.retransmittedTo(peer));
       },
     });
     new Counter({

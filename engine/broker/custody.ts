@@ -53,7 +53,10 @@ function sendGuaranteed(b: BrokerCore, now: Millis, hop: BrokerId, dests: readon
   const outbox = b.durable.outbox(hop);
   const linkSeq = outbox.track(now, dests, seqs, env, retries, prevRtoMs);
   b.stats.dataFramesSent++;
-  if (retries > 0) b.stats.retransmitted++;
+  if (retries > 0) {
+    b.stats.retransmitted++;
+    outbox.retransmitted++;
+  }
   const frame: GuaranteedFrame = { kind: FrameKind.Guaranteed, epoch: outbox.epoch, linkSeq, dests, seqs, envelope: env };
   b.host.send(hop, encodeFrame(frame));
   b.armTimer((outbox.pending.get(linkSeq) as Pending).deadlineMs);

@@ -147,6 +147,11 @@ export class BrokerView {
     for (const r of d.resequencers.values()) for (const env of r.waiting.values()) visit(env, this.#b.id, null);
   }
 
+  /** Guaranteed frames sent again to `neighbor` [REL-3]. */
+  retransmittedTo(neighbor: BrokerId): number {
+    return this.#b.durable.outboxes.get(neighbor)?.retransmitted ?? 0;
+  }
+
   /** The interest table's content, for a heap measurement that rebuilds it. */
   interestImage(): InterestImage {
     const t = this.#b.interest;

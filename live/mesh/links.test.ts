@@ -84,3 +84,17 @@ describe('[LINK-6] one connection per pair', () => {
     expect(ap.links.connected()).toEqual(['us-1']);
   });
 });
+
+describe('[LINK-4] a dialed server must be the peer it was dialed as', () => {
+  it('refuses (and counts) a server whose certificate names another broker', async () => {
+    const [pa, pu] = [await freePort(), await freePort()];
+    // At us-1's address listens a broker whose certificate names ap-1 (a mismatched id).
+    const impostor = broker('ap-1', pu, { id: 'us-1', host: '127.0.0.1', port: pa, cost: 10 });
+    const ap = broker('ap-1', pa, { id: 'us-1', host: '127.0.0.1', port: pu, cost: 10 });
+    await impostor.links.start();
+    await ap.links.start();
+    expect(await until(() => (ap.links.refused.get('server certificate refused') ?? 0) >= 1, 5000)).toBe(true);
+    expect(ap.links.connected()).toEqual([]);
+    expect(ap.host.broker.inspect().upNeighbors()).toEqual([]);
+  });
+});

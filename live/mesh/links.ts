@@ -150,7 +150,12 @@ export class MeshLinks {
       if (why !== '') this.o.log[(this.#attempts.get(peer.id) ?? 0) === 0 ? 'info' : 'debug']({ peer: peer.id, address: `${peer.host}:${peer.port}`, why }, 'mesh dial failed');
       this.#redial(peer);
     };
-    socket.once('error', (e) => failed((e as NodeJS.ErrnoException).code ?? e.message));
+    socket.once('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      // [LINK-4] The far end's certificate is not the peer's (another CA, another identity): refused, counted.
+      if (!/^E[A-Z]+$/.test(code) || code === 'ERR_TLS_CERT_ALTNAME_INVALID') this.#refuse(`server certificate refused: ${e.message}`, { peer: peer.id, address: `${peer.host}:${peer.port}` });
+      failed(code || e.message);
+    });
     socket.once('close', () => failed(''));
     socket.once('secureConnect', () => {
       settled = true;
