@@ -5,6 +5,8 @@
  * hello interval) and the files it names (certificates readable) — each error on the node it is
  * about. Relative paths resolve from the directory the broker is started in (the working
  * directory), so `dataDir: data/us-1` and `certs/ca.pem` mean what they say in a shell there.
+ * `mesh.plaintext: true` [LINK-8] is for measurement only (bench --live prices TLS against it):
+ * refused unless `mesh.listen` and every peer address are loopback.
  */
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,6 +41,8 @@ export interface LiveBrokerConfig {
     readonly peers: readonly LivePeer[];
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
     readonly writeBufferBytes: number;
+    /** [LINK-8] Plain TCP between brokers, loopback only: for measurement, never for use. */
+    readonly plaintext: boolean;
   };
   readonly edge: {
     readonly http: HostPort;
@@ -55,7 +59,7 @@ interface RawConfig {
   id: string;
   region?: string;
   dataDir: string;
-  mesh: { listen: string; peers?: Array<{ id: string; address: string; cost?: number }>; tls: { ca: string; cert: string; key: string }; writeBuffer?: string };
+  mesh: { listen: string; peers?: Array<{ id: string; address: string; cost?: number }>; tls: { ca: string; cert: string; key: string }; writeBuffer?: string; plaintext?: boolean };
   edge: { http: string; grpc?: string; maxEventBytes?: string; queueLimit?: number };
   routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number; retransmit?: string; ackDelay?: string; ledgerTtl?: string; spool?: string };
   log?: { level?: string };
@@ -81,6 +85,11 @@ export function loadBrokerConfig(file: string, cwd = process.cwd()): LiveBrokerC
 function address(text: string): HostPort {
   const i = text.lastIndexOf(':');
   return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the only places plaintext links may be [LINK-8]. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConfig {
@@ -117,6 +126,16 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
   };
   const tls = { ca: file(['mesh', 'tls', 'ca'], raw.mesh.tls.ca), cert: file(['mesh', 'tls', 'cert'], raw.mesh.tls.cert), key: file(['mesh', 'tls', 'key'], raw.mesh.tls.key) };
 
+  const listen = addr(['mesh', 'listen'], raw.mesh.listen);
+  const plaintext = raw.mesh.plaintext === true;
+  if (plaintext) {
+    const why = 'plaintext mesh links (for measurement only) with a loopback address (127.0.0.1, ::1, localhost)';
+    if (!isLoopback(listen.host)) throw src.error(['mesh', 'listen'], 'value', why, quote(raw.mesh.listen));
+    peers.forEach((p, i) => {
+      if (!isLoopback(p.host)) throw src.error(['mesh', 'peers', i, 'address'], 'value', why, quote(`${p.host}:${p.port}`));
+    });
+  }
+
   const broker: BrokerConfig = {
     id: raw.id,
     neighbors: peers.map((p) => ({ id: p.id, cost: p.cost })),
@@ -133,7 +152,7 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     id: raw.id,
     region: raw.region ?? raw.id,
     dataDir: resolve(cwd, raw.dataDir),
-    mesh: { listen: addr(['mesh', 'listen'], raw.mesh.listen), peers, tls, writeBufferBytes: size(['mesh', 'writeBuffer'], raw.mesh.writeBuffer, '8MiB') },
+    mesh: { listen, peers, tls, writeBufferBytes: size(['mesh', 'writeBuffer'], raw.mesh.writeBuffer, '8MiB'), plaintext },
     edge: {
       http: addr(['edge', 'http'], raw.edge.http),
       grpc: raw.edge.grpc === undefined ? null : addr(['edge', 'grpc'], raw.edge.grpc),

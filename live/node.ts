@@ -153,7 +153,7 @@ export class BrokerNode {
     this.sessions = new SessionHub(host, state);
     this.sessions.resume();
 
-    this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log });
+    this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });
     this.metrics = new BrokerMetrics({
       host,
       edge: port.counters,

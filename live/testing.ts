@@ -58,8 +58,17 @@ export interface TestMesh {
   broker(id: string): TestBroker;
 }
 
-/** Writes certificates and configs for `ids` linked by `links` into `dir`, starting the relays. */
-export async function writeMesh(dir: string, ids: readonly string[], links: readonly MeshLink[], routing = '{ helloInterval: 200ms, deadInterval: 1s }'): Promise<TestMesh> {
+/**
+ * Writes certificates and configs for `ids` linked by `links` into `dir`, starting the relays.
+ * `options.plaintext` writes `mesh.plaintext: true` (loopback only, for measurement [LINK-8]).
+ */
+export async function writeMesh(
+  dir: string,
+  ids: readonly string[],
+  links: readonly MeshLink[],
+  routing = '{ helloInterval: 200ms, deadInterval: 1s }',
+  options: { readonly plaintext?: boolean } = {},
+): Promise<TestMesh> {
   mkdirSync(join(dir, 'certs'), { recursive: true });
   const certs = await makeMeshCerts([...ids, 'mallory']);
   writeFileSync(join(dir, 'certs', 'ca.pem'), certs.ca.cert);
@@ -108,6 +117,7 @@ export async function writeMesh(dir: string, ids: readonly string[], links: read
         peers.length === 0 ? '  peers: []' : '  peers:',
         ...peers,
         `  tls: { ca: ${join(dir, 'certs', 'ca.pem')}, cert: ${join(dir, 'certs', `${id}.pem`)}, key: ${join(dir, 'certs', `${id}.key`)} }`,
+        ...(options.plaintext === true ? ['  plaintext: true'] : []),
         'edge:',
         `  http: 127.0.0.1:${p.http}`,
         `  grpc: 127.0.0.1:${p.grpc}`,

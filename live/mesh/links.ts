@@ -18,9 +18,14 @@
  * not keep colliding (NATS's routes do the same with 1 s → 30 s); a connection that got as far
  * as the preamble resets the backoff. A closed connection is the LiveHost's link-down at once;
  * silence is caught by the engine's dead interval.
+ * [LINK-8] `plaintext` (config `mesh.plaintext: true`) is for measurement only (`meshtwin bench
+ * --live` prices TLS against it): plain TCP, no certificates, no identity check — the peer's id
+ * is what it claims, one length byte and the id after the preamble — and only on loopback
+ * (config.ts refuses it otherwise). The preamble and everything after it are the same.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import { createConnection, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { connect, createServer, type TLSSocket } from 'node:tls';
 import type { HostPort, LivePeer } from '../config.ts';
 import type { LiveHost } from '../host.ts';
 import { checkPeer, clientOptions, identityOf, type MeshTls, serverOptions } from './tls.ts';
@@ -46,13 +51,15 @@ export interface MeshLinksOptions {
   readonly tls: MeshTls;
   readonly host: LiveHost;
   readonly log: MeshLog;
+  /** [LINK-8] Plain TCP on loopback, for measurement only. */
+  readonly plaintext?: boolean;
 }
 
 /** Why connections were refused, and how many [LINK-4]. */
 export type RefusedCounts = Map<string, number>;
 
 export interface Current {
-  readonly socket: TLSSocket;
+  readonly socket: Socket;
   readonly dialedBySelf: boolean;
   readonly peerNonce: string;
 }
@@ -64,9 +71,9 @@ export class MeshLinks {
   readonly #dialing = new Set<string>();
   readonly #attempts = new Map<string, number>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #sockets = new Set<TLSSocket>();
+  readonly #sockets = new Set<Socket>();
   readonly #peerIds: ReadonlySet<string>;
-  #server: Server | undefined;
+  #server: TcpServer | undefined;
   #stopped = false;
 
   constructor(private readonly o: MeshLinksOptions) {
@@ -75,10 +82,20 @@ export class MeshLinks {
 
   /** Listens for peers (rejects with the listen error, e.g. EADDRINUSE) and starts dialing them. */
   async start(): Promise<number> {
-    const server = createServer(serverOptions(this.o.tls), (socket) => this.#accepted(socket));
-    server.on('tlsClientError', (err, socket) => {
-      this.#refuse(`handshake failed: ${err.message}`, { remote: socket.remoteAddress });
-    });
+    let server: TcpServer;
+    if (this.o.plaintext === true) {
+      this.o.log.warn({ listen: `${this.o.listen.host}:${this.o.listen.port}` }, 'mesh links in PLAINTEXT: no TLS, no peer authentication (for measurement only)');
+      server = createTcpServer((socket) => {
+        this.#track(socket);
+        this.#preamble(socket, null, false);
+      });
+    } else {
+      const tlsServer = createServer(serverOptions(this.o.tls), (socket) => this.#accepted(socket));
+      tlsServer.on('tlsClientError', (err, socket) => {
+        this.#refuse(`handshake failed: ${err.message}`, { remote: socket.remoteAddress });
+      });
+      server = tlsServer;
+    }
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -118,7 +135,7 @@ export class MeshLinks {
     this.o.log.warn({ ...fields, reason }, 'mesh connection refused');
   }
 
-  #track(socket: TLSSocket): void {
+  #track(socket: Socket): void {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -138,7 +155,8 @@ export class MeshLinks {
   #dial(peer: LivePeer): void {
     if (this.#stopped || this.#dialing.has(peer.id) || this.#current.has(peer.id)) return;
     this.#dialing.add(peer.id);
-    const socket = connect({ host: peer.host, port: peer.port, ...clientOptions(this.o.tls, peer.id) });
+    const plain = this.o.plaintext === true;
+    const socket = plain ? createConnection({ host: peer.host, port: peer.port }) : connect({ host: peer.host, port: peer.port, ...clientOptions(this.o.tls, peer.id) });
     this.#track(socket);
     let settled = false;
     const failed = (why: string): void => {
@@ -157,7 +175,7 @@ export class MeshLinks {
       failed(code || e.message);
     });
     socket.once('close', () => failed(''));
-    socket.once('secureConnect', () => {
+    socket.once(plain ? 'connect' : 'secureConnect', () => {
       settled = true;
       this.#dialing.delete(peer.id);
       socket.removeAllListeners('close');
@@ -180,9 +198,15 @@ export class MeshLinks {
     );
   }
 
-  /** [LINK-5] Exchanges preambles, then [LINK-6] keeps or drops the connection. */
-  #preamble(socket: TLSSocket, peer: string, dialedBySelf: boolean): void {
-    socket.write(Buffer.concat([MAGIC, this.nonce]));
+  /**
+   * [LINK-5] Exchanges preambles, then [LINK-6] keeps or drops the connection. `peer` is null on
+   * an accepted plaintext connection: the peer names itself after its preamble [LINK-8].
+   */
+  #preamble(socket: Socket, knownPeer: string | null, dialedBySelf: boolean): void {
+    const plain = this.o.plaintext === true;
+    const self = Buffer.from(this.o.self);
+    socket.write(plain ? Buffer.concat([MAGIC, this.nonce, Buffer.from([self.length]), self]) : Buffer.concat([MAGIC, this.nonce]));
+    let peer = knownPeer ?? '(unnamed)';
     let got = Buffer.alloc(0);
     const timeout = setTimeout(() => {
       this.#refuse('no link preamble', { peer });
@@ -191,6 +215,12 @@ export class MeshLinks {
     const onData = (chunk: Buffer): void => {
       got = Buffer.concat([got, chunk]);
       if (got.length < PREAMBLE_BYTES) return;
+      let end = PREAMBLE_BYTES;
+      if (plain) {
+        if (got.length < PREAMBLE_BYTES + 1) return;
+        end = PREAMBLE_BYTES + 1 + (got[PREAMBLE_BYTES] as number);
+        if (got.length < end) return;
+      }
       clearTimeout(timeout);
       socket.off('data', onData);
       socket.pause();
@@ -199,7 +229,16 @@ export class MeshLinks {
         socket.destroy();
         return;
       }
-      const rest = got.subarray(PREAMBLE_BYTES);
+      if (plain) {
+        const claimed = got.subarray(PREAMBLE_BYTES + 1, end).toString('utf8');
+        if (!this.#peerIds.has(claimed) || (knownPeer !== null && claimed !== knownPeer)) {
+          this.#refuse(`${claimed} is not a configured peer of this broker`, { peer: claimed });
+          socket.destroy();
+          return;
+        }
+        peer = claimed;
+      }
+      const rest = got.subarray(end);
       if (rest.length > 0) socket.unshift(rest);
       this.#decide(socket, peer, dialedBySelf, got.subarray(4, PREAMBLE_BYTES).toString('hex'));
     };
@@ -212,7 +251,7 @@ export class MeshLinks {
     });
   }
 
-  #decide(socket: TLSSocket, peer: string, dialedBySelf: boolean, peerNonce: string): void {
+  #decide(socket: Socket, peer: string, dialedBySelf: boolean, peerNonce: string): void {
     if (this.#stopped) {
       socket.destroy();
       return;
