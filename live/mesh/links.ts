@@ -136,6 +136,9 @@ export class MeshLinks {
   }
 
   #track(socket: Socket): void {
+    // Frames are written as they come: Nagle's algorithm would hold a small one back until the
+    // peer's delayed ACK (tens of ms on loopback) [LINK-9].
+    socket.setNoDelay(true);
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
