@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
+import { benchLiveCommand } from './bench-live.ts';
 import { type BrokerOptions, brokerCommand } from './broker.ts';
 import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
@@ -94,10 +95,17 @@ program
 
 program
   .command('bench')
-  .description('measure the kernel, the subscription trie and the seed scenario on this machine')
+  .description('measure the kernel, the subscription trie and the seed scenario on this machine; --live: real broker processes on loopback')
   .option('--json', 'print one JSON object instead of a table')
   .option('--quick', 'smaller workloads (for a fast check, not for figures)')
-  .action((opts: { json?: boolean; quick?: boolean }) => benchCommand(opts));
+  .option('--live', 'live brokers: one, two over mTLS, two over plain TCP; realtime and guaranteed at a fixed offered rate, then max throughput')
+  .option('--rate <n>', 'with --live: offered events per second (default 250)')
+  .option('--duration <s>', 'with --live: seconds measured per fixed-rate run (default 10)')
+  .action(async (opts: { json?: boolean; quick?: boolean; live?: boolean; rate?: string; duration?: string }) => {
+    if (opts.live === true) await benchLiveCommand(opts);
+    else if (opts.rate !== undefined || opts.duration !== undefined) throw new CliError('--rate and --duration apply to bench --live only');
+    else benchCommand(opts);
+  });
 
 program
   .command('certs')

@@ -15,7 +15,7 @@
  * broker's CPU time is read from /proc/<pid>/stat around each run. Every broker is stopped by PID
  * when its mesh is done, and all of them (stopAll) on an error.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerProcess, stopAll } from '../process.ts';
@@ -44,8 +44,8 @@ export interface LiveBenchOptions {
   readonly log?: (line: string) => void;
 }
 
-export const DEFAULT_LIVE: LiveBenchOptions = { rate: 20_000, warmupMs: 2000, durationMs: 10_000, maxDurationMs: 5000, payloadBytes: 500, connections: 4, maxBatch: 500 };
-export const QUICK_LIVE: LiveBenchOptions = { ...DEFAULT_LIVE, rate: 2000, warmupMs: 300, durationMs: 1000, maxDurationMs: 1000 };
+export const DEFAULT_LIVE: LiveBenchOptions = { rate: 250, warmupMs: 2000, durationMs: 10_000, maxDurationMs: 5000, payloadBytes: 500, connections: 4, maxBatch: 500 };
+export const QUICK_LIVE: LiveBenchOptions = { ...DEFAULT_LIVE, rate: 200, warmupMs: 300, durationMs: 1000, maxDurationMs: 1500 };
 
 export interface RunFigures extends LoadResult {
   /** CPU seconds per wall second of each broker process during the run (1.0 = one core). */
@@ -70,6 +70,8 @@ export interface LiveBenchResult {
   /** Whether guaranteed acks waited for a disk store's fsync (the broker reports meshtwin_store_fsyncs_total). */
   readonly durableStore: boolean;
   readonly meshes: MeshFigures[];
+  /** meshtwin broker processes on this machine not started by this bench (they share its 2 cores). */
+  readonly otherBrokers: number;
   /** Same-run ratios of p50/p99/p99.9 latency and of max delivered events/s. */
   readonly ratios: Record<string, { readonly p50: number; readonly p99: number; readonly p999: number; readonly maxThroughput: number | null }>;
 }
@@ -167,17 +169,40 @@ function latencyRatio(a: RunFigures, b: RunFigures, maxA: RunFigures | null, max
   };
 }
 
+/** PIDs of `meshtwin.js broker` processes running now (from /proc; empty where there is none). */
+function brokerPids(): Set<number> {
+  const out = new Set<number>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.endsWith('meshtwin.js')) && cmd.includes('broker')) out.add(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** [BENCH-L2] Runs every mesh; stops every broker it started, also on error. */
 export async function benchLive(options: LiveBenchOptions): Promise<LiveBenchResult> {
   const { log = () => {}, ...opts } = options;
   const meshes: MeshFigures[] = [];
   let durableStore = false;
   let seq = 0;
+  const others = brokerPids();
   for (const kind of opts.meshes ?? MESHES) {
     const dir = mkdtempSync(join(tmpdir(), `meshtwin-bench-${kind}-`));
     try {
       log(`${MESH_LABEL[kind]}: starting brokers …`);
       const s = await startMesh(kind, dir);
+      for (const p of brokerPids()) if (![...s.procs.values()].some((b) => b.pid === p)) others.add(p);
       durableStore ||= metricValue(await metricsText(s.pub), 'meshtwin_store_fsyncs_total') !== null;
       const one = async (guaranteed: boolean, rate: number | 'max'): Promise<RunFigures> => {
         const topic = `bench/${kind}/${seq++}`;
@@ -255,6 +280,7 @@ export async function benchLive(options: LiveBenchOptions): Promise<LiveBenchRes
     options: opts,
     durableStore,
     meshes,
+    otherBrokers: others.size,
     ratios,
   };
 }
