@@ -74,9 +74,10 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
         const events = parseBatch(body, opts.maxEventBytes, maxBatchEvents);
         if (!Array.isArray(events)) return refuse(res, events);
         const answers: PublishAnswer[] = [];
-        for (let i = 0; i < events.length; i++) {
+        const results = await port.publishBatch(events as EdgePublish[]);
+        for (let i = 0; i < results.length; i++) {
           const e = events[i] as EdgePublish;
-          const r = await port.publish(e);
+          const r = results[i] as EdgePublishResult;
           if (r.status === 'accepted') {
             answers.push({ eventId: e.id, status: 'ACCEPTED', brokerTimestamp: r.brokerTimestamp });
             continue;

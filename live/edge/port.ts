@@ -11,7 +11,7 @@
  * (realtime: newest wins; guaranteed: overflow to the spool, then backpressure). A client's
  * socket buffer is never the queue.
  */
-import type { LocalSubscription, PublishInput } from '../../engine/broker.ts';
+import type { LocalSubscription } from '../../engine/broker.ts';
 import type { BrokerId, Envelope, Headers } from '../../engine/types.ts';
 import type { LiveHost } from '../host.ts';
 
@@ -55,6 +55,8 @@ export interface Durability {
 export interface EdgePort {
   readonly id: BrokerId;
   publish(input: EdgePublish): Promise<EdgePublishResult>;
+  /** In order, stopping at the first refusal (the last answer); one durability wait for all. */
+  publishBatch(inputs: readonly EdgePublish[]): Promise<EdgePublishResult[]>;
   /** Throws (UsageError, SelectorError) with a message fit for the client on a bad pattern or filter. */
   subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription;
   unsubscribe(sub: LocalSubscription): void;
@@ -93,31 +95,46 @@ export class HostPort implements EdgePort {
   }
 
   async publish(input: EdgePublish): Promise<EdgePublishResult> {
-    this.counters.publishes++;
-    if (!this.#open) {
-      this.counters.refused++;
-      return { status: 'unavailable' };
+    return (await this.publishBatch([input]))[0] as EdgePublishResult;
+  }
+
+  /**
+   * [EDGE-1] Publishes `inputs` in order, stopping at the first the broker refuses (its answer is
+   * the last one returned), then waits once for the store: a batch of guaranteed events costs one
+   * group commit, not one per event.
+   */
+  async publishBatch(inputs: readonly EdgePublish[]): Promise<EdgePublishResult[]> {
+    const out: EdgePublishResult[] = [];
+    let guaranteed = false;
+    for (const input of inputs) {
+      this.counters.publishes++;
+      if (!this.#open) {
+        this.counters.refused++;
+        out.push({ status: 'unavailable' });
+        break;
+      }
+      const now = this.host.now();
+      const r = this.host.broker.handlePublish(now, { ...input, publishedAtMs: input.publishedAtMs ?? now });
+      if (r !== 'accepted') {
+        this.counters.refused++;
+        out.push({ status: r });
+        break;
+      }
+      guaranteed ||= input.guaranteed;
+      out.push({ status: 'accepted', brokerTimestamp: Math.floor(now) });
     }
-    const now = this.host.now();
-    const p: PublishInput = { ...input, publishedAtMs: input.publishedAtMs ?? now };
-    const r = this.host.broker.handlePublish(now, p);
-    if (r !== 'accepted') {
-      this.counters.refused++;
-      return { status: r };
-    }
-    if (input.guaranteed && this.store !== null) {
+    if (guaranteed && this.store !== null) {
       try {
         await this.store.durable();
       } catch (e) {
         // [DUR-5] The store broke: nothing more is acknowledged; the broker stops.
-        this.counters.refused++;
         this.#open = false;
         this.onStoreFailure(e as Error);
-        return { status: 'unavailable' };
+        return out.map((r) => (r.status === 'accepted' ? { status: 'unavailable' } : r));
       }
     }
-    this.counters.accepted++;
-    return { status: 'accepted', brokerTimestamp: Math.floor(now) };
+    for (const r of out) if (r.status === 'accepted') this.counters.accepted++;
+    return out;
   }
 
   subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription {
