@@ -7,8 +7,12 @@
  * `setTimeout` on the wall clock. Who dials whom, certificates and backoff are the mesh link
  * layer's (live/mesh/); this file only joins a broker to the sockets it is given.
  *
- * [DUR-2] With a disk store, an Ack frame leaves only once the store has synced what was written
- * before it (the acks of one batch wait for one fsync; other frames never wait).
+ * [DUR-2] With a disk store, an Ack frame or a guaranteed data frame leaves only once the store
+ * has synced what was written before it (a batch waits for one fsync; other frames never wait).
+ * An Ack promises custody. A guaranteed frame carries the sequence number its origin gave it:
+ * sent before that number was on disk, a crash would let the restarted origin give the same
+ * number to another event, which the destination would discard as a duplicate (the simulator,
+ * whose durable state is its memory, cannot lose a number this way; a disk can).
  * [LIVE-3] A connection's write buffer is bounded: past `writeBufferBytes` queued, a realtime
  * data frame is dropped and counted (cause queueFull, as the simulator names a full link queue)
  * and a guaranteed one is not written but stays in the sender's custody, sent again on the
@@ -96,8 +100,10 @@ export class LiveHost {
   readonly driver: BrokerDriver;
   readonly broker: Broker;
   readonly #sockets = new Map<BrokerId, Duplex>();
-  /** [DUR-2] Ack frames per neighbor waiting for the store to sync what came before them. */
-  readonly #acksWaiting = new Map<BrokerId, Uint8Array[]>();
+  /** [DUR-2] Ack and guaranteed frames waiting for the store to sync what came before them, in send order. */
+  #held: Array<{ readonly to: BrokerId; readonly bytes: Uint8Array }> = [];
+  /** Frames held per neighbor (a later one to it waits behind them). */
+  readonly #heldTo = new Map<BrokerId, number>();
   #syncing = false;
   readonly #clock: Clock;
   readonly #store: SyncedStore | undefined;
@@ -177,35 +183,44 @@ export class LiveHost {
 
   #send(to: BrokerId, bytes: Uint8Array): void {
     const kind = frameKindOf(bytes);
-    if (kind === FrameKind.Ack && this.#store !== undefined) {
-      const waiting = this.#acksWaiting.get(to);
-      if (waiting !== undefined || this.#store.pending) {
-        // [DUR-2] an Ack promises custody: it leaves once what its frames wrote is on disk.
-        if (waiting === undefined) this.#acksWaiting.set(to, [bytes]);
-        else waiting.push(bytes);
-        this.#syncAcks();
-        return;
-      }
+    if ((kind === FrameKind.Ack || kind === FrameKind.Guaranteed) && this.#store !== undefined && (this.#store.pending || (this.#heldTo.get(to) ?? 0) > 0)) {
+      // [DUR-2] it promises what the store holds: it leaves once that is on disk.
+      this.#held.push({ to, bytes });
+      this.#heldTo.set(to, (this.#heldTo.get(to) ?? 0) + 1);
+      this.#sync();
+      return;
     }
     this.#write(to, bytes, kind);
   }
 
-  #syncAcks(): void {
-    if (this.#syncing || this.#store === undefined) return;
+  /**
+   * One sync at a time: it starts after the current input (so it covers everything that input
+   * wrote) and releases the frames held before it started; frames held meanwhile wait for the next.
+   */
+  #sync(): void {
+    const store = this.#store;
+    if (this.#syncing || store === undefined) return;
     this.#syncing = true;
-    void this.#store.durable().then(
-      () => {
-        this.#syncing = false;
-        const ready = [...this.#acksWaiting];
-        this.#acksWaiting.clear();
-        for (const [to, frames] of ready) for (const f of frames) this.#write(to, f, FrameKind.Ack);
-      },
-      () => {
-        // A store that cannot sync acknowledges nothing more: the senders keep custody.
-        this.#syncing = false;
-        this.#acksWaiting.clear();
-      },
-    );
+    queueMicrotask(() => {
+      const upTo = this.#held.length;
+      store.durable().then(
+        () => {
+          const ready = this.#held.slice(0, upTo);
+          this.#held = this.#held.slice(upTo);
+          for (const f of ready) {
+            this.#heldTo.set(f.to, (this.#heldTo.get(f.to) ?? 1) - 1);
+            this.#write(f.to, f.bytes, frameKindOf(f.bytes));
+          }
+          this.#syncing = false;
+          if (this.#held.length > 0) this.#sync();
+        },
+        () => {
+          // A store that cannot sync promises nothing more: the senders keep custody.
+          this.#held = [];
+          this.#heldTo.clear();
+        },
+      );
+    });
   }
 
   #write(to: BrokerId, bytes: Uint8Array, kind: FrameKind | undefined): void {
