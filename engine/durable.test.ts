@@ -309,3 +309,20 @@ describe('DurableState across a crash (or an HA takeover, which boots on the sam
     expect(m.delivered).toEqual(['e1', 'e2', 'e3']);
   });
 });
+
+describe('[DEDUP-1] a publisher that retries with the same event id', () => {
+  it('gets its event delivered once, and its stream goes on (the retry, numbered anew, is passed over in order)', () => {
+    const m = new TwoBrokers();
+    m.boot('us-1', new DurableState(CONFIG));
+    const ap = m.boot('ap-1', new DurableState(CONFIG));
+    m.drive(1000);
+    m.publish('us-1', 'e1');
+    m.publish('us-1', 'e1'); // the client did not see the 202 and sent it again: a new number, the same id
+    m.publish('us-1', 'e2');
+    m.drive(500);
+    m.publish('us-1', 'e3');
+    m.drive(500);
+    expect(m.delivered).toEqual(['e1', 'e2', 'e3']);
+    expect(ap.stats.duplicatesSuppressed).toBe(1);
+  });
+});

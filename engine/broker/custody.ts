@@ -84,20 +84,24 @@ export function handleGuaranteed(b: BrokerCore, now: Millis, from: BrokerId, fra
       deliverLocal(b, now, env, true);
       continue;
     }
-    // [DEDUP-1] a retry of something we already hold: discard it (and acknowledge again).
-    const ledger = b.durable.ledger;
-    if (ledger.has(now, env.id, b.id)) {
-      b.stats.duplicatesSuppressed++;
-      continue;
-    }
-    b.durable.recordLedger(now, env.id, b.id);
-    // [ORD-2] release the origin's stream in order.
+    // [ORD-2] release the origin's stream in order; a frame sent again is a duplicate by its number.
     const ready = b.durable.offerInOrder(origin, seq, env);
     if (ready === 'duplicate') {
       b.stats.duplicatesSuppressed++;
       continue;
     }
-    for (const e of ready) deliverLocal(b, now, e, true);
+    // [DEDUP-1] an event id already taken (a publisher's retry, numbered anew by its origin, or a
+    // copy through another origin) is discarded when its turn comes, its number passed: checked
+    // before the stream's order, it would leave a gap the stream could never fill.
+    const ledger = b.durable.ledger;
+    for (const e of ready) {
+      if (ledger.has(now, e.id, b.id)) {
+        b.stats.duplicatesSuppressed++;
+        continue;
+      }
+      b.durable.recordLedger(now, e.id, b.id);
+      deliverLocal(b, now, e, true);
+    }
   }
   let ok = true;
   if (onward !== undefined) {
