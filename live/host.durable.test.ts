@@ -75,7 +75,7 @@ function countWrites(socket: Socket, kind: FrameKind): { n: number } {
 
 describe('[DUR-2] frames that promise what the store holds wait for its sync', () => {
   it('guaranteed frames leave the origin, and acks the destination, only once their store has synced', async () => {
-    const config = (id: string, peer: string): BrokerConfig => ({ id, neighbors: [{ id: peer, cost: 10 }], helloIntervalMs: 100, deadIntervalMs: 5000, hopLimit: 16 });
+    const config = (id: string, peer: string): BrokerConfig => ({ id, neighbors: [{ id: peer, cost: 10 }], helloIntervalMs: 100, deadIntervalMs: 5000, hopLimit: 16, retransmitMs: 30_000 });
     const usStore = new GateStore();
     const apStore = new GateStore();
     cleanup.push(

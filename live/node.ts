@@ -150,7 +150,7 @@ export class BrokerNode {
     host.start();
     this.#closers.push(() => host.stop());
     // [SESS-5] Sessions subscribe again before the mesh links: interest never lapses.
-    this.sessions = new SessionHub(host, state);
+    this.sessions = new SessionHub(host, state, store);
     this.sessions.resume();
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });

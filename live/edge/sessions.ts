@@ -8,8 +8,10 @@
  *          restarted broker subscribes it again before it links to the mesh (live/node.ts).
  * [SESS-6] Every event matched for it is queued in the durable state (written before the ack or
  *          202 that promised it [SESS-2]) and handed to the attached client one at a time,
- *          oldest first; once the client's connection has taken one it is marked sent [SESS-3].
- *          What a restart finds unsent goes again with `redelivered: true`.
+ *          oldest first, and only once its queueing is on disk (handed over before, a crash could
+ *          lose the record and the same event, sent again by its origin, would reach the client a
+ *          second time unflagged); once the client's connection has taken one it is marked sent
+ *          [SESS-3]. What a restart finds unsent goes again with `redelivered: true`.
  * [SESS-7] One client at a time: a second connection to the same session takes it over and the
  *          first is closed (as MQTT's client-id takeover). A session is ended by
  *          `DELETE /v1/sessions/NAME` (its queue is dropped).
@@ -21,7 +23,7 @@ import type { LocalSubscription } from '../../engine/broker.ts';
 import type { DurableState } from '../../engine/durable.ts';
 import { type DurableSession, SESSION_NAME } from '../../engine/session.ts';
 import type { Envelope } from '../../engine/types.ts';
-import type { LiveHost } from '../host.ts';
+import type { LiveHost, SyncedStore } from '../host.ts';
 import type { EdgeSubscriber } from './port.ts';
 
 /** A connection serving a session: `send` hands one event; `done(true)` once the connection has taken it. */
@@ -47,11 +49,15 @@ class Served implements EdgeSubscriber {
   client: SessionClient | null = null;
   inFlight = false;
   sub: LocalSubscription | null = null;
+  /** Queued events up to this number are on disk (all of a recovered session's are). */
+  syncedSeq: number;
 
   constructor(
     readonly hub: SessionHub,
     readonly session: DurableSession,
-  ) {}
+  ) {
+    this.syncedSeq = session.nextSeq - 1;
+  }
 
   deliver(env: Envelope, guaranteed: boolean, consumed: () => void): void {
     this.hub.queue(this, env, guaranteed);
@@ -64,9 +70,13 @@ export class SessionHub {
   /** Events refused because a session's queue was full [SESS-8]. */
   dropped = 0;
 
+  #waitingForDisk = false;
+
   constructor(
     private readonly host: LiveHost,
     private readonly durable: DurableState,
+    /** The store the durable state writes to: nothing is handed over before its queueing is synced. */
+    private readonly store: SyncedStore | null,
     private readonly queueLimit = 100_000,
   ) {}
 
@@ -166,6 +176,14 @@ export class SessionHub {
     if (client === null || served.inFlight) return;
     const head = served.session.head();
     if (head === undefined) return;
+    if (this.store !== null && head[0] > served.syncedSeq) {
+      // [SESS-6] handed over only once what queued it is on disk.
+      if (!this.store.pending) served.syncedSeq = served.session.nextSeq - 1;
+      else {
+        this.#awaitDisk();
+        return;
+      }
+    }
     const [seq, e] = head;
     served.inFlight = true;
     client.send(e.env, e.guaranteed, e.redelivered, (ok) => {
@@ -175,6 +193,24 @@ export class SessionHub {
       this.durable.sentFromSession(served.session, seq);
       this.#pump(served);
     });
+  }
+
+  /** One sync at a time: what every session had queued when it started is on disk when it ends. */
+  #awaitDisk(): void {
+    const store = this.store;
+    if (this.#waitingForDisk || store === null) return;
+    this.#waitingForDisk = true;
+    const marks = [...this.#served.values()].map((s) => [s, s.session.nextSeq - 1] as const);
+    store.durable().then(
+      () => {
+        this.#waitingForDisk = false;
+        for (const [s, mark] of marks) s.syncedSeq = Math.max(s.syncedSeq, mark);
+        for (const s of this.#served.values()) this.#pump(s);
+      },
+      () => {
+        // A store that broke hands nothing more over (the broker stops [DUR-5]).
+      },
+    );
   }
 
   /** Sessions for /v1/subscriptions. */
