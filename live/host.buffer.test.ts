@@ -46,6 +46,10 @@ describe('[LIVE-3] a full connection', () => {
     const client = createConnection({ host: '127.0.0.1', port: addr.port });
     await new Promise<void>((done) => client.once('connect', () => done()));
     const inbound = await accepted;
+    cleanup.push(() => {
+      client.destroy();
+      inbound.destroy();
+    });
     us1.attach('ap-1', client);
     ap1.attach('us-1', inbound);
     expect(await until(() => us1.broker.inspect().remotePatterns > 0, 5000)).toBe(true);

@@ -108,6 +108,10 @@ describe('[DUR-2] frames that promise what the store holds wait for its sync', (
     const client = createConnection({ host: '127.0.0.1', port: addr.port });
     await new Promise<void>((done) => client.once('connect', () => done()));
     const inbound = await accepted;
+    cleanup.push(() => {
+      client.destroy();
+      inbound.destroy();
+    });
     const guaranteedOut = countWrites(client, FrameKind.Guaranteed);
     const acksOut = countWrites(inbound, FrameKind.Ack);
     us1.attach('ap-1', client);
