@@ -1,6 +1,6 @@
 /**
  * What the live tests share [LIVE-T]: a folder with a mesh CA, certificates and one broker config
- * per broker (links optionally through a LinkRelay, so a test can cut them), free loopback ports,
+ * per broker (links optionally through a LinkShaper (pass-through), so a test can cut them), free loopback ports,
  * Prometheus text read back as numbers, and clients that record what they receive (WebSocket,
  * gRPC). Every wait is bounded; every process and socket is the caller's to stop (stopAll).
  */
@@ -11,7 +11,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { makeMeshCerts, type MeshCerts } from './certs.ts';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
-import { LinkRelay } from './relay.ts';
+import { LinkShaper } from './shaper.ts';
 
 /** A port nobody listens on now (bound and released on 127.0.0.1). */
 export async function freePort(): Promise<number> {
@@ -54,7 +54,7 @@ export interface TestMesh {
   readonly certs: MeshCerts;
   readonly brokers: ReadonlyMap<string, TestBroker>;
   /** Per relayed link `a|b`, its two relays (a dialing b, b dialing a). */
-  readonly relays: ReadonlyMap<string, readonly LinkRelay[]>;
+  readonly relays: ReadonlyMap<string, readonly LinkShaper[]>;
   broker(id: string): TestBroker;
 }
 
@@ -78,7 +78,7 @@ export async function writeMesh(
   }
   const ports = new Map<string, { mesh: number; http: number; grpc: number }>();
   for (const id of ids) ports.set(id, { mesh: await freePort(), http: await freePort(), grpc: await freePort() });
-  const relays = new Map<string, LinkRelay[]>();
+  const relays = new Map<string, LinkShaper[]>();
   /** Where `from` dials `to`. */
   const dialTo = new Map<string, number>();
   for (const l of links) {
@@ -89,7 +89,7 @@ export async function writeMesh(
     ] as const) {
       const target = ports.get(to)?.mesh as number;
       if (l.relayed === true) {
-        const r = new LinkRelay('127.0.0.1', target);
+        const r = new LinkShaper('127.0.0.1', target);
         await r.start();
         relays.set(`${a}|${b}`, [...(relays.get(`${a}|${b}`) ?? []), r]);
         dialTo.set(`${from}>${to}`, r.port);
