@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess, stopAll } from './process.ts';
-import { type TestMesh, writeMesh } from './testing.ts';
+import { freePort, type TestMesh, writeMesh } from './testing.ts';
 
 let dir: string;
 let mesh: TestMesh;
@@ -78,6 +78,24 @@ describe('[LIVE-2] meshtwin broker: one-line errors, exit 2', () => {
         await new Promise<void>((done) => blocker.close(() => done()));
       }
     }
+  });
+
+  it('refuses a second broker on a dataDir in use, and takes over the lock a killed one left', async () => {
+    const first = new BrokerProcess(b().config);
+    await first.ready;
+    const text = readFileSync(b().config, 'utf8')
+      .replace(`127.0.0.1:${b().mesh}`, `127.0.0.1:${await freePort()}`)
+      .replace(`127.0.0.1:${b().http}`, `127.0.0.1:${await freePort()}`)
+      .replace(`127.0.0.1:${b().grpc}`, `127.0.0.1:${await freePort()}`);
+    const twin = join(dir, 'us-1-twin.yaml');
+    writeFileSync(twin, text);
+    const second = new BrokerProcess(twin);
+    expect(await second.exited).toBe(2);
+    expect(second.stderr.trim()).toBe(`meshtwin: broker us-1: dataDir ${b().dataDir} is in use by process ${first.pid} (one broker per dataDir: a second would corrupt its log)`);
+    await first.kill();
+    const third = new BrokerProcess(twin);
+    await third.ready;
+    expect(await third.stop()).toBe(0);
   });
 
   it('drains on SIGTERM and exits 0', async () => {

@@ -28,6 +28,7 @@ import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
 import type { MeshTls } from './mesh/tls.ts';
 import { BrokerMetrics } from './metrics.ts';
+import { lockDataDir } from './store/lock.ts';
 import { type LogStore, type OpenedLog, openLogStore } from './store/log.ts';
 
 /** A broker that could not start: one line naming what and why. */
@@ -124,6 +125,8 @@ export class BrokerNode {
     const tls = readTls(c);
     let opened: OpenedLog;
     try {
+      const unlock = await lockDataDir(c.dataDir);
+      this.#closers.push(unlock);
       opened = await openLogStore(c.dataDir, durableConfigFor(c.broker), c.id);
     } catch (e) {
       throw new StartError((e as Error).message.split('\n')[0] as string);
