@@ -5,11 +5,10 @@
  * name the simulator gives a full link queue), guaranteed ones are kept in custody, not written;
  * nothing is lost silently, and once the receiver reads again every guaranteed event arrives.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../engine/broker.ts';
 import { LiveHost } from './host.ts';
-import { until } from './testing.ts';
+import { tcpPair, until } from './testing.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -35,21 +34,8 @@ describe('[LIVE-3] a full connection', () => {
     ap1.start();
     ap1.broker.subscribe(ap1.now(), 'bulk/#', null, 1, 'sub');
 
-    let server: Server | undefined;
-    const accepted = new Promise<Socket>((resolve) => {
-      server = createServer((s) => resolve(s));
-    });
-    await new Promise<void>((done) => (server as Server).listen(0, '127.0.0.1', done));
-    cleanup.push(() => new Promise<void>((done) => (server as Server).close(() => done())));
-    const addr = (server as Server).address();
-    if (addr === null || typeof addr === 'string') throw new Error('no port');
-    const client = createConnection({ host: '127.0.0.1', port: addr.port });
-    await new Promise<void>((done) => client.once('connect', () => done()));
-    const inbound = await accepted;
-    cleanup.push(() => {
-      client.destroy();
-      inbound.destroy();
-    });
+    const { client, inbound, close } = await tcpPair();
+    cleanup.push(close);
     us1.attach('ap-1', client);
     ap1.attach('us-1', inbound);
     expect(await until(() => us1.broker.inspect().remotePatterns > 0, 5000)).toBe(true);

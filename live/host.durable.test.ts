@@ -8,7 +8,7 @@
  * "on disk" only when told, so the test decides when each sync completes). The host, its
  * sockets and the engine are the real ones.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BrokerConfig, durableConfigFor } from '../engine/broker.ts';
 import { frameKindOf } from '../engine/codec/index.ts';
@@ -16,7 +16,7 @@ import { DurableState } from '../engine/durable.ts';
 import { FrameKind } from '../engine/frames.ts';
 import type { DurableOp, DurableStore } from '../engine/store.ts';
 import { LiveHost, type SyncedStore } from './host.ts';
-import { until } from './testing.ts';
+import { tcpPair, until } from './testing.ts';
 
 /** A store whose syncs complete when the test says so. */
 class GateStore implements DurableStore, SyncedStore {
@@ -97,21 +97,8 @@ describe('[DUR-2] frames that promise what the store holds wait for its sync', (
     ap1.start();
     ap1.broker.subscribe(ap1.now(), 'orders/#', null, 1, 'sub');
 
-    let server: Server | undefined;
-    const accepted = new Promise<Socket>((resolve) => {
-      server = createServer((s) => resolve(s));
-    });
-    await new Promise<void>((done) => (server as Server).listen(0, '127.0.0.1', done));
-    cleanup.push(() => new Promise<void>((done) => (server as Server).close(() => done())));
-    const addr = (server as Server).address();
-    if (addr === null || typeof addr === 'string') throw new Error('no port');
-    const client = createConnection({ host: '127.0.0.1', port: addr.port });
-    await new Promise<void>((done) => client.once('connect', () => done()));
-    const inbound = await accepted;
-    cleanup.push(() => {
-      client.destroy();
-      inbound.destroy();
-    });
+    const { client, inbound, close } = await tcpPair();
+    cleanup.push(close);
     const guaranteedOut = countWrites(client, FrameKind.Guaranteed);
     const acksOut = countWrites(inbound, FrameKind.Ack);
     us1.attach('ap-1', client);

@@ -12,6 +12,7 @@ import type { Envelope } from '../engine/types.ts';
 import { makeMeshCerts, type MeshCerts } from './certs.ts';
 import { LiveHost } from './host.ts';
 import { checkPeer, clientOptions, serverOptions, type MeshTls } from './mesh/tls.ts';
+import { until } from './testing.ts';
 
 let certs: MeshCerts;
 let server: Server | undefined;
@@ -22,16 +23,6 @@ const tlsOf = (name: string): MeshTls => {
   if (c === undefined) throw new Error(name);
   return { ca: certs.ca.cert, cert: c.cert, key: c.key };
 };
-
-/** Polls `cond` every 10 ms until it holds or `ms` pass. */
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
 
 beforeAll(async () => {
   certs = await makeMeshCerts(['us-1', 'eu-1']);

@@ -5,7 +5,7 @@
  * gRPC). Every wait is bounded; every process and socket is the caller's to stop (stopAll).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import WebSocket from 'ws';
@@ -23,12 +23,33 @@ export async function freePort(): Promise<number> {
   return a.port;
 }
 
-/** Polls `cond` every 25 ms until it holds or `ms` pass. */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+/** Two ends of one TCP connection on 127.0.0.1 (the dialing end, the accepted end); `close` ends both and the listener. */
+export async function tcpPair(): Promise<{ client: Socket; inbound: Socket; close: () => Promise<void> }> {
+  let resolveInbound: (s: Socket) => void = () => {};
+  const accepted = new Promise<Socket>((resolve) => {
+    resolveInbound = resolve;
+  });
+  const server = createServer((s) => resolveInbound(s));
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  const client = createConnection({ host: '127.0.0.1', port: addr.port });
+  await new Promise<void>((done) => client.once('connect', () => done()));
+  const inbound = await accepted;
+  const close = async (): Promise<void> => {
+    client.destroy();
+    inbound.destroy();
+    await new Promise<void>((done) => server.close(() => done()));
+  };
+  return { client, inbound, close };
+}
+
+/** Polls `cond` every 10 ms until it holds or `ms` pass. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 10));
   }
   return cond();
 }

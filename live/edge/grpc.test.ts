@@ -10,6 +10,7 @@ import { makeMeshCerts } from '../certs.ts';
 import { LiveHost } from '../host.ts';
 import { type GrpcEdge, type GrpcEdgeOptions, loadSubscriptionService, startGrpcEdge, type WireEventEnvelope, type WireSubscriptionRequest } from './grpc.ts';
 import { type EdgePublish, HostPort } from './port.ts';
+import { until } from '../testing.ts';
 
 const Service = loadSubscriptionService();
 const cleanups: Array<() => unknown> = [];
@@ -17,16 +18,6 @@ const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-/** Polls `cond` every 10 ms until it holds or `ms` pass. */
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
 
 interface Broker {
   readonly host: LiveHost;

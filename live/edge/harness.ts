@@ -61,16 +61,6 @@ export async function startEdge(setup: EdgeSetup = {}): Promise<Edge> {
   };
 }
 
-/** Polls `cond` every 5 ms until it holds or `ms` pass. */
-export async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return cond();
-}
-
 /** A WebSocket subscriber: the parsed messages it received, in order. */
 export interface WsClient {
   readonly ws: WebSocket;
@@ -121,3 +111,5 @@ export async function refusedWs(base: string, query: string, path = '/v1/subscri
     });
   });
 }
+
+export { until } from '../testing.ts';

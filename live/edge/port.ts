@@ -11,8 +11,8 @@
  * (realtime: newest wins; guaranteed: overflow to the spool, then backpressure). A client's
  * socket buffer is never the queue.
  */
-import type { LocalSubscription } from '../../engine/broker.ts';
-import type { BrokerId, Envelope, Headers } from '../../engine/types.ts';
+import type { LocalSubscription, PublishInput } from '../../engine/broker.ts';
+import type { BrokerId, Envelope } from '../../engine/types.ts';
 import type { LiveHost } from '../host.ts';
 
 /** A client that receives events: a WebSocket, a gRPC stream, an MQTT session. */
@@ -26,18 +26,12 @@ export interface EdgeSubscriber {
   deliver(env: Envelope, guaranteed: boolean, consumed: () => void): void;
 }
 
-/** What a client publishes through an edge (the broker stamps path, hop limit and, if absent, the time). */
-export interface EdgePublish {
-  readonly id: string;
-  readonly source: string;
-  readonly type: string;
-  readonly topic: string;
-  readonly headers: Headers;
-  readonly payload: Uint8Array;
-  readonly guaranteed: boolean;
-  /** Epoch ms the publisher published at; default: now. */
-  readonly publishedAtMs?: number;
-}
+/**
+ * What a client publishes through an edge: the engine's `PublishInput` with the delivery class
+ * spelled out and the time optional (epoch ms the publisher published at; default: now). The
+ * broker stamps path and hop limit.
+ */
+export type EdgePublish = Omit<PublishInput, 'guaranteed' | 'publishedAtMs'> & { readonly guaranteed: boolean; readonly publishedAtMs?: number };
 
 export type EdgePublishResult =
   | { readonly status: 'accepted'; readonly brokerTimestamp: number }
