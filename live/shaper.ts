@@ -24,6 +24,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import seedrandom from 'seedrandom';
+import type { LinkSpec } from '../scenarios/types.ts';
 
 export interface LinkShape {
   /** One-way delay (RTT / 2). */
@@ -38,6 +39,15 @@ export interface LinkShape {
   readonly queueBytes: number;
   /** The stall a loss costs; default max(200, 4 × delayMs). */
   readonly rtoMs?: number;
+}
+
+/**
+ * A scenario link's shape, per direction: one-way delay RTT/2, its jitter, bandwidth and queue.
+ * Loss differs in kind: the simulator loses a data frame outright (guaranteed ones are sent
+ * again); on a TCP stream a loss is a retransmission-timeout stall [SHAPE-3], never a hole.
+ */
+export function shapeOf(link: LinkSpec): LinkShape {
+  return { delayMs: link.rttMs / 2, jitterMs: link.jitterMs, bandwidthBps: link.bandwidthBps, loss: link.loss, queueBytes: link.queueBytes };
 }
 
 /** No shaping: bytes pass as they come. */

@@ -11,7 +11,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { makeMeshCerts, type MeshCerts } from './certs.ts';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
-import { LinkShaper } from './shaper.ts';
+import { type LinkShape, LinkShaper } from './shaper.ts';
 
 /** A port nobody listens on now (bound and released on 127.0.0.1). */
 export async function freePort(): Promise<number> {
@@ -59,6 +59,8 @@ export interface MeshLink {
   readonly cost: number;
   /** Through relays (one per dialing direction), so the test can cut it. */
   readonly relayed?: boolean;
+  /** The relays shape it (implies relayed). */
+  readonly shape?: LinkShape;
 }
 
 export interface TestBroker {
@@ -109,8 +111,8 @@ export async function writeMesh(
       [b, a],
     ] as const) {
       const target = ports.get(to)?.mesh as number;
-      if (l.relayed === true) {
-        const r = new LinkShaper('127.0.0.1', target);
+      if (l.relayed === true || l.shape !== undefined) {
+        const r = new LinkShaper('127.0.0.1', target, l.shape);
         await r.start();
         relays.set(`${a}|${b}`, [...(relays.get(`${a}|${b}`) ?? []), r]);
         dialTo.set(`${from}>${to}`, r.port);
