@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess, stopAll } from './process.ts';
-import { freePort, type TestMesh, writeMesh } from './testing.ts';
+import { freePorts, type TestMesh, writeMesh } from './testing.ts';
 
 let dir: string;
 let mesh: TestMesh;
@@ -83,10 +83,11 @@ describe('[LIVE-2] meshtwin broker: one-line errors, exit 2', () => {
   it('refuses a second broker on a dataDir in use, and takes over the lock a killed one left', async () => {
     const first = new BrokerProcess(b().config);
     await first.ready;
+    const [mesh2, http2, grpc2] = await freePorts(3);
     const text = readFileSync(b().config, 'utf8')
-      .replace(`127.0.0.1:${b().mesh}`, `127.0.0.1:${await freePort()}`)
-      .replace(`127.0.0.1:${b().http}`, `127.0.0.1:${await freePort()}`)
-      .replace(`127.0.0.1:${b().grpc}`, `127.0.0.1:${await freePort()}`);
+      .replace(`127.0.0.1:${b().mesh}`, `127.0.0.1:${mesh2}`)
+      .replace(`127.0.0.1:${b().http}`, `127.0.0.1:${http2}`)
+      .replace(`127.0.0.1:${b().grpc}`, `127.0.0.1:${grpc2}`);
     const twin = join(dir, 'us-1-twin.yaml');
     writeFileSync(twin, text);
     const second = new BrokerProcess(twin);

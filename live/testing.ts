@@ -13,14 +13,20 @@ import { makeMeshCerts, type MeshCerts } from './certs.ts';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
 import { type LinkShape, LinkShaper } from './shaper.ts';
 
-/** A port nobody listens on now (bound and released on 127.0.0.1). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
-  const a = s.address();
-  await new Promise<void>((done) => s.close(() => done()));
-  if (a === null || typeof a === 'string') throw new Error('no port');
-  return a.port;
+/**
+ * `n` distinct ports nobody listens on now: all bound before any is released, so the kernel
+ * cannot hand the same one out twice (a port released and then asked for with port 0 can be).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((done) => s.listen(0, '127.0.0.1', done))));
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a === 'string') throw new Error('no port');
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((done) => s.close(() => done()))));
+  return ports;
 }
 
 /** Two ends of one TCP connection on 127.0.0.1 (the dialing end, the accepted end); `close` ends both and the listener. */
@@ -99,8 +105,11 @@ export async function writeMesh(
     writeFileSync(join(dir, 'certs', `${name}.pem`), c.cert);
     writeFileSync(join(dir, 'certs', `${name}.key`), c.key, { mode: 0o600 });
   }
+  // Every port this mesh listens on, brokers' and relays', at once (freePorts).
+  const relayed = links.filter((l) => l.relayed === true || l.shape !== undefined).length;
+  const free = await freePorts(3 * ids.length + 2 * relayed);
   const ports = new Map<string, { mesh: number; http: number; grpc: number }>();
-  for (const id of ids) ports.set(id, { mesh: await freePort(), http: await freePort(), grpc: await freePort() });
+  for (const id of ids) ports.set(id, { mesh: free.shift() as number, http: free.shift() as number, grpc: free.shift() as number });
   const relays = new Map<string, LinkShaper[]>();
   /** Where `from` dials `to`. */
   const dialTo = new Map<string, number>();
@@ -113,7 +122,7 @@ export async function writeMesh(
       const target = ports.get(to)?.mesh as number;
       if (l.relayed === true || l.shape !== undefined) {
         const r = new LinkShaper('127.0.0.1', target, l.shape);
-        await r.start();
+        await r.start(free.shift());
         relays.set(`${a}|${b}`, [...(relays.get(`${a}|${b}`) ?? []), r]);
         dialTo.set(`${from}>${to}`, r.port);
       } else dialTo.set(`${from}>${to}`, target);

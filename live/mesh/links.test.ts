@@ -9,7 +9,7 @@ import type { BrokerConfig } from '../../engine/broker.ts';
 import { makeMeshCerts, type MeshCerts } from '../certs.ts';
 import type { LivePeer } from '../config.ts';
 import { LiveHost } from '../host.ts';
-import { freePort, until } from '../testing.ts';
+import { freePorts, until } from '../testing.ts';
 import { MeshLinks, type MeshLog } from './links.ts';
 import type { MeshTls } from './tls.ts';
 
@@ -47,7 +47,7 @@ function broker(id: string, listenPort: number, peer: LivePeer): { links: MeshLi
 
 describe('[LINK-6] one connection per pair', () => {
   it('two brokers dialing each other at once keep one connection, dialed by the smaller id', async () => {
-    const [pa, pu] = [await freePort(), await freePort()];
+    const [pa, pu] = (await freePorts(2)) as [number, number];
     const ap = broker('ap-1', pa, { id: 'us-1', host: '127.0.0.1', port: pu, cost: 10 });
     const us = broker('us-1', pu, { id: 'ap-1', host: '127.0.0.1', port: pa, cost: 10 });
     await Promise.all([ap.links.start(), us.links.start()]);
@@ -64,7 +64,7 @@ describe('[LINK-6] one connection per pair', () => {
   });
 
   it("a peer's new process replaces its old connection; a peer that is down is dialed until it is up", async () => {
-    const [pa, pu] = [await freePort(), await freePort()];
+    const [pa, pu] = (await freePorts(2)) as [number, number];
     const ap = broker('ap-1', pa, { id: 'us-1', host: '127.0.0.1', port: pu, cost: 10 });
     await ap.links.start();
     // us-1 is not there yet: ap-1 keeps dialing with backoff.
@@ -87,7 +87,7 @@ describe('[LINK-6] one connection per pair', () => {
 
 describe('[LINK-4] a dialed server must be the peer it was dialed as', () => {
   it('refuses (and counts) a server whose certificate names another broker', async () => {
-    const [pa, pu] = [await freePort(), await freePort()];
+    const [pa, pu] = (await freePorts(2)) as [number, number];
     // At us-1's address listens a broker whose certificate names ap-1 (a mismatched id).
     const impostor = broker('ap-1', pu, { id: 'us-1', host: '127.0.0.1', port: pa, cost: 10 });
     const ap = broker('ap-1', pa, { id: 'us-1', host: '127.0.0.1', port: pu, cost: 10 });
