@@ -43,56 +43,53 @@ export class BrokerMetrics {
     const links = (): Array<[string, LinkCounters]> => [...s.host.links];
     const stats = () => s.host.broker.stats;
 
-    new Counter({
-      name: 'meshtwin_link_bytes_total',
-      help: 'Codec bytes on a mesh connection (length prefix included), per direction and kind.',
-      labelNames: ['from', 'to', 'kind'],
-      registers: r,
-      collect() {
-        this.reset();
-        for (const [peer, c] of links()) {
-          this.inc({ from: self, to: peer, kind: 'data' }, c.dataBytesOut);
-          this.inc({ from: self, to: peer, kind: 'control' }, c.controlBytesOut);
-          this.inc({ from: peer, to: self, kind: 'data' }, c.dataBytesIn);
-          this.inc({ from: peer, to: self, kind: 'control' }, c.controlBytesIn);
-        }
-      },
-    });
-    new Counter({
-      name: 'meshtwin_link_frames_total',
-      help: 'Frames on a mesh connection, per direction and kind.',
-      labelNames: ['from', 'to', 'kind'],
-      registers: r,
-      collect() {
-        this.reset();
-        for (const [peer, c] of links()) {
-          this.inc({ from: self, to: peer, kind: 'data' }, c.dataFramesOut);
-          this.inc({ from: self, to: peer, kind: 'control' }, c.controlFramesOut);
-          this.inc({ from: peer, to: self, kind: 'data' }, c.dataFramesIn);
-          this.inc({ from: peer, to: self, kind: 'control' }, c.controlFramesIn);
-        }
-      },
-    });
-    new Gauge({
-      name: 'meshtwin_link_up',
-      help: '1 while a connection to the peer is open.',
-      labelNames: ['from', 'to'],
-      registers: r,
-      collect() {
-        this.reset();
-        for (const [peer] of links()) this.set({ from: self, to: peer }, s.host.isConnected(peer) ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'meshtwin_link_queue_bytes',
-      help: 'Bytes queued on the connection to the peer, not yet written to the socket.',
-      labelNames: ['from', 'to'],
-      registers: r,
-      collect() {
-        this.reset();
-        for (const [peer] of links()) this.set({ from: self, to: peer }, s.host.queuedBytes(peer));
-      },
-    });
+    /** A counter per direction and kind: `read` gives [data out, control out, data in, control in]. */
+    const byDirectionAndKind = (name: string, help: string, read: (c: LinkCounters) => readonly [number, number, number, number]): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['from', 'to', 'kind'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [peer, c] of links()) {
+            const [dataOut, controlOut, dataIn, controlIn] = read(c);
+            this.inc({ from: self, to: peer, kind: 'data' }, dataOut);
+            this.inc({ from: self, to: peer, kind: 'control' }, controlOut);
+            this.inc({ from: peer, to: self, kind: 'data' }, dataIn);
+            this.inc({ from: peer, to: self, kind: 'control' }, controlIn);
+          }
+        },
+      });
+    };
+    /** One value per link, labelled from this broker to the peer. */
+    const perLink = (Kind: typeof Counter | typeof Gauge, name: string, help: string, read: (peer: string, c: LinkCounters) => number): void => {
+      new Kind({
+        name,
+        help,
+        labelNames: ['from', 'to'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [peer, c] of links()) {
+            const v = read(peer, c);
+            if (this instanceof Gauge) this.set({ from: self, to: peer }, v);
+            else this.inc({ from: self, to: peer }, v);
+          }
+        },
+      });
+    };
+    byDirectionAndKind('meshtwin_link_bytes_total', 'Codec bytes on a mesh connection (length prefix included), per direction and kind.', (c) => [
+      c.dataBytesOut,
+      c.controlBytesOut,
+      c.dataBytesIn,
+      c.controlBytesIn,
+    ]);
+    byDirectionAndKind('meshtwin_link_frames_total', 'Frames on a mesh connection, per direction and kind.', (c) => [c.dataFramesOut, c.controlFramesOut, c.dataFramesIn, c.controlFramesIn]);
+    perLink(Gauge, 'meshtwin_link_up', '1 while a connection to the peer is open.', (peer) => (s.host.isConnected(peer) ? 1 : 0));
+    perLink(Gauge, 'meshtwin_link_queue_bytes', 'Bytes queued on the connection to the peer, not yet written to the socket.', (peer) => s.host.queuedBytes(peer));
+    perLink(Counter, 'meshtwin_link_retransmits_total', 'Guaranteed frames sent again on the link (after a timeout or a lost adjacency).', (peer) => s.host.broker.inspect().retransmittedTo(peer));
+    perLink(Counter, 'meshtwin_link_connects_total', 'Connections to the peer established.', (_peer, c) => c.connects);
     new Counter({
       name: 'meshtwin_link_refused_frames_total',
       help: 'Data frames a full write buffer refused: realtime dropped (queueFull), guaranteed kept in custody and sent again.',
@@ -104,27 +101,6 @@ export class BrokerMetrics {
           this.inc({ from: self, to: peer, class: 'realtime' }, c.refusedRealtime);
           this.inc({ from: self, to: peer, class: 'guaranteed' }, c.deferredGuaranteed);
         }
-      },
-    });
-    new Counter({
-      name: 'meshtwin_link_retransmits_total',
-      help: 'Guaranteed frames sent again on the link (after a timeout or a lost adjacency).',
-      labelNames: ['from', 'to'],
-      registers: r,
-      collect() {
-        this.reset();
-        const view = s.host.broker.inspect();
-        for (const [peer] of links()) this.inc({ from: self, to: peer }, view.retransmittedTo(peer));
-      },
-    });
-    new Counter({
-      name: 'meshtwin_link_connects_total',
-      help: 'Connections to the peer established.',
-      labelNames: ['from', 'to'],
-      registers: r,
-      collect() {
-        this.reset();
-        for (const [peer, c] of links()) this.inc({ from: self, to: peer }, c.connects);
       },
     });
     const engineCounter = (name: string, help: string, read: () => number): void => {
