@@ -4,30 +4,11 @@
  * Prometheus text read back as numbers, and clients that record what they receive (WebSocket,
  * gRPC). Every wait is bounded; every process and socket is the caller's to stop (stopAll).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import WebSocket from 'ws';
-import { makeMeshCerts, type MeshCerts } from './certs.ts';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
-import { type LinkShape, LinkShaper } from './shaper.ts';
-
-/**
- * `n` distinct ports nobody listens on now: all bound before any is released, so the kernel
- * cannot hand the same one out twice (a port released and then asked for with port 0 can be).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer());
-  await Promise.all(servers.map((s) => new Promise<void>((done) => s.listen(0, '127.0.0.1', done))));
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === 'string') throw new Error('no port');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((done) => s.close(() => done()))));
-  return ports;
-}
+export { freePorts, type MeshBroker as TestBroker, type MeshLink, type WrittenMesh as TestMesh, writeMesh } from './run/mesh.ts';
 
 /** Two ends of one TCP connection on 127.0.0.1 (the dialing end, the accepted end); `close` ends both and the listener. */
 export async function tcpPair(): Promise<{ client: Socket; inbound: Socket; close: () => Promise<void> }> {
@@ -58,119 +39,6 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): 
     await new Promise((r) => setTimeout(r, 10));
   }
   return cond();
-}
-
-export interface MeshLink {
-  readonly between: readonly [string, string];
-  readonly cost: number;
-  /** Through relays (one per dialing direction), so the test can cut it. */
-  readonly relayed?: boolean;
-  /** The relays shape it (implies relayed). */
-  readonly shape?: LinkShape;
-}
-
-export interface TestBroker {
-  readonly id: string;
-  readonly config: string;
-  readonly mesh: number;
-  readonly http: number;
-  readonly grpc: number;
-  readonly dataDir: string;
-}
-
-export interface TestMesh {
-  readonly dir: string;
-  readonly certs: MeshCerts;
-  readonly brokers: ReadonlyMap<string, TestBroker>;
-  /** Per relayed link `a|b`, its two relays (a dialing b, b dialing a). */
-  readonly relays: ReadonlyMap<string, readonly LinkShaper[]>;
-  broker(id: string): TestBroker;
-}
-
-/**
- * Writes certificates and configs for `ids` linked by `links` into `dir`, starting the relays.
- * `options.plaintext` writes `mesh.plaintext: true` (loopback only, for measurement [LINK-8]).
- */
-export async function writeMesh(
-  dir: string,
-  ids: readonly string[],
-  links: readonly MeshLink[],
-  routing = '{ helloInterval: 200ms, deadInterval: 1s }',
-  options: { readonly plaintext?: boolean } = {},
-): Promise<TestMesh> {
-  mkdirSync(join(dir, 'certs'), { recursive: true });
-  const certs = await makeMeshCerts([...ids, 'mallory']);
-  writeFileSync(join(dir, 'certs', 'ca.pem'), certs.ca.cert);
-  for (const [name, c] of certs.issued) {
-    writeFileSync(join(dir, 'certs', `${name}.pem`), c.cert);
-    writeFileSync(join(dir, 'certs', `${name}.key`), c.key, { mode: 0o600 });
-  }
-  // Every port this mesh listens on, brokers' and relays', at once (freePorts).
-  const relayed = links.filter((l) => l.relayed === true || l.shape !== undefined).length;
-  const free = await freePorts(3 * ids.length + 2 * relayed);
-  const ports = new Map<string, { mesh: number; http: number; grpc: number }>();
-  for (const id of ids) ports.set(id, { mesh: free.shift() as number, http: free.shift() as number, grpc: free.shift() as number });
-  const relays = new Map<string, LinkShaper[]>();
-  /** Where `from` dials `to`. */
-  const dialTo = new Map<string, number>();
-  for (const l of links) {
-    const [a, b] = l.between;
-    for (const [from, to] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const target = ports.get(to)?.mesh as number;
-      if (l.relayed === true || l.shape !== undefined) {
-        const r = new LinkShaper('127.0.0.1', target, l.shape);
-        await r.start(free.shift());
-        relays.set(`${a}|${b}`, [...(relays.get(`${a}|${b}`) ?? []), r]);
-        dialTo.set(`${from}>${to}`, r.port);
-      } else dialTo.set(`${from}>${to}`, target);
-    }
-  }
-  const brokers = new Map<string, TestBroker>();
-  for (const id of ids) {
-    const p = ports.get(id) as { mesh: number; http: number; grpc: number };
-    const peers = links
-      .filter((l) => l.between.includes(id))
-      .map((l) => {
-        const other = l.between[0] === id ? l.between[1] : l.between[0];
-        return `    - { id: ${other}, address: 127.0.0.1:${dialTo.get(`${id}>${other}`)}, cost: ${l.cost} }`;
-      });
-    const dataDir = join(dir, 'data', id);
-    const config = join(dir, `${id}.yaml`);
-    writeFileSync(
-      config,
-      [
-        `id: ${id}`,
-        `dataDir: ${dataDir}`,
-        'mesh:',
-        `  listen: 127.0.0.1:${p.mesh}`,
-        peers.length === 0 ? '  peers: []' : '  peers:',
-        ...peers,
-        `  tls: { ca: ${join(dir, 'certs', 'ca.pem')}, cert: ${join(dir, 'certs', `${id}.pem`)}, key: ${join(dir, 'certs', `${id}.key`)} }`,
-        ...(options.plaintext === true ? ['  plaintext: true'] : []),
-        'edge:',
-        `  http: 127.0.0.1:${p.http}`,
-        `  grpc: 127.0.0.1:${p.grpc}`,
-        `routing: ${routing}`,
-        'log: { level: warn }',
-        '',
-      ].join('\n'),
-    );
-    brokers.set(id, { id, config, dataDir, ...p });
-  }
-  return {
-    dir,
-    certs,
-    brokers,
-    relays,
-    broker: (id) => {
-      const b = brokers.get(id);
-      if (b === undefined) throw new Error(`no broker ${id}`);
-      return b;
-    },
-  };
 }
 
 /** Prometheus text → the value of `name` with exactly these labels (0 when absent). */
