@@ -20,8 +20,28 @@ import { matchesPattern } from '../engine/topic.ts';
 import { SubscriptionTrie } from '../engine/trie.ts';
 import type { BrokerId, Envelope } from '../engine/types.ts';
 import type { PublishInput, PublishResult } from '../engine/broker.ts';
-import type { Mesh, MeshObserver } from './mesh.ts';
+import type { Scenario } from '../scenarios/types.ts';
+import type { MeshObserver } from './mesh.ts';
 import type { Population, PublishStream } from './workload.ts';
+
+/**
+ * What the checker needs of a mesh: the simulated one (sim/mesh.ts) or a live run's view of its
+ * broker processes (live/run/), so both are judged by the same invariants.
+ */
+export interface CheckedMesh {
+  readonly scenario: Scenario;
+  readonly durationMs: number;
+  readonly streams: readonly PublishStream[];
+  readonly populations: readonly Population[];
+  node(id: BrokerId): CheckedNode | undefined;
+  /** Whether the direction a → b is up. */
+  linkUp(a: BrokerId, b: BrokerId): boolean;
+}
+
+export interface CheckedNode {
+  readonly alive: boolean;
+  readonly broker: { inspect(): { nextHop(dest: BrokerId): BrokerId | undefined; readonly stats: { readonly droppedSpoolFull: number } } };
+}
 
 export type InvariantName = 'lost' | 'duplicate' | 'match' | 'loop' | 'order' | 'convergence';
 
@@ -95,7 +115,7 @@ export class InvariantChecker implements MeshObserver {
   private readonly counts = new Map<InvariantName, number>();
 
   constructor(
-    private readonly mesh: Mesh,
+    private readonly mesh: CheckedMesh,
     private readonly maxPerInvariant = 20,
   ) {
     const streams = mesh.streams.length;
@@ -215,7 +235,7 @@ function parseId(id: string): [number, number] {
  * [INV-CONV] Compares every live broker's routes with the live topology: a link counts when both
  * directions are up and both ends are alive.
  */
-export function convergenceViolations(mesh: Mesh): string[] {
+export function convergenceViolations(mesh: CheckedMesh): string[] {
   const out: string[] = [];
   const ids = mesh.scenario.regions.flatMap((r) => r.brokers);
   const alive = ids.filter((id) => mesh.node(id)?.alive === true);
@@ -231,7 +251,7 @@ export function convergenceViolations(mesh: Mesh): string[] {
     const reach = new Set<BrokerId>([src]);
     const queue = [src];
     while (queue.length > 0) for (const n of adj.get(queue.shift() as BrokerId) ?? []) if (!reach.has(n)) reach.add(n), queue.push(n);
-    const lsdb = (mesh.node(src) as NonNullable<ReturnType<Mesh['node']>>).broker.inspect();
+    const lsdb = (mesh.node(src) as CheckedNode).broker.inspect();
     for (const dest of ids) {
       if (dest === src) continue;
       const hop = lsdb.nextHop(dest);
@@ -251,7 +271,7 @@ export function convergenceViolations(mesh: Mesh): string[] {
         if (seen.has(next) || !(adj.get(at) ?? []).includes(next)) break;
         seen.add(next);
         at = next;
-        next = (mesh.node(at) as NonNullable<ReturnType<Mesh['node']>>).broker.inspect().nextHop(dest);
+        next = (mesh.node(at) as CheckedNode).broker.inspect().nextHop(dest);
       }
       if (next !== dest || !(adj.get(at) ?? []).includes(dest)) out.push(`following next hops from ${src} to ${dest} does not arrive (stuck at ${at})`);
     }
