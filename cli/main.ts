@@ -9,6 +9,7 @@ import { benchLiveCommand } from './bench-live.ts';
 import { type BrokerOptions, brokerCommand } from './broker.ts';
 import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
+import { type LiveCommandOptions, liveCommand } from './live.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { estimateText } from '../sim/preflight/index.ts';
@@ -37,6 +38,19 @@ program
   .option('--no-heap', 'skip measuring routing tables on the V8 heap (faster for huge tables)')
   .option('--force', 'run even when the pre-flight estimates more memory or time than this machine has')
   .action((file: string, opts) => runCommand(file, opts));
+
+program
+  .command('live')
+  .description('run a scenario on real broker processes (one per broker, links through shapers) and write the same report as run, with "mode": "live"')
+  .argument('<file>', 'scenario file (YAML)')
+  .option('--seed <n>', "seed of the publishers' events and the shapers' jitter (default: the scenario's seed)")
+  .option('--duration <d>', "wall time of the measured window, e.g. 20s (default: the scenario's duration)")
+  .option('--out <dir>', 'where to write the report (default: out/<scenario name>-live); the mesh (certs, configs, data) goes in <dir>/mesh')
+  .action(async (file: string, opts: LiveCommandOptions) => {
+    await liveCommand(file, opts);
+    // Keep-alive sockets and timers of finished clients may linger: the command is done.
+    process.exit(process.exitCode ?? 0);
+  });
 
 program
   .command('validate')

@@ -14,13 +14,41 @@ import { CAUSE_LABELS, DROP_CAUSES } from '../sim/accounts.ts';
 const ms = (x: number): string => x.toFixed(3);
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
+/** What a live run adds (live/run/run.ts LiveInfo), as far as the report reads it. */
+interface LiveBlock {
+  readonly network: string;
+  readonly processes: ReadonlyArray<{ readonly broker: string; readonly pids: readonly number[] }>;
+  readonly generator: { readonly offeredPerSecond: number; readonly achievedPerSecond: number; readonly keptUp: boolean; readonly behind: string | null; readonly sendLagMs: { readonly p99: number } };
+  readonly subscribers: { readonly connections: number; readonly note: string };
+  readonly accounting: string;
+  readonly notMeasured: readonly string[];
+}
+
+function liveOf(r: RunResult): LiveBlock | undefined {
+  return (r as RunResult & { live?: LiveBlock }).live;
+}
+
+/** The live run's own lines: where it ran, what the load generator achieved, what counts how. */
+function liveLines(r: RunResult, live: LiveBlock): string[] {
+  const g = live.generator;
+  return [
+    `meshtwin live — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s of traffic on ${live.processes.length} broker processes (${live.network}, userspace link shapers), ${r.run.wallSeconds.toFixed(1)} s wall with start-up ${r.run.setupWallSeconds.toFixed(1)} s`,
+    `Load      offered ${n(g.offeredPerSecond)}/s, sent ${n(g.achievedPerSecond)}/s (send lag p99 ${g.sendLagMs.p99.toFixed(1)} ms)${g.keptUp ? ' — the generator kept up' : ` — THE GENERATOR FELL BEHIND: ${g.behind}; this is a quieter mesh than the scenario`}`,
+    `          ${live.subscribers.connections} subscriber connections: ${live.subscribers.note}`,
+    `          ${live.accounting}`,
+  ];
+}
+
 export function humanReport(r: RunResult, s: Scenario, outDir?: string): string {
   const out: string[] = [];
-  out.push(
-    `meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
-      `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
-      `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`,
-  );
+  const live = liveOf(r);
+  if (live !== undefined) out.push(...liveLines(r, live));
+  else
+    out.push(
+      `meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
+        `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
+        `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`,
+    );
   out.push('');
   const m = r.messages;
   out.push(
@@ -54,7 +82,11 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     ),
   );
   out.push('');
-  out.push(`Links, per direction (measured codec bytes + ${s.model.transportOverheadBytes} B/frame transport overhead)`);
+  out.push(
+    live === undefined
+      ? `Links, per direction (measured codec bytes + ${s.model.transportOverheadBytes} B/frame transport overhead)`
+      : `Links, per direction (codec bytes the sending broker counted in the window + ${s.model.transportOverheadBytes} B/frame modeled transport overhead; queue wait not measured)`,
+  );
   out.push(
     table(
       ['link', 'kind', 'avg', 'peak (1 s)', 'util peak', 'data', 'control', 'frames', 'queue wait max'],
@@ -84,7 +116,7 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push(...faultTimeline(r));
   out.push(...invariantLines(r));
   out.push(...expectLines(r, s));
-  const seeds = compareWithSeeds(r, s);
+  const seeds = live === undefined ? compareWithSeeds(r, s) : [];
   if (seeds.length > 0) {
     out.push('Seed 002 says vs the twin measured');
     for (const row of seeds) {
@@ -95,7 +127,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     }
     out.push('');
   }
-  out.push(`traceHash ${r.traceHash}`);
+  if (live === undefined) out.push(`traceHash ${r.traceHash}`);
+  else out.push(`Not measured live: ${live.notMeasured.join('; ')}`);
   if (outDir !== undefined) out.push(`Wrote ${outDir}/summary.json, links.csv, brokers.csv, latency.csv, series.csv, timeline.json, report.html`);
   return out.join('\n');
 }

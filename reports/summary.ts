@@ -5,9 +5,11 @@
 import type { RunResult } from '../sim/run.ts';
 
 /** The object written to summary.json (the run result without its bulky series and timeline). */
-export function toSummary(r: RunResult): Record<string, unknown> {
+export function toSummary(r: RunResult & { readonly mode?: string; readonly live?: unknown }): Record<string, unknown> {
   return {
     scenario: r.scenario,
+    /** `sim` (meshtwin run) or `live` (meshtwin live: real broker processes, its `live` block says how). */
+    mode: r.mode ?? 'sim',
     seed: r.seed,
     simulatedSeconds: r.simulatedSeconds,
     messages: r.messages,
@@ -24,5 +26,6 @@ export function toSummary(r: RunResult): Record<string, unknown> {
     decisionUs: r.decisionUs,
     run: r.run,
     traceHash: r.traceHash,
+    ...(r.live === undefined ? {} : { live: r.live }),
   };
 }
