@@ -42,6 +42,9 @@ export interface Envelope {
   readonly hopLimit: number;
 }
 
+/** The CloudEvents `specversion` of every envelope the mesh carries (the edges take only "1.0"). */
+export const SPECVERSION = '1.0';
+
 /** The default hop limit (seed 002: 16). */
 export const DEFAULT_HOP_LIMIT = 16;
 

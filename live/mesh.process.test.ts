@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodedLength } from '../engine/codec/index.ts';
+import { FrameKind } from '../engine/frames.ts';
+import type { Envelope } from '../engine/types.ts';
 import { makeMeshCerts } from './certs.ts';
 import { BrokerProcess, stopAll } from './process.ts';
 import { GrpcClient, metric, publish, type TestMesh, until, WsClient, writeMesh } from './testing.ts';
@@ -75,7 +78,8 @@ describe('[LIVE-2] three broker processes over mutual TLS', () => {
     const g = grpcEu.events.find((e) => e.event_id === 'evt-1');
     expect(g?.routing_path).toEqual(['us-1', 'eu-1']);
     expect(g?.topic).toBe('orders/ap/checkout');
-    expect(g?.headers['amountCents']).toBe('4900');
+    // [EDGE-4] The envelope's headers are the data's fields; JSON is implied, and restored [GRPC-5].
+    expect(g?.headers).toEqual({ amountCents: '4900', datacontenttype: 'application/json' });
     expect(await metric(http('us-1'), 'meshtwin_published_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(http('ap-1'), 'meshtwin_delivered_total')).toBeGreaterThanOrEqual(1);
   });
@@ -99,7 +103,21 @@ describe('[LIVE-2] three broker processes over mutual TLS', () => {
     expect((await publish(http('us-1'), { id: 'big-1', topic: 'orders/eu/checkout', data: { amountCents: 5000 } })).status).toBe(202);
     expect(await until(() => grpcEu.ids().includes('big-1'), 5000)).toBe(true);
     expect(grpcEu.ids()).not.toContain('small-1');
-    expect(await dataBytes('us-1', 'eu-1')).toBeGreaterThan(bytes);
+    // [CODEC-SIZE] One data frame, the size of the twin's event with the same fields: nothing the
+    // envelope carries is copied into its headers at the edge.
+    const twin: Envelope = {
+      id: 'big-1',
+      source: '/billing',
+      type: 'com.acme.order.created',
+      specversion: '1.0',
+      topic: 'orders/eu/checkout',
+      headers: { amountCents: 5000 },
+      payload: new TextEncoder().encode('{"amountCents":5000}'),
+      publishedAtMs: Date.now(),
+      path: ['us-1'],
+      hopLimit: 16,
+    };
+    expect(await dataBytes('us-1', 'eu-1')).toBe(bytes + encodedLength({ kind: FrameKind.Data, dests: ['eu-1'], envelope: twin }));
   });
 
   it('refuse a peer with a certificate from another CA, naming no configured peer, or with none', async () => {

@@ -10,10 +10,9 @@
  * of the seed's) sit in a Map by their text — one hash lookup, where a trie match over them costs
  * a few µs of cache misses — and only wildcard patterns go in a trie, matched when there are any.
  */
-import { parseSelector, type Selector } from '../engine/selector/index.ts';
+import { parseSelector, type Selector, type SelectorEvent } from '../engine/selector/index.ts';
 import { groupKey, parseShared } from '../engine/share.ts';
 import { SubscriptionTrie } from '../engine/trie.ts';
-import type { Headers } from '../engine/types.ts';
 import type { Population } from './workload.ts';
 
 interface Demand {
@@ -74,28 +73,29 @@ export class DemandOracle {
     this.connected[popIndex] = 0;
   }
 
-  /** Pairs an event on `topic` with `headers` creates now. */
-  demand(topic: string, headers: Headers): number {
+  /** Pairs an accepted publish creates now (its topic, and its headers and attributes for selectors). */
+  demand(event: SelectorEvent): number {
+    const topic = event.topic;
     const stamp = ++this.stamp;
     let n = 0;
     const exact = this.exact.get(topic);
     if (exact !== undefined) {
-      if (Array.isArray(exact)) for (let i = 0; i < exact.length; i++) n += this.weigh(exact[i] as Demand, headers, stamp);
-      else n += this.weigh(exact, headers, stamp);
+      if (Array.isArray(exact)) for (let i = 0; i < exact.length; i++) n += this.weigh(exact[i] as Demand, event, stamp);
+      else n += this.weigh(exact, event, stamp);
     }
     if (this.wildCount > 0) {
       const out = this.scratch;
       out.length = 0;
       const k = this.wild.match(topic, out);
-      for (let i = 0; i < k; i++) n += this.weigh(out[i] as Demand, headers, stamp);
+      for (let i = 0; i < k; i++) n += this.weigh(out[i] as Demand, event, stamp);
     }
     return n;
   }
 
   /** Subscribers one matching population is owed (0 when disconnected, filtered, or its group already counted). */
-  private weigh(d: Demand, headers: Headers, stamp: number): number {
+  private weigh(d: Demand, event: SelectorEvent, stamp: number): number {
     if (this.connected[d.pop] !== 1) return 0;
-    if (d.selector !== null && !d.selector.matches(headers)) return 0;
+    if (d.selector !== null && !d.selector.matches(event)) return 0;
     if (d.group >= 0) {
       if (this.groupStamp[d.group] === stamp) return 0;
       this.groupStamp[d.group] = stamp;

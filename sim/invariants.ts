@@ -151,7 +151,7 @@ export class InvariantChecker implements MeshObserver {
     const k = this.trie.match(input.topic, out);
     for (let i = 0; i < k; i++) {
       const st = out[i] as PopState;
-      if (st.selector !== null && !st.selector.matches(input.headers)) continue;
+      if (st.selector !== null && !st.selector.matches(input)) continue;
       st.expected[stream.index]?.set(n);
     }
   }
@@ -159,7 +159,7 @@ export class InvariantChecker implements MeshObserver {
   deliver(_now: number, pop: Population, env: Envelope, guaranteed: boolean): void {
     const st = this.pops[pop.index] as PopState;
     const [si, n] = parseId(env.id);
-    if (!matchesPattern(st.pattern, env.topic) || (st.selector !== null && !st.selector.matches(env.headers))) {
+    if (!matchesPattern(st.pattern, env.topic) || (st.selector !== null && !st.selector.matches(env))) {
       this.fail('match', `population ${pop.index} (${pop.pattern}${pop.filter === null ? '' : ` where ${pop.filter}`}) on ${pop.broker} received ${env.id} on ${env.topic}`);
     }
     if (env.path.length > this.mesh.scenario.routing.hopLimit + 1) this.fail('loop', `${env.id} reached ${pop.broker} over ${env.path.length - 1} hops: ${env.path.join(' > ')}`);

@@ -654,7 +654,7 @@ export class Mesh {
       }
       if (result === 'backpressure') this.publishBackpressured++;
       else {
-        if (result === 'accepted') this.accounts.expected += this.demand.demand(input.topic, input.headers);
+        if (result === 'accepted') this.accounts.expected += this.demand.demand(input as PublishInput);
         this.published++;
         this.series.publishedNow++;
       }

@@ -47,7 +47,7 @@ import type { DurableState } from '../durable.ts';
 import { FrameKind, type Frame } from '../frames.ts';
 import type { LocalSubscription } from '../interest.ts';
 import { validateTopic } from '../topic.ts';
-import { UsageError, type BrokerId, type Envelope, type Millis } from '../types.ts';
+import { SPECVERSION, UsageError, type BrokerId, type Envelope, type Millis } from '../types.ts';
 import { checkDeadNeighbors, handleHello, keepaliveEveryMs, linkDown, linkUp, sendHellos, sendKeepalive } from './adjacency.ts';
 import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
@@ -117,7 +117,7 @@ export class Broker {
       id: input.id,
       source: input.source,
       type: input.type,
-      specversion: '1.0',
+      specversion: SPECVERSION,
       topic: input.topic,
       headers: input.headers,
       payload: input.payload,

@@ -24,7 +24,7 @@ export function remoteDests(b: BrokerCore, env: Envelope): BrokerId[] | undefine
   for (let i = base; i < end; i++) {
     const r = matches[i] as RemoteInterest;
     if (b.marks[r.originIdx] === stamp) continue;
-    if (r.selector !== null && !r.selector.matches(env.headers)) continue;
+    if (r.selector !== null && !r.selector.matches(env)) continue;
     b.marks[r.originIdx] = stamp;
     dests.push(r.origin);
   }

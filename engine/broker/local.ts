@@ -80,7 +80,7 @@ export function matchLocal(b: BrokerCore, env: Envelope, base: number): number {
   let w = base;
   for (let i = base; i < end; i++) {
     const sub = subs[i] as LocalSubscription;
-    if (sub.selector !== null && !sub.selector.matches(env.headers)) continue;
+    if (sub.selector !== null && !sub.selector.matches(env)) continue;
     const group = sub.share;
     if (group !== null) {
       if (group.servedStamp === stamp) continue;

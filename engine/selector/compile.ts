@@ -2,7 +2,8 @@
  * Selector compiler: AST → nested closures, built once per selector.
  *
  * Evaluation is SQL three-valued logic over header values ([SEL-3VL]): every closure returns a
- * `Value`, where `null` stands for NULL/unknown. A missing header is NULL; an operator whose
+ * `Value`, where `null` stands for NULL/unknown. A missing header is NULL (but see [SEL-ATTR] for
+ * the five envelope attributes); an operator whose
  * operands are NULL or of the wrong runtime type yields unknown (no implicit conversions:
  * `'10' = 10` is unknown, `flag < TRUE` is unknown); AND/OR/NOT follow SQL's truth tables; a
  * selector matches only if its value is exactly TRUE.
@@ -11,19 +12,33 @@
  * Sets, LIKE a prebuilt RegExp, and n-ary AND/OR loop over an array built at compile time.
  */
 
-import type { Headers } from '../types.ts';
+import { type Headers, SPECVERSION } from '../types.ts';
 import type { Expr, LikePart } from './parser.ts';
+
+/**
+ * What a selector reads: an event's headers, and the envelope attributes that an identifier not
+ * in the headers falls back to [SEL-ATTR]. An `Envelope` is one; so is a broker's `PublishInput`,
+ * which has no `specversion` (the broker stamps "1.0" on every envelope, so that is what it reads).
+ */
+export interface SelectorEvent {
+  readonly headers: Headers;
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly topic: string;
+  readonly specversion?: string;
+}
 
 /** A runtime value; `null` is SQL NULL / unknown. */
 export type Value = string | number | boolean | null;
-type Eval = (headers: Headers) => Value;
+type Eval = (ev: SelectorEvent) => Value;
 
 const hasOwn = Object.hasOwn;
 
 /** Compiles a parsed selector into its `matches` function. */
-export function compile(e: Expr): (headers: Headers) => boolean {
+export function compile(e: Expr): (ev: SelectorEvent) => boolean {
   const root = compileExpr(e);
-  return (headers) => root(headers) === true;
+  return (ev) => root(ev) === true;
 }
 
 /** A boolean operand of AND/OR/NOT: anything that is not TRUE or FALSE is unknown. */
@@ -59,13 +74,13 @@ export function compileExpr(e: Expr): Eval {
     case 'unary': {
       const f = compileExpr(e.operand);
       if (e.op === '-') {
-        return (h) => {
-          const v = f(h);
+        return (ev) => {
+          const v = f(ev);
           return typeof v === 'number' ? -v : null;
         };
       }
-      return (h) => {
-        const v = f(h);
+      return (ev) => {
+        const v = f(ev);
         return typeof v === 'number' ? v : null;
       };
     }
@@ -79,18 +94,18 @@ export function compileExpr(e: Expr): Eval {
       return compileOr(e.operands.map(compileExpr));
     case 'not': {
       const f = compileExpr(e.operand);
-      return (h) => not3(truth(f(h)));
+      return (ev) => not3(truth(f(ev)));
     }
     case 'between': {
       // [SEL-BETWEEN] x BETWEEN a AND b  ≡  a <= x AND x <= b, with three-valued AND.
       const fv = compileExpr(e.value);
       const fl = compileExpr(e.low);
       const fh = compileExpr(e.high);
-      const between: Eval = (h) => {
-        const v = fv(h);
-        return and3(lessOrEqual(fl(h), v), lessOrEqual(v, fh(h)));
+      const between: Eval = (ev) => {
+        const v = fv(ev);
+        return and3(lessOrEqual(fl(ev), v), lessOrEqual(v, fh(ev)));
       };
-      return e.negated ? (h) => not3(between(h) as boolean | null) : between;
+      return e.negated ? (ev) => not3(between(ev) as boolean | null) : between;
     }
     case 'in':
       return compileIn(compileExpr(e.value), e.items, e.negated);
@@ -98,15 +113,15 @@ export function compileExpr(e: Expr): Eval {
       const f = compileExpr(e.value);
       const re = likeRegExp(e.parts);
       const negated = e.negated;
-      return (h) => {
-        const v = f(h);
+      return (ev) => {
+        const v = f(ev);
         if (typeof v !== 'string') return null;
         return re.test(v) !== negated;
       };
     }
     case 'isNull': {
       const f = compileExpr(e.value);
-      return e.negated ? (h) => f(h) !== null : (h) => f(h) === null;
+      return e.negated ? (ev) => f(ev) !== null : (ev) => f(ev) === null;
     }
     default: {
       const never: never = e;
@@ -119,21 +134,41 @@ export function compileExpr(e: Expr): Eval {
  * A header by key. Only own properties count (a header named `toString` is not the prototype's
  * method); values that are not strings, finite-or-infinite numbers or booleans are NULL, and
  * so is NaN ([SEL-NAN]: NaN is unknown everywhere).
+ *
+ * [SEL-ATTR] `id`, `source`, `type`, `specversion` and `topic` are also the envelope's own
+ * attributes: when the headers have no key of that name, the identifier reads the attribute (so
+ * `type = 'com.acme.order'` works although the edge does not copy `type` into the headers). A
+ * header of the same name wins — a publisher's data field `type` is what `type` means for that
+ * event. Which names fall back is decided here, at compile time; every other name is a header only.
  */
 function lookup(name: string): Eval {
-  return (h) => {
-    if (!hasOwn(h, name)) return null;
-    const v: unknown = h[name];
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return v;
-      case 'number':
-        return v === v ? v : null;
-      default:
-        return null;
-    }
-  };
+  switch (name) {
+    case 'id':
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : ev.id);
+    case 'source':
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : ev.source);
+    case 'type':
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : ev.type);
+    case 'specversion':
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : (ev.specversion ?? SPECVERSION));
+    case 'topic':
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : ev.topic);
+    default:
+      return (ev) => (hasOwn(ev.headers, name) ? headerValue(ev.headers[name]) : null);
+  }
+}
+
+/** A header's value as a selector sees it: a string, boolean or non-NaN number, else NULL. */
+function headerValue(v: unknown): Value {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return v === v ? v : null;
+    default:
+      return null;
+  }
 }
 
 /**
@@ -143,37 +178,37 @@ function lookup(name: string): Eval {
 function compileArith(op: '+' | '-' | '*' | '/', l: Eval, r: Eval): Eval {
   switch (op) {
     case '+':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (typeof a !== 'number') return null;
-        const b = r(h);
+        const b = r(ev);
         if (typeof b !== 'number') return null;
         const x = a + b;
         return x === x ? x : null;
       };
     case '-':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (typeof a !== 'number') return null;
-        const b = r(h);
+        const b = r(ev);
         if (typeof b !== 'number') return null;
         const x = a - b;
         return x === x ? x : null;
       };
     case '*':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (typeof a !== 'number') return null;
-        const b = r(h);
+        const b = r(ev);
         if (typeof b !== 'number') return null;
         const x = a * b;
         return x === x ? x : null;
       };
     case '/':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (typeof a !== 'number') return null;
-        const b = r(h);
+        const b = r(ev);
         if (typeof b !== 'number' || b === 0) return null;
         const x = a / b;
         return x === x ? x : null;
@@ -192,50 +227,50 @@ function compileArith(op: '+' | '-' | '*' | '/', l: Eval, r: Eval): Eval {
 function compileCompare(op: '=' | '<>' | '<' | '<=' | '>' | '>=', l: Eval, r: Eval): Eval {
   switch (op) {
     case '=':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null) return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a === b;
       };
     case '<>':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null) return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a !== b;
       };
     case '<':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null || typeof a === 'boolean') return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a < (b as typeof a);
       };
     case '<=':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null || typeof a === 'boolean') return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a <= (b as typeof a);
       };
     case '>':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null || typeof a === 'boolean') return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a > (b as typeof a);
       };
     case '>=':
-      return (h) => {
-        const a = l(h);
+      return (ev) => {
+        const a = l(ev);
         if (a === null || typeof a === 'boolean') return null;
-        const b = r(h);
+        const b = r(ev);
         if (b === null || typeof a !== typeof b) return null;
         return a >= (b as typeof a);
       };
@@ -250,19 +285,19 @@ function compileCompare(op: '=' | '<>' | '<' | '<=' | '>' | '>=', l: Eval, r: Ev
 function compileAnd(fs: readonly Eval[]): Eval {
   if (fs.length === 2) {
     const [f, g] = fs as [Eval, Eval];
-    return (h) => {
-      const a = truth(f(h));
+    return (ev) => {
+      const a = truth(f(ev));
       if (a === false) return false;
-      const b = truth(g(h));
+      const b = truth(g(ev));
       if (b === false) return false;
       return a === null || b === null ? null : true;
     };
   }
   const n = fs.length;
-  return (h) => {
+  return (ev) => {
     let unknown = false;
     for (let i = 0; i < n; i++) {
-      const v = (fs[i] as Eval)(h);
+      const v = (fs[i] as Eval)(ev);
       if (v === false) return false;
       if (v !== true) unknown = true;
     }
@@ -274,19 +309,19 @@ function compileAnd(fs: readonly Eval[]): Eval {
 function compileOr(fs: readonly Eval[]): Eval {
   if (fs.length === 2) {
     const [f, g] = fs as [Eval, Eval];
-    return (h) => {
-      const a = truth(f(h));
+    return (ev) => {
+      const a = truth(f(ev));
       if (a === true) return true;
-      const b = truth(g(h));
+      const b = truth(g(ev));
       if (b === true) return true;
       return a === null || b === null ? null : false;
     };
   }
   const n = fs.length;
-  return (h) => {
+  return (ev) => {
     let unknown = false;
     for (let i = 0; i < n; i++) {
-      const v = (fs[i] as Eval)(h);
+      const v = (fs[i] as Eval)(ev);
       if (v === true) return true;
       if (v !== false) unknown = true;
     }
@@ -307,13 +342,13 @@ function compileIn(f: Eval, items: readonly (string | number)[], negated: boolea
   }
   const onlyStrings = numbers.size === 0;
   const onlyNumbers = strings.size === 0;
-  const isIn: Eval = (h) => {
-    const v = f(h);
+  const isIn: Eval = (ev) => {
+    const v = f(ev);
     if (typeof v === 'string') return strings.has(v) ? true : onlyStrings ? false : null;
     if (typeof v === 'number') return numbers.has(v) ? true : onlyNumbers ? false : null;
     return null; // NULL, or a boolean: no item has its type
   };
-  return negated ? (h) => not3(isIn(h) as boolean | null) : isIn;
+  return negated ? (ev) => not3(isIn(ev) as boolean | null) : isIn;
 }
 
 /** Letters and digits go into the RegExp as they are; everything else as `\u{…}`. */

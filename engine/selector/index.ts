@@ -6,7 +6,9 @@
  * A subscription's selector is parsed and compiled once into nested closures (no code is
  * generated from source text), then evaluated per event without allocating. Identifiers name
  * header keys (`headers.x` is just a key with a dot in it; `"content-type"` quotes a key that
- * is not an identifier). Keywords are case-insensitive, identifiers are not.
+ * is not an identifier). Keywords are case-insensitive, identifiers are not. `id`, `source`,
+ * `type`, `specversion` and `topic` that are not header keys read the envelope's attributes of
+ * those names; a header of the same name wins ([SEL-ATTR], compile.ts).
  *
  * Semantics ([SEL-3VL] and friends, see compile.ts): SQL three-valued logic; a missing header is
  * NULL; comparisons need both sides of the same type (no implicit conversion), booleans compare
@@ -17,11 +19,11 @@
  * simply has none.
  */
 
-import type { Headers } from '../types.ts';
-import { compile } from './compile.ts';
+import { compile, type SelectorEvent } from './compile.ts';
 import { SelectorError } from './lexer.ts';
 import { parse } from './parser.ts';
 
+export type { SelectorEvent } from './compile.ts';
 export { SelectorError } from './lexer.ts';
 export { MAX_SELECTOR_DEPTH } from './parser.ts';
 
@@ -29,8 +31,11 @@ export { MAX_SELECTOR_DEPTH } from './parser.ts';
 export interface Selector {
   /** The source text it was parsed from, as given. */
   readonly source: string;
-  /** True only if the selector evaluates to TRUE (not FALSE, not unknown) on these headers. */
-  matches(headers: Headers): boolean;
+  /**
+   * True only if the selector evaluates to TRUE (not FALSE, not unknown) on this event's headers
+   * and, for the names without a header, its envelope attributes (an `Envelope` or a `PublishInput`).
+   */
+  matches(event: SelectorEvent): boolean;
 }
 
 /** The outcome of `tryParseSelector`. */

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { createRng } from '../../sim/rng.ts';
 import { describe, expect, it } from 'vitest';
 import type { Headers } from '../types.ts';
-import { MAX_SELECTOR_DEPTH, SelectorError, parseSelector, tryParseSelector } from './index.ts';
+import { MAX_SELECTOR_DEPTH, SelectorError, parseSelector, type SelectorEvent, tryParseSelector } from './index.ts';
+
+/** An event with these headers, its envelope attributes unlike any header value the tests use. */
+function on(headers: Headers): SelectorEvent {
+  return { headers, id: 'evt-attr', source: '/attr/source', type: 'attr.type', topic: 'attr/topic' };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Table: (selector, expected) against one set of headers.
@@ -275,9 +280,9 @@ const ROWS: readonly (readonly [string, boolean])[] = [
 
 /** The three-valued result, read off three selectors: X, NOT (X) and (X) IS NULL. */
 function tri(source: string, headers: Headers): boolean | null {
-  const isTrue = parseSelector(source).matches(headers);
-  const isFalse = parseSelector(`NOT (${source})`).matches(headers);
-  const isNull = parseSelector(`(${source}) IS NULL`).matches(headers);
+  const isTrue = parseSelector(source).matches(on(headers));
+  const isFalse = parseSelector(`NOT (${source})`).matches(on(headers));
+  const isNull = parseSelector(`(${source}) IS NULL`).matches(on(headers));
   expect([isTrue, isFalse].filter(Boolean).length).toBeLessThanOrEqual(1);
   if (isTrue) return true;
   if (isFalse) return false;
@@ -288,9 +293,9 @@ describe('selector table', () => {
   it.each(ROWS)('%s → %s', (source, expected) => {
     const sel = parseSelector(source);
     expect(sel.source).toBe(source);
-    expect(sel.matches(H)).toBe(expected);
+    expect(sel.matches(on(H))).toBe(expected);
     // NOT (x) matches exactly when x is FALSE; never both.
-    if (expected) expect(parseSelector(`NOT (${source})`).matches(H)).toBe(false);
+    if (expected) expect(parseSelector(`NOT (${source})`).matches(on(H))).toBe(false);
   });
 
   it('[SEL-3VL] truth tables for AND, OR, NOT over TRUE, FALSE, unknown', () => {
@@ -310,18 +315,81 @@ describe('selector table', () => {
   it('keeps the source and works unbound', () => {
     const sel = parseSelector('amountCents > 10000');
     const { matches } = sel;
-    expect(matches({ amountCents: 10001 })).toBe(true);
-    expect(matches({ amountCents: 10000 })).toBe(false);
-    expect(matches({})).toBe(false);
+    expect(matches(on({ amountCents: 10001 }))).toBe(true);
+    expect(matches(on({ amountCents: 10000 }))).toBe(false);
+    expect(matches(on({}))).toBe(false);
     expect(String(sel)).toBe('amountCents > 10000');
   });
 
   it('evaluates against headers without a prototype and with non-header values', () => {
     const h = Object.assign(Object.create(null) as Record<string, unknown>, { n: 5, o: { a: 1 } });
-    expect(parseSelector('n = 5').matches(h as Headers)).toBe(true);
-    expect(parseSelector('o IS NULL').matches(h as Headers)).toBe(true);
+    expect(parseSelector('n = 5').matches(on(h as Headers))).toBe(true);
+    expect(parseSelector('o IS NULL').matches(on(h as Headers))).toBe(true);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// [SEL-ATTR] Envelope attributes behind identifiers the headers do not have.
+// ---------------------------------------------------------------------------------------------
+
+describe('[SEL-ATTR] envelope attributes', () => {
+  const ENV: SelectorEvent = {
+    headers: { amountCents: 12500, region: 'eu' },
+    id: 'evt-42',
+    source: '/billing/eu',
+    type: 'com.acme.order',
+    specversion: '1.0',
+    topic: 'orders/eu/created',
+  };
+  const ROWS_ATTR: readonly (readonly [string, boolean | null])[] = [
+    ["type = 'com.acme.order'", true],
+    ["type LIKE 'com.acme.%'", true],
+    ["type = 'com.acme.invoice'", false],
+    ["source LIKE '/billing%'", true],
+    ["source = '/shipping'", false],
+    ["id = 'evt-42'", true],
+    ["id IN ('evt-41', 'evt-42')", true],
+    ["topic LIKE 'orders/%/created'", true],
+    ["specversion = '1.0'", true],
+    ['"type" = \'com.acme.order\'', true], // a quoted identifier is the same name
+    ["type = 'com.acme.order' AND amountCents > 10000 AND region = 'eu'", true],
+    // Only those five names: other CloudEvents attributes are headers or nothing.
+    ["subject = 'x'", null],
+    ["datacontenttype = 'application/json'", null],
+    ["time = 'x'", null],
+    ["Type = 'com.acme.order'", null], // identifiers are case-sensitive
+    ['type = 1', null], // no conversion: a string attribute against a number is unknown
+  ];
+  it.each(ROWS_ATTR)('%s → %s', (source, expected) => {
+    expect(tri3(source, ENV)).toBe(expected);
+  });
+
+  it('a header of the same name wins, whatever its value', () => {
+    const withType = (type: unknown): SelectorEvent => ({ ...ENV, headers: { ...ENV.headers, type } as Headers });
+    expect(tri3("type = 'order'", withType('order'))).toBe(true);
+    expect(tri3("type = 'com.acme.order'", withType('order'))).toBe(false);
+    expect(tri3('type = 7', withType(7))).toBe(true);
+    // A header that is no selector value (an object) is NULL; it does not fall back to the attribute.
+    expect(tri3('type IS NULL', withType({ nested: 1 }))).toBe(true);
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { source: '/shadow' });
+    expect(tri3("source = '/shadow'", { ...ENV, headers: nullProto as Headers })).toBe(true);
+    expect(tri3("source = '/billing/eu'", { ...ENV, headers: nullProto as Headers })).toBe(false);
+  });
+
+  it('a publish input without specversion reads "1.0", what the broker stamps on its envelope', () => {
+    const { specversion: _, ...input } = ENV;
+    expect(tri3("specversion = '1.0'", input)).toBe(true);
+  });
+});
+
+/** tri() on a whole event. */
+function tri3(source: string, ev: SelectorEvent): boolean | null {
+  const isTrue = parseSelector(source).matches(ev);
+  const isFalse = parseSelector(`NOT (${source})`).matches(ev);
+  const isNull = parseSelector(`(${source}) IS NULL`).matches(ev);
+  expect([isTrue, isFalse, isNull].filter(Boolean).length).toBe(1);
+  return isTrue ? true : isFalse ? false : null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Bad selectors: position and reason.
@@ -431,7 +499,7 @@ describe('bad selectors', () => {
       expect(r.error.name).toBe('SelectorError');
     }
     const good = tryParseSelector('x = 1');
-    expect(good.ok && good.selector.matches({ x: 1 })).toBe(true);
+    expect(good.ok && good.selector.matches(on({ x: 1 }))).toBe(true);
   });
 
   it('[SEL-DEPTH] rejects deep nesting with a SelectorError, not a stack overflow', () => {
@@ -443,28 +511,28 @@ describe('bad selectors', () => {
     }
     // ...but a reasonable depth is fine, and long AND/OR chains are flat.
     const ok = '('.repeat(50) + 'a = 1' + ')'.repeat(50);
-    expect(parseSelector(ok).matches({ a: 1 })).toBe(true);
+    expect(parseSelector(ok).matches(on({ a: 1 }))).toBe(true);
     const longOr = Array.from({ length: 10_000 }, (_, i) => `a = ${i}`).join(' OR ');
-    expect(parseSelector(longOr).matches({ a: 9_999 })).toBe(true);
-    expect(parseSelector(longOr).matches({ a: 10_000 })).toBe(false);
+    expect(parseSelector(longOr).matches(on({ a: 9_999 }))).toBe(true);
+    expect(parseSelector(longOr).matches(on({ a: 10_000 }))).toBe(false);
     const longAnd = Array.from({ length: 10_000 }, (_, i) => `a <> ${i}`).join(' AND ');
-    expect(parseSelector(longAnd).matches({ a: 10_000 })).toBe(true);
+    expect(parseSelector(longAnd).matches(on({ a: 10_000 }))).toBe(true);
   });
 
   it('[SEL-LIKE] patterns from peers cannot backtrack catastrophically', () => {
     // A moderate case first: a backtracking RegExp takes seconds here, not hours.
     const small = { s: 'a'.repeat(400) };
     const started = process.hrtime.bigint();
-    expect(parseSelector("s LIKE '%a%a%a%b'").matches(small)).toBe(false);
+    expect(parseSelector("s LIKE '%a%a%a%b'").matches(on(small))).toBe(false);
     expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(500);
     const subject = { s: 'a'.repeat(50_000) };
     for (const pattern of ['%a%a%a%a%a%a%a%a%b', '%a%a%a%a%a%a%a%a%b%', '%_a%_a%_a%_a%_a%b', 'a%a%a%a%a%c']) {
       const started = process.hrtime.bigint();
-      expect(parseSelector(`s LIKE '${pattern}'`).matches(subject)).toBe(false);
+      expect(parseSelector(`s LIKE '${pattern}'`).matches(on(subject))).toBe(false);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       expect(ms, pattern).toBeLessThan(1_000);
     }
-    expect(parseSelector("s LIKE '%a%a%a%a%a%a%a%a%'").matches(subject)).toBe(true);
+    expect(parseSelector("s LIKE '%a%a%a%a%a%a%a%a%'").matches(on(subject))).toBe(true);
   });
 });
 
@@ -838,9 +906,9 @@ describe('selector properties', () => {
         const expected = ref(e, h);
         const headers = h as Headers;
         const sel = parseSelector(source);
-        expect(sel.matches(headers), source).toBe(expected === true);
-        expect(parseSelector(`NOT (${source})`).matches(headers), `NOT (${source})`).toBe(refTruth(expected) === false);
-        expect(parseSelector(`(${source}) IS NULL`).matches(headers), `(${source}) IS NULL`).toBe(expected === null);
+        expect(sel.matches(on(headers)), source).toBe(expected === true);
+        expect(parseSelector(`NOT (${source})`).matches(on(headers)), `NOT (${source})`).toBe(refTruth(expected) === false);
+        expect(parseSelector(`(${source}) IS NULL`).matches(on(headers)), `(${source}) IS NULL`).toBe(expected === null);
       }),
       { numRuns: 3000 },
     );
@@ -912,7 +980,7 @@ describe('selector properties', () => {
           expect(r.ok).toBe(false);
           return;
         }
-        expect(typeof sel.matches(h as Headers)).toBe('boolean');
+        expect(typeof sel.matches(on(h as Headers))).toBe('boolean');
         expect(tryParseSelector(source).ok).toBe(true);
       }),
       { numRuns: 5000 },

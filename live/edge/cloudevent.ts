@@ -14,16 +14,27 @@
  * `type`, `specversion` present and non-empty strings (the SDK invents an id when it is empty),
  * `specversion` exactly "1.0", `time` parseable (the SDK silently replaces a bad one with now).
  *
- * [EDGE-4] Mesh fields of an event:
+ * [EDGE-4] Mesh fields of an event. Every header is encoded again in every WAN frame, so the
+ * envelope's headers hold only what the envelope has no field for:
+ * - id, source, type (and specversion, always "1.0"): the envelope's own fields, not headers.
+ *   Selectors still read them by name [SEL-ATTR].
  * - topic: the `topic` extension attribute (`ce-topic` header), else `subject`; neither → refused.
+ *   The envelope's topic field (a selector's `topic`), not a header.
  * - delivery class: the `delivery` extension (`ce-delivery`), `guaranteed` or `realtime`
- *   (default realtime); anything else → refused.
+ *   (default realtime); anything else → refused. The frame kind, not a header.
  * - selector headers: the top-level scalar (string, number, boolean) fields of a JSON object
- *   `data`, then the attributes `id`, `source`, `type`, `subject`, `datacontenttype`, `time` (only
- *   when sent) and every extension with a scalar value, so an attribute wins a name clash. Binary
+ *   `data`; then `subject` and `time` when sent, and every other extension with a scalar value,
+ *   so these win a name clash with a data field. A data field named `id`, `source`, `type` or
+ *   `topic` stays a header and wins over the envelope's field in a selector [SEL-ATTR]. Binary
  *   mode's `ce-*` header values are strings (`ce-amount: 5` is the string "5"); JSON data keeps its
- *   types, so `amountCents > 100` is written against a data field. A structured event with data and
- *   no datacontenttype is JSON (CloudEvents JSON format §3.1): its header says `application/json`.
+ *   types, so `amountCents > 100` is written against a data field.
+ * - `datacontenttype` header: JSON is the mesh's default content type, so none is stored for it:
+ *   not for a structured event with data and no datacontenttype (JSON, CloudEvents JSON format
+ *   §3.1), nor for an explicit `application/json` whose payload is JSON text (an empty payload or
+ *   `data_base64` bytes that do not parse keep it). Any other datacontenttype is stored as sent;
+ *   bytes without one (`data_base64`, or a binary-mode body with no Content-Type, RFC 9110 §8.3)
+ *   store `application/octet-stream`. This header is always the edge's: a data field of that name
+ *   is not a header.
  * - payload bytes: `data_base64` decoded; JSON data re-serialized compactly; a string with a
  *   non-JSON datacontenttype as UTF-8; binary mode's non-JSON body as the raw bytes; no data → empty.
  * Strings the mesh codec cannot encode (a lone UTF-16 surrogate) are refused here, at the edge.
@@ -32,10 +43,14 @@
  * object `{specversion, id, source, type, topic, datacontenttype?, data | data_base64,
  * routingpath, publishedat, delivery}`: `data` is JSON when the datacontenttype is JSON (and the
  * bytes parse), a string for `text/*`, else `data_base64`; no data member when the payload is
- * empty. Extensions are strings (CloudEvents extension values; an epoch in ms does not fit its
- * 32-bit Integer): `routingpath` the brokers crossed, comma-separated (`"us-1,eu-1"`),
- * `publishedat` epoch ms of the publish as decimal digits, `delivery` `guaranteed|realtime`.
- * Other attributes and extensions reach subscribers' selectors only (they are not echoed back).
+ * empty. No datacontenttype header means JSON [EDGE-4]: a payload that parses is delivered as
+ * `data` with `datacontenttype: application/json` (what the publisher sent, or what JSON data
+ * implies), one that does not as `data_base64` without a datacontenttype (an envelope from
+ * elsewhere: this edge stores a type for bytes). Extensions are strings
+ * (CloudEvents extension values; an epoch in ms does not fit its 32-bit Integer): `routingpath`
+ * the brokers crossed, comma-separated (`"us-1,eu-1"`), `publishedat` epoch ms of the publish as
+ * decimal digits, `delivery` `guaranteed|realtime`. Other attributes and extensions reach
+ * subscribers' selectors only (they are not echoed back).
  */
 import { type CloudEvent, HTTP, ValidationError } from 'cloudevents';
 import type { Envelope, HeaderValue, Headers } from '../../engine/types.ts';
@@ -88,11 +103,35 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
 
-/** Attributes that become selector headers when the publisher sent them (besides extensions). */
-const HEADER_ATTRIBUTES = ['id', 'source', 'type', 'subject', 'datacontenttype', 'time'] as const;
+/** The mesh's default content type: not stored as a header [EDGE-4]. */
+export const JSON_CONTENT_TYPE = 'application/json';
 
-/** Attributes that are neither headers nor extensions. */
-const NOT_EXTENSIONS = new Set(['specversion', 'data', 'data_base64', 'dataschema', 'datacontentencoding', 'schemaurl', ...HEADER_ATTRIBUTES]);
+/** Bytes of no declared type (RFC 9110 §8.3, CloudEvents `data_base64`). */
+const OCTET_STREAM = 'application/octet-stream';
+
+/** Attributes that become selector headers when the publisher sent them (besides extensions). */
+const HEADER_ATTRIBUTES = ['subject', 'time'] as const;
+
+/**
+ * What is not an extension header: the envelope's fields (id, source, type, specversion, topic),
+ * the delivery class (the frame kind), the data, the content type (its own rule) and the
+ * attributes above.
+ */
+const NOT_EXTENSIONS = new Set([
+  'id',
+  'source',
+  'type',
+  'specversion',
+  'topic',
+  'delivery',
+  'datacontenttype',
+  'data',
+  'data_base64',
+  'dataschema',
+  'datacontentencoding',
+  'schemaurl',
+  ...HEADER_ATTRIBUTES,
+]);
 
 /** Checks what the SDK would paper over, on the attributes as sent (`where`: "ce-" in binary mode). */
 function checkSent(sent: Readonly<Record<string, unknown>>, where: string): string | null {
@@ -168,7 +207,8 @@ export function ingestBinary(headers: Readonly<Record<string, string | string[] 
   const media = mediaType(flat['content-type']);
   let data: unknown;
   let payload: Uint8Array = body;
-  if (isJsonMedia(media) && body.length > 0) {
+  const jsonBody = isJsonMedia(media) && body.length > 0;
+  if (jsonBody) {
     try {
       data = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
     } catch (err) {
@@ -179,7 +219,7 @@ export function ingestBinary(headers: Readonly<Record<string, string | string[] 
   // The SDK parses attributes only: the data is ours (its JSON parser quotes a bare number).
   const event = toEvent(flat, undefined);
   if (typeof event === 'string') return { ok: false, error: event };
-  return finish(event, sent, data, payload, false);
+  return finish(event, sent, data, payload, contentTypeHeader(event, payload, jsonBody, flat['content-type'] === undefined));
 }
 
 /** Structured mode: one event as a JSON text (also a batch's element, `where` naming its index). */
@@ -206,18 +246,35 @@ export function ingestStructuredValue(raw: unknown, text: string = JSON.stringif
   if (typeof event === 'string') return { ok: false, error: event };
   const data = sent['data'];
   let payload: Uint8Array;
-  if (b64 !== undefined) payload = new Uint8Array(Buffer.from(b64, 'base64'));
-  else if (data === undefined) payload = new Uint8Array(0);
+  let jsonPayload = false;
+  if (b64 !== undefined) {
+    payload = new Uint8Array(Buffer.from(b64, 'base64'));
+    // Only an explicit application/json on bytes needs a look: are they JSON, as delivery will assume?
+    jsonPayload = sent['datacontenttype'] === JSON_CONTENT_TYPE && parseJson(payload) !== NOT_JSON;
+  } else if (data === undefined) payload = new Uint8Array(0);
   else {
     const ct = sent['datacontenttype'];
     const json = ct === undefined || (typeof ct === 'string' && isJsonMedia(mediaType(ct)));
-    payload = new TextEncoder().encode(!json && typeof data === 'string' ? data : JSON.stringify(data));
+    jsonPayload = json || typeof data !== 'string';
+    payload = new TextEncoder().encode(jsonPayload ? JSON.stringify(data) : (data as string));
   }
-  return finish(event, sent, data, payload, data !== undefined);
+  return finish(event, sent, data, payload, contentTypeHeader(event, payload, jsonPayload, b64 !== undefined));
 }
 
-/** The mesh's reading of a parsed event [EDGE-4]. */
-function finish(event: CloudEvent<unknown>, sent: Readonly<Record<string, unknown>>, data: unknown, payload: Uint8Array, impliedJson: boolean): Ingested {
+/**
+ * The `datacontenttype` header an event stores [EDGE-4]: none for JSON (an explicit
+ * `application/json` on a payload that is JSON text, or none sent on one), the sent value for
+ * anything else, `application/octet-stream` for bytes sent without a type.
+ */
+function contentTypeHeader(event: CloudEvent<unknown>, payload: Uint8Array, jsonPayload: boolean, untypedBytes: boolean): string | undefined {
+  const ct = (event as unknown as Readonly<Record<string, unknown>>)['datacontenttype'];
+  if (typeof ct === 'string') return ct === JSON_CONTENT_TYPE && jsonPayload && payload.length > 0 ? undefined : ct;
+  if (untypedBytes && payload.length > 0) return OCTET_STREAM;
+  return undefined;
+}
+
+/** The mesh's reading of a parsed event [EDGE-4]; `contentType`: its datacontenttype header, if any. */
+function finish(event: CloudEvent<unknown>, sent: Readonly<Record<string, unknown>>, data: unknown, payload: Uint8Array, contentType: string | undefined): Ingested {
   const invalid = validateEvent(event);
   if (invalid !== null) return { ok: false, error: invalid };
   const ev = event as unknown as Readonly<Record<string, unknown>>;
@@ -240,7 +297,9 @@ function finish(event: CloudEvent<unknown>, sent: Readonly<Record<string, unknow
     const v = name === 'time' && sent['time'] === undefined ? undefined : ev[name];
     if (isScalar(v)) headers[name] = v;
   }
-  if (headers['datacontenttype'] === undefined && impliedJson) headers['datacontenttype'] = 'application/json';
+  // Delivery reads this header as the payload's type, so it is never a data field's.
+  delete headers['datacontenttype'];
+  if (contentType !== undefined) headers['datacontenttype'] = contentType;
   for (const [k, v] of Object.entries(ev)) if (!NOT_EXTENSIONS.has(k) && isScalar(v)) headers[k] = v;
 
   for (const s of [event.id, event.source, event.type, topic, ...Object.keys(headers), ...Object.values(headers)]) {
@@ -249,31 +308,58 @@ function finish(event: CloudEvent<unknown>, sent: Readonly<Record<string, unknow
   return { ok: true, publish: { id: event.id, source: event.source, type: event.type, topic, headers: headers as Headers, payload, guaranteed: delivery === 'guaranteed' } };
 }
 
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
 function isScalar(v: unknown): v is HeaderValue {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** The payload as JSON, or NOT_JSON when it is empty or does not parse. */
+function parseJson(payload: Uint8Array): unknown {
+  if (payload.length === 0) return NOT_JSON;
+  try {
+    return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/**
+ * The datacontenttype a subscriber is told [EDGE-5]: the header, else `application/json` when the
+ * payload parses as JSON (the mesh's default), else none. For edges that pass the payload on as
+ * bytes (gRPC); the WebSocket's toStructured parses it once for both.
+ */
+export function deliveredContentType(env: Envelope): string | undefined {
+  const ct = env.headers['datacontenttype'];
+  if (typeof ct === 'string') return ct;
+  return parseJson(env.payload) === NOT_JSON ? undefined : JSON_CONTENT_TYPE;
 }
 
 /** The WebSocket message for one delivery [EDGE-5]. */
 export function toStructured(env: Envelope, guaranteed: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { specversion: env.specversion, id: env.id, source: env.source, type: env.type, topic: env.topic };
+  const payload = env.payload;
   const ct = env.headers['datacontenttype'];
-  if (typeof ct === 'string') out['datacontenttype'] = ct;
-  if (env.payload.length > 0) {
-    const bytes = Buffer.from(env.payload.buffer, env.payload.byteOffset, env.payload.byteLength);
-    const media = typeof ct === 'string' ? mediaType(ct) : '';
-    let set = false;
-    if (isJsonMedia(media)) {
-      try {
-        out['data'] = JSON.parse(bytes.toString('utf8'));
-        set = true;
-      } catch {
-        // Not JSON after all (a publisher's mislabel): the bytes go as they are.
-      }
-    } else if (media.startsWith('text/')) {
-      out['data'] = bytes.toString('utf8');
-      set = true;
+  if (typeof ct !== 'string') {
+    // No header: JSON, the mesh's default [EDGE-4], if the bytes are JSON.
+    const data = parseJson(payload);
+    if (data !== NOT_JSON) {
+      out['datacontenttype'] = JSON_CONTENT_TYPE;
+      out['data'] = data;
+    } else if (payload.length > 0) out['data_base64'] = base64(payload);
+  } else {
+    out['datacontenttype'] = ct;
+    if (payload.length > 0) {
+      const media = mediaType(ct);
+      // A JSON type on bytes that do not parse (a publisher's mislabel): the bytes go as they are.
+      const data = isJsonMedia(media) ? parseJson(payload) : media.startsWith('text/') ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8') : NOT_JSON;
+      if (data !== NOT_JSON) out['data'] = data;
+      else out['data_base64'] = base64(payload);
     }
-    if (!set) out['data_base64'] = bytes.toString('base64');
   }
   out['routingpath'] = env.path.join(',');
   out['publishedat'] = String(Math.floor(env.publishedAtMs));

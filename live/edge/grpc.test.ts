@@ -7,6 +7,7 @@
 import { type ClientDuplexStream, credentials, type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeMeshCerts } from '../certs.ts';
+import { ingestStructured } from './cloudevent.ts';
 import { LiveHost } from '../host.ts';
 import { type GrpcEdge, type GrpcEdgeOptions, loadSubscriptionService, startGrpcEdge, type WireEventEnvelope, type WireSubscriptionRequest } from './grpc.ts';
 import { type EdgePublish, HostPort } from './port.ts';
@@ -108,6 +109,31 @@ describe('[GRPC-2][GRPC-5] subscribe and deliver', () => {
     // No publishedAtMs given: the broker stamped its own epoch time.
     expect(Math.abs(e4.publish_timestamp_ms - Date.now())).toBeLessThan(60_000);
     expect(b.edge.counters.delivered).toBe(3);
+  });
+
+  it('[GRPC-5][EDGE-5] a CloudEvent from the HTTP edge: headers are its data fields and extensions, with datacontenttype restored for JSON', async () => {
+    const b = await boot();
+    const c = connect(b.edge, 'ce-svc');
+    c.send('SUBSCRIBE', 'ce/#', "type = 'com.acme.order' AND source LIKE '/billing%'");
+    expect(await subscriptions(b, 1)).toBe(true);
+    const ingest = async (event: Record<string, unknown>): Promise<void> => {
+      const r = ingestStructured(JSON.stringify({ specversion: '1.0', source: '/billing/checkout', type: 'com.acme.order', topic: 'ce/x', ...event }));
+      if (!r.ok) throw new Error(r.error);
+      expect((await b.port.publish(r.publish)).status).toBe('accepted');
+    };
+    await ingest({ id: 'c1', tier: 'gold', data: { amountCents: 12500, vip: true } });
+    await ingest({ id: 'c2', datacontenttype: 'text/plain', data: 'hello' });
+    await ingest({ id: 'c3', data_base64: 'AAEC' });
+    await ingest({ id: 'c4', type: 'com.acme.refund', data: {} });
+    await ingest({ id: 'c5', data: {} });
+    expect(await until(() => ids(c).includes('c5'))).toBe(true);
+    expect(ids(c)).toEqual(['c1', 'c2', 'c3', 'c5']);
+    const [c1, c2, c3] = c.got as [WireEventEnvelope, WireEventEnvelope, WireEventEnvelope];
+    expect(c1.headers).toEqual({ amountCents: '12500', vip: 'true', tier: 'gold', datacontenttype: 'application/json' });
+    expect(c1).toMatchObject({ event_id: 'c1', type: 'com.acme.order', source: '/billing/checkout', topic: 'ce/x', guaranteed: false });
+    expect(JSON.parse(Buffer.from(c1.payload_bytes).toString())).toEqual({ amountCents: 12500, vip: true });
+    expect(c2.headers).toEqual({ datacontenttype: 'text/plain' });
+    expect(c3.headers).toEqual({ datacontenttype: 'application/octet-stream' });
   });
 
   it('UNSUBSCRIBE stops deliveries; another SUBSCRIBE on the same stream works; a repeated SUBSCRIBE is one subscription', async () => {

@@ -25,7 +25,10 @@
  * string (`String(v)`: numbers in JavaScript's shortest round-trip form, e.g. `12500`, `0.5`,
  * `1e+21`; booleans `true`/`false`), payload_bytes, publish_timestamp_ms (the publisher's epoch
  * ms, floored to an integer), routing_path (the brokers it crossed, first the one it was
- * published at), type, source, guaranteed.
+ * published at), type, source, guaranteed. The headers are the envelope's (cloudevent.ts [EDGE-4]:
+ * data fields, subject, time, extensions; id, source, type, topic and the delivery class are the
+ * EventEnvelope's own fields), plus `datacontenttype: application/json` when the envelope has no
+ * datacontenttype header and the payload parses as JSON, the mesh's default [EDGE-5].
  * [GRPC-6] Flow control [EDGE-2]: the broker hands a subscription its next event only once the
  * previous one's write has been flushed to the HTTP/2 stream (the write callback), so a client
  * that reads slowly leaves its backlog in the broker's paced queue under the slow-consumer
@@ -42,6 +45,7 @@ import { loadSync, type Options } from '@grpc/proto-loader';
 import type { LocalSubscription } from '../../engine/broker.ts';
 import { SelectorError } from '../../engine/selector/index.ts';
 import { type Envelope, type Headers, UsageError } from '../../engine/types.ts';
+import { deliveredContentType } from './cloudevent.ts';
 import type { EdgePort, EdgeSubscriber } from './port.ts';
 
 /** The contract's file in the repository. */
@@ -77,10 +81,15 @@ export interface WireEventEnvelope {
   readonly guaranteed: boolean;
 }
 
-/** Header values as the contract's strings [GRPC-5]. */
-export function wireHeaders(headers: Headers): Record<string, string> {
+/** Header values as the contract's strings [GRPC-5], with the envelope's implied content type. */
+export function wireHeaders(env: Envelope): Record<string, string> {
+  const headers: Headers = env.headers;
   const out: Record<string, string> = {};
   for (const k of Object.keys(headers)) out[k] = String(headers[k]);
+  if (out['datacontenttype'] === undefined) {
+    const ct = deliveredContentType(env);
+    if (ct !== undefined) out['datacontenttype'] = ct;
+  }
   return out;
 }
 
@@ -89,7 +98,7 @@ export function toWireEnvelope(env: Envelope, guaranteed: boolean): WireEventEnv
   return {
     event_id: env.id,
     topic: env.topic,
-    headers: wireHeaders(env.headers),
+    headers: wireHeaders(env),
     payload_bytes: env.payload,
     publish_timestamp_ms: Math.floor(env.publishedAtMs),
     routing_path: [...env.path],

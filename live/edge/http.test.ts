@@ -6,6 +6,7 @@
  * with Retry-After.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../engine/types.ts';
 import { type Edge, openWs, startEdge, until, type WsClient } from './harness.ts';
 
 const CE = { 'ce-specversion': '1.0', 'ce-source': '/billing/checkout', 'ce-type': 'com.codesprintpro.order.created' };
@@ -88,6 +89,37 @@ describe('[EDGE-3] publish modes', () => {
     expect(r.status).toBe(202);
     expect(await until(() => sub.withId('evt-t1').length === 1)).toBe(true);
     expect(sub.withId('evt-t1')[0]).toMatchObject({ datacontenttype: 'text/plain; charset=utf-8', data: 'héllo, mesh' });
+  });
+
+  it("[EDGE-4] the envelope's headers hold the data fields, and subject, time and other extensions when sent; nothing the envelope has", async () => {
+    const got: Envelope[] = [];
+    const probe = edge.port.subscribe('orders/hdr/#', null, { kind: 'probe', deliver: (env, _g, consumed) => (got.push(env), consumed()) });
+    try {
+      const binary = await post(edge, { ...CE, 'ce-id': 'hdr-1', 'ce-topic': 'orders/hdr/1', 'ce-delivery': 'guaranteed', 'content-type': 'application/json' }, JSON.stringify(ORDER));
+      expect(binary.status).toBe(202);
+      const event = {
+        specversion: '1.0',
+        id: 'hdr-2',
+        source: '/billing',
+        type: 't',
+        topic: 'orders/hdr/2',
+        subject: 'ord_1',
+        time: '2026-02-05T10:12:25.000Z',
+        tier: 'gold',
+        datacontenttype: 'application/json',
+        data: ORDER,
+      };
+      expect((await post(edge, { 'content-type': 'application/cloudevents+json' }, JSON.stringify(event))).status).toBe(202);
+      expect(await until(() => got.length === 2)).toBe(true);
+      expect({ ...got[0]?.headers }).toEqual(ORDER);
+      expect(got[0]).toMatchObject({ id: 'hdr-1', source: '/billing/checkout', type: 'com.codesprintpro.order.created', topic: 'orders/hdr/1' });
+      expect({ ...got[1]?.headers }).toEqual({ ...ORDER, subject: 'ord_1', time: '2026-02-05T10:12:25.000Z', tier: 'gold' });
+      // The subscriber still sees the event as sent.
+      expect(await until(() => sub.withId('hdr-2').length === 1)).toBe(true);
+      expect(sub.withId('hdr-2')[0]).toMatchObject({ id: 'hdr-2', source: '/billing', type: 't', topic: 'orders/hdr/2', datacontenttype: 'application/json', data: ORDER });
+    } finally {
+      edge.port.unsubscribe(probe);
+    }
   });
 
   it('batch mode: 202 with one answer per event, in order, each delivered once', async () => {

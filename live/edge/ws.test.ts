@@ -56,7 +56,7 @@ describe('[EDGE-7] subscriptions', () => {
     expect(filtered.messages.map((m) => m['id'])).toEqual(['p-1', 'p-4']);
   });
 
-  it('[EDGE-4] selectors see attributes, extensions and JSON data fields; an attribute wins a name clash', async () => {
+  it('[EDGE-4] selectors see attributes, extensions and JSON data fields; a data field wins over an envelope attribute, an extension over a data field', async () => {
     const sel = await open('sel/#', "source = '/test' AND tier = 'gold' AND amountCents >= 100");
     const post = (id: string, extra: Record<string, string>, data: Record<string, unknown>) =>
       fetch(`${edge.base}/v1/events/publish`, {
@@ -67,15 +67,43 @@ describe('[EDGE-7] subscriptions', () => {
       }).then((r) => expect(r.status).toBe(202));
     await post('q-1', { 'ce-tier': 'gold' }, { amountCents: 100 });
     await post('q-2', { 'ce-tier': 'silver' }, { amountCents: 100 });
-    // The data says source '/test', the attribute says '/other': the attribute wins.
+    // The data says source '/test', the envelope says '/other': the header (data field) wins [SEL-ATTR].
     await post('q-3', { 'ce-tier': 'gold', 'ce-source': '/other' }, { amountCents: 100, source: '/test' });
     // Binary-mode header values are strings: ce-amountcents is "500", not a number.
     await post('q-4', { 'ce-tier': 'gold', 'ce-amountcents': '500' }, {});
     // The data says tier 'bronze', the extension says 'gold': the extension wins, so it matches.
     await post('q-5', { 'ce-tier': 'gold' }, { amountCents: 7000, tier: 'bronze' });
-    await post('q-6', { 'ce-tier': 'gold' }, { amountCents: 101 });
-    expect(await until(() => sel.withId('q-6').length === 1)).toBe(true);
-    expect(sel.messages.map((m) => m['id'])).toEqual(['q-1', 'q-5', 'q-6']);
+    // No source in the data: the envelope's '/other' is what `source` reads.
+    await post('q-6', { 'ce-tier': 'gold', 'ce-source': '/other' }, { amountCents: 100 });
+    await post('q-7', { 'ce-tier': 'gold' }, { amountCents: 101 });
+    expect(await until(() => sel.withId('q-7').length === 1)).toBe(true);
+    expect(sel.messages.map((m) => m['id'])).toEqual(['q-1', 'q-3', 'q-5', 'q-7']);
+  });
+
+  it('[SEL-ATTR] selectors on type and source match an HTTP publish, though neither is a header', async () => {
+    const typed = await open('attr/#', "type = 'com.acme.order'");
+    const billing = await open('attr/#', "source LIKE '/billing%' AND amountCents > 100");
+    const post = (id: string, source: string, type: string, amountCents: number) =>
+      fetch(`${edge.base}/v1/events/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify({ specversion: '1.0', id, source, type, topic: 'attr/x', data: { amountCents } }),
+        signal: AbortSignal.timeout(5000),
+      }).then((r) => expect(r.status).toBe(202));
+    await post('a-1', '/billing/checkout', 'com.acme.order', 500);
+    await post('a-2', '/shipping', 'com.acme.order', 500);
+    await post('a-3', '/billing/refunds', 'com.acme.refund', 50);
+    await post('a-4', '/billing/refunds', 'com.acme.refund', 5000);
+    const probed: Array<Readonly<Record<string, unknown>>> = [];
+    const probe = edge.port.subscribe('attr/#', null, { kind: 'probe', deliver: (env, _g, consumed) => (probed.push(env.headers), consumed()) });
+    await post('a-5', '/billing/checkout', 'com.acme.order', 101);
+    expect(await until(() => typed.withId('a-5').length === 1 && billing.withId('a-5').length === 1 && probed.length === 1)).toBe(true);
+    edge.port.unsubscribe(probe);
+    expect(typed.messages.map((m) => m['id'])).toEqual(['a-1', 'a-2', 'a-5']);
+    expect(billing.messages.map((m) => m['id'])).toEqual(['a-1', 'a-4', 'a-5']);
+    // What they matched on is the envelope's: the headers are the data's.
+    expect({ ...probed[0] }).toEqual({ amountCents: 101 });
+    expect(typed.withId('a-5')[0]).toMatchObject({ type: 'com.acme.order', source: '/billing/checkout', datacontenttype: 'application/json', data: { amountCents: 101 } });
   });
 
   it('$share/GROUP/ members split the events between them, each event to one member', async () => {
