@@ -78,6 +78,12 @@ export interface LinkResult {
   readonly dataFrames: number;
   readonly controlBytes: number;
   readonly controlFrames: number;
+  /**
+   * dataBytes and controlBytes as the codec produced them (length prefix included), without the
+   * modeled per-frame transport overhead: the figure a live run's mesh connections count.
+   */
+  readonly codecDataBytes: number;
+  readonly codecControlBytes: number;
   readonly warmupBytes: number;
   readonly bandwidthBps: number;
   readonly rttMs: number;
@@ -295,6 +301,8 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       dataFrames: d.dataFrames,
       controlBytes: d.controlBytes,
       controlFrames: d.controlFrames,
+      codecDataBytes: d.codecDataBytes,
+      codecControlBytes: d.codecControlBytes,
       warmupBytes: d.warmupBytes,
       bandwidthBps: d.spec.bandwidthBps,
       rttMs: d.spec.rttMs,

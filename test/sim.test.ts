@@ -21,6 +21,21 @@ describe('determinism [TRACE-1]', () => {
   });
 });
 
+describe('codec bytes beside wire bytes', () => {
+  it('codecDataBytes and codecControlBytes are the wire bytes less the modeled overhead per frame', () => {
+    const scenario = loadScenario('scenarios/two-region-basic.yaml');
+    const r = runScenario(scenario, { durationMs: 1000, measureHeap: false });
+    const overhead = scenario.model.transportOverheadBytes;
+    expect(overhead).toBeGreaterThan(0);
+    const wan = r.links.filter((l) => l.wan && l.dataFrames > 0);
+    expect(wan.length).toBeGreaterThan(0);
+    for (const l of r.links) {
+      expect(l.codecDataBytes, `${l.from}>${l.to}`).toBe(l.dataBytes - l.dataFrames * overhead);
+      expect(l.codecControlBytes, `${l.from}>${l.to}`).toBe(l.controlBytes - l.controlFrames * overhead);
+    }
+  });
+});
+
 /** One slow WAN link, Poisson arrivals, every event wanted on the far side. */
 function slowLink(ratePerSec: number, seconds: number): string {
   return `
