@@ -40,6 +40,8 @@ export interface FaultResult {
   readonly at: number;
   readonly action: string;
   readonly target: readonly string[];
+  /** degrade / slow-consumer: how long until it reverts (null: to the end of the run; always null for other actions). */
+  readonly forMs: number | null;
   /** Last route change after the fault, minus its time (null: no route changed). */
   readonly convergenceMs: number | null;
   /** Per broker: its first routing reaction (adjacency or route change) after the fault. */
@@ -473,6 +475,7 @@ function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
       at: m.at,
       action: fault.action,
       target: fault.target,
+      forMs: fault.forMs ?? null,
       convergenceMs: Number.isNaN(lastChange) ? null : round(lastChange - m.at, 3),
       detectMs: detect,
       detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),

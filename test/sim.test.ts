@@ -36,6 +36,36 @@ describe('codec bytes beside wire bytes', () => {
   });
 });
 
+describe('a timed fault says how long it lasted', () => {
+  it('faults[].forMs: a degrade its `for`, one without `for` null, a link-down null', () => {
+    const yaml = `
+name: timed
+seed: 1
+duration: 4s
+warmup: 1s
+regions:
+  - { id: a, brokers: [a1] }
+  - { id: b, brokers: [b1] }
+links:
+  - { between: [a1, b1], rtt: 20ms, bandwidth: 1Gbps }
+publishers:
+  - { broker: a1, rate: 100/s, topic: "t/x", size: 100B }
+subscribers:
+  - { broker: b1, count: 1, pattern: "t/#" }
+faults:
+  - { at: 1s, degrade: [a1, b1], loss: 0.1, for: 1500ms }
+  - { at: 2s, link-down: [a1, b1] }
+  - { at: 3s, degrade: [a1, b1], rtt: 50ms }
+`;
+    const r = runScenario(parseScenario(yaml, 'timed.yaml'), { measureHeap: false });
+    expect(r.faults.map((f) => [f.action, f.forMs])).toEqual([
+      ['degrade', 1500],
+      ['link-down', null],
+      ['degrade', null],
+    ]);
+  });
+});
+
 /** One slow WAN link, Poisson arrivals, every event wanted on the far side. */
 function slowLink(ratePerSec: number, seconds: number): string {
   return `
