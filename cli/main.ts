@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
 import { benchLiveCommand } from './bench-live.ts';
+import { compareCommand } from './compare.ts';
 import { type BrokerOptions, brokerCommand } from './broker.ts';
 import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
@@ -92,6 +93,16 @@ program
   .option('--duration <d>', "simulated time, e.g. 60s (default: the scenario's duration)")
   .option('--force', 'run even when the pre-flight estimates more memory than this machine has')
   .action((file: string, opts) => vizCommand(file, opts));
+
+program
+  .command('compare')
+  .description("the twin's fidelity: a sim run's figures beside a live run's of the same scenario, each against its target; exit 1 when one is outside")
+  .argument('<simDir>', 'the --out folder of `meshtwin run` (summary.json, series.csv)')
+  .argument('<liveDir>', 'the --out folder of `meshtwin live` on the same scenario')
+  .option('--json <file>', 'also write the rows as JSON')
+  .action((simDir: string, liveDir: string, opts: { json?: string }) => {
+    process.exitCode = compareCommand(simDir, liveDir, opts);
+  });
 
 program
   .command('explore')

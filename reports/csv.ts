@@ -28,6 +28,9 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
       droppedLoss: l.droppedLoss,
       droppedQueue: l.droppedQueue,
       droppedDown: l.droppedDown,
+      // Added columns go last, so a reader that goes by position still finds the old ones.
+      codecDataBytes: l.codecDataBytes,
+      codecControlBytes: l.codecControlBytes,
     })),
     { header: true },
   );

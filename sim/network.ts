@@ -53,6 +53,9 @@ export class LinkDirection {
   dataFrames = 0;
   controlBytes = 0;
   controlFrames = 0;
+  /** The same frames' bytes as the codec produced them (length prefix included, no transport overhead). */
+  codecDataBytes = 0;
+  codecControlBytes = 0;
   /** Bytes sent before traffic started (the warm-up's control plane). */
   warmupBytes = 0;
   /** Realtime data frames lost on the wire (gone for good). */
@@ -134,9 +137,11 @@ export class LinkDirection {
       this.frames++;
       if (isData) {
         this.dataBytes += wire;
+        this.codecDataBytes += bytes.length;
         this.dataFrames++;
       } else {
         this.controlBytes += wire;
+        this.codecControlBytes += bytes.length;
         this.controlFrames++;
       }
       const sec = Math.floor(start / 1000);

@@ -40,6 +40,8 @@ export interface FaultResult {
   readonly at: number;
   readonly action: string;
   readonly target: readonly string[];
+  /** degrade / slow-consumer: how long until it reverts (null: to the end of the run; always null for other actions). */
+  readonly forMs: number | null;
   /** Last route change after the fault, minus its time (null: no route changed). */
   readonly convergenceMs: number | null;
   /** Per broker: its first routing reaction (adjacency or route change) after the fault. */
@@ -78,6 +80,12 @@ export interface LinkResult {
   readonly dataFrames: number;
   readonly controlBytes: number;
   readonly controlFrames: number;
+  /**
+   * dataBytes and controlBytes as the codec produced them (length prefix included), without the
+   * modeled per-frame transport overhead: the figure a live run's mesh connections count.
+   */
+  readonly codecDataBytes: number;
+  readonly codecControlBytes: number;
   readonly warmupBytes: number;
   readonly bandwidthBps: number;
   readonly rttMs: number;
@@ -295,6 +303,8 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       dataFrames: d.dataFrames,
       controlBytes: d.controlBytes,
       controlFrames: d.controlFrames,
+      codecDataBytes: d.codecDataBytes,
+      codecControlBytes: d.codecControlBytes,
       warmupBytes: d.warmupBytes,
       bandwidthBps: d.spec.bandwidthBps,
       rttMs: d.spec.rttMs,
@@ -465,6 +475,7 @@ function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
       at: m.at,
       action: fault.action,
       target: fault.target,
+      forMs: fault.forMs ?? null,
       convergenceMs: Number.isNaN(lastChange) ? null : round(lastChange - m.at, 3),
       detectMs: detect,
       detectMsMax: detectValues.length === 0 ? null : Math.max(...detectValues),

@@ -21,6 +21,51 @@ describe('determinism [TRACE-1]', () => {
   });
 });
 
+describe('codec bytes beside wire bytes', () => {
+  it('codecDataBytes and codecControlBytes are the wire bytes less the modeled overhead per frame', () => {
+    const scenario = loadScenario('scenarios/two-region-basic.yaml');
+    const r = runScenario(scenario, { durationMs: 1000, measureHeap: false });
+    const overhead = scenario.model.transportOverheadBytes;
+    expect(overhead).toBeGreaterThan(0);
+    const wan = r.links.filter((l) => l.wan && l.dataFrames > 0);
+    expect(wan.length).toBeGreaterThan(0);
+    for (const l of r.links) {
+      expect(l.codecDataBytes, `${l.from}>${l.to}`).toBe(l.dataBytes - l.dataFrames * overhead);
+      expect(l.codecControlBytes, `${l.from}>${l.to}`).toBe(l.controlBytes - l.controlFrames * overhead);
+    }
+  });
+});
+
+describe('a timed fault says how long it lasted', () => {
+  it('faults[].forMs: a degrade its `for`, one without `for` null, a link-down null', () => {
+    const yaml = `
+name: timed
+seed: 1
+duration: 4s
+warmup: 1s
+regions:
+  - { id: a, brokers: [a1] }
+  - { id: b, brokers: [b1] }
+links:
+  - { between: [a1, b1], rtt: 20ms, bandwidth: 1Gbps }
+publishers:
+  - { broker: a1, rate: 100/s, topic: "t/x", size: 100B }
+subscribers:
+  - { broker: b1, count: 1, pattern: "t/#" }
+faults:
+  - { at: 1s, degrade: [a1, b1], loss: 0.1, for: 1500ms }
+  - { at: 2s, link-down: [a1, b1] }
+  - { at: 3s, degrade: [a1, b1], rtt: 50ms }
+`;
+    const r = runScenario(parseScenario(yaml, 'timed.yaml'), { measureHeap: false });
+    expect(r.faults.map((f) => [f.action, f.forMs])).toEqual([
+      ['degrade', 1500],
+      ['link-down', null],
+      ['degrade', null],
+    ]);
+  });
+});
+
 /** One slow WAN link, Poisson arrivals, every event wanted on the far side. */
 function slowLink(ratePerSec: number, seconds: number): string {
   return `
