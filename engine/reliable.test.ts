@@ -406,7 +406,7 @@ describe('Outbox: an ack of new data ends the backoff [REL-4]', () => {
   });
 
   it('a retry already due sooner than now + RTO keeps its deadline; first transmissions are never moved', () => {
-    const o = new Outbox(200, undefined, LOW_FLOOR, LOW_FLOOR);
+    const o = new Outbox(200, undefined, LOW_FLOOR);
     const a = send(o, 0, 'a');
     const [p] = o.expired(200);
     const retry = resend(o, 200, p as Pending); // due at 600

@@ -233,28 +233,23 @@ export class LiveRun {
     let backpressured = 0;
     let expected = 0;
     const publishers = new ScenarioPublishers(s, o.seed, o.durationMs, httpOf, (ev, fate, at) => {
+      const input = {
+        id: `${ev.stream.index}-${ev.n}`,
+        source: ev.stream.source,
+        type: ev.stream.spec.type,
+        topic: ev.topic,
+        headers: ev.headers,
+        payload: ev.stream.payload,
+        publishedAtMs: 0,
+        guaranteed: ev.stream.spec.delivery === 'guaranteed',
+      };
       if (fate === 'accepted') {
         published++;
-        expected += oracle.demand(ev.topic, ev.headers);
+        expected += oracle.demand(input);
         bump(perSecond.published, Math.max(0, Math.floor(((this.#publishers?.dueAt(ev.stream.index, ev.n) ?? at) - this.#t0) / 1000)), 1);
       } else if (fate === 'backpressure') backpressured++;
       else rejected++;
-      checker?.publish(
-        at - this.#t0,
-        ev.stream,
-        ev.n,
-        {
-          id: `${ev.stream.index}-${ev.n}`,
-          source: ev.stream.source,
-          type: ev.stream.spec.type,
-          topic: ev.topic,
-          headers: ev.headers,
-          payload: ev.stream.payload,
-          publishedAtMs: 0,
-          guaranteed: ev.stream.spec.delivery === 'guaranteed',
-        },
-        fate === 'accepted' ? 'accepted' : fate === 'backpressure' ? 'backpressure' : 'broker-down',
-      );
+      checker?.publish(at - this.#t0, ev.stream, ev.n, input, fate === 'accepted' ? 'accepted' : fate === 'backpressure' ? 'backpressure' : 'broker-down');
     });
     this.#publishers = publishers;
     const faults = new LiveFaults({
@@ -492,6 +487,7 @@ export class LiveRun {
           backpressured: d('backpressured'),
           takeoverMs: null,
           rebuildMs: resub === undefined ? null : round(resub.at - m.at, 3),
+          forMs: f.forMs ?? null,
         };
       });
     const initial = control.filter((e) => e.type === 'routes-changed' && e.at < 0);
