@@ -41,6 +41,9 @@ export async function liveRunTo(file: string, opts: LiveCommandOptions, say: (li
   let result: LiveResult;
   try {
     result = await run.run();
+  } catch (e) {
+    // A broker that would not start, a port taken, a mesh that never formed: one line, every process stopped.
+    throw new CliError(`live run of ${file} failed: ${(e as Error).message.split('\n')[0]}`);
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);

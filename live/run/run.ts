@@ -28,6 +28,7 @@
  *           caller's signal handler calls `abort()`), by PID.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { BrokerEvent } from '../../engine/broker.ts';
 import type { Envelope } from '../../engine/types.ts';
 import type { FaultSpec, Scenario } from '../../scenarios/types.ts';
@@ -60,6 +61,20 @@ export interface LiveOptions {
   readonly drainMs?: number;
   /** Progress lines for the user. */
   readonly say?: (line: string) => void;
+  /** Called once the mesh is up and subscribed, before the warm-up (the browser view attaches here). */
+  readonly onReady?: (view: LiveMeshView) => void;
+}
+
+/** What a watcher (the browser view) may see and do while a live run goes. */
+export interface LiveMeshView {
+  readonly scenario: Scenario;
+  /** Epoch ms of t0 (NaN before the traffic starts). */
+  t0(): number;
+  brokers(): Array<{ readonly id: string; readonly region: string; readonly http: number; readonly alive: boolean }>;
+  /** Whether the link between a and b is up (no fault holds it down). */
+  linkUp(a: string, b: string): boolean;
+  /** Does a fault now, as a scenario's `faults:` entry would (its `at` is ignored). */
+  apply(f: FaultSpec): Promise<void>;
 }
 
 /** What a live run adds to the simulator's result (summary.json `live`). */
@@ -118,11 +133,12 @@ export class LiveRun {
   #t0 = 0;
   readonly #say: (line: string) => void;
 
-  constructor(
-    scenario: Scenario,
-    readonly opts: LiveOptions,
-  ) {
+  readonly opts: LiveOptions;
+
+  constructor(scenario: Scenario, opts: LiveOptions) {
     this.scenario = withDuration(scenario, opts.durationMs);
+    // The brokers run in it and read their configs by absolute path.
+    this.opts = { ...opts, workDir: resolve(opts.workDir) };
     this.#say = opts.say ?? (() => {});
   }
 
@@ -224,6 +240,21 @@ export class LiveRun {
       };
       watch();
     }
+    const faults = new LiveFaults({
+      scenario: s,
+      shapers: (a, b) => mesh.relays.get(`${a}|${b}`) ?? mesh.relays.get(`${b}|${a}`) ?? [],
+      crash: (id) => this.#crash(id),
+      restart: (id) => this.#start(id),
+      slow: (id, pattern, rate) => this.#subscribers?.slow(id, pattern, rate),
+    });
+    this.#faults = faults;
+    o.onReady?.({
+      scenario: s,
+      t0: () => (this.#t0 === 0 ? Number.NaN : this.#t0),
+      brokers: () => ids.map((id) => ({ id, region: region.get(id) as string, http: mesh.broker(id).http, alive: this.#running.get(id)?.proc?.alive === true })),
+      linkUp: (a, b) => faults.linkUp(a, b),
+      apply: (f) => faults.apply(f),
+    });
     this.#say(`${pops.length} subscriber connections open; warm-up ${s.warmupMs} ms`);
     await sleep(s.warmupMs);
 
@@ -252,14 +283,6 @@ export class LiveRun {
       checker?.publish(at - this.#t0, ev.stream, ev.n, input, fate === 'accepted' ? 'accepted' : fate === 'backpressure' ? 'backpressure' : 'broker-down');
     });
     this.#publishers = publishers;
-    const faults = new LiveFaults({
-      scenario: s,
-      shapers: (a, b) => mesh.relays.get(`${a}|${b}`) ?? mesh.relays.get(`${b}|${a}`) ?? [],
-      crash: (id) => this.#crash(id),
-      restart: (id) => this.#start(id),
-      slow: (id, pattern, rate) => this.#subscribers?.slow(id, pattern, rate),
-    });
-    this.#faults = faults;
     const routesAtEnd = new Map<string, Map<string, string>>();
     const spoolFull = new Map<string, number>();
     const liveMesh: CheckedMesh = {

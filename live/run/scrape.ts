@@ -41,6 +41,7 @@ export class BrokerCounters {
   /** A new scrape of the running process. */
   update(sample: Sample): void {
     for (const [k, v] of this.#latest) {
+      if (!isCounter(k)) continue;
       const now = sample.get(k);
       if (now !== undefined && now < v) {
         this.retire();
@@ -58,7 +59,7 @@ export class BrokerCounters {
 
   /** The process is gone (crash): its last scrape becomes part of the base. */
   retire(): void {
-    for (const [k, v] of this.#latest) if (k.includes('_total')) this.#base.set(k, (this.#base.get(k) ?? 0) + v);
+    for (const [k, v] of this.#latest) if (isCounter(k)) this.#base.set(k, (this.#base.get(k) ?? 0) + v);
     this.#latest = new Map();
   }
 
@@ -86,6 +87,12 @@ export class BrokerCounters {
     for (const [k, v] of this.#latest) add(k, v);
     return out;
   }
+}
+
+/** Prometheus names counters `…_total`: only they add up over lives (gauges go down and up). */
+function isCounter(key: string): boolean {
+  const brace = key.indexOf('{');
+  return (brace < 0 ? key : key.slice(0, brace)).endsWith('_total');
 }
 
 /** Fetches a broker's /metrics (null when it does not answer within `ms`). */
