@@ -78,8 +78,11 @@ program
   .option('--junit <file>', 'also write a JUnit XML report')
   .option('--out <dir>', "also write each run's summary.json to <dir>/<scenario name>/")
   .option('--force', 'run scenarios the pre-flight estimates beyond this machine')
-  .action((paths: string[], opts: { seed?: string; junit?: string; out?: string; force?: boolean }) => {
-    process.exitCode = testCommand(paths, opts);
+  .option('--live', 'run each scenario on real broker processes (as meshtwin live does) instead of simulating it')
+  .action(async (paths: string[], opts: { seed?: string; junit?: string; out?: string; force?: boolean; live?: boolean }) => {
+    process.exitCode = await testCommand(paths, opts);
+    // A live run's finished clients may leave keep-alive timers behind: the command is done.
+    if (opts.live === true) process.exit(process.exitCode);
   });
 
 program

@@ -6,8 +6,10 @@
  * [TEST-1] A scenario without assertions is an error, not a pass: a regression suite whose file
  * lost its `expect:` block must not go green.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { LiveRun, liveRefusal } from '../live/run/run.ts';
 import { toJUnitXml, type JUnitCase, type JUnitSuite } from '../reports/junit.ts';
 import { toSummary } from '../reports/summary.ts';
 import { table } from '../reports/table.ts';
@@ -28,6 +30,8 @@ export interface TestCommandOptions {
   readonly junit?: string;
   readonly out?: string;
   readonly force?: boolean;
+  /** Run each scenario live (real broker processes, meshtwin live) instead of simulating it. */
+  readonly live?: boolean;
 }
 
 /** One assertion's outcome: checked, or why it could not be. */
@@ -64,7 +68,7 @@ export function scenarioFiles(paths: readonly string[]): string[] {
 }
 
 /** Runs the command; returns the exit code. Usage errors throw CliError (exit 2 in main.ts). */
-export function testCommand(paths: readonly string[], opts: TestCommandOptions): number {
+export async function testCommand(paths: readonly string[], opts: TestCommandOptions): Promise<number> {
   const seed = opts.seed === undefined ? undefined : seedOption(opts.seed);
   const files = scenarioFiles(paths.length === 0 ? [DEFAULT_TEST_PATH] : paths);
   // Where the reports go is checked before any run, not after the last one.
@@ -72,7 +76,8 @@ export function testCommand(paths: readonly string[], opts: TestCommandOptions):
   if (opts.junit !== undefined) checkOutFile('--junit', opts.junit);
   const wall0 = performance.now();
   const outDirs = new Set<string>();
-  const outcomes = files.map((f) => testScenario(f, seed, opts.out, outDirs, opts.force === true));
+  const outcomes: ScenarioOutcome[] = [];
+  for (const f of files) outcomes.push(await testScenario(f, seed, opts.out, outDirs, opts.force === true, opts.live === true));
   const wallSeconds = (performance.now() - wall0) / 1000;
 
   process.stdout.write(`${report(outcomes, wallSeconds)}\n`);
@@ -84,7 +89,7 @@ export function testCommand(paths: readonly string[], opts: TestCommandOptions):
   return ok ? 0 : 1;
 }
 
-function testScenario(file: string, seedOverride: number | undefined, out: string | undefined, outDirs: Set<string>, force: boolean): ScenarioOutcome {
+async function testScenario(file: string, seedOverride: number | undefined, out: string | undefined, outDirs: Set<string>, force: boolean, live: boolean): Promise<ScenarioOutcome> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
   const fallbackName = basename(file).replace(/\.ya?ml$/, '');
@@ -100,6 +105,8 @@ function testScenario(file: string, seedOverride: number | undefined, out: strin
   if (scenario.expect.length === 0) {
     return { ...base, wallSeconds: elapsed(), error: { type: 'NoAssertions', message: `${file}: no assertions (add an expect: list)` }, rows: [] };
   }
+  const refusal = live ? liveRefusal(scenario) : null;
+  if (refusal !== null) return { ...base, wallSeconds: elapsed(), error: { type: 'LiveError', message: `${file}: ${refusal}` }, rows: [] };
   // The pre-flight: expect fields, islands, frame sizes and the run's cost, before the run.
   const pre = preflight(scenario, { check: assertionsNeedChecker(scenario.expect), force });
   for (const w of pre.warnings) process.stderr.write(`meshtwin: warning: ${w}\n`);
@@ -107,11 +114,20 @@ function testScenario(file: string, seedOverride: number | undefined, out: strin
   const outDir = out === undefined ? undefined : uniqueDir(join(out, scenario.name), outDirs);
   // The seed and resolved options come first, as `meshtwin run` prints them.
   process.stderr.write(
-    `SEED=${seed} scenario=${scenario.name} duration=${formatDuration(scenario.durationMs)} warmup=${formatDuration(scenario.warmupMs)} file=${file}${outDir === undefined ? '' : ` out=${outDir}`}\n`,
+    `SEED=${seed} scenario=${scenario.name} duration=${formatDuration(scenario.durationMs)} warmup=${formatDuration(scenario.warmupMs)} file=${file}${outDir === undefined ? '' : ` out=${outDir}`}${live ? ' mode=live' : ''}\n`,
   );
   let summary: Record<string, unknown>;
   try {
-    summary = toSummary(runScenario(scenario, { seed, measureHeap: false }));
+    if (live) {
+      // The mesh (certificates, configs, data) goes beside the report, or in a temp folder.
+      const work = outDir === undefined ? mkdtempSync(join(tmpdir(), 'meshtwin-live-')) : join(outDir, 'mesh');
+      try {
+        const run = new LiveRun(scenario, { seed, durationMs: scenario.durationMs, workDir: work, say: (line) => process.stderr.write(`  ${line}\n`) });
+        summary = toSummary(await run.run());
+      } finally {
+        if (outDir === undefined) rmSync(work, { recursive: true, force: true });
+      }
+    } else summary = toSummary(runScenario(scenario, { seed, measureHeap: false }));
   } catch (e) {
     // A run that throws is a bug in the simulator, not in the file: keep its stack for the log.
     process.stderr.write(`${file}: the run failed\n${(e as Error).stack ?? String(e)}\n`);

@@ -9,9 +9,12 @@
  *           is padded with a non-scalar field (`"pad":["xx…"]`, never a header) to the scenario's
  *           `size`, so the payload is exactly as long as the simulator's.
  * [LIVE-P2] Open loop: event n of a stream is due at t0 + its simulated publish time. A 1 ms tick
- *           moves due events into a per-broker pending list; whenever one of a broker's
- *           `connections` keep-alive HTTP connections is idle, the pending events go out as one
- *           CloudEvents batch. A slow answer makes batches grow, not the offered rate drop.
+ *           moves due events into the stream's pending list; whenever the stream has fewer than
+ *           its `connections` requests in flight, the pending events go out as one CloudEvents
+ *           batch. A slow answer makes batches grow, not the offered rate drop. A guaranteed
+ *           stream has one request in flight at a time, as an ordered producer does: two
+ *           concurrent requests could be accepted in either order, and the broker's order of
+ *           acceptance is the publish order it keeps.
  * [LIVE-P3] Each event's answer is its fate: ACCEPTED is published; BACKPRESSURE is the
  *           simulator's backpressure; UNAVAILABLE, NOT_PUBLISHED, a refused connection (a
  *           crashed broker) or an HTTP error is rejected. Nothing is retried (the simulator's
@@ -58,9 +61,12 @@ interface Pending {
   readonly ev: PublishedEvent;
 }
 
+/** One stream's queue of due events and its requests in flight. */
 interface BrokerLane {
   readonly http: () => number | null;
   readonly pending: Pending[];
+  /** Requests it may have in flight: 1 keeps a guaranteed stream's publish order [LIVE-P2]. */
+  readonly connections: number;
   busy: number;
 }
 
@@ -71,7 +77,8 @@ export class ScenarioPublishers {
   readonly dueMs: Float64Array[] = [];
   /** Per stream: events made so far. */
   readonly counts: number[] = [];
-  readonly #lanes = new Map<string, BrokerLane>();
+  /** One lane per stream. */
+  readonly #lanes: BrokerLane[] = [];
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
   readonly #lag = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
   readonly #nextDue: number[] = [];
@@ -82,7 +89,6 @@ export class ScenarioPublishers {
   #requests = 0;
   #inflight = 0;
   #idle: (() => void) | null = null;
-  #stopped = false;
 
   constructor(
     scenario: Scenario,
@@ -101,7 +107,7 @@ export class ScenarioPublishers {
       this.#stop.push(Math.min(s.spec.stopMs, durationMs));
       this.dueMs.push(new Float64Array(Math.ceil((s.ratePerSec * durationMs) / 1000 + 64)));
       this.counts.push(0);
-      if (!this.#lanes.has(s.broker)) this.#lanes.set(s.broker, { http: () => httpOf(s.broker), pending: [], busy: 0 });
+      this.#lanes.push({ http: () => httpOf(s.broker), pending: [], busy: 0, connections: s.spec.delivery === 'guaranteed' ? 1 : connections });
     }
   }
 
@@ -122,7 +128,6 @@ export class ScenarioPublishers {
 
   /** Stops taking new events (those already due keep going out until `settle`). */
   stop(): void {
-    this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
   }
@@ -172,7 +177,7 @@ export class ScenarioPublishers {
     for (let si = 0; si < this.streams.length; si++) {
       const s = this.streams[si] as PublishStream;
       const stop = this.#stop[si] as number;
-      const lane = this.#lanes.get(s.broker) as BrokerLane;
+      const lane = this.#lanes[si] as BrokerLane;
       let due = this.#nextDue[si] as number;
       while (due <= now && due < stop) {
         const n = this.counts[si] as number;
@@ -187,7 +192,7 @@ export class ScenarioPublishers {
       if (due < stop) more = true;
     }
     if (!more) this.stop();
-    for (const lane of this.#lanes.values()) while (lane.pending.length > 0 && lane.busy < this.connections) this.#send(lane);
+    for (const lane of this.#lanes) while (lane.pending.length > 0 && lane.busy < lane.connections) this.#send(lane);
   }
 
   #record(si: number, n: number, due: number): void {
@@ -225,7 +230,7 @@ export class ScenarioPublishers {
         this.#idle();
         this.#idle = null;
       }
-      if (!this.#stopped || lane.pending.length > 0) while (lane.pending.length > 0 && lane.busy < this.connections) this.#send(lane);
+      while (lane.pending.length > 0 && lane.busy < lane.connections) this.#send(lane);
     };
     const req = request(
       {
