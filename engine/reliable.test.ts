@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 /** The estimator's own tests run with the old 10 ms floor, so its arithmetic shows. */
-const LOW_FLOOR = 10;
+const LOW_FLOOR = { minMs: 10, slackMs: 20 };
 
 import { Inbox, MAX_RTO_MS, MIN_RTO_MS, MIN_RTO_SLACK_MS, Outbox, type Pending } from './reliable.ts';
 import { heldBytes } from './spool.ts';
