@@ -38,7 +38,7 @@ faults:
 expect:
   - "messages.lost == 0"
   - "invariants.violations == 0"
-  - "faults[0].convergenceMs < 1s"
+  - "faults[0].convergenceMs < 1.5s"
 `;
 
 /** Broker processes whose config lives under `under`. */
@@ -90,7 +90,7 @@ describe('meshtwin live', () => {
     expect(l.invariants.violations).toBe(0);
     expect(l.faults[0].action).toBe('link-down');
     expect(l.faults[0].convergenceMs).toBeGreaterThan(0);
-    expect(l.faults[0].convergenceMs).toBeLessThan(1000);
+    expect(l.faults[0].convergenceMs).toBeLessThan(1500);
     // Every CSV and the HTML report are written, as by meshtwin run.
     for (const f of ['links.csv', 'brokers.csv', 'latency.csv', 'series.csv', 'timeline.json', 'report.html']) expect(readFileSync(join(dir, 'live', f), 'utf8').length).toBeGreaterThan(0);
     // Before the cut, us-1 sends ap-1 its events directly: the same frames, the same codec bytes.
