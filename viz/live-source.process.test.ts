@@ -3,7 +3,8 @@
  * two-broker scenario (broker processes, shapers, clients), the source attached through the
  * run's onReady. The topology comes from the brokers, us-1 → eu-1 carries data at a rate the
  * scrapes see, the charts' points carry events per second, and faults done through the source
- * (a link cut, a crash) show in the next snapshot; after `finish`, one last snapshot, then none.
+ * (a link cut, a partition, a crash, a restart) show in the next snapshots; after `finish`, one
+ * last snapshot, then none.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,8 @@ describe('LiveSource on a live run', () => {
   it('draws the running mesh from its brokers, and a fault through the view shows at once', async () => {
     const scenario = loadScenario(writeTinyLive(dir));
     let source: LiveSource | undefined;
-    const run = new LiveRun(scenario, { seed: 7, durationMs: 8000, workDir: join(dir, 'mesh'), onReady: (view) => source?.attach(view) });
-    source = new LiveSource({ scenario: run.scenario, seed: 7, durationMs: 8000, scrapeMs: 500 });
+    const run = new LiveRun(scenario, { seed: 7, durationMs: 10_000, workDir: join(dir, 'mesh'), onReady: (view) => source?.attach(view) });
+    source = new LiveSource({ scenario: run.scenario, seed: 7, durationMs: 10_000, scrapeMs: 500 });
     const out = { hellos: 0, notices: [] as string[], building: [] as string[], finished: [] as string[] };
     source.bind({
       notice: (t) => out.notices.push(t),
@@ -100,16 +101,31 @@ describe('LiveSource on a live run', () => {
       expect(await src.control({ kind: 'fault', action: 'link-up', target: ['eu-1', 'us-1'] }, 'test')).toEqual({ ok: true });
       await wait('the link drawn up again', () => last().directions.every((d) => d.up), 10_000);
 
+      // A region cut off from the rest, and joined again.
+      expect(await src.control({ kind: 'fault', action: 'partition', target: ['eu-west-1'] }, 'test')).toEqual({ ok: true });
+      await wait('the partition drawn', () => last().directions.every((d) => !d.up), 2000);
+      expect(await src.control({ kind: 'fault', action: 'partition', target: ['eu-west-1'] }, 'test')).toEqual({ ok: false, error: 'eu-west-1 is already cut off' });
+      expect(await src.control({ kind: 'fault', action: 'heal', target: ['eu-west-1'] }, 'test')).toEqual({ ok: true });
+      await wait('the partition healed', () => last().directions.every((d) => d.up), 10_000);
+
       // A crash: the broker's process is gone, drawn down, and so are its links.
       expect(await src.control({ kind: 'fault', action: 'crash', target: ['eu-1'] }, 'test')).toEqual({ ok: true });
       await wait('eu-1 drawn down', () => last().brokers[1]?.alive === false && last().directions.every((d) => !d.up), 5000);
       expect(last().live?.running).toBe(1);
-      expect(src.viewFaults.map((f) => f.action)).toEqual(['link-down', 'link-up', 'crash']);
+      const deliveredBefore = last().brokers[1]?.deliveries ?? 0;
+      expect(deliveredBefore).toBeGreaterThan(0);
+
+      // A restart: a new process on the same config; drawn alive again, its counters added to the last life's.
+      expect(await src.control({ kind: 'fault', action: 'restart', target: ['eu-1'] }, 'test')).toEqual({ ok: true });
+      await wait('eu-1 drawn alive', () => last().brokers[1]?.alive === true, 5000);
+      await wait('eu-1 delivering again', () => (last().brokers[1]?.deliveries ?? 0) > deliveredBefore && (last().directions[0]?.dataMbps ?? 0) > 0.1, 15_000);
+      expect(snaps.flatMap((s) => s.events.map((e) => e.text))).toContain('eu-1: process running again');
+      expect(src.viewFaults.map((f) => f.action)).toEqual(['link-down', 'link-up', 'partition', 'heal', 'crash', 'restart']);
 
       const r = await result;
       expect(r.mode).toBe('live');
       // [VIZ-LIVE-6] Past the window, faults are refused.
-      expect(await src.control({ kind: 'fault', action: 'restart', target: ['eu-1'] }, 'test')).toEqual({ ok: false, error: expect.stringMatching(/window is over/) });
+      expect(await src.control({ kind: 'fault', action: 'crash', target: ['eu-1'] }, 'test')).toEqual({ ok: false, error: expect.stringMatching(/window is over/) });
       // [VIZ-LIVE-7] finish: one last snapshot ("done"), then none.
       src.finish('run finished');
       expect(out.finished).toEqual(['run finished']);
