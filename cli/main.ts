@@ -47,6 +47,8 @@ program
   .option('--seed <n>', "seed of the publishers' events and the shapers' jitter (default: the scenario's seed)")
   .option('--duration <d>', "wall time of the measured window, e.g. 20s (default: the scenario's duration)")
   .option('--out <dir>', 'where to write the report (default: out/<scenario name>-live); the mesh (certs, configs, data) goes in <dir>/mesh')
+  .option('--viz', 'watch the running mesh in a browser (the page of `meshtwin viz`); its fault buttons act on the real processes and shapers')
+  .option('--port <p>', 'with --viz: port to listen on, on 127.0.0.1 (default 8077; 0: any free port)')
   .action(async (file: string, opts: LiveCommandOptions) => {
     await liveCommand(file, opts);
     // Keep-alive sockets and timers of finished clients may linger: the command is done.

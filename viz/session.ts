@@ -9,6 +9,7 @@ import { withDuration } from '../sim/run.ts';
 import { ViewLatency } from './latency.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { seriesPoint, SnapshotBuilder, topologyOf, type SeriesPoint, type Snapshot, type Topology, type ViewEvent } from './snapshot.ts';
+import type { LiveStatus } from './source.ts';
 
 /** Faults a person can cause from the view. */
 export const VIEW_FAULTS: readonly FaultAction[] = ['link-down', 'link-up', 'crash', 'restart'];
@@ -38,7 +39,8 @@ export interface RunStatus {
   readonly kernelEvents: number;
 }
 
-export type LiveSnapshot = Snapshot & { readonly run: RunStatus };
+/** What the server streams: a snapshot, the run's status, and a live run's own (null when simulated). */
+export type LiveSnapshot = Snapshot & { readonly run: RunStatus; readonly live: LiveStatus | null };
 
 export class Session {
   mesh!: Mesh;
@@ -166,6 +168,7 @@ export class Session {
         buildSeconds: this.buildSeconds,
         kernelEvents: this.mesh.kernel.executed,
       },
+      live: null,
     };
   }
 

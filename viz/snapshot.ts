@@ -66,7 +66,8 @@ export interface BrokerSnapshot {
   readonly remotePatterns: number;
   /** Destination → next hop, as the broker's link-state routing has them. */
   readonly routes: ReadonlyArray<readonly [string, string]>;
-  readonly spoolEvents: number;
+  /** Events held in the spool (null: not measured, as in a live run: its brokers export bytes only). */
+  readonly spoolEvents: number | null;
   readonly spoolBytes: number;
   /** Messages waiting in slow-consumer queues (null: not sampled on a broker this large). */
   readonly consumerQueue: number | null;
@@ -105,6 +106,8 @@ export interface SeriesPoint {
   readonly mbps: readonly number[];
   readonly local: LatencyPair | null;
   readonly cross: LatencyPair | null;
+  /** Events published and delivered per second (a live run's; absent in a simulated one). */
+  readonly rates?: { readonly published: number; readonly delivered: number };
 }
 
 export function topologyOf(mesh: Mesh): Topology {

@@ -1,6 +1,7 @@
 // @ts-check
-// Live time series: WAN Mbps per link direction, and latency p50/p99, local vs cross-region.
-// x is simulated seconds. window.MT.Charts.
+// Live time series: WAN Mbps per link direction, and latency p50/p99, local vs cross-region;
+// for a live run also events published and delivered per second. x is simulated seconds (a live
+// run's: wall seconds since t0). window.MT.Charts.
 (function () {
   const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
   const W = 470;
@@ -12,10 +13,11 @@
    * @typedef {ReturnType<typeof frame>} Frame
    * @typedef {{ index: number, name: string, color: string, dash: string | null }} WanSeries
    * @typedef {{ key: 'local' | 'cross', p: 'p50' | 'p99', name: string, color: string, dash: string | null }} LatSeries
+   * @typedef {{ key: 'published' | 'delivered', name: string, color: string, dash: string | null }} RateSeries
    */
 
-  /** @param {HTMLElement} el @param {string} title */
-  function frame(el, title) {
+  /** @param {HTMLElement} el @param {string} title @param {string} xLabel */
+  function frame(el, title, xLabel) {
     const box = d3.select(el);
     box.selectAll('*').remove();
     box.append('h3').text(title);
@@ -31,7 +33,7 @@
       .attr('x', W - M.left - M.right)
       .attr('y', H - M.top - 2)
       .attr('text-anchor', 'end')
-      .text('simulated s');
+      .text(xLabel);
     const markers = g.append('g').attr('class', 'markers');
     const lines = g.append('g').attr('class', 'lines');
     const legend = box.append('div').attr('class', 'legend');
@@ -84,13 +86,31 @@
    * @param {HTMLElement} wanEl
    * @param {HTMLElement} latEl
    * @param {Topology} topology
+   * @param {MTChartsOptions} [opts]
    */
-  function Charts(wanEl, latEl, topology) {
+  function Charts(wanEl, latEl, topology, opts) {
+    const o = opts || {};
+    const xLabel = o.xLabel || 'simulated s';
     /** @type {SeriesPoint[]} */
     this.points = [];
     this.wanDirs = wanColors(topology);
-    this.wan = frame(wanEl, 'WAN Mbps per link direction');
-    this.lat = frame(latEl, 'Latency, publish → subscriber (ms, log scale)');
+    this.wan = frame(wanEl, 'WAN Mbps per link direction', xLabel);
+    this.lat = frame(latEl, 'Latency, publish → subscriber (ms, log scale)', xLabel);
+    if (o.latencyNote) d3.select(latEl).append('p').attr('class', 'note dim chart-note').text(o.latencyNote);
+    /** @type {RateSeries[]} */
+    this.rateSeries = [
+      { key: 'published', name: 'published/s', color: '#58a6ff', dash: null },
+      { key: 'delivered', name: 'delivered/s (subscriber connections)', color: '#3fb950', dash: '5 3' },
+    ];
+    this.ev = o.eventsEl ? frame(o.eventsEl, 'Events per second', xLabel) : null;
+    this.evLegend = this.ev
+      ? this.ev.legend
+          .selectAll('span')
+          .data(this.rateSeries)
+          .join('span')
+          .attr('class', 'key')
+          .html((d) => `<i class="${d.dash ? 'dash' : ''}" style="${d.dash ? `border-color:${d.color}` : `background:${d.color}`}"></i>${d.name} <b></b>`)
+      : null;
     /** @type {LatSeries[]} */
     this.latSeries = [
       { key: 'local', p: 'p50', name: 'local p50', color: '#3fb950', dash: null },
@@ -236,6 +256,40 @@
       const lastWith = new Map();
       for (const p of pts) for (const s of this.latSeries) if (valueAt(p, s) > 0) lastWith.set(s.name, valueAt(p, s));
       this.latLegend.select('b').text((s) => (lastWith.has(s.name) ? MT.fmt.ms(lastWith.get(s.name)) : ''));
+    }
+    // Events per second (a live run's points carry them).
+    if (this.ev && this.evLegend) {
+      const c = this.ev;
+      const x = d3.scaleLinear().domain([t0, t1]).range([0, c.iw]);
+      /** @param {SeriesPoint} p @param {RateSeries} s @returns {number | undefined} */
+      const valueAt = (p, s) => (p.rates ? p.rates[s.key] : undefined);
+      const withRates = pts.filter((p) => p.rates);
+      const ymax = d3.max(withRates, (p) => d3.max(this.rateSeries, (s) => valueAt(p, s))) || 1;
+      const y = d3
+        .scaleLinear()
+        .domain([0, ymax * 1.1])
+        .nice()
+        .range([c.ih, 0]);
+      c.xAxis.call(d3.axisBottom(x).ticks(6));
+      c.yAxis.call(d3.axisLeft(y).ticks(5, '~s'));
+      drawMarkers(c, x, this.markers, t0, t1);
+      c.lines
+        .selectAll('path')
+        .data(this.rateSeries)
+        .join('path')
+        .attr('fill', 'none')
+        .attr('stroke', (s) => s.color)
+        .attr('stroke-width', 1.6)
+        .attr('stroke-dasharray', (s) => s.dash)
+        .attr('data-series', (s) => s.key)
+        .attr('d', (s) =>
+          d3
+            .line()
+            .x((p) => x(p.t))
+            .y((p) => y(valueAt(p, s) || 0))(withRates),
+        );
+      const lastP = withRates[withRates.length - 1];
+      this.evLegend.select('b').text((s) => (lastP ? `${MT.fmt.int(valueAt(lastP, s))}/s` : ''));
     }
   };
 

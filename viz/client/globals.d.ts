@@ -90,15 +90,27 @@ interface MTCharts {
 interface MTPanel {
   render(topology: Topology | null, snap: ViewSnapshot | null): void;
   show(sel: ViewSelection, topology: Topology | null, snap: ViewSnapshot | null): void;
+  /** A live run's panel: its faults act on processes and shapers (and a region can be cut off). */
+  setLive(live: boolean): void;
+}
+/** What charts.js draws besides WAN Mbps and latency (a live run's). */
+interface MTChartsOptions {
+  /** A third chart: events published and delivered per second (points' `rates`). */
+  eventsEl?: HTMLElement | null;
+  /** The x axis's label (default "simulated s"). */
+  xLabel?: string;
+  /** A line under the latency chart saying what it shows. */
+  latencyNote?: string;
 }
 
 interface MTGlobal {
   fmt: MTFmt;
   geo: MTGeo;
   MapView: new (svgEl: SVGSVGElement | HTMLElement, topology: Topology, land: any, opts?: { onSelect?: (sel: ViewSelection) => void }) => MTMapView;
-  Charts: new (wanEl: HTMLElement, latEl: HTMLElement, topology: Topology) => MTCharts;
+  Charts: new (wanEl: HTMLElement, latEl: HTMLElement, topology: Topology, opts?: MTChartsOptions) => MTCharts;
   Panel: new (el: HTMLElement, opts?: { onFault?: (action: string, target: string[]) => void }) => MTPanel;
-  live: { topology: Topology | null; snapshot: LiveSnapshot | null; snapshots: number; connected: boolean };
+  /** `finished`: the server's last word once the run is over (null while it goes). */
+  live: { topology: Topology | null; snapshot: LiveSnapshot | null; snapshots: number; connected: boolean; finished: string | null };
   report: ReportData;
 }
 

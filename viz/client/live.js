@@ -1,5 +1,8 @@
 // @ts-check
 // The live page: one socket.io connection, snapshots in (at most 10 a second), controls out.
+// The run is a simulation (`meshtwin viz`) or a live mesh of broker processes (`meshtwin live
+// --viz`: snapshot.live is set, and pause, speed and restart are hidden). When the server says
+// the run is finished the page keeps the last state and stops reconnecting.
 // window.MT.live exposes the last topology and snapshot (the end-to-end tests read them).
 (function () {
   const MT = (window.MT = window.MT || /** @type {MTGlobal} */ ({}));
@@ -17,7 +20,7 @@
     .then((r) => r.json())
     .catch(() => null);
   /** @type {MTGlobal['live']} */
-  const state = (MT.live = { topology: null, snapshot: null, snapshots: 0, connected: false });
+  const state = (MT.live = { topology: null, snapshot: null, snapshots: 0, connected: false, finished: null });
   /** @type {MTMapView | null} */
   let map = null;
   /** @type {MTCharts | null} */
@@ -75,9 +78,22 @@
   });
   socket.on('disconnect', () => {
     state.connected = false;
-    banner('disconnected from the meshtwin server; retrying…');
+    if (state.finished !== null) {
+      // The command has exited with its run: nothing will come back.
+      socket.io.reconnection(false);
+      banner(`${state.finished} · the meshtwin command has exited; this page keeps the run's last state`);
+    } else banner('disconnected from the meshtwin server; retrying…');
   });
-  socket.on('building', (/** @type {{ seed: number }} */ m) => banner(`building the mesh for seed ${m.seed}… (a large mesh takes seconds)`));
+  socket.on('building', (/** @type {{ text: string }} */ m) => banner(m.text));
+  socket.on('finished', (/** @type {{ text: string }} */ m) => {
+    state.finished = m.text;
+    banner(m.text);
+    const badge = $('badge');
+    if (!badge.hidden) {
+      badge.textContent = 'live run finished';
+      badge.classList.add('finished');
+    }
+  });
   socket.on('notice', (/** @type {{ text: string, at: number }} */ m) => log(m.at, 'notice', m.text));
   // The server's answer to a message sent without an acknowledgement that it refused.
   socket.on('control-error', (/** @type {{ event: string, error: string }} */ m) => banner(m.error, 5000));
@@ -86,6 +102,11 @@
     banner('');
     const topo = h.topology;
     state.topology = topo;
+    const live = h.snapshot.live;
+    $('sim-controls').hidden = live !== null;
+    $('chart-events').hidden = live === null;
+    $('charts').classList.toggle('live', live !== null);
+    panel.setLive(live !== null);
     if (map) map.stop();
     map = new MT.MapView($('map'), topo, await land, {
       onSelect: (sel) => {
@@ -93,7 +114,7 @@
         panel.show(sel, state.topology, state.snapshot);
       },
     });
-    const c = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
+    const c = new MT.Charts($('chart-wan'), $('chart-lat'), topo, live === null ? {} : { eventsEl: $('chart-events'), xLabel: 's since t0 (wall clock)', latencyNote: live.latencyNote });
     c.setHistory(h.history);
     charts = c;
     $('log').innerHTML = '';
@@ -102,6 +123,7 @@
     markers = [];
     addMarkers(h.events);
     $('scenario').textContent = `${topo.scenario} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
+    badge(h.snapshot);
     input('seed').value = String(h.snapshot.run.seed);
     selection = null;
     panel.show(null, topo, h.snapshot);
@@ -117,7 +139,8 @@
     state.snapshots++;
     map.update(s);
     if (point && s.phase !== 'warmup') {
-      charts.add({ t: s.t / 1000, mbps: s.directions.map((d) => d.mbps), local: s.latency ? s.latency.local : null, cross: s.latency ? s.latency.cross : null });
+      const p = { t: s.t / 1000, mbps: s.directions.map((d) => d.mbps), local: s.latency ? s.latency.local : null, cross: s.latency ? s.latency.cross : null };
+      charts.add(s.live ? { ...p, rates: { published: s.live.publishedPerSecond, delivered: s.live.deliveredPerSecond } } : p);
     }
     charts.draw();
     if (selection) panel.render(state.topology, s);
@@ -127,8 +150,38 @@
     status(s);
   }
 
+  /** The "live" badge of a live run (hidden for a simulation). @param {LiveSnapshot} s */
+  function badge(s) {
+    const b = $('badge');
+    b.hidden = s.live === null;
+    if (s.live === null) return;
+    b.classList.toggle('finished', s.live.finished);
+    b.textContent = s.live.finished ? 'live run finished' : `live: ${s.live.processes} broker process${s.live.processes === 1 ? '' : 'es'} on loopback`;
+    b.title = `${s.live.running} of ${s.live.processes} running · figures from the brokers' /metrics, /v1/topology and /v1/routes, scraped about once a second`;
+  }
+
+  /** @param {LiveSnapshot} s */
+  function liveStatus(s) {
+    const topo = state.topology;
+    const l = s.live;
+    if (topo === null || l === null) return;
+    badge(s);
+    const phase =
+      s.phase === 'warmup' ? 'warm-up (interest spreading to every broker)' : s.phase === 'done' ? '<b>run finished</b>' : s.t >= topo.durationMs ? 'draining (publishers stopped)' : 'traffic';
+    $('clock').textContent = `t = ${F.simTime(s.t)} / ${F.simTime(topo.durationMs)}`;
+    $('rate').innerHTML =
+      s.phase === 'done'
+        ? `${phase} · ${l.processes} broker processes, stopped · the last picture is the run's end`
+        : `${phase} · wall clock · ${l.running}/${l.processes} broker processes running · ${F.int(l.publishedPerSecond)} published/s, ${F.int(l.deliveredPerSecond)} delivered/s`;
+    $('rate').title = l.scrapedAt === null ? 'not scraped yet' : `last scrape at t = ${F.simTime(l.scrapedAt)}`;
+    const t = s.totals;
+    $('totals').innerHTML =
+      `published <b>${F.int(t.published)}</b> · delivered <b>${F.int(t.delivered)}</b> to subscriber connections<br>WAN now <b>${F.mbps(t.wanMbps)}</b> · dropped <b>${F.int(t.dropped)}</b> <span class="dim">(the brokers' counters)</span>`;
+  }
+
   /** @param {LiveSnapshot} s */
   function status(s) {
+    if (s.live !== null) return liveStatus(s);
     const topo = state.topology;
     if (topo === null) return;
     const r = s.run;
