@@ -4,8 +4,8 @@
  * [LIVE-X1] Prometheus text is read into (name, labels) → value; a series is keyed by its name
  *           and its labels in sorted order, so the same series has the same key in every scrape.
  * [LIVE-X2] Counters live as long as the process: a broker that crashes and restarts starts again
- *           from zero. The totals add each life's last scrape (taken just before a crash, and
- *           whenever a counter is seen to go down, a restart nobody announced) to the current one.
+ *           from zero. The totals add each life's last scrape (taken just before the crash) to
+ *           the current one.
  * [LIVE-X3] Window figures (link bytes and frames) are differences between two totals, taken at
  *           t0 and at the end of the window, as the simulator counts bytes sent inside it.
  */
@@ -38,16 +38,12 @@ export class BrokerCounters {
   #latest: Sample = new Map();
   readonly #peaks = new Map<string, number>();
 
-  /** A new scrape of the running process. */
+  /**
+   * A new scrape of the running process. A restart is known to whoever restarts it (`retire` at
+   * the crash), not guessed from a counter that went down: a broker's counter read from a value
+   * that can shrink would otherwise double every total.
+   */
   update(sample: Sample): void {
-    for (const [k, v] of this.#latest) {
-      if (!isCounter(k)) continue;
-      const now = sample.get(k);
-      if (now !== undefined && now < v) {
-        this.retire();
-        break;
-      }
-    }
     this.#latest = sample;
     for (const [k, v] of sample) if (v > (this.#peaks.get(k) ?? Number.NEGATIVE_INFINITY)) this.#peaks.set(k, v);
   }
