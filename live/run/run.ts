@@ -595,8 +595,9 @@ export class LiveRun {
         localP99: series.localP99,
         crossP50: series.crossP50,
         crossP99: series.crossP99,
-        published: series.published,
-        delivered: series.delivered,
+        // Counted at the end: an answer or a delivery can land after its second closed.
+        published: series.published.map((_, k) => perSecond.published[k] ?? 0),
+        delivered: series.delivered.map((_, k) => perSecond.delivered[k] ?? 0),
         linkMbps,
       },
       timeline: control,
