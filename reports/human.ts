@@ -18,7 +18,15 @@ const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 interface LiveBlock {
   readonly network: string;
   readonly processes: ReadonlyArray<{ readonly broker: string; readonly pids: readonly number[] }>;
-  readonly generator: { readonly offeredPerSecond: number; readonly achievedPerSecond: number; readonly keptUp: boolean; readonly behind: string | null; readonly sendLagMs: { readonly p99: number } };
+  readonly generator: {
+    readonly offeredPerSecond: number;
+    readonly achievedPerSecond: number;
+    readonly due: number;
+    readonly sent: number;
+    readonly keptUp: boolean;
+    readonly behind: string | null;
+    readonly sendLagMs: { readonly p99: number };
+  };
   readonly subscribers: { readonly connections: number; readonly note: string };
   readonly accounting: string;
   readonly notMeasured: readonly string[];
@@ -33,7 +41,7 @@ function liveLines(r: RunResult, live: LiveBlock): string[] {
   const g = live.generator;
   return [
     `meshtwin live — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s of traffic on ${live.processes.length} broker processes (${live.network}, userspace link shapers), ${r.run.wallSeconds.toFixed(1)} s wall with start-up ${r.run.setupWallSeconds.toFixed(1)} s`,
-    `Load      offered ${n(g.offeredPerSecond)}/s, sent ${n(g.achievedPerSecond)}/s (send lag p99 ${g.sendLagMs.p99.toFixed(1)} ms)${g.keptUp ? ' — the generator kept up' : ` — THE GENERATOR FELL BEHIND: ${g.behind}; this is a quieter mesh than the scenario`}`,
+    `Load      offered ${n(g.offeredPerSecond)}/s: ${n(g.due)} events due by the seed's arrivals, ${n(g.sent)} sent, ${n(g.achievedPerSecond)}/s (send lag p99 ${g.sendLagMs.p99.toFixed(1)} ms)${g.keptUp ? ' — the generator kept up' : ` — THE GENERATOR FELL BEHIND: ${g.behind}; this is a quieter mesh than the scenario`}`,
     `          ${live.subscribers.connections} subscriber connections: ${live.subscribers.note}`,
     `          ${live.accounting}`,
   ];
