@@ -87,7 +87,7 @@ describe('meshtwin compare', () => {
     expect(warnings).toEqual([
       'meshtwin: warning: the seeds differ: sim 42, live 7',
       'meshtwin: warning: the durations differ: sim 2 s, live 3 s',
-      "meshtwin: warning: the live run's load generator fell behind: it published 8,123/s of the 10,000/s offered; its figures are for a lighter load than the sim's",
+      "meshtwin: warning: the live run's load generator fell behind: it published 8,123/s of the 10,000/s offered; its time-shaped figures are not the scenario's",
     ]);
     const plain = meshtwin('compare', a, b);
     expect(plain.stderr.trim().split('\n')).toEqual([`meshtwin: warning: ${b} is not a live run (no "mode": "live"): comparing two simulated runs`]);

@@ -88,8 +88,10 @@ function warnings(sim: Run, live: Run): string[] {
   if (field(generator, 'keptUp') === false) {
     const achieved = field(generator, 'achievedPerSecond');
     const offered = field(generator, 'offeredPerSecond');
+    const behind = field(generator, 'behind');
+    const why = typeof behind === 'string' ? ` (${behind})` : '';
     const rates = typeof achieved === 'number' ? `: it published ${rate(achieved)}${typeof offered === 'number' ? ` of the ${rate(offered)} offered` : ''}` : '';
-    w.push(`the live run's load generator fell behind${rates}; its figures are for a lighter load than the sim's`);
+    w.push(`the live run's load generator fell behind${why}${rates}; its time-shaped figures are not the scenario's`);
   }
   return w;
 }
