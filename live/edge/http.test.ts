@@ -5,9 +5,11 @@
  * nothing, after which the broker still takes a good publish; backpressure and draining as 503
  * with Retry-After.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../engine/types.ts';
 import { type Edge, openWs, startEdge, until, type WsClient } from './harness.ts';
+import { STRINGIFY_GROWTH_MAX } from './http.ts';
 
 const CE = { 'ce-specversion': '1.0', 'ce-source': '/billing/checkout', 'ce-type': 'com.codesprintpro.order.created' };
 const ORDER = { orderId: 'ord_88271a2', customerId: 'cust_331902', amountCents: 4900, currency: 'USD' };
@@ -23,6 +25,35 @@ async function post(edge: Edge, headers: Record<string, string>, body: string): 
   }
   return { status: r.status, retryAfter: r.headers.get('retry-after'), json };
 }
+
+describe('a batch element is at most STRINGIFY_GROWTH_MAX× longer stringified than in the body (the size check it skips)', () => {
+  // The tokens that grow: short exponents (1e20 → 21 digits), invalid UTF-8 bytes (→ U+FFFD).
+  const number = fc.constantFrom('1e20', '9E20', '1e+20', '1e-6', '-0', '0e0', '1e400', '12', '-1e20');
+  const stringBytes = fc.array(fc.constantFrom('a', '\\u0041', '\\ud800', '\\/', '\\n', '\xff', '\xc3', 'é'), { maxLength: 6 }).map((parts) => Buffer.from(`"${parts.join('')}"`, 'latin1'));
+  const value: fc.Arbitrary<Buffer> = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      number.map((n) => Buffer.from(n)),
+      stringBytes,
+      tie('arr') as fc.Arbitrary<Buffer>,
+    ),
+    arr: fc
+      .array(tie('v') as fc.Arbitrary<Buffer>, { maxLength: 5 })
+      .map((xs) => Buffer.concat([Buffer.from('['), ...xs.flatMap((x, i) => (i === 0 ? [x] : [Buffer.from(','), x])), Buffer.from(']')])),
+  })).v;
+
+  it('on generated JSON texts', () => {
+    fc.assert(
+      fc.property(value, (bytes) => {
+        const stringified = Buffer.byteLength(JSON.stringify(JSON.parse(bytes.toString('utf8'))));
+        expect(stringified).toBeLessThanOrEqual(5.25 * bytes.length);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(STRINGIFY_GROWTH_MAX).toBeGreaterThan(5.25);
+    expect(Buffer.byteLength(JSON.stringify(JSON.parse('1e20')))).toBe(21);
+  });
+});
 
 describe('[EDGE-3] publish modes', () => {
   let edge: Edge;
