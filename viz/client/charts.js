@@ -163,6 +163,28 @@
     g.select('title').text((m) => `fault ${m.n} at ${m.t.toFixed(3)} s: ${m.label}`);
   }
 
+  /**
+   * One path per series in a chart's lines group, drawn in the series' color and dash.
+   * @template {{ color: string, dash: string | null }} S
+   * @param {Frame} c
+   * @param {readonly S[]} series
+   * @param {string} attr the data attribute naming each path (e.g. data-dir)
+   * @param {(s: S) => string} nameOf
+   * @param {(s: S) => string | null} pathOf
+   */
+  function drawLines(c, series, attr, nameOf, pathOf) {
+    c.lines
+      .selectAll('path')
+      .data(series)
+      .join('path')
+      .attr('fill', 'none')
+      .attr('stroke', (s) => s.color)
+      .attr('stroke-width', 1.6)
+      .attr('stroke-dasharray', (s) => s.dash)
+      .attr(attr, nameOf)
+      .attr('d', pathOf);
+  }
+
   /** @param {readonly SeriesPoint[]} points */
   Charts.prototype.setHistory = function (points) {
     this.points = points.slice();
@@ -203,21 +225,17 @@
           .ticks(5)
           .tickFormat((v) => MT.fmt.mbps(v).replace(' Mbps', '').replace(' Gbps', 'G').replace(' kbps', 'k')),
       );
-      c.lines
-        .selectAll('path')
-        .data(this.wanDirs)
-        .join('path')
-        .attr('fill', 'none')
-        .attr('stroke', (d) => d.color)
-        .attr('stroke-width', 1.6)
-        .attr('stroke-dasharray', (d) => d.dash)
-        .attr('data-dir', (d) => d.name)
-        .attr('d', (d) =>
+      drawLines(
+        c,
+        this.wanDirs,
+        'data-dir',
+        (d) => d.name,
+        (d) =>
           d3
             .line()
             .x((p) => x(p.t))
             .y((p) => y(p.mbps[d.index]))(pts),
-        );
+      );
       drawMarkers(c, x, this.markers, t0, t1);
       const lastP = pts[pts.length - 1];
       this.wanLegend.select('b').text((d) => (lastP ? MT.fmt.mbps(lastP.mbps[d.index]) : ''));
@@ -237,21 +255,18 @@
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5, '~g'));
       drawMarkers(c, x, this.markers, t0, t1);
-      c.lines
-        .selectAll('path')
-        .data(this.latSeries)
-        .join('path')
-        .attr('fill', 'none')
-        .attr('stroke', (s) => s.color)
-        .attr('stroke-width', 1.6)
-        .attr('stroke-dasharray', (s) => s.dash)
-        .attr('d', (s) =>
+      drawLines(
+        c,
+        this.latSeries,
+        'data-series',
+        (s) => s.name,
+        (s) =>
           d3
             .line()
             .defined((p) => valueAt(p, s) > 0)
             .x((p) => x(p.t))
             .y((p) => y(valueAt(p, s)))(pts),
-        );
+      );
       /** @type {Map<string, number>} */
       const lastWith = new Map();
       for (const p of pts) for (const s of this.latSeries) if (valueAt(p, s) > 0) lastWith.set(s.name, valueAt(p, s));
@@ -273,21 +288,17 @@
       c.xAxis.call(d3.axisBottom(x).ticks(6));
       c.yAxis.call(d3.axisLeft(y).ticks(5, '~s'));
       drawMarkers(c, x, this.markers, t0, t1);
-      c.lines
-        .selectAll('path')
-        .data(this.rateSeries)
-        .join('path')
-        .attr('fill', 'none')
-        .attr('stroke', (s) => s.color)
-        .attr('stroke-width', 1.6)
-        .attr('stroke-dasharray', (s) => s.dash)
-        .attr('data-series', (s) => s.key)
-        .attr('d', (s) =>
+      drawLines(
+        c,
+        this.rateSeries,
+        'data-series',
+        (s) => s.key,
+        (s) =>
           d3
             .line()
             .x((p) => x(p.t))
             .y((p) => y(valueAt(p, s) || 0))(withRates),
-        );
+      );
       const lastP = withRates[withRates.length - 1];
       this.evLegend.select('b').text((s) => (lastP ? `${MT.fmt.int(valueAt(lastP, s))}/s` : ''));
     }
