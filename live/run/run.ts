@@ -32,17 +32,17 @@ import { resolve } from 'node:path';
 import type { BrokerEvent } from '../../engine/broker.ts';
 import type { Envelope } from '../../engine/types.ts';
 import type { FaultSpec, Scenario } from '../../scenarios/types.ts';
-import { DROP_CAUSES, emptyDrops, type Drops } from '../../sim/accounts.ts';
 import { DemandOracle } from '../../sim/demand.ts';
 import { InvariantChecker, type CheckedMesh, type CheckedNode } from '../../sim/invariants.ts';
 import type { ControlEvent } from '../../sim/mesh.ts';
 import { LatencyRecorder, SecondSeries } from '../../sim/metrics.ts';
-import type { BrokerResult, FaultResult, LinkResult, RunResult } from '../../sim/run.ts';
+import type { RunResult } from '../../sim/run.ts';
 import { withDuration } from '../../sim/run.ts';
 import { expandSubscribers, regionOf } from '../../sim/workload.ts';
 import { BrokerProcess } from '../process.ts';
 import { shapeOf } from '../shaper.ts';
 import { LiveFaults } from './faults.ts';
+import { brokerFigures, diff, dropsByCause, faultFigures, linkFigures, round, sum, type Totals, totalsOf } from './figures.ts';
 import { writeMesh, type WrittenMesh } from './mesh.ts';
 import { nowMs, type GeneratorReport, ScenarioPublishers } from './publishers.ts';
 import { BrokerCounters, scrape } from './scrape.ts';
@@ -376,143 +376,21 @@ export class LiveRun {
     const checked = checker?.finish();
     const wallSeconds = (nowMs() - wall0) / 1000;
 
-    // Links, per direction, in the window [LIVE-X3].
     const seconds = o.durationMs / 1000;
-    const overhead = s.model.transportOverheadBytes;
-    const links: LinkResult[] = [];
-    const linkMbps: number[][] = [];
-    for (const l of s.links) {
-      for (const [from, to] of [l.between, [l.between[1], l.between[0]] as const]) {
-        const get = (m: Map<string, number>, kind: string, what: string): number => m.get(`${from}>${to}|${kind}|${what}`) ?? 0;
-        const w = diff(atEnd, atStart);
-        const dataBytes = get(w, 'data', 'bytes');
-        const dataFrames = get(w, 'data', 'frames');
-        const controlBytes = get(w, 'control', 'bytes');
-        const controlFrames = get(w, 'control', 'frames');
-        const wire = dataBytes + controlBytes + overhead * (dataFrames + controlFrames);
-        const per = perSecondLinks.map((m) => get(m, 'data', 'bytes') + get(m, 'control', 'bytes') + overhead * (get(m, 'data', 'frames') + get(m, 'control', 'frames')));
-        const peak = Math.max(0, ...per);
-        const mbpsPeak = (peak * 8) / Math.min(1, seconds) / 1e6;
-        linkMbps.push(per.map((b) => round((b * 8) / 1e6, 3)));
-        const run = this.#running.get(from) as Running;
-        links.push({
-          from,
-          to,
-          wan: region.get(from) !== region.get(to),
-          mbpsAvg: round((wire * 8) / seconds / 1e6, 6),
-          mbpsPeak: round(mbpsPeak, 6),
-          utilizationPeak: round((mbpsPeak * 1e6) / l.bandwidthBps, 4),
-          bytes: wire,
-          frames: dataFrames + controlFrames,
-          dataBytes: dataBytes + overhead * dataFrames,
-          dataFrames,
-          controlBytes: controlBytes + overhead * controlFrames,
-          controlFrames,
-          codecDataBytes: dataBytes,
-          codecControlBytes: controlBytes,
-          warmupBytes: 0,
-          bandwidthBps: l.bandwidthBps,
-          rttMs: l.rttMs,
-          queueWaitMsMean: 0,
-          queueWaitMsMax: 0,
-          droppedLoss: 0,
-          droppedQueue: run.counters.total('meshtwin_link_refused_frames_total', { class: 'realtime', from, to }),
-          droppedDown: 0,
-          upAtEnd: faults.linkUp(from, to),
-        } as LinkResult);
-      }
-    }
+    const counters = (id: string): BrokerCounters => (this.#running.get(id) as Running).counters;
+    const { links, linkMbps } = linkFigures(s, seconds, region, { atStart, atEnd, perSecond: perSecondLinks }, counters, (a, b) => faults.linkUp(a, b));
     const wanLinks = links.filter((l) => l.wan);
     const wanBytes = sum(wanLinks.map((l) => l.bytes));
     let wanPeak = 0;
     for (let k = 0; k < perSecondLinks.length; k++) wanPeak = Math.max(wanPeak, sum(links.map((l, i) => (l.wan ? ((linkMbps[i] as number[])[k] ?? 0) : 0))));
-
-    // Brokers.
     const totals = this.#totals();
-    const brokers: BrokerResult[] = ids.map((id) => {
-      const run = this.#running.get(id) as Running;
-      const c = run.counters;
-      const onHere = pops.filter((p) => p.broker === id);
-      const connections = sum(onHere.map((p) => p.count));
-      const drops = c.byLabel('meshtwin_dropped_total', 'cause');
-      const framesOut = (kind: string) => sum(s.links.filter((l) => l.between.includes(id)).map((l) => c.total('meshtwin_link_frames_total', { from: id, to: other(l.between, id), kind })));
-      const framesIn = (kind: string) => sum(s.links.filter((l) => l.between.includes(id)).map((l) => c.total('meshtwin_link_frames_total', { from: other(l.between, id), to: id, kind })));
-      return {
-        id,
-        region: region.get(id) as string,
-        routingEntries: c.gauge('meshtwin_routing_entries'),
-        routingTableBytes: 0,
-        routingTableBytesSource: 'counted',
-        routingTableBytesCounted: 0,
-        localPatterns: onHere.length,
-        remotePatterns: Math.max(0, c.gauge('meshtwin_routing_entries') - onHere.length),
-        connections,
-        connectionBytes: connections * s.model.connectionBytes,
-        published: c.total('meshtwin_published_total'),
-        deliveries: sum(onHere.map((p) => popDelivered[p.index] as number)),
-        dropped: sum([...drops.values()]),
-        dataFramesSent: framesOut('data'),
-        dataFramesReceived: framesIn('data'),
-        filteredAtEdge: c.total('meshtwin_filtered_at_edge_total'),
-        droppedNoRoute: drops.get('noRoute') ?? 0,
-        droppedLoop: drops.get('loop') ?? 0,
-        droppedHopLimit: drops.get('hopLimit') ?? 0,
-        protocolErrors: c.total('meshtwin_protocol_errors_total'),
-        consumerQueuePeak: 0,
-        spoolPeakBytes: c.peak('meshtwin_spool_bytes'),
-        ledgerEntries: 0,
-        acksSent: 0,
-        acksReceived: 0,
-        refusedSpoolFull: drops.get('spoolFull') ?? 0,
-        groupSharesMoved: 0,
-        routes: [...(routesAtEnd.get(id) ?? new Map<string, string>())].sort(),
-        aliveAtEnd: run.proc?.alive === true,
-        populations: onHere.length,
-      };
-    });
-    const drops = emptyDrops();
-    for (const b of ids)
-      for (const [cause, n] of (this.#running.get(b) as Running).counters.byLabel('meshtwin_dropped_total', 'cause'))
-        if ((DROP_CAUSES as readonly string[]).includes(cause)) drops[cause as keyof Drops] += n;
+    const brokers = brokerFigures(s, ids, region, pops, popDelivered, counters, routesAtEnd, (id) => this.#running.get(id)?.proc?.alive === true);
+    const drops = dropsByCause(ids.map(counters));
     const duplicates = checked?.duplicates ?? 0;
     const missing = Math.max(0, expected - (delivered - duplicates));
-
     // Faults and convergence, from the brokers' own events.
     const control = this.#events.map((e) => ({ ...e, at: round(e.at - this.#t0, 3) }) as ControlEvent).sort((a, b) => a.at - b.at);
-    const faultResults: FaultResult[] = marks
-      .sort((a, b) => a.at - b.at)
-      .map((m, k, all) => {
-        const f = s.faults[m.index] as FaultSpec;
-        const until = k + 1 < all.length ? (all[k + 1] as { at: number }).at : Infinity;
-        const after = k + 1 < all.length ? (all[k + 1] as { totals: Totals }).totals : totals;
-        let last = Number.NaN;
-        const detect: Record<string, number> = {};
-        for (const e of control) {
-          if (e.at < m.at || e.at >= until || !('broker' in e)) continue;
-          if (e.type === 'routes-changed') last = e.at;
-          if ((e.type === 'routes-changed' || e.type === 'neighbor-down' || e.type === 'neighbor-up') && detect[e.broker] === undefined) detect[e.broker] = round(e.at - m.at, 3);
-        }
-        const resub = f.action === 'restart' ? control.find((e) => e.type === 'resubscribed' && e.broker === f.target[0] && e.at >= m.at) : undefined;
-        const d = (key: keyof Totals): number => after[key] - m.totals[key];
-        const dv = Object.values(detect);
-        return {
-          index: m.index,
-          at: round(m.at, 3),
-          action: f.action,
-          target: f.target,
-          convergenceMs: Number.isNaN(last) ? null : round(last - m.at, 3),
-          detectMs: detect,
-          detectMsMax: dv.length === 0 ? null : Math.max(...dv),
-          spooled: d('spooled'),
-          dropped: d('dropped'),
-          retransmitted: d('retransmitted'),
-          duplicatesSuppressed: d('duplicatesSuppressed'),
-          backpressured: d('backpressured'),
-          takeoverMs: null,
-          rebuildMs: resub === undefined ? null : round(resub.at - m.at, 3),
-          forMs: f.forMs ?? null,
-        };
-      });
+    const faultResults = faultFigures(s, marks, control, totals);
     const initial = control.filter((e) => e.type === 'routes-changed' && e.at < 0);
     const worst = faultResults.map((f) => f.convergenceMs).filter((x): x is number => x !== null);
     for (let k = series.delivered.length; k < Math.ceil(seconds); k++) {
@@ -674,16 +552,7 @@ export class LiveRun {
   }
 
   #totals(): Totals {
-    const t: Totals = { spooled: 0, dropped: 0, retransmitted: 0, duplicatesSuppressed: 0, backpressured: 0 };
-    for (const run of this.#running.values()) {
-      const c = run.counters;
-      t.spooled += c.total('meshtwin_spooled_total');
-      t.retransmitted += c.total('meshtwin_retransmits_total');
-      t.duplicatesSuppressed += c.total('meshtwin_duplicates_suppressed_total');
-      t.backpressured += c.total('meshtwin_backpressured_total');
-      t.dropped += sum([...c.byLabel('meshtwin_dropped_total', 'cause').values()]);
-    }
-    return t;
+    return totalsOf([...this.#running.values()].map((r) => r.counters));
   }
 
   async #routes(id: string): Promise<Map<string, string> | null> {
@@ -712,32 +581,12 @@ export class LiveRun {
   }
 }
 
-interface Totals {
-  spooled: number;
-  dropped: number;
-  retransmitted: number;
-  duplicatesSuppressed: number;
-  backpressured: number;
-}
-
-function diff(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, v] of a) out.set(k, v - (b.get(k) ?? 0));
-  return out;
-}
-
-function other(pair: readonly [string, string], id: string): string {
-  return pair[0] === id ? pair[1] : pair[0];
-}
-
 function parseId(id: string): [number, number] {
   const dash = id.indexOf('-');
   return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 
 function fmtRate(perSecond: number): string {
   return perSecond >= 1000 ? `${(perSecond / 1000).toFixed(perSecond % 1000 === 0 ? 0 : 1)}k events/s` : `${perSecond} events/s`;
