@@ -187,8 +187,16 @@ export function reportData(r: RunResult, s: Scenario) {
       localP99: r.latencyMs.local.count === 0 ? null : r.latencyMs.local.p99,
       crossP99: r.latencyMs.crossRegion.count === 0 ? null : r.latencyMs.crossRegion.p99,
       traceHash: r.traceHash,
+      /** A live run (meshtwin live): what ran it, in words; null for a simulated run. */
+      live: liveLine(r),
     },
   };
+}
+
+/** "2 broker processes on loopback" for a live run's summary (its `live` block), else null. */
+function liveLine(r: RunResult): string | null {
+  const live = (r as RunResult & { live?: { network: string; processes: readonly unknown[] } }).live;
+  return live === undefined ? null : `${live.processes.length} broker processes on ${live.network}`;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);

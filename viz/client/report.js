@@ -20,14 +20,20 @@
   panel.render(null, null);
   const map = new MT.MapView($('map'), topo, land, { onSelect: (/** @type {ViewSelection} */ sel) => panel.show(sel, topo, snap) });
   map.update(snap);
-  const charts = new MT.Charts($('chart-wan'), $('chart-lat'), topo);
+  const s = data.summary;
+  // A live run's time axis is wall-clock seconds since t0, not simulated time.
+  const charts = new MT.Charts($('chart-wan'), $('chart-lat'), topo, s.live === null ? {} : { xLabel: 's since t0 (wall clock)' });
   charts.setHistory(data.series);
   // One marker per fault; the time axis reaches back to the earliest.
   charts.setMarkers(data.faults);
-  const s = data.summary;
   $('scenario').textContent = `${topo.scenario} · seed ${topo.seed} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
-  $('clock').textContent = `${s.simulatedSeconds} s simulated`;
-  $('rate').textContent = `run took ${s.wallSeconds.toFixed(1)} s wall (${F.speed(s.speedup)} real time) · link widths and colors: average over the run`;
+  if (s.live === null) {
+    $('clock').textContent = `${s.simulatedSeconds} s simulated`;
+    $('rate').textContent = `run took ${s.wallSeconds.toFixed(1)} s wall (${F.speed(s.speedup)} real time) · link widths and colors: average over the run`;
+  } else {
+    $('clock').textContent = `${s.simulatedSeconds} s live`;
+    $('rate').textContent = `measured on ${s.live} (run took ${s.wallSeconds.toFixed(1)} s wall with start-up) · link widths and colors: average over the run`;
+  }
   $('totals').innerHTML =
     `published <b>${F.int(s.published)}</b> · delivered <b>${F.int(s.delivered)}</b> to subscribers · dropped <b>${F.int(s.dropped)}</b><br>` +
     `WAN avg <b>${F.mbps(s.wanMbpsAvg)}</b> · peak (1 s) <b>${F.mbps(s.wanMbpsPeak)}</b><br>` +
