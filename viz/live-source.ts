@@ -18,6 +18,7 @@
  * [VIZ-LIVE-7] A snapshot goes out when something changed (a scrape, a fault, a process that
  *              exited or started); after `finish` one last one (phase "done"), then none.
  */
+import { epochClock } from '../live/host.ts';
 import type { LiveMeshView } from '../live/run/run.ts';
 import { BrokerCounters, type Sample, scrape } from '../live/run/scrape.ts';
 import type { FaultAction, FaultSpec, Scenario } from '../scenarios/types.ts';
@@ -67,7 +68,7 @@ interface BrokerState {
   adjacency: Map<string, boolean>;
 }
 
-const wallMs = (): number => performance.timeOrigin + performance.now();
+const wallMs = epochClock;
 const linkKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
 
 async function getJson<T>(http: number, path: string, ms = REQUEST_MS): Promise<T | null> {

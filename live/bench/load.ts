@@ -28,9 +28,10 @@ import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
+import { epochClock } from '../host.ts';
 
 /** Epoch ms, sub-millisecond: the one clock of publisher and subscriber. */
-export const nowMs = (): number => performance.timeOrigin + performance.now();
+export const nowMs = epochClock;
 
 export interface LoadOptions {
   /** Broker HTTP port the publisher posts to. */

@@ -25,6 +25,7 @@
  */
 import { Agent, request } from 'node:http';
 import * as hdr from 'hdr-histogram-js';
+import { epochClock } from '../host.ts';
 import type { Headers } from '../../engine/types.ts';
 import type { Scenario } from '../../scenarios/types.ts';
 import { expandPublishers, type PublishStream } from '../../sim/workload.ts';
@@ -36,8 +37,8 @@ import { createRng } from '../../sim/rng.ts';
  */
 export const LAG_LIMIT_MS = 100;
 
-/** Epoch ms, sub-millisecond: the one clock of the run. */
-export const nowMs = (): number => performance.timeOrigin + performance.now();
+/** Epoch ms, sub-millisecond: the one clock of the run (the brokers' own, live/host.ts). */
+export const nowMs = epochClock;
 
 export type PublishFate = 'accepted' | 'backpressure' | 'rejected';
 
