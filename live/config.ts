@@ -17,6 +17,7 @@ import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
 import { parseSize } from '../scenarios/units.ts';
+import { validatePattern } from '../engine/topic.ts';
 
 export { ScenarioError as ConfigError };
 
@@ -28,6 +29,21 @@ export interface HostPort {
 export interface LivePeer extends HostPort {
   readonly id: string;
   readonly cost: number;
+}
+
+/** The MQTT edge's settings, resolved. */
+export interface LiveMqttConfig {
+  /** The TCP listener, or null for none. */
+  readonly listen: HostPort | null;
+  readonly tls: { readonly listen: HostPort; readonly cert: string; readonly key: string; readonly ca: string | null; readonly requireClientCert: boolean } | null;
+  readonly denySubscribe: readonly string[];
+  readonly maxPacketBytes: number;
+  readonly receiveMaximum: number;
+  readonly topicAliasMaximum: number;
+  readonly sessionQueue: number;
+  readonly sessionExpiryMaxMs: number;
+  /** Server keep-alive in ms, or null. */
+  readonly serverKeepAliveMs: number | null;
 }
 
 /** A broker config, resolved: units in ms and bytes, paths absolute. */
@@ -49,6 +65,8 @@ export interface LiveBrokerConfig {
     readonly grpc: HostPort | null;
     readonly maxEventBytes: number;
     readonly queueLimit: number;
+    /** MQTT settings (live/edge/mqtt/). */
+    readonly mqtt: LiveMqttConfig;
   };
   /** The engine's config (neighbors from the peers). */
   readonly broker: BrokerConfig;
@@ -60,7 +78,21 @@ interface RawConfig {
   region?: string;
   dataDir: string;
   mesh: { listen: string; peers?: Array<{ id: string; address: string; cost?: number }>; tls: { ca: string; cert: string; key: string }; writeBuffer?: string; plaintext?: boolean };
-  edge: { http: string; grpc?: string; maxEventBytes?: string; queueLimit?: number };
+  edge: {
+    http: string;
+    grpc?: string;
+    maxEventBytes?: string;
+    queueLimit?: number;
+    mqtt?: string;
+    mqtts?: { listen: string; cert: string; key: string; ca?: string; requireClientCert?: boolean };
+    mqttDenySubscribe?: string[];
+    mqttMaxPacketSize?: string;
+    mqttReceiveMaximum?: number;
+    mqttTopicAliasMaximum?: number;
+    mqttSessionQueue?: number;
+    mqttSessionExpiryMax?: string;
+    mqttServerKeepAlive?: string;
+  };
   routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number; retransmit?: string; ackDelay?: string; ledgerTtl?: string; spool?: string };
   log?: { level?: string };
 }
@@ -126,6 +158,37 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
   };
   const tls = { ca: file(['mesh', 'tls', 'ca'], raw.mesh.tls.ca), cert: file(['mesh', 'tls', 'cert'], raw.mesh.tls.cert), key: file(['mesh', 'tls', 'key'], raw.mesh.tls.key) };
 
+  const e = raw.edge;
+  e.mqttDenySubscribe?.forEach((f, i) => {
+    const why = validatePattern(f);
+    if (why !== null) throw src.error(['edge', 'mqttDenySubscribe', i], 'value', 'an MQTT topic filter', `${quote(f)} (${why})`);
+  });
+  const mqttKeepAlive = e.mqttServerKeepAlive === undefined ? null : src.dur(['edge', 'mqttServerKeepAlive'], e.mqttServerKeepAlive, '0s');
+  if (mqttKeepAlive !== null && !(mqttKeepAlive >= 1000 && mqttKeepAlive <= 65_535_000))
+    throw src.error(['edge', 'mqttServerKeepAlive'], 'value', 'a duration from 1s to 65535s', quote(String(e.mqttServerKeepAlive)));
+  const mqtt: LiveMqttConfig = {
+    listen: e.mqtt === undefined ? null : addr(['edge', 'mqtt'], e.mqtt),
+    tls:
+      e.mqtts === undefined
+        ? null
+        : {
+            listen: addr(['edge', 'mqtts', 'listen'], e.mqtts.listen),
+            cert: file(['edge', 'mqtts', 'cert'], e.mqtts.cert),
+            key: file(['edge', 'mqtts', 'key'], e.mqtts.key),
+            ca: e.mqtts.ca === undefined ? null : file(['edge', 'mqtts', 'ca'], e.mqtts.ca),
+            requireClientCert: e.mqtts.requireClientCert === true,
+          },
+    denySubscribe: e.mqttDenySubscribe ?? [],
+    maxPacketBytes: size(['edge', 'mqttMaxPacketSize'], e.mqttMaxPacketSize, '1MiB'),
+    receiveMaximum: e.mqttReceiveMaximum ?? 1000,
+    topicAliasMaximum: e.mqttTopicAliasMaximum ?? 64,
+    sessionQueue: e.mqttSessionQueue ?? 10_000,
+    sessionExpiryMaxMs: src.dur(['edge', 'mqttSessionExpiryMax'], e.mqttSessionExpiryMax, '24h'),
+    serverKeepAliveMs: mqttKeepAlive,
+  };
+  if (mqtt.tls?.requireClientCert === true && mqtt.tls.ca === null)
+    throw src.error(['edge', 'mqtts', 'requireClientCert'], 'value', 'a ca to check client certificates against (edge.mqtts.ca)', 'true without one');
+
   const listen = addr(['mesh', 'listen'], raw.mesh.listen);
   const plaintext = raw.mesh.plaintext === true;
   if (plaintext) {
@@ -158,6 +221,7 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
       grpc: raw.edge.grpc === undefined ? null : addr(['edge', 'grpc'], raw.edge.grpc),
       maxEventBytes: size(['edge', 'maxEventBytes'], raw.edge.maxEventBytes, '1MiB'),
       queueLimit: raw.edge.queueLimit ?? 1000,
+      mqtt,
     },
     broker,
     logLevel: raw.log?.level ?? 'info',

@@ -14,10 +14,14 @@
  *   meshtwin_delivered_total                                   deliveries to this broker's subscribers
  *   meshtwin_dropped_total{cause}                              copies dropped, by the causes the reports name
  *   meshtwin_publish_to_deliver_seconds{class,scope}           histogram: publish time (the publisher's clock) to hand-over
+ *   meshtwin_mqtt_*                                            the MQTT edge (when the broker has one): connections, sessions,
+ *                                                              retained messages, publishes and deliveries by QoS, what
+ *                                                              sessions dropped after the engine delivered to them, by cause
  * `from`/`to` are broker ids: a direction from this broker is what it sent, one to it what it got.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Envelope } from '../engine/types.ts';
+import type { MqttEdge } from './edge/mqtt/edge.ts';
 import type { EdgeCounters } from './edge/port.ts';
 import type { LinkCounters, LiveHost } from './host.ts';
 
@@ -27,6 +31,7 @@ export interface MetricSources {
   readonly edge: EdgeCounters;
   readonly refused: ReadonlyMap<string, number>;
   readonly store?: { readonly fsyncs: number; readonly bytesWritten: number };
+  readonly mqtt?: MqttEdge;
 }
 
 /** Publish→deliver latency buckets in seconds: 100 µs to 10 s. */
@@ -164,6 +169,7 @@ export class BrokerMetrics {
       engineCounter('meshtwin_store_fsyncs_total', 'fdatasync calls of the durable store (one per group commit).', () => store.fsyncs);
       engineCounter('meshtwin_store_bytes_written_total', 'Bytes appended to the durable store.', () => store.bytesWritten);
     }
+    if (s.mqtt !== undefined) this.#mqtt(s.mqtt, r, engineCounter);
     this.#latency = new Histogram({
       name: 'meshtwin_publish_to_deliver_seconds',
       help: "From the publisher's publish time to the hand-over to a subscriber here (one clock when publisher and broker share a machine).",
@@ -171,6 +177,47 @@ export class BrokerMetrics {
       buckets: LATENCY_BUCKETS_S,
       registers: r,
     });
+  }
+
+  #mqtt(m: MqttEdge, r: Registry[], counter: (name: string, help: string, read: () => number) => void): void {
+    const c = m.counters;
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    const byLabel = (name: string, help: string, label: string, read: () => Array<[string, number]>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [v, n] of read()) this.inc({ [label]: v }, n);
+        },
+      });
+    };
+    const byQos = (a: readonly number[]): Array<[string, number]> => a.map((n, q) => [String(q), n]);
+    gauge('meshtwin_mqtt_connections', 'MQTT connections open (TCP, TLS and WebSocket).', () => m.connections.size);
+    gauge('meshtwin_mqtt_sessions', 'MQTT sessions held, connected or not.', () => m.sessions.size);
+    gauge('meshtwin_mqtt_retained_messages', 'Retained messages this broker holds (every broker holds every one).', () => m.retained.size);
+    counter('meshtwin_mqtt_connects_total', 'MQTT CONNECTs accepted.', () => c.connects);
+    counter('meshtwin_mqtt_takeovers_total', 'Connections closed by a newer one with the same client id.', () => c.takeovers);
+    counter('meshtwin_mqtt_malformed_total', 'Connections closed for a malformed, oversized or out-of-place packet.', () => c.malformed);
+    counter('meshtwin_mqtt_keepalive_timeouts_total', 'Connections closed for silence beyond 1.5 times their keep-alive.', () => c.keepAliveTimeouts);
+    counter('meshtwin_mqtt_publish_refused_total', 'MQTT publishes refused (topic, format, spool full, draining).', () => c.publishRefused);
+    counter('meshtwin_mqtt_subscribe_refused_total', 'MQTT subscriptions refused (invalid filter, deny list).', () => c.subscribeRefused);
+    counter('meshtwin_mqtt_wills_published_total', 'Will messages published.', () => c.willsPublished);
+    counter('meshtwin_mqtt_redelivered_total', 'QoS 1/2 messages sent again with DUP to a reconnecting session.', () => c.redelivered);
+    byLabel('meshtwin_mqtt_published_total', 'MQTT publishes taken into the mesh, by QoS.', 'qos', () => byQos(c.published));
+    byLabel('meshtwin_mqtt_delivered_total', 'PUBLISH packets sent to MQTT clients, by QoS (one per message however many subscriptions matched).', 'qos', () => byQos(c.delivered));
+    byLabel('meshtwin_mqtt_dropped_total', 'Messages the engine delivered to an MQTT session that did not reach its client, by cause.', 'cause', () => Object.entries(c.dropped));
   }
 
   /** One delivery handed over at `nowMs` (epoch ms). */

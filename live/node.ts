@@ -24,6 +24,7 @@ import { HostPort } from './edge/port.ts';
 import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
+import { MqttEdge } from './edge/mqtt/edge.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
 import type { MeshTls } from './mesh/tls.ts';
@@ -77,7 +78,7 @@ export class BrokerNode {
   #draining = false;
   readonly #closers: Array<() => Promise<void> | void> = [];
   /** Ports actually bound (a config may ask for port 0). */
-  readonly ports = { mesh: 0, http: 0, grpc: 0 };
+  readonly ports = { mesh: 0, http: 0, grpc: 0, mqtt: 0, mqtts: 0 };
   host!: LiveHost;
   store!: LogStore;
   sessions!: SessionHub;
@@ -87,6 +88,8 @@ export class BrokerNode {
   port!: HostPort;
   metrics!: BrokerMetrics;
   links!: MeshLinks;
+  /** The MQTT edge, when the config has an MQTT listener (edge.mqtt or edge.mqtts). */
+  mqtt: MqttEdge | null = null;
 
   /** Lifecycle lines (ready with its ports, draining, drained) are written whatever the log level: supervisors read them. */
   readonly #lifecycle: Logger;
@@ -157,9 +160,12 @@ export class BrokerNode {
     this.sessions.resume();
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });
+    const m = c.edge.mqtt;
+    if (m.listen !== null || m.tls !== null) this.mqtt = new MqttEdge(port, m, c.dataDir, () => host.now());
     this.metrics = new BrokerMetrics({
       host,
       edge: port.counters,
+      ...(this.mqtt === null ? {} : { mqtt: this.mqtt }),
       refused: this.links.refused,
       store: {
         get fsyncs() {
@@ -198,6 +204,18 @@ export class BrokerNode {
         }),
       () => ws.close(),
     );
+    const mqtt = this.mqtt;
+    if (mqtt !== null) {
+      try {
+        await mqtt.start(http);
+      } catch (e) {
+        const what = (e as { what?: string }).what ?? 'edge.mqtt';
+        throw listenError(what, what === 'edge.mqtts' ? (m.tls?.listen ?? { host: '?', port: 0 }) : (m.listen ?? { host: '?', port: 0 }), e);
+      }
+      this.ports.mqtt = mqtt.ports.mqtt;
+      this.ports.mqtts = mqtt.ports.mqtts;
+      this.#closers.push(() => mqtt.close());
+    }
     if (c.edge.grpc !== null) {
       const addr = c.edge.grpc;
       let grpc: GrpcEdge;
@@ -209,7 +227,10 @@ export class BrokerNode {
       this.ports.grpc = grpc.port;
       this.#closers.push(() => grpc.close());
     }
-    this.#lifecycle.info({ mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, peers: c.mesh.peers.map((p) => p.id) }, 'broker ready');
+    this.#lifecycle.info(
+      { mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, mqtt: this.ports.mqtt || null, mqtts: this.ports.mqtts || null, peers: c.mesh.peers.map((p) => p.id) },
+      'broker ready',
+    );
   }
 
   get draining(): boolean {

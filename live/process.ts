@@ -15,6 +15,8 @@ export interface ReadyPorts {
   readonly mesh: number;
   readonly http: number;
   readonly grpc: number | null;
+  readonly mqtt: number | null;
+  readonly mqtts: number | null;
 }
 
 const running = new Set<BrokerProcess>();
@@ -54,7 +56,7 @@ export class BrokerProcess {
           rec = { raw: line };
         }
         this.logs.push(rec);
-        if (rec['msg'] === 'broker ready') onReady({ mesh: Number(rec['mesh']), http: Number(rec['http']), grpc: rec['grpc'] === null ? null : Number(rec['grpc']) });
+        if (rec['msg'] === 'broker ready') onReady({ mesh: Number(rec['mesh']), http: Number(rec['http']), grpc: opt(rec['grpc']), mqtt: opt(rec['mqtt']), mqtts: opt(rec['mqtts']) });
       }
     });
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -100,4 +102,9 @@ export class BrokerProcess {
 /** Stops every broker process this process started and has not seen exit. */
 export async function stopAll(graceMs = 5000): Promise<void> {
   await Promise.all([...running].map((p) => p.stop(graceMs)));
+}
+
+/** A port from the ready line, null when the broker has no such listener. */
+function opt(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
 }

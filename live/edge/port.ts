@@ -51,10 +51,18 @@ export interface EdgePort {
   publish(input: EdgePublish): Promise<EdgePublishResult>;
   /** In order, stopping at the first refusal (the last answer); one durability wait for all. */
   publishBatch(inputs: readonly EdgePublish[]): Promise<EdgePublishResult[]>;
-  /** Throws (UsageError, SelectorError) with a message fit for the client on a bad pattern or filter. */
-  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription;
+  /**
+   * Throws (UsageError, SelectorError) with a message fit for the client on a bad pattern or
+   * filter. `paced: false` is for a subscriber that keeps its own bounded queue (an MQTT session,
+   * which calls `consumed` at once): the engine then hands it every match as it happens.
+   */
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced?: boolean): LocalSubscription;
   unsubscribe(sub: LocalSubscription): void;
 }
+
+const UNAVAILABLE: EdgePublishResult = { status: 'unavailable' };
+const BACKPRESSURE: EdgePublishResult = { status: 'backpressure' };
+const INVALID_TOPIC: EdgePublishResult = { status: 'invalid-topic' };
 
 /** Events queued per edge subscription at the broker beyond the one in the client's hands [EDGE-2]. */
 export const EDGE_QUEUE_LIMIT = 1000;
@@ -101,39 +109,61 @@ export class HostPort implements EdgePort {
     const out: EdgePublishResult[] = [];
     let guaranteed = false;
     for (const input of inputs) {
-      this.counters.publishes++;
-      if (!this.#open) {
-        this.counters.refused++;
-        out.push({ status: 'unavailable' });
-        break;
-      }
-      const now = this.host.now();
-      const r = this.host.broker.handlePublish(now, { ...input, publishedAtMs: input.publishedAtMs ?? now });
-      if (r !== 'accepted') {
-        this.counters.refused++;
-        out.push({ status: r });
-        break;
-      }
+      const r = this.publishNow(input);
+      out.push(r);
+      if (r.status !== 'accepted') break;
       guaranteed ||= input.guaranteed;
-      out.push({ status: 'accepted', brokerTimestamp: Math.floor(now) });
     }
-    if (guaranteed && this.store !== null) {
-      try {
-        await this.store.durable();
-      } catch (e) {
-        // [DUR-5] The store broke: nothing more is acknowledged; the broker stops.
-        this.#open = false;
-        this.onStoreFailure(e as Error);
-        return out.map((r) => (r.status === 'accepted' ? { status: 'unavailable' } : r));
-      }
-    }
+    if (guaranteed && !(await this.durable())) return out.map((r) => (r.status === 'accepted' ? { status: 'unavailable' } : r));
     for (const r of out) if (r.status === 'accepted') this.counters.accepted++;
     return out;
   }
 
-  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber): LocalSubscription {
+  /**
+   * The broker's answer to one publish, handled now (for edges that batch their own acks, as MQTT
+   * does per socket read): 'accepted' here means handled, not yet durable — a guaranteed one is
+   * promised to the client only after `durable()` resolves true, and counted then with
+   * `acknowledged()` [EDGE-1].
+   */
+  publishNow(input: EdgePublish): EdgePublishResult {
+    this.counters.publishes++;
+    if (!this.#open) {
+      this.counters.refused++;
+      return UNAVAILABLE;
+    }
+    const now = this.host.now();
+    const r = this.host.broker.handlePublish(now, { ...input, publishedAtMs: input.publishedAtMs ?? now });
+    if (r !== 'accepted') {
+      this.counters.refused++;
+      return r === 'backpressure' ? BACKPRESSURE : INVALID_TOPIC;
+    }
+    return { status: 'accepted', brokerTimestamp: Math.floor(now) };
+  }
+
+  /** Counts `n` publishes handled by publishNow as accepted (their client was told so). */
+  acknowledged(n: number): void {
+    this.counters.accepted += n;
+  }
+
+  /**
+   * Resolves true once everything handled so far is on disk; false when the store broke [DUR-5]:
+   * nothing more is acknowledged, and the broker stops.
+   */
+  async durable(): Promise<boolean> {
+    if (this.store === null) return true;
+    try {
+      await this.store.durable();
+      return true;
+    } catch (e) {
+      this.#open = false;
+      this.onStoreFailure(e as Error);
+      return false;
+    }
+  }
+
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced = true): LocalSubscription {
     const sub = this.host.broker.subscribe(this.host.now(), pattern, filter, 1, subscriber);
-    this.host.broker.pace(sub, this.queueLimit);
+    if (paced) this.host.broker.pace(sub, this.queueLimit);
     return sub;
   }
 
