@@ -44,6 +44,9 @@ export interface MeshBroker {
   readonly mesh: number;
   readonly http: number;
   readonly grpc: number;
+  /** MQTT over TCP and over TLS (0: none; see MeshOptions.mqtt). */
+  readonly mqtt: number;
+  readonly mqtts: number;
   readonly dataDir: string;
 }
 
@@ -73,6 +76,13 @@ export interface MeshOptions {
   readonly clients?: readonly string[];
   /** Seed of the shapers' jitter and loss (shaper i gets `seed + i`). */
   readonly seed?: number;
+  /**
+   * Give each broker an MQTT listener (`edge.mqtt`) and an MQTT-over-TLS one (`edge.mqtts`, its
+   * broker certificate, client certificates from the mesh CA asked for, required when
+   * `requireClientCert`); `extra` lines are added under `edge:` as they are (e.g.
+   * `mqttDenySubscribe: ['secret/#']`).
+   */
+  readonly mqtt?: { readonly requireClientCert?: boolean; readonly extra?: readonly string[] };
 }
 
 /** Writes certificates and configs for `ids` linked by `links` into `dir`, starting the shapers. */
@@ -87,9 +97,15 @@ export async function writeMesh(dir: string, ids: readonly string[], links: read
     writeFileSync(join(dir, 'certs', `${name}.key`), c.key, { mode: 0o600 });
   }
   const relayed = links.filter((l) => l.relayed === true || l.shape !== undefined).length;
-  const free = await freePorts(3 * ids.length + 2 * relayed);
-  const ports = new Map<string, { mesh: number; http: number; grpc: number }>();
-  for (const id of ids) ports.set(id, { mesh: free.shift() as number, http: free.shift() as number, grpc: free.shift() as number });
+  const mqtt = o.mqtt !== undefined;
+  const perBroker = mqtt ? 5 : 3;
+  const free = await freePorts(perBroker * ids.length + 2 * relayed);
+  const ports = new Map<string, { mesh: number; http: number; grpc: number; mqtt: number; mqtts: number }>();
+  for (const id of ids) {
+    const [mesh, http, grpc] = free.splice(0, 3) as [number, number, number];
+    const [mq, mqs] = mqtt ? (free.splice(0, 2) as [number, number]) : [0, 0];
+    ports.set(id, { mesh, http, grpc, mqtt: mq, mqtts: mqs });
+  }
   const relays = new Map<string, LinkShaper[]>();
   const all: LinkShaper[] = [];
   /** Where `from` dials `to`. */
@@ -117,7 +133,8 @@ export async function writeMesh(dir: string, ids: readonly string[], links: read
   }
   const brokers = new Map<string, MeshBroker>();
   for (const id of ids) {
-    const p = ports.get(id) as { mesh: number; http: number; grpc: number };
+    const p = ports.get(id) as { mesh: number; http: number; grpc: number; mqtt: number; mqtts: number };
+    const certFile = (name: string, ext: string): string => join(dir, 'certs', `${name}.${ext}`);
     const peers = links
       .filter((l) => l.between.includes(id))
       .map((l) => {
@@ -143,6 +160,13 @@ export async function writeMesh(dir: string, ids: readonly string[], links: read
         `  http: 127.0.0.1:${p.http}`,
         `  grpc: 127.0.0.1:${p.grpc}`,
         ...(o.queueLimit === undefined ? [] : [`  queueLimit: ${o.queueLimit}`]),
+        ...(o.mqtt === undefined
+          ? []
+          : [
+              `  mqtt: 127.0.0.1:${p.mqtt}`,
+              `  mqtts: { listen: 127.0.0.1:${p.mqtts}, cert: ${certFile(id, 'pem')}, key: ${certFile(id, 'key')}, ca: ${certFile('ca', 'pem')}, requireClientCert: ${o.mqtt.requireClientCert === true} }`,
+              ...(o.mqtt.extra ?? []).map((line) => `  ${line}`),
+            ]),
         `routing: ${o.routing ?? '{ helloInterval: 200ms, deadInterval: 1s }'}`,
         `log: { level: ${o.logLevel ?? 'warn'} }`,
         '',
