@@ -1,7 +1,7 @@
 /**
  * The mesh's certificates [CERT-1]: one CA, and for every broker and client a key and a
  * certificate signed by it whose identity — the subject CN, repeated as a DNS subjectAltName — is
- * the broker id or client name. A mesh link accepts a peer only with a certificate from this CA
+ * the broker id or client name (plus 127.0.0.1 as an IP subjectAltName). A mesh link accepts a peer only with a certificate from this CA
  * whose identity is the broker id it claims (live/mesh/tls.ts). ECDSA P-256, SHA-256 signatures
  * (selfsigned signs SHA-1 by default, which Node 20 rejects).
  */
@@ -53,7 +53,9 @@ export async function makeMeshCerts(names: readonly string[], opts: { readonly d
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
         // A broker is both: it accepts peers' connections and dials its own.
         { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: name }] },
+        // The loopback address too, so an MQTT-over-TLS client on this machine (mosquitto_pub
+        // -h 127.0.0.1 --cafile ca.pem) can verify a broker's listener; identities are DNS names only.
+        { name: 'subjectAltName', altNames: [{ type: 2, value: name }, { type: 7, ip: '127.0.0.1' }] },
       ],
     });
     issued.set(name, { cert: pem.cert, key: pem.private });

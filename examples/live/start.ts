@@ -2,7 +2,8 @@
  * `npm run live:example`: seed 002's three brokers (us-1, eu-1, ap-1) as three `meshtwin broker`
  * processes on loopback, with a mesh CA and certificates made in certs/ on first use. Logs are
  * echoed with the broker's id; Ctrl-C (or SIGTERM) drains and stops all three, by PID.
- * Ports: mesh 7001-7003, HTTP 8001-8003, gRPC 9001-9003 (examples/live/*.yaml).
+ * Ports: mesh 7001-7003, HTTP 8001-8003, gRPC 9001-9003, MQTT 1881-1883, MQTT over TLS 8881-8883
+ * (examples/live/*.yaml).
  */
 import { existsSync } from 'node:fs';
 import { certsCommand } from '../../cli/certs.ts';
@@ -41,7 +42,7 @@ for (const p of procs) {
 }
 try {
   const ports = await Promise.all(procs.map((p) => p.ready));
-  console.log(`mesh up: ${BROKERS.map((id, i) => `${id} http://127.0.0.1:${ports[i]?.http}`).join(', ')} (Ctrl-C stops all three)`);
+  console.log(`mesh up: ${BROKERS.map((id, i) => `${id} http://127.0.0.1:${ports[i]?.http} mqtt://127.0.0.1:${ports[i]?.mqtt}`).join(', ')} (Ctrl-C stops all three)`);
 } catch (e) {
   console.error(`meshtwin: ${(e as Error).message}`);
   await stop(2);

@@ -78,7 +78,7 @@ describe('[CERT-1] the mesh certificates', () => {
     for (const id of ['us-1', 'eu-1', 'ap-1']) {
       const c = new X509Certificate(tlsOf(mesh, id).cert);
       expect(c.subject).toBe(`CN=${id}`);
-      expect(c.subjectAltName).toBe(`DNS:${id}`);
+      expect(c.subjectAltName).toBe(`DNS:${id}, IP Address:127.0.0.1`);
       expect(c.checkIssued(ca)).toBe(true);
       expect(c.verify(ca.publicKey)).toBe(true);
       expect(c.ca).toBe(false);
