@@ -55,7 +55,13 @@ export async function makeMeshCerts(names: readonly string[], opts: { readonly d
         { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
         // The loopback address too, so an MQTT-over-TLS client on this machine (mosquitto_pub
         // -h 127.0.0.1 --cafile ca.pem) can verify a broker's listener; identities are DNS names only.
-        { name: 'subjectAltName', altNames: [{ type: 2, value: name }, { type: 7, ip: '127.0.0.1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: name },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
       ],
     });
     issued.set(name, { cert: pem.cert, key: pem.private });

@@ -52,3 +52,71 @@ describe('[LINK-8] mesh.plaintext, loopback only', () => {
     expect(String((err as Error).message)).not.toContain('\n');
   });
 });
+
+const mqttConfig = (edge: string): string =>
+  [
+    'id: a',
+    'dataDir: data/a',
+    'mesh:',
+    '  listen: 127.0.0.1:7001',
+    '  tls: { ca: ca.pem, cert: a.pem, key: a.key }',
+    'edge:',
+    '  http: 127.0.0.1:0',
+    ...edge.split('\n').map((l) => `  ${l}`),
+    '',
+  ].join('\n');
+
+function refusal(text: string): string {
+  try {
+    parseBrokerConfig(text, 'a.yaml', dir);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('the config was taken');
+}
+
+describe('the MQTT edge settings', () => {
+  it('are off without a listener, with their defaults', () => {
+    const m = parseBrokerConfig(mqttConfig(''), 'a.yaml', dir).edge.mqtt;
+    expect(m).toMatchObject({
+      listen: null,
+      tls: null,
+      denySubscribe: [],
+      maxPacketBytes: 1 << 20,
+      receiveMaximum: 1000,
+      topicAliasMaximum: 64,
+      sessionQueue: 10_000,
+      sessionExpiryMaxMs: 86_400_000,
+      serverKeepAliveMs: null,
+    });
+  });
+
+  it('resolve the listeners, the TLS files and the units', () => {
+    const m = parseBrokerConfig(
+      mqttConfig(
+        'mqtt: 127.0.0.1:1883\nmqtts: { listen: 127.0.0.1:8883, cert: a.pem, key: a.key, ca: ca.pem, requireClientCert: true }\nmqttDenySubscribe: ["secret/#"]\nmqttMaxPacketSize: 64KiB\nmqttServerKeepAlive: 30s',
+      ),
+      'a.yaml',
+      dir,
+    ).edge.mqtt;
+    expect(m.listen).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(m.tls).toMatchObject({ listen: { host: '127.0.0.1', port: 8883 }, cert: join(dir, 'a.pem'), ca: join(dir, 'ca.pem'), requireClientCert: true });
+    expect(m.denySubscribe).toEqual(['secret/#']);
+    expect(m.maxPacketBytes).toBe(65_536);
+    expect(m.serverKeepAliveMs).toBe(30_000);
+  });
+
+  it.each([
+    ['mqttDenySubscribe: ["a/#/b"]', /a\.yaml:\d+:\d+: edge\.mqttDenySubscribe\[0\]: expected an MQTT topic filter, found "a\/#\/b" \('#' must be the last level\)/],
+    ['mqtts: { listen: 127.0.0.1:8883, cert: nope.pem, key: a.key }', /edge\.mqtts\.cert: expected a readable PEM file, found "nope\.pem"/],
+    ['mqtts: { listen: 127.0.0.1:8883, cert: a.pem, key: a.key, requireClientCert: true }', /edge\.mqtts\.requireClientCert: expected a ca to check client certificates against/],
+    ['mqttServerKeepAlive: 100ms', /edge\.mqttServerKeepAlive: expected a duration from 1s to 65535s/],
+    ['mqtt: 127.0.0.1:70000', /edge\.mqtt: expected a port from 0 to 65535/],
+    ['mqttReceiveMaximum: 0', /edge\.mqttReceiveMaximum/],
+  ])('refuse %s in one line at its place', (edge, message) => {
+    const m = refusal(mqttConfig(edge));
+    expect(m).toMatch(message);
+    expect(m).not.toContain('\n');
+  });
+});

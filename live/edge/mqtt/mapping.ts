@@ -55,7 +55,6 @@ const H_CONTENT_TYPE = 'datacontenttype';
 
 /** Headers that are MQTT properties, not user properties, on the way out. */
 const NOT_USER_PROPERTIES = new Set([H_RETAIN, H_QOS, H_EXPIRY, H_FORMAT, H_RESPONSE, H_CORRELATION, H_CONTENT_TYPE]);
-const CE_ATTRIBUTES = ['specversion', 'id', 'source', 'type'] as const;
 
 /** The CloudEvents source of what client `clientId` publishes at `broker`. */
 export function mqttSource(broker: string, clientId: string): string {
@@ -212,5 +211,3 @@ export function deliveryPacket(env: Envelope, qos: 0 | 1 | 2, retain: boolean, s
   if (any) packet.properties = props;
   return packet;
 }
-
-export { CE_ATTRIBUTES };
