@@ -35,11 +35,15 @@ export interface MetricSources {
 }
 
 /** Publish→deliver latency buckets in seconds: 100 µs to 10 s. */
+type Observer = { observe(v: number): void };
+
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly #latency: Histogram<'class' | 'scope'>;
+  /** The latency histogram's children: realtime local, realtime remote, guaranteed local, guaranteed remote. */
+  readonly #children: Observer[];
 
   constructor(private readonly s: MetricSources) {
     const self = s.host.broker.id;
@@ -177,6 +181,8 @@ export class BrokerMetrics {
       buckets: LATENCY_BUCKETS_S,
       registers: r,
     });
+    const l = this.#latency;
+    this.#children = [l.labels('realtime', 'local'), l.labels('realtime', 'remote'), l.labels('guaranteed', 'local'), l.labels('guaranteed', 'remote')];
   }
 
   #mqtt(m: MqttEdge, r: Registry[], counter: (name: string, help: string, read: () => number) => void): void {
@@ -220,9 +226,14 @@ export class BrokerMetrics {
     byLabel('meshtwin_mqtt_dropped_total', 'Messages the engine delivered to an MQTT session that did not reach its client, by cause.', 'cause', () => Object.entries(c.dropped));
   }
 
-  /** One delivery handed over at `nowMs` (epoch ms). */
+  /**
+   * One delivery handed over at `nowMs` (epoch ms). The four (class, scope) children are bound
+   * once: prom-client hashes a labels object on every `observe(labels, v)` (3.4% of a broker's
+   * CPU under an MQTT QoS 0 stream in a profile here).
+   */
   delivered(env: Envelope, guaranteed: boolean, nowMs: number): void {
-    this.#latency.observe({ class: guaranteed ? 'guaranteed' : 'realtime', scope: env.path[0] === this.s.host.broker.id ? 'local' : 'remote' }, Math.max(0, nowMs - env.publishedAtMs) / 1000);
+    const child = this.#children[(guaranteed ? 2 : 0) + (env.path[0] === this.s.host.broker.id ? 0 : 1)] as Observer;
+    child.observe(Math.max(0, nowMs - env.publishedAtMs) / 1000);
   }
 
   text(): Promise<string> {

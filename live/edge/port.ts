@@ -132,7 +132,7 @@ export class HostPort implements EdgePort {
       return UNAVAILABLE;
     }
     const now = this.host.now();
-    const r = this.host.broker.handlePublish(now, { ...input, publishedAtMs: input.publishedAtMs ?? now });
+    const r = this.host.broker.handlePublish(now, input.publishedAtMs !== undefined ? (input as PublishInput) : { ...input, publishedAtMs: now });
     if (r !== 'accepted') {
       this.counters.refused++;
       return r === 'backpressure' ? BACKPRESSURE : INVALID_TOPIC;

@@ -42,8 +42,9 @@ import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
 import { RC, RC311 } from './codes.ts';
+import { encodePacket } from './encoder.ts';
 import type { MqttEdge } from './edge.ts';
-import { ingestPublish, MESH_PREFIX } from './mapping.ts';
+import { ingestPublish, MESH_PREFIX, mqttSource } from './mapping.ts';
 import { RetainedStore } from './retained.ts';
 import type { MqttSession, SessionLink, Subscription } from './session.ts';
 import { SubscriptionHandle } from './session.ts';
@@ -90,6 +91,8 @@ export class MqttConnection implements SessionLink {
   #acks: PendingAck[] = [];
   #syncing = false;
   #normalDisconnect = false;
+  /** The CloudEvents source of this client's publishes. */
+  #source = '';
 
   constructor(
     readonly socket: Duplex,
@@ -162,10 +165,10 @@ export class MqttConnection implements SessionLink {
     this.edge.connectionClosed(this, this.#normalDisconnect);
   }
 
-  #write(packet: Packet, version: number = this.#version): void {
+  #write(packet: Packet, version: 3 | 4 | 5 = this.#version): void {
     if (this.closed && packet.cmd !== 'disconnect') return;
-    const buf = mqtt.generate(packet, { protocolVersion: version });
-    this.socket.write(buf);
+    const buf = encodePacket(packet, version);
+    if (buf instanceof Buffer) this.socket.write(buf);
   }
 
   // SessionLink
@@ -185,12 +188,8 @@ export class MqttConnection implements SessionLink {
         packet.properties = { ...packet.properties, topicAlias: a };
       }
     }
-    let buf: Buffer;
-    try {
-      buf = mqtt.generate(packet, { protocolVersion: this.#version });
-    } catch {
-      return null;
-    }
+    const buf = encodePacket(packet, this.#version);
+    if (!(buf instanceof Buffer)) return null;
     if (this.#maxOutPacket > 0 && buf.length > this.#maxOutPacket) return null;
     return buf;
   }
@@ -306,6 +305,7 @@ export class MqttConnection implements SessionLink {
       clientId = assigned = this.edge.assignClientId();
     }
     this.clientId = clientId;
+    this.#source = mqttSource(this.edge.port.id, clientId);
     this.receiveMaximum = props.receiveMaximum ?? 65535;
     this.#maxOutPacket = props.maximumPacketSize ?? 0;
     this.#aliasMaxOut = this.v5 ? (props.topicAliasMaximum ?? 0) : 0;
@@ -373,29 +373,22 @@ export class MqttConnection implements SessionLink {
       if (this.session.qos2In.get(id) === true) this.#write({ cmd: 'pubrec', messageId: id });
       return;
     }
-    const refuse = (rc: number): void => {
-      edge.counters.publishRefused++;
-      if (qos === 0) return;
-      if (this.v5) this.#write({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: rc });
-      else if (qos === 1) this.#write({ cmd: 'puback', messageId: id });
-      else this.#write({ cmd: 'pubrec', messageId: id });
-    };
     if (p.topic === '' || validateTopic(p.topic) !== null) {
       edge.counters.publishRefused++;
       this.disconnect(RC.topicNameInvalid);
       return;
     }
     if (p.topic.startsWith(MESH_PREFIX)) {
-      refuse(RC.notAuthorized);
+      this.#refuse(qos, id, RC.notAuthorized);
       return;
     }
     const payload = p.payload as Buffer;
     if (p.properties?.payloadFormatIndicator === true && !isUtf8(payload)) {
-      refuse(RC.payloadFormatInvalid);
+      this.#refuse(qos, id, RC.payloadFormatInvalid);
       return;
     }
     edge.counters.published[qos]++;
-    const input = ingestPublish(p, edge.port.id, this.clientId, edge.now());
+    const input = ingestPublish(p, this.#source, edge.now());
     const r = edge.port.publishNow(input);
     if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, r.brokerTimestamp));
     if (r.status !== 'accepted') {
@@ -405,17 +398,26 @@ export class MqttConnection implements SessionLink {
         return;
       }
       if (r.status === 'unavailable') {
-        refuse(RC.unspecified);
+        this.#refuse(qos, id, RC.unspecified);
         this.disconnect(RC.serverShuttingDown);
         return;
       }
-      refuse(r.status === 'backpressure' ? RC.quotaExceeded : RC.topicNameInvalid);
+      this.#refuse(qos, id, r.status === 'backpressure' ? RC.quotaExceeded : RC.topicNameInvalid);
       return;
     }
     if (qos === 0) return;
     if (qos === 1) this.#qos1Pending++;
     else this.session?.qos2In.set(id, false);
     this.#acks.push({ cmd: qos === 1 ? 'puback' : 'pubrec', id, reasonCode: 0 });
+  }
+
+  /** A publish not taken: 5.0 says why in its PUBACK/PUBREC; 3.1.1 cannot refuse, so it is acked (and counted). */
+  #refuse(qos: number, id: number, rc: number): void {
+    this.edge.counters.publishRefused++;
+    if (qos === 0) return;
+    if (this.v5) this.#write({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: rc });
+    else if (qos === 1) this.#write({ cmd: 'puback', messageId: id });
+    else this.#write({ cmd: 'pubrec', messageId: id });
   }
 
   /** [MQTT-CONN-4] One store sync for the acks a read brought, then they go, in order. */
@@ -436,7 +438,8 @@ export class MqttConnection implements SessionLink {
         for (const a of acks) {
           if (a.cmd === 'puback') this.#qos1Pending--;
           else this.session?.qos2In.set(a.id, true);
-          out.push(mqtt.generate({ cmd: a.cmd, messageId: a.id }, { protocolVersion: this.#version }));
+          const b = encodePacket({ cmd: a.cmd, messageId: a.id }, this.#version);
+          if (b instanceof Buffer) out.push(b);
         }
         this.writeRaw(out);
       }

@@ -257,7 +257,7 @@ export class MqttEdge {
       dup: false,
       ...(Object.keys(props).length > 0 ? { properties: props } : {}),
     };
-    const input = ingestPublish(packet, this.port.id, clientId, this.now());
+    const input = ingestPublish(packet, mqttSource(this.port.id, clientId), this.now());
     const r = this.port.publishNow(input);
     if (r.status !== 'accepted') return;
     this.counters.willsPublished++;

@@ -5,7 +5,9 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../engine/types.ts';
-import { deliveryPacket, eventQos, ingestPublish, MQTT_TYPE } from './mapping.ts';
+import { deliveryPacket, eventQos, ingestPublish, MQTT_TYPE, mqttSource } from './mapping.ts';
+
+const SRC = mqttSource('us-1', 'c');
 
 const NOW = 1_800_000_000_000;
 
@@ -19,7 +21,7 @@ function envelope(p: ReturnType<typeof ingestPublish>): Envelope {
 
 describe('[MQTT-MAP-1] a PUBLISH as a mesh event', () => {
   it('plain MQTT: a fresh id, the client as source, type mqtt.publish, QoS 1 guaranteed, JSON fields as headers', () => {
-    const e = ingestPublish(publish({}), 'us-1', 'dev 7', NOW);
+    const e = ingestPublish(publish({}), mqttSource('us-1', 'dev 7'), NOW);
     expect(e.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(e.source).toBe('mqtt://us-1/dev%207');
     expect(e.type).toBe(MQTT_TYPE);
@@ -29,8 +31,8 @@ describe('[MQTT-MAP-1] a PUBLISH as a mesh event', () => {
   });
 
   it('QoS 0 is realtime; QoS 2 and retain are carried as headers', () => {
-    expect(ingestPublish(publish({ qos: 0, payload: Buffer.from('x') }), 'us-1', 'c', NOW)).toMatchObject({ guaranteed: false, headers: {} });
-    expect({ ...ingestPublish(publish({ qos: 2, retain: true, payload: Buffer.from('x') }), 'us-1', 'c', NOW).headers }).toEqual({ mqttretain: true, mqttqos: 2 });
+    expect(ingestPublish(publish({ qos: 0, payload: Buffer.from('x') }), SRC, NOW)).toMatchObject({ guaranteed: false, headers: {} });
+    expect({ ...ingestPublish(publish({ qos: 2, retain: true, payload: Buffer.from('x') }), SRC, NOW).headers }).toEqual({ mqttretain: true, mqttqos: 2 });
   });
 
   it('5.0: CloudEvents attributes from user properties (binary mode), other user properties win over data fields, MQTT properties as headers', () => {
@@ -45,8 +47,7 @@ describe('[MQTT-MAP-1] a PUBLISH as a mesh event', () => {
           correlationData: Buffer.from([1, 2, 3]),
         },
       }),
-      'us-1',
-      'c',
+      SRC,
       NOW,
     );
     expect(e).toMatchObject({ id: 'evt-9', source: '/plant', type: 'com.acme.reading' });
@@ -62,14 +63,14 @@ describe('[MQTT-MAP-1] a PUBLISH as a mesh event', () => {
   });
 
   it('a non-JSON content type keeps the payload out of the headers', () => {
-    expect({ ...ingestPublish(publish({ properties: { contentType: 'text/plain' } }), 'us-1', 'c', NOW).headers }).toEqual({ datacontenttype: 'text/plain' });
+    expect({ ...ingestPublish(publish({ properties: { contentType: 'text/plain' } }), SRC, NOW).headers }).toEqual({ datacontenttype: 'text/plain' });
   });
 });
 
 describe('[MQTT-MAP-2] a mesh event as a PUBLISH', () => {
   it('round trip for 5.0: properties come back, the expiry as what is left of it', () => {
     const env = envelope(
-      ingestPublish(publish({ qos: 2, properties: { userProperties: { unit: 'C' }, messageExpiryInterval: 60, responseTopic: 'r', correlationData: Buffer.from('id') } }), 'us-1', 'c', NOW),
+      ingestPublish(publish({ qos: 2, properties: { userProperties: { unit: 'C' }, messageExpiryInterval: 60, responseTopic: 'r', correlationData: Buffer.from('id') } }), SRC, NOW),
     );
     expect(eventQos(env, true)).toBe(2);
     const p = deliveryPacket(env, 2, false, [4, 9], true, NOW + 10_500) as IPublishPacket;
@@ -84,7 +85,7 @@ describe('[MQTT-MAP-2] a mesh event as a PUBLISH', () => {
   });
 
   it('an expired message is not sent', () => {
-    const env = envelope(ingestPublish(publish({ properties: { messageExpiryInterval: 1 } }), 'us-1', 'c', NOW));
+    const env = envelope(ingestPublish(publish({ properties: { messageExpiryInterval: 1 } }), SRC, NOW));
     expect(deliveryPacket(env, 1, false, null, true, NOW + 1000)).toBeNull();
   });
 

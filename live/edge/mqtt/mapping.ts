@@ -86,12 +86,15 @@ function dataHeaders(payload: Buffer, headers: Record<string, HeaderValue>): voi
   for (const [k, v] of Object.entries(data)) if (isScalar(v)) headers[k] = v;
 }
 
-/** What a PUBLISH means to the mesh [MQTT-MAP-1]; `nowMs` epoch ms (for the expiry header). */
-export function ingestPublish(packet: IPublishPacket, broker: string, clientId: string, nowMs: number): EdgePublish {
+/**
+ * What a PUBLISH means to the mesh [MQTT-MAP-1]: `source` the publishing client's (mqttSource),
+ * `nowMs` epoch ms (the publish time, and the base of the expiry header).
+ */
+export function ingestPublish(packet: IPublishPacket, source: string, nowMs: number): EdgePublish {
   const props = packet.properties;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : (packet.payload as Buffer);
   let id: string | undefined;
-  let source: string | undefined;
+  let ceSource: string | undefined;
   let type: string | undefined;
   let headers: Record<string, HeaderValue> | undefined;
   if (props !== undefined) {
@@ -102,7 +105,7 @@ export function ingestPublish(packet: IPublishPacket, broker: string, clientId: 
     if (user !== undefined) {
       if (lastValue(user['specversion'] ?? '') === '1.0' && user['id'] !== undefined && user['source'] !== undefined && user['type'] !== undefined) {
         id = lastValue(user['id']) || undefined;
-        source = lastValue(user['source']) || undefined;
+        ceSource = lastValue(user['source']) || undefined;
         type = lastValue(user['type']) || undefined;
       }
       for (const k of Object.keys(user)) {
@@ -124,12 +127,13 @@ export function ingestPublish(packet: IPublishPacket, broker: string, clientId: 
   if (packet.qos === 2) (headers ??= Object.create(null) as Record<string, HeaderValue>)[H_QOS] = 2;
   return {
     id: id ?? randomUUID(),
-    source: source ?? mqttSource(broker, clientId),
+    source: ceSource ?? source,
     type: type ?? MQTT_TYPE,
     topic: packet.topic,
     headers: (headers ?? EMPTY) as Headers,
     payload,
     guaranteed: packet.qos > 0,
+    publishedAtMs: nowMs,
   };
 }
 

@@ -81,7 +81,8 @@ export class SubscriptionHandle implements EdgeSubscriber {
 
 interface Queued {
   readonly env: Envelope;
-  readonly key: string | null;
+  /** A match by a non-shared subscription: another such match of the same event merges into it [MQTT-SESS-2]. */
+  readonly mergeable: boolean;
   qos: 0 | 1 | 2;
   retain: boolean;
   subIds: number[] | null;
@@ -134,22 +135,21 @@ export class MqttSession {
     }
     const qos = Math.min(sub.qos, eventQos(env, guaranteed)) as 0 | 1 | 2;
     const retain = sub.retainAsPublished && publishedRetained(env);
-    const key = sub.shared ? null : `${env.id}\u0000${env.source}`;
-    if (key !== null && this.#queue.length > this.#head) {
+    if (!sub.shared && this.#queue.length > this.#head) {
       const last = this.#queue[this.#queue.length - 1] as Queued;
-      if (last.key === key) {
+      if (last.mergeable && last.env.id === env.id && last.env.source === env.source) {
         if (qos > last.qos) last.qos = qos;
         if (retain) last.retain = true;
         if (sub.id !== null) (last.subIds ??= []).push(sub.id);
         return;
       }
     }
-    this.enqueue({ env, key, qos, retain, subIds: sub.id === null ? null : [sub.id] });
+    this.enqueue({ env, mergeable: !sub.shared, qos, retain, subIds: sub.id === null ? null : [sub.id] });
   }
 
   /** A retained message for a new subscription (retain flag set [MQTT-3.3.1-8]). */
   offerRetained(env: Envelope, qos: 0 | 1 | 2, sub: Subscription): void {
-    this.enqueue({ env, key: null, qos: Math.min(sub.qos, qos) as 0 | 1 | 2, retain: true, subIds: sub.id === null ? null : [sub.id] });
+    this.enqueue({ env, mergeable: false, qos: Math.min(sub.qos, qos) as 0 | 1 | 2, retain: true, subIds: sub.id === null ? null : [sub.id] });
   }
 
   enqueue(item: Queued): void {
