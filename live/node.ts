@@ -188,6 +188,14 @@ export class BrokerNode {
     app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now(), sessions: () => this.sessions.list() }));
     const edgeLog = ({ msg, ...obj }: Record<string, unknown>): void => this.log.info(obj, String(msg ?? 'edge'));
     app.use(this.sessions.routes());
+    app.get('/v1/mqtt', (_req, res) => {
+      const m = this.mqtt;
+      if (m === null) {
+        res.status(404).json({ error: 'this broker has no MQTT listener (edge.mqtt, edge.mqtts)' });
+        return;
+      }
+      res.json({ ports: m.ports, connections: m.connections.size, retained: m.retained.size, counters: m.counters, sessions: m.list() });
+    });
     app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog }));
     const http = createServer(app);
     const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions });
