@@ -169,14 +169,16 @@ export class MqttEdge {
   /** [MQTT-EDGE-1][MQTT-EDGE-2] The session a CONNECT gets, and whether it was present. */
   attachSession(conn: MqttConnection, clientId: string, clean: boolean, expiryMs: number): { session: MqttSession; present: boolean } {
     this.counters.connects++;
-    this.#cancelWill(clientId);
     let session = this.sessions.get(clientId);
     const old = session?.link as MqttConnection | null | undefined;
     if (old != null && old !== conn) {
       this.counters.takeovers++;
       session?.detach(old);
+      // Its will follows the rules for any connection that ends without DISCONNECT 0: published
+      // now when it has no delay, cancelled just below when it has one [MQTT-3.1.3-9].
       old.disconnect(RC.sessionTakenOver);
     }
+    this.#cancelWill(clientId);
     let present = session !== undefined;
     if (session !== undefined && clean) {
       this.#endSession(session);
