@@ -99,3 +99,57 @@ export function matchesPattern(pattern: string, topic: string): boolean {
   }
   return p.length === t.length;
 }
+
+/**
+ * [TOPIC-5] Whether every topic filter `f` matches is matched by `rule` (both valid filters, no
+ * `$share/` prefix): `orders/#` covers `orders/+/x` and `orders`; `orders/+` does not cover
+ * `orders/#`. A first-level wildcard in `rule` covers no `$`-topic [MQTT-4.7.2-1].
+ */
+export function filterCovers(rule: string, f: string): boolean {
+  const r = rule.split('/');
+  const x = f.split('/');
+  if ((r[0] === '+' || r[0] === '#') && x[0] !== undefined && x[0].startsWith('$')) return false;
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] === '#') return true;
+    const level = x[i];
+    // `a/#` in f also matches `a` (one level fewer): only a rule `#` there covers it.
+    if (level === undefined) return false;
+    if (level === '#') return false;
+    if (r[i] === '+') continue;
+    if (level === '+' || level !== r[i]) return false;
+  }
+  return r.length === x.length;
+}
+
+/**
+ * [TOPIC-6] Whether some topic matches both filters (an MQTT deny list [MQTT-DENY-1], an ACL
+ * deny rule [ACL-4]): `#` intersects `secret/#`, `sensors/+` does not; as in matching, a
+ * first-level wildcard never stands for a `$`-topic's first level, so `#` misses `$SYS/#`.
+ * are valid, without a `$share/` prefix.
+ */
+export function filtersIntersect(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === undefined && q === undefined) return true;
+    // `#` matches the parent level too (`a/#` matches `a`).
+    if (p === '#' || q === '#') {
+      if (i === 0) {
+        const other = p === '#' ? q : p;
+        if (other !== undefined && other.startsWith('$')) return false;
+      }
+      return true;
+    }
+    if (p === undefined || q === undefined) return false;
+    if (p === '+' || q === '+') {
+      if (i === 0) {
+        const other = p === '+' ? q : p;
+        if (other.startsWith('$')) return false;
+      }
+      continue;
+    }
+    if (p !== q) return false;
+  }
+}
