@@ -220,6 +220,14 @@ export class MqttConnection implements SessionLink {
 
   #onPacket(p: Packet): void {
     if (this.closed) return;
+    // [MQTT-CONN-2] A packet that arrived whole in one read was parsed before #onData could look
+    // at its length: refuse it here as well.
+    const length = p.length ?? 0;
+    if (length + headerBytes(length) > this.edge.config.maxPacketBytes) {
+      this.edge.counters.malformed++;
+      this.disconnect(RC.packetTooLarge);
+      return;
+    }
     if (!this.#connected) {
       if (p.cmd !== 'connect') {
         this.edge.counters.malformed++;
