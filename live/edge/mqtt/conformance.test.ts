@@ -1,0 +1,510 @@
+/**
+ * MQTT conformance table [MQTT-T] (issue 11): each row is one normative statement (or a few that
+ * one scenario proves together) of the OASIS MQTT 3.1.1 or 5.0 specification, tagged with its
+ * statement ids as aedes tags its tests, run over real TCP (or WebSocket) against one real
+ * in-process broker per row. MQTT.js is the client for what a client does; a raw socket with
+ * mqtt-packet builds what no well-behaved client sends. Statement ids differ between the two
+ * versions for the same rule, so a row names its ids per version; a row with one version is a
+ * feature the other version does not have. Rows tagged with a project id (`[MQTT-SESS-1]`,
+ * `[MQTT-MAP-1]`…) test the mesh's own rules, documented where the id is defined.
+ */
+import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, IUnsubackPacket, Packet } from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { publish as httpPublish, WsClient } from '../../testing.ts';
+import { cid, type MqttBroker, type MqttSetup, type Raw, settle, startMqtt, until } from './harness.ts';
+
+type V = 4 | 5;
+
+interface Case {
+  /** The statement ids per version it applies to (`[MQTT-3.1.0-1]`, or several, space-separated). */
+  readonly ids: Partial<Record<V, string>>;
+  readonly title: string;
+  readonly setup?: MqttSetup;
+  run(b: MqttBroker, v: V): Promise<void>;
+}
+
+const BOTH = (id: string): Record<V, string> => ({ 4: id, 5: id });
+
+/** A raw connection that has been accepted. */
+async function rawConnected(b: MqttBroker, v: V, opts: Parameters<Raw['connect']>[0] = {}): Promise<Raw> {
+  const r = await b.raw(v);
+  const ack = await r.connect(opts);
+  expect(v === 5 ? ack.reasonCode : ack.returnCode).toBe(0);
+  return r;
+}
+
+/** The connection is closed by the broker; a 5.0 client first gets DISCONNECT `rc`. */
+async function closedWith(r: Raw, v: V, rc: number): Promise<void> {
+  if (v === 5) expect((await r.next<IDisconnectPacket>('disconnect')).reasonCode).toBe(rc);
+  await r.waitClosed();
+  if (v === 4) expect(r.packets.some((p) => p.cmd === 'disconnect')).toBe(false);
+}
+
+let packetId = 100;
+function pub(topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 0, extra: Partial<IPublishPacket> = {}): IPublishPacket {
+  return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, ...(qos > 0 ? { messageId: ++packetId } : {}), ...extra };
+}
+
+async function rawSubscribe(r: Raw, topic: string, qos: 0 | 1 | 2, extra: Record<string, unknown> = {}): Promise<ISubackPacket> {
+  const messageId = ++packetId;
+  r.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos, ...extra }] } as Packet);
+  return r.next<ISubackPacket>('suback', (p) => p.messageId === messageId);
+}
+
+function publishes(r: Raw): IPublishPacket[] {
+  return r.packets.filter((p): p is IPublishPacket => p.cmd === 'publish');
+}
+
+/** A CONNECT by hand: protocol level `level`, connect flags `flags`, client id "x" (or none). */
+function handConnect(level: number, flags: number, clientId = 'x'): Buffer {
+  const v5props = level === 5 ? [0x00] : [];
+  const body = [0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, flags, 0x00, 0x3c, ...v5props, 0x00, clientId.length, ...Buffer.from(clientId)];
+  return Buffer.from([0x10, body.length, ...body]);
+}
+
+const connectCases: Case[] = [
+  {
+    ids: BOTH('[MQTT-3.1.0-1]'),
+    title: 'a first packet other than CONNECT closes the connection unanswered',
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
+      await r.waitClosed();
+      expect(r.packets).toEqual([]);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.1.0-2]'),
+    title: 'a second CONNECT is a protocol error (5.0: DISCONNECT 0x82)',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      r.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: v, clean: true, clientId: 'again', keepalive: 0 });
+      await closedWith(r, v, 0x82);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-2]' },
+    title: 'an unsupported protocol level gets CONNACK 0x01 and the connection closes',
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      r.write(handConnect(6, 0x02));
+      const ack = await r.next<IConnackPacket>('connack');
+      expect(ack.returnCode).toBe(0x01);
+      expect(ack.sessionPresent).toBe(false);
+      await r.waitClosed();
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.1.2-3]'),
+    title: 'a CONNECT whose reserved flag is 1 closes the connection without CONNACK',
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      r.write(handConnect(v, 0x03));
+      await r.waitClosed();
+      expect(r.packets).toEqual([]);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-4] [MQTT-3.2.2-2]', 5: '[MQTT-3.1.2-5] [MQTT-3.2.2-3]' },
+    title: 'clean session/clean start 0 resumes the session: session present 1, subscriptions kept',
+    run: async (b, v) => {
+      const id = cid('resume');
+      const opts = { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) };
+      const first = await b.client(v, opts);
+      expect(first.connack.sessionPresent).toBe(false);
+      await first.mqtt.subscribeAsync('resume/t', { qos: 1 });
+      await first.end();
+      const again = await b.client(v, opts);
+      expect(again.connack.sessionPresent).toBe(true);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('resume/t', 'still subscribed', { qos: 1 });
+      expect((await again.waitFor(1)).map((m) => m.payload.toString())).toEqual(['still subscribed']);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-6] [MQTT-3.2.2-1]', 5: '[MQTT-3.1.2-4] [MQTT-3.2.2-2]' },
+    title: 'clean session/clean start 1 discards the session: session present 0, subscriptions gone',
+    run: async (b, v) => {
+      const id = cid('discard');
+      const first = await b.client(v, { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) });
+      await first.mqtt.subscribeAsync('discard/t', { qos: 1 });
+      await first.end();
+      const again = await b.client(v, { clientId: id, clean: true });
+      expect(again.connack.sessionPresent).toBe(false);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('discard/t', 'x', { qos: 1 });
+      await settle(200);
+      expect(again.messages).toEqual([]);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.3-6]', 5: '[MQTT-3.1.3-6] [MQTT-3.1.3-7] [MQTT-3.2.2-16]' },
+    title: 'a zero-length client id with clean session is accepted (5.0: an Assigned Client Identifier, unique)',
+    run: async (b, v) => {
+      const r1 = await b.raw(v);
+      const a1 = await r1.connect({ clientId: '' });
+      const r2 = await b.raw(v);
+      const a2 = await r2.connect({ clientId: '' });
+      expect(v === 5 ? [a1.reasonCode, a2.reasonCode] : [a1.returnCode, a2.returnCode]).toEqual([0, 0]);
+      if (v === 5) {
+        const x = a1.properties?.assignedClientIdentifier;
+        const y = a2.properties?.assignedClientIdentifier;
+        expect(typeof x).toBe('string');
+        expect(x).not.toBe('');
+        expect(x).not.toBe(y);
+      }
+      // Both stay connected: neither took the other over.
+      expect(await rawSubscribe(r1, 'zero/t', 0)).toMatchObject({ granted: [0] });
+      expect(r1.closed || r2.closed).toBe(false);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.3-7] [MQTT-3.1.3-8]' },
+    title: 'a zero-length client id without clean session gets CONNACK 0x02 and the connection closes',
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      // mqtt-packet will not build it: by hand, connect flags 0 (clean session 0).
+      r.write(handConnect(4, 0x00, ''));
+      const ack = await r.next<IConnackPacket>('connack');
+      expect(ack.returnCode).toBe(0x02);
+      await r.waitClosed();
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.4-2]', 5: '[MQTT-3.1.4-3]' },
+    title: 'a second CONNECT with the same client id closes the first (5.0: DISCONNECT 0x8E)',
+    run: async (b, v) => {
+      const id = cid('takeover');
+      const first = await b.client(v, { clientId: id });
+      const second = await b.client(v, { clientId: id });
+      await first.waitClosed();
+      if (v === 5) expect((first.disconnectPacket as IDisconnectPacket | null)?.reasonCode).toBe(0x8e);
+      expect(second.mqtt.connected).toBe(true);
+      await second.mqtt.subscribeAsync('takeover/t');
+      await second.mqtt.publishAsync('takeover/t', 'mine');
+      await second.waitFor(1);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-24]', 5: '[MQTT-3.1.2-22]' },
+    title: 'a client silent for 1.5 x its keep-alive is disconnected (5.0: DISCONNECT 0x8D)',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v, { keepalive: 1 });
+      const t0 = performance.now();
+      if (v === 5) expect((await r.next<IDisconnectPacket>('disconnect', () => true, 4000)).reasonCode).toBe(0x8d);
+      await r.waitClosed(4000);
+      const idleMs = performance.now() - t0;
+      expect(idleMs).toBeGreaterThanOrEqual(1400);
+      expect(idleMs).toBeLessThan(3000);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.12.4-1]'),
+    title: 'PINGREQ gets PINGRESP, and keeps a connection with a keep-alive open',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v, { keepalive: 1 });
+      for (let i = 0; i < 3; i++) {
+        await settle(700);
+        r.send({ cmd: 'pingreq' });
+      }
+      await until(() => r.packets.filter((p) => p.cmd === 'pingresp').length === 3, 2000);
+      expect(r.packets.filter((p) => p.cmd === 'pingresp')).toHaveLength(3);
+      expect(r.closed).toBe(false);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.2.2-21] [MQTT-3.2.2-22]' },
+    title: 'with edge.mqttServerKeepAlive, CONNACK carries Server Keep Alive and the broker holds the client to it',
+    setup: { serverKeepAliveMs: 1000 },
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      const ack = await r.connect({ keepalive: 0 });
+      expect(ack.properties?.serverKeepAlive).toBe(1);
+      expect((await r.next<IDisconnectPacket>('disconnect', () => true, 4000)).reasonCode).toBe(0x8d);
+      await r.waitClosed();
+      // A client asking for a shorter keep-alive keeps its own (no Server Keep Alive).
+      const short = await b.raw(v);
+      expect((await short.connect({ keepalive: 1 })).properties?.serverKeepAlive).toBeUndefined();
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-4] [MQTT-EDGE-2]', 5: '[MQTT-3.1.2-23] [MQTT-4.1.0-2]' },
+    title: 'a session is kept for its expiry interval after the connection ends, and discarded after it',
+    setup: { sessionExpiryMaxMs: 1000 },
+    run: async (b, v) => {
+      const id = cid('expiry');
+      const opts = { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 1 } } : {}) };
+      const c1 = await b.client(v, opts);
+      await c1.mqtt.subscribeAsync('expiry/t', { qos: 1 });
+      await c1.end();
+      const c2 = await b.client(v, opts);
+      expect(c2.connack.sessionPresent).toBe(true);
+      await c2.end();
+      await settle(1400);
+      const c3 = await b.client(v, opts);
+      expect(c3.connack.sessionPresent).toBe(false);
+      expect(b.edge.counters.sessionsExpired).toBe(1);
+    },
+  },
+];
+
+const malformedCases: Case[] = [
+  {
+    ids: { 4: '[MQTT-4.8.0-1]', 5: '[MQTT-4.13.1-1]' },
+    title: 'a malformed packet closes that connection only (5.0: DISCONNECT 0x81); other clients go on',
+    run: async (b, v) => {
+      const good = await b.client(v);
+      await good.mqtt.subscribeAsync('ok/t', { qos: 1 });
+      const bad = await rawConnected(b, v);
+      // PUBLISH, remaining length 2: a topic length of 5 with no topic bytes.
+      bad.write([0x30, 0x02, 0x00, 0x05]);
+      await closedWith(bad, v, 0x81);
+      await good.mqtt.publishAsync('ok/t', 'after', { qos: 1 });
+      expect((await good.waitFor(1)).map((m) => m.payload.toString())).toEqual(['after']);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-2.2.2-1] [MQTT-2.2.2-2] [MQTT-3.8.1-1]', 5: '[MQTT-2.1.3-1] [MQTT-3.8.1-1]' },
+    title: 'SUBSCRIBE with reserved header flags other than 0010 is malformed: the connection closes',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      const { default: mqttPacket } = await import('mqtt-packet');
+      const bytes = mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] }, { protocolVersion: v });
+      bytes[0] = 0x80;
+      r.write(bytes);
+      await closedWith(r, v, 0x81);
+      expect(r.packets.some((p) => p.cmd === 'suback')).toBe(false);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.3.1-4]'),
+    title: 'a PUBLISH with both QoS bits set is malformed: the connection closes',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      const props = v === 5 ? [0x00] : [];
+      const body = [0x00, 0x01, 0x61, 0x00, 0x01, ...props, 0x78];
+      r.write([0x36, body.length, ...body]);
+      await closedWith(r, v, 0x81);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.6.1-1]'),
+    title: 'a PUBREL with reserved header flags other than 0010 is malformed: the connection closes',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      r.write([0x60, 0x02, 0x00, 0x01]);
+      await closedWith(r, v, 0x81);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.2.2-15]' },
+    title: 'a packet larger than the Maximum Packet Size in CONNACK gets DISCONNECT 0x95',
+    setup: { maxPacketBytes: 1024 },
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      expect((await r.connect()).properties?.maximumPacketSize).toBe(1024);
+      r.send(pub('big/t', Buffer.alloc(2000, 0x61), 1));
+      await closedWith(r, v, 0x95);
+      expect(r.packets.some((p) => p.cmd === 'puback')).toBe(false);
+    },
+  },
+];
+
+const publishCases: Case[] = [
+  {
+    ids: { 4: '[MQTT-3.3.4-1] [MQTT-4.3.2-2] [MQTT-4.3.3-2]', 5: '[MQTT-3.3.4-1] [MQTT-4.3.2-4] [MQTT-4.3.3-8] [MQTT-4.3.3-11]' },
+    title: 'QoS 0, 1 and 2 flows in and out: PUBACK; PUBREC, PUBREL, PUBCOMP',
+    run: async (b, v) => {
+      const sub = await rawConnected(b, v);
+      await rawSubscribe(sub, 'flow/#', 2);
+      const p = await rawConnected(b, v);
+      p.send(pub('flow/0', 'zero', 0));
+      const q1 = pub('flow/1', 'one', 1);
+      p.send(q1);
+      expect((await p.next('puback', (x) => x.messageId === q1.messageId)).cmd).toBe('puback');
+      const q2 = pub('flow/2', 'two', 2);
+      p.send(q2);
+      await p.next('pubrec', (x) => x.messageId === q2.messageId);
+      p.send({ cmd: 'pubrel', messageId: q2.messageId as number });
+      await p.next('pubcomp', (x) => x.messageId === q2.messageId);
+      // Out: the subscriber gets each at its QoS and acknowledges it.
+      await until(() => publishes(sub).length === 3);
+      const got = publishes(sub);
+      expect(got.map((x) => [x.topic, x.qos, x.payload.toString()])).toEqual([
+        ['flow/0', 0, 'zero'],
+        ['flow/1', 1, 'one'],
+        ['flow/2', 2, 'two'],
+      ]);
+      const [, d1, d2] = got as [IPublishPacket, IPublishPacket, IPublishPacket];
+      expect(d1.messageId).toBeGreaterThan(0);
+      sub.send({ cmd: 'puback', messageId: d1.messageId as number });
+      sub.send({ cmd: 'pubrec', messageId: d2.messageId as number });
+      await sub.next('pubrel', (x) => x.messageId === d2.messageId);
+      sub.send({ cmd: 'pubcomp', messageId: d2.messageId as number });
+      await until(() => b.edge.list().every((s) => s.inflight === 0), 2000);
+      expect(b.edge.list().map((s) => s.inflight)).toEqual([0, 0]);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-4.3.3-2]', 5: '[MQTT-4.3.3-10] [MQTT-4.3.3-12]' },
+    title: 'QoS 2 exactly once: the same packet id again before PUBREL is PUBRECed, not delivered twice; after PUBCOMP it is a new message',
+    run: async (b, v) => {
+      const sub = await b.client(v);
+      await sub.mqtt.subscribeAsync('once/t', { qos: 2 });
+      const p = await rawConnected(b, v);
+      const q = pub('once/t', 'first', 2);
+      p.send(q);
+      await p.next('pubrec');
+      p.send({ ...q, dup: true });
+      await until(() => p.packets.filter((x) => x.cmd === 'pubrec').length === 2);
+      expect(p.packets.filter((x) => x.cmd === 'pubrec')).toHaveLength(2);
+      await sub.waitFor(1);
+      await settle(150);
+      expect(sub.payloads()).toEqual(['first']);
+      p.send({ cmd: 'pubrel', messageId: q.messageId as number });
+      await p.next('pubcomp');
+      // The broker passes a QoS 2 message on when it takes it (the spec's method A), so the same
+      // id after PUBCOMP is delivered at once.
+      p.send({ ...q, payload: Buffer.from('second') });
+      expect((await sub.waitFor(2)).map((m) => m.payload.toString())).toEqual(['first', 'second']);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.3.2-2]'),
+    title: 'a PUBLISH topic with a wildcard closes the connection (5.0: DISCONNECT 0x90) and is not delivered',
+    run: async (b, v) => {
+      const sub = await b.client(v);
+      await sub.mqtt.subscribeAsync('#');
+      const r = await rawConnected(b, v);
+      r.send(pub('wild/+', 'x', 1));
+      await closedWith(r, v, 0x90);
+      await settle(100);
+      expect(sub.messages).toEqual([]);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.8.4-6]', 5: '[MQTT-3.8.4-8]' },
+    title: "a message is delivered at the lower of its QoS and the subscription's",
+    run: async (b, v) => {
+      const sub = await b.client(v);
+      await sub.mqtt.subscribeAsync({ 'down/q1': { qos: 1 }, 'down/q0': { qos: 0 }, 'down/q2': { qos: 2 } });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('down/q1', 'a', { qos: 2 });
+      await p.mqtt.publishAsync('down/q0', 'b', { qos: 1 });
+      await p.mqtt.publishAsync('down/q2', 'c', { qos: 1 });
+      await sub.waitFor(3);
+      const byTopic = Object.fromEntries(sub.messages.map((m) => [m.topic, m.qos]));
+      expect(byTopic).toEqual({ 'down/q1': 1, 'down/q0': 0, 'down/q2': 1 });
+    },
+  },
+  {
+    ids: BOTH('[MQTT-4.4.0-1] [MQTT-3.3.1-1]'),
+    title: 'an unacknowledged QoS 1 delivery is sent again with DUP 1 and its packet id when a persistent session reconnects',
+    run: async (b, v) => {
+      const id = cid('redeliver');
+      const opts = { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) };
+      const r1 = await rawConnected(b, v, opts);
+      await rawSubscribe(r1, 'redeliver/t', 1);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('redeliver/t', 'again', { qos: 1 });
+      const first = await r1.next<IPublishPacket>('publish');
+      expect(first.dup).toBe(false);
+      r1.close();
+      await until(() => b.edge.sessions.get(id)?.link === null);
+      const r2 = await b.raw(v);
+      const ack = await r2.connect(opts);
+      expect(ack.sessionPresent).toBe(true);
+      const second = await r2.next<IPublishPacket>('publish');
+      expect([second.dup, second.messageId, second.payload.toString()]).toEqual([true, first.messageId, 'again']);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-4.5.0-1]'),
+    title: 'QoS 1 messages published while a persistent session is away are delivered, in order, on reconnect',
+    run: async (b, v) => {
+      const id = cid('offline');
+      const opts = { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) };
+      const c = await b.client(v, opts);
+      await c.mqtt.subscribeAsync('offline/t', { qos: 1 });
+      await c.end();
+      const p = await b.client(v);
+      for (const m of ['m1', 'm2', 'm3']) await p.mqtt.publishAsync('offline/t', m, { qos: 1 });
+      const back = await b.client(v, opts);
+      expect(back.connack.sessionPresent).toBe(true);
+      expect((await back.waitFor(3)).map((m) => m.payload.toString())).toEqual(['m1', 'm2', 'm3']);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-4.5.0-1] [MQTT-SESS-1]'),
+    title: "an away session's queue is bounded by edge.mqttSessionQueue: the oldest are kept, the rest dropped and counted",
+    setup: { sessionQueue: 2 },
+    run: async (b, v) => {
+      const id = cid('bound');
+      const opts = { clientId: id, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) };
+      const c = await b.client(v, opts);
+      await c.mqtt.subscribeAsync('bound/t', { qos: 1 });
+      await c.end();
+      const p = await b.client(v);
+      for (const m of ['m1', 'm2', 'm3', 'm4']) await p.mqtt.publishAsync('bound/t', m, { qos: 1 });
+      const back = await b.client(v, opts);
+      await back.waitFor(2);
+      await settle(150);
+      expect(back.payloads()).toEqual(['m1', 'm2']);
+      expect(b.edge.counters.dropped['queue-full']).toBe(2);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.4-9] [MQTT-4.9.0-2]' },
+    title: "the broker never has more than the client's Receive Maximum QoS 1/2 deliveries unacknowledged",
+    run: async (b, v) => {
+      const r = await rawConnected(b, v, { properties: { receiveMaximum: 2 } });
+      await rawSubscribe(r, 'rm/t', 1);
+      const p = await b.client(v);
+      for (let i = 1; i <= 5; i++) await p.mqtt.publishAsync('rm/t', `m${i}`, { qos: 1 });
+      await until(() => publishes(r).length >= 2);
+      await settle(150);
+      expect(publishes(r).map((x) => x.payload.toString())).toEqual(['m1', 'm2']);
+      r.send({ cmd: 'puback', messageId: publishes(r)[0]?.messageId as number });
+      await until(() => publishes(r).length >= 3);
+      await settle(100);
+      expect(publishes(r).map((x) => x.payload.toString())).toEqual(['m1', 'm2', 'm3']);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.4-7]' },
+    title: "a client with more unacknowledged QoS 2 publishes than the broker's Receive Maximum gets DISCONNECT 0x93",
+    setup: { receiveMaximum: 2 },
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      expect((await r.connect()).properties?.receiveMaximum).toBe(2);
+      r.send(pub('rmx/t', 'a', 2));
+      r.send(pub('rmx/t', 'b', 2));
+      await until(() => r.packets.filter((x) => x.cmd === 'pubrec').length === 2);
+      r.send(pub('rmx/t', 'c', 2));
+      await closedWith(r, v, 0x93);
+      expect(b.edge.counters.receiveMaximumExceeded).toBe(1);
+    },
+  },
+];
+
+const tables: Array<[string, Case[]]> = [
+  ['CONNECT', connectCases],
+  ['malformed packets', malformedCases],
+  ['PUBLISH', publishCases],
+];
+
+for (const [name, cases] of tables) {
+  const rows = cases.flatMap((c) => ([4, 5] as const).filter((v) => c.ids[v] !== undefined).map((v) => ({ name: `${c.ids[v]} ${v === 4 ? 'v3.1.1' : 'v5'} ${c.title}`, c, v })));
+  describe(`MQTT conformance: ${name}`, () => {
+    it.each(rows)('$name', async ({ c, v }) => {
+      const b = await startMqtt(c.setup);
+      try {
+        await c.run(b, v);
+      } finally {
+        await b.close();
+      }
+    });
+  });
+}
+
+export { httpPublish, WsClient };
