@@ -398,7 +398,7 @@ export class MqttConnection implements SessionLink {
     edge.counters.published[qos]++;
     const input = ingestPublish(p, this.#source, edge.now());
     const r = edge.port.publishNow(input);
-    if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, r.brokerTimestamp));
+    if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, edge.retained.stamp(r.brokerTimestamp)));
     if (r.status !== 'accepted') {
       if (r.status === 'backpressure' && !this.v5 && qos > 0) {
         edge.counters.publishRefused++;
