@@ -487,10 +487,363 @@ const publishCases: Case[] = [
   },
 ];
 
+const subscribeCases: Case[] = [
+  {
+    ids: { 4: '[MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1]', 5: '[MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.9.3-1]' },
+    title: 'one SUBACK with the packet id and a code per filter, in order; an invalid filter gets 0x80 (5.0: 0x8F)',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      r.send({
+        cmd: 'subscribe',
+        messageId: 4242,
+        subscriptions: [
+          { topic: 'order/a', qos: 0 },
+          { topic: 'order/#/x', qos: 1 },
+          { topic: 'order/b+', qos: 1 },
+          { topic: 'order/+/c', qos: 2 },
+        ],
+      } as Packet);
+      const ack = await r.next<ISubackPacket>('suback');
+      expect(ack.messageId).toBe(4242);
+      const bad = v === 5 ? 0x8f : 0x80;
+      expect(ack.granted).toEqual([0, bad, bad, 2]);
+      expect(r.packets.filter((p) => p.cmd === 'suback')).toHaveLength(1);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.3.2-3] [MQTT-4.7.1-1] [MQTT-4.7.1-2]'),
+    title: "'+' matches exactly one level and '#' the parent and any number of levels",
+    run: async (b, v) => {
+      const plus = await b.client(v);
+      await plus.mqtt.subscribeAsync('m/+/x');
+      const hash = await b.client(v);
+      await hash.mqtt.subscribeAsync('m/a/#');
+      const p = await b.client(v);
+      for (const t of ['m/a/x', 'm/b/x', 'm/a/b/x', 'm/a', 'm/x', 'm/a/b/c/d']) await p.mqtt.publishAsync(t, t);
+      await p.mqtt.publishAsync('end', 'end');
+      await until(() => plus.messages.length >= 2 && hash.messages.length >= 4);
+      await settle(100);
+      expect(plus.messages.map((m) => m.topic)).toEqual(['m/a/x', 'm/b/x']);
+      expect(hash.messages.map((m) => m.topic)).toEqual(['m/a/x', 'm/a/b/x', 'm/a', 'm/a/b/c/d']);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-4.7.2-1]'),
+    title: "filters starting with a wildcard do not match topics starting with '$'",
+    run: async (b, v) => {
+      const wild = await b.client(v);
+      await wild.mqtt.subscribeAsync(['#', '+/status']);
+      const sys = await b.client(v);
+      await sys.mqtt.subscribeAsync('$SYS/#');
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('$SYS/status', 'dollar');
+      await p.mqtt.publishAsync('plain/status', 'plain');
+      await sys.waitFor(1);
+      await until(() => wild.messages.length >= 1);
+      await settle(100);
+      expect(sys.messages.map((m) => m.topic)).toEqual(['$SYS/status']);
+      expect(wild.messages.map((m) => m.topic)).toEqual(['plain/status']);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.3.5-1]', 5: '[MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]' },
+    title: 'overlapping subscriptions: the message at the highest QoS of them (5.0: one copy with every subscription identifier)',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('ov/#', { qos: 0, ...(v === 5 ? { properties: { subscriptionIdentifier: 1 } } : {}) });
+      await c.mqtt.subscribeAsync('ov/+', { qos: 2, ...(v === 5 ? { properties: { subscriptionIdentifier: 2 } } : {}) });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('ov/t', 'x', { qos: 2 });
+      await c.waitFor(1);
+      await settle(150);
+      expect(Math.max(...c.messages.map((m) => m.qos))).toBe(2);
+      if (v === 5) {
+        expect(c.messages).toHaveLength(1);
+        expect([c.messages[0]?.properties.subscriptionIdentifier].flat().sort()).toEqual([1, 2]);
+      }
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.8.3-3]' },
+    title: "No Local: a client's own publishes are not sent to its No Local subscription, others' are",
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('nl/t', { qos: 1, nl: true });
+      await c.mqtt.publishAsync('nl/t', 'own', { qos: 1 });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('nl/t', 'other', { qos: 1 });
+      await c.waitFor(1);
+      await settle(100);
+      expect(c.payloads()).toEqual(['other']);
+      expect(b.edge.counters.skippedNoLocal).toBe(1);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.8.3-4]' },
+    title: 'No Local on a shared subscription is a protocol error (DISCONNECT 0x82)',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/t', qos: 0, nl: true }] } as Packet);
+      await closedWith(r, v, 0x82);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.1-12] [MQTT-3.3.1-13]' },
+    title: 'Retain As Published keeps the RETAIN flag of a live message; without it the flag is 0',
+    run: async (b, v) => {
+      const rap = await b.client(v);
+      await rap.mqtt.subscribeAsync('rap/t', { qos: 1, rap: true });
+      const plain = await b.client(v);
+      await plain.mqtt.subscribeAsync('rap/t', { qos: 1 });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('rap/t', 'kept', { qos: 1, retain: true });
+      await p.mqtt.publishAsync('rap/t', 'live', { qos: 1 });
+      await rap.waitFor(2);
+      await plain.waitFor(2);
+      expect(rap.messages.map((m) => [m.payload.toString(), m.retain])).toEqual([
+        ['kept', true],
+        ['live', false],
+      ]);
+      expect(plain.messages.map((m) => [m.payload.toString(), m.retain])).toEqual([
+        ['kept', false],
+        ['live', false],
+      ]);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11] [MQTT-3.8.4-4]' },
+    title: 'Retain Handling 0 sends retained messages on every SUBSCRIBE, 1 only for a new subscription, 2 never',
+    run: async (b, v) => {
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('rh/t', 'kept', { qos: 1, retain: true });
+      const counts: number[] = [];
+      for (const rh of [0, 1, 2] as const) {
+        const c = await b.client(v);
+        await c.mqtt.subscribeAsync('rh/t', { qos: 1, rh });
+        await c.mqtt.subscribeAsync('rh/t', { qos: 1, rh });
+        await settle(150);
+        expect(c.messages.every((m) => m.retain && m.payload.toString() === 'kept')).toBe(true);
+        counts.push(c.messages.length);
+      }
+      expect(counts).toEqual([2, 1, 0]);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-4.8.2-1] [MQTT-4.8.2-2] [MQTT-4.8.2-3]' },
+    title: '$share/GROUP/filter: each message to one member of the group; retained messages not sent to shared subscriptions',
+    run: async (b, v) => {
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('sh/t', 'retained', { qos: 1, retain: true });
+      const m1 = await b.client(v);
+      const m2 = await b.client(v);
+      await m1.mqtt.subscribeAsync('$share/g/sh/#', { qos: 1 });
+      await m2.mqtt.subscribeAsync('$share/g/sh/#', { qos: 1 });
+      const bad = await rawConnected(b, v);
+      expect((await rawSubscribe(bad, '$share/g+/sh/#', 1)).granted).toEqual([0x8f]);
+      await settle(100);
+      expect([...m1.messages, ...m2.messages]).toEqual([]);
+      for (let i = 0; i < 10; i++) await p.mqtt.publishAsync('sh/t', `m${i}`, { qos: 1 });
+      await until(() => m1.messages.length + m2.messages.length >= 10);
+      await settle(100);
+      const all = [...m1.payloads(), ...m2.payloads()].sort();
+      expect(all).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`).sort());
+      expect(m1.messages.length).toBeGreaterThan(0);
+      expect(m2.messages.length).toBeGreaterThan(0);
+      expect([...m1.messages, ...m2.messages].every((m) => m.qos === 1)).toBe(true);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.8.4-5] [MQTT-DENY-1]', 5: '[MQTT-3.8.4-7] [MQTT-DENY-1]' },
+    title: 'a filter that intersects edge.mqttDenySubscribe is refused with 0x80 (5.0: 0x87 not authorized)',
+    setup: { denySubscribe: ['secret/#'] },
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      r.send({
+        cmd: 'subscribe',
+        messageId: 9,
+        subscriptions: [
+          { topic: 'secret/a', qos: 1 },
+          { topic: '#', qos: 1 },
+          { topic: 'public/+', qos: 1 },
+        ],
+      } as Packet);
+      const no = v === 5 ? 0x87 : 0x80;
+      expect((await r.next<ISubackPacket>('suback')).granted).toEqual([no, no, 1]);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('secret/a', 'hidden', { qos: 1 });
+      await p.mqtt.publishAsync('public/a', 'open', { qos: 1 });
+      await until(() => publishes(r).length >= 1);
+      await settle(100);
+      expect(publishes(r).map((x) => x.payload.toString())).toEqual(['open']);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.10.4-1] [MQTT-3.10.4-2] [MQTT-3.10.4-4] [MQTT-3.10.4-5]', 5: '[MQTT-3.10.4-1] [MQTT-3.10.4-2] [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.11.3-1]' },
+    title: 'UNSUBSCRIBE: UNSUBACK with its packet id even for no match (5.0: 0x00 / 0x11 per filter), and delivery stops',
+    run: async (b, v) => {
+      const r = await rawConnected(b, v);
+      await rawSubscribe(r, 'un/+', 0);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('un/a', 'before');
+      await until(() => publishes(r).length === 1);
+      r.send({ cmd: 'unsubscribe', messageId: 77, unsubscriptions: ['un/#', 'un/+'] } as Packet);
+      const ack = await r.next<IUnsubackPacket>('unsuback');
+      expect(ack.messageId).toBe(77);
+      if (v === 5) expect(ack.granted).toEqual([0x11, 0x00]);
+      await p.mqtt.publishAsync('un/a', 'after');
+      await settle(150);
+      expect(publishes(r).map((x) => x.payload.toString())).toEqual(['before']);
+    },
+  },
+];
+
+const retainedCases: Case[] = [
+  {
+    ids: { 4: '[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8]', 5: '[MQTT-3.3.1-5] [MQTT-3.3.1-9]' },
+    title: 'a retained message is sent to a new subscription with RETAIN 1, at the lower of its and the subscription QoS',
+    run: async (b, v) => {
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('ret/a', 'A', { qos: 2, retain: true });
+      await p.mqtt.publishAsync('ret/b', 'B', { qos: 0, retain: true });
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('ret/#', { qos: 1 });
+      await c.waitFor(2);
+      const got = Object.fromEntries(c.messages.map((m) => [m.topic, [m.payload.toString(), m.retain, m.qos]]));
+      expect(got).toEqual({ 'ret/a': ['A', true, 1], 'ret/b': ['B', true, 0] });
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.3.1-7] [MQTT-3.3.1-12]', 5: '[MQTT-3.3.1-5] [MQTT-3.3.1-8]' },
+    title: 'a retained publish replaces the topic’s retained message; a non-retained one does not',
+    run: async (b, v) => {
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('rep/t', 'old', { qos: 1, retain: true });
+      // Several within one millisecond: the last one is kept, whatever their ids.
+      for (let i = 1; i <= 8; i++) p.mqtt.publish('rep/t', `v${i}`, { qos: 0, retain: true });
+      await p.mqtt.publishAsync('rep/t', 'not retained', { qos: 1 });
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('rep/t', { qos: 1 });
+      await c.waitFor(1);
+      await settle(100);
+      expect(c.messages.map((m) => [m.payload.toString(), m.retain])).toEqual([['v8', true]]);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.3.1-10] [MQTT-3.3.1-11]', 5: '[MQTT-3.3.1-6] [MQTT-3.3.1-7]' },
+    title: 'a retained publish with an empty payload clears the topic (and is delivered to current subscribers)',
+    run: async (b, v) => {
+      const live = await b.client(v);
+      await live.mqtt.subscribeAsync('clr/t', { qos: 1 });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('clr/t', 'kept', { qos: 1, retain: true });
+      await p.mqtt.publishAsync('clr/t', '', { qos: 1, retain: true });
+      await live.waitFor(2);
+      expect(live.payloads()).toEqual(['kept', '']);
+      await until(() => b.edge.retained.size === 0);
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('clr/t', { qos: 1 });
+      await settle(150);
+      expect(c.messages).toEqual([]);
+      expect(b.edge.retained.size).toBe(0);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.3.1-9]', 5: '[MQTT-3.3.1-12]' },
+    title: 'a retained publish reaches established subscriptions with RETAIN 0',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('est/t', { qos: 1 });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('est/t', 'x', { qos: 1, retain: true });
+      await c.waitFor(1);
+      expect(c.messages[0]?.retain).toBe(false);
+    },
+  },
+];
+
+const willCases: Case[] = [
+  {
+    ids: BOTH('[MQTT-3.1.2-8]'),
+    title: 'the will is published when the connection ends without DISCONNECT',
+    run: async (b, v) => {
+      const w = await b.client(v);
+      await w.mqtt.subscribeAsync('will/#', { qos: 1 });
+      const c = await b.client(v, { will: { topic: 'will/gone', payload: Buffer.from('bye'), qos: 1, retain: false } });
+      c.drop();
+      expect((await w.waitFor(1)).map((m) => [m.topic, m.payload.toString(), m.qos])).toEqual([['will/gone', 'bye', 1]]);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.1.2-10] [MQTT-3.14.4-3]'),
+    title: 'DISCONNECT (reason 0) discards the will',
+    run: async (b, v) => {
+      const w = await b.client(v);
+      await w.mqtt.subscribeAsync('will/#', { qos: 1 });
+      const c = await b.client(v, { will: { topic: 'will/gone', payload: Buffer.from('bye'), qos: 1, retain: false } });
+      await c.end();
+      await settle(200);
+      expect(w.messages).toEqual([]);
+      expect(b.edge.counters.willsPublished).toBe(0);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.1.2-8]' },
+    title: 'DISCONNECT with reason 0x04 publishes the will',
+    run: async (b, v) => {
+      const w = await b.client(v);
+      await w.mqtt.subscribeAsync('will/#', { qos: 1 });
+      const c = await b.client(v, { will: { topic: 'will/asked', payload: Buffer.from('as asked'), qos: 0, retain: false } });
+      await c.end(0x04);
+      expect((await w.waitFor(1)).map((m) => m.payload.toString())).toEqual(['as asked']);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.1.3-9] [MQTT-3.1.2-8]' },
+    title: 'Will Delay Interval: a reconnect within the delay cancels the will; otherwise it goes after the delay',
+    run: async (b, v) => {
+      const w = await b.client(v);
+      await w.mqtt.subscribeAsync('will/#', { qos: 1 });
+      const id = cid('delay');
+      const opts = {
+        clientId: id,
+        clean: false,
+        properties: { sessionExpiryInterval: 30 },
+        will: { topic: 'will/delayed', payload: Buffer.from('late'), qos: 1 as const, retain: false, properties: { willDelayInterval: 1 } },
+      };
+      const c1 = await b.client(v, opts);
+      c1.drop();
+      await settle(300);
+      const c2 = await b.client(v, opts);
+      await settle(1200);
+      expect(w.messages).toEqual([]);
+      const t0 = performance.now();
+      c2.drop();
+      await w.waitFor(1, 3000);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(900);
+      expect(w.payloads()).toEqual(['late']);
+    },
+  },
+  {
+    ids: { 4: '[MQTT-3.1.2-17]', 5: '[MQTT-3.1.2-15]' },
+    title: 'a will with Will Retain 1 is published as a retained message',
+    run: async (b, v) => {
+      const c = await b.client(v, { will: { topic: 'will/ret', payload: Buffer.from('last words'), qos: 1, retain: true } });
+      c.drop();
+      await until(() => b.edge.retained.size === 1);
+      const late = await b.client(v);
+      await late.mqtt.subscribeAsync('will/ret', { qos: 1 });
+      expect((await late.waitFor(1)).map((m) => [m.payload.toString(), m.retain])).toEqual([['last words', true]]);
+    },
+  },
+];
+
 const tables: Array<[string, Case[]]> = [
   ['CONNECT', connectCases],
   ['malformed packets', malformedCases],
   ['PUBLISH', publishCases],
+  ['SUBSCRIBE and UNSUBSCRIBE', subscribeCases],
+  ['retained messages', retainedCases],
+  ['wills', willCases],
 ];
 
 for (const [name, cases] of tables) {
