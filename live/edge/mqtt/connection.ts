@@ -104,6 +104,9 @@ export class MqttConnection implements SessionLink {
     socket.on('data', (buf: Buffer) => this.#onData(buf));
     socket.on('drain', () => this.session?.flush());
     socket.on('error', () => this.#closed());
+    // MQTT has no half-close: the peer's end is the connection's. (A WebSocket stream from `ws`'s
+    // createWebSocketStream only ends when the client goes away: 'close' waits for our side too.)
+    socket.on('end', () => this.#closed());
     socket.on('close', () => this.#closed());
     this.#timer = setTimeout(() => {
       if (!this.#connected) this.close();
