@@ -8,8 +8,9 @@
  * feature the other version does not have. Rows tagged with a project id (`[MQTT-SESS-1]`,
  * `[MQTT-MAP-1]`…) test the mesh's own rules, documented where the id is defined.
  */
-import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, IUnsubackPacket, Packet } from 'mqtt-packet';
+import type { IConnackPacket, IDisconnectPacket, IPubackPacket, IPublishPacket, ISubackPacket, IUnsubackPacket, Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { publish as httpPublish, WsClient } from '../../testing.ts';
 import { cid, type MqttBroker, type MqttSetup, type Raw, settle, startMqtt, until } from './harness.ts';
 
@@ -837,6 +838,286 @@ const willCases: Case[] = [
   },
 ];
 
+const v5PropertyCases: Case[] = [
+  {
+    ids: { 5: '[MQTT-3.3.2-5] [MQTT-3.3.2-6]' },
+    title: 'Message Expiry Interval: an expired message is not delivered; the remaining interval is forwarded',
+    run: async (b, v) => {
+      const id = cid('expiry');
+      const opts = { clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } };
+      const c = await b.client(v, opts);
+      await c.mqtt.subscribeAsync('mexp/#', { qos: 1 });
+      await c.end();
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('mexp/short', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
+      await p.mqtt.publishAsync('mexp/long', 'long', { qos: 1, properties: { messageExpiryInterval: 60 } });
+      await settle(1300);
+      const back = await b.client(v, opts);
+      await back.waitFor(1);
+      await settle(100);
+      expect(back.payloads()).toEqual(['long']);
+      const left = back.messages[0]?.properties.messageExpiryInterval as number;
+      expect(left).toBeGreaterThanOrEqual(58);
+      expect(left).toBeLessThanOrEqual(59);
+      expect(b.edge.counters.dropped.expired).toBe(1);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-4] [MQTT-3.3.2-20]' },
+    title: 'Payload Format Indicator and Content Type reach subscribers unaltered',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('pfi/t', { qos: 1 });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('pfi/t', 'héllo', { qos: 1, properties: { payloadFormatIndicator: true, contentType: 'text/plain; charset=utf-8' } });
+      await p.mqtt.publishAsync('pfi/t', Buffer.from([0xff, 0x00]), { qos: 1, properties: { contentType: 'application/octet-stream' } });
+      await c.waitFor(2);
+      expect(c.messages.map((m) => [m.properties.payloadFormatIndicator, m.properties.contentType])).toEqual([
+        [true, 'text/plain; charset=utf-8'],
+        [undefined, 'application/octet-stream'],
+      ]);
+      expect(c.messages[0]?.payload.toString()).toBe('héllo');
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-4] [MQTT-CONN-4]' },
+    title: 'Payload Format Indicator 1 with a payload that is not UTF-8 gets PUBACK 0x99 and is not delivered',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('pfi/#', { qos: 1 });
+      const r = await rawConnected(b, v);
+      const q = pub('pfi/bad', Buffer.from([0xc3, 0x28]), 1, { properties: { payloadFormatIndicator: true } });
+      r.send(q);
+      expect((await r.next<IPubackPacket>('puback')).reasonCode).toBe(0x99);
+      await settle(100);
+      expect(c.messages).toEqual([]);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-17] [MQTT-3.3.2-18]' },
+    title: 'user properties reach subscribers unaltered and in order',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('up/t', { qos: 1 });
+      const p = await b.client(v);
+      const userProperties = { zeta: 'last-letter', alpha: 'first', 'with space': 'ü' };
+      await p.mqtt.publishAsync('up/t', 'plain text', { qos: 1, properties: { userProperties } });
+      await c.waitFor(1);
+      const got = c.messages[0]?.properties.userProperties;
+      expect(got).toEqual(userProperties);
+      expect(Object.keys(got ?? {})).toEqual(['zeta', 'alpha', 'with space']);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-CONN-6]' },
+    title: "a SUBSCRIBE `filter` user property is a selector over the events' headers (user properties, JSON payload fields)",
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('sel/#', { qos: 1, properties: { userProperties: { filter: "amountCents > 100 OR region = 'eu'" } } });
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('sel/a', JSON.stringify({ amountCents: 50 }), { qos: 1 });
+      await p.mqtt.publishAsync('sel/b', JSON.stringify({ amountCents: 500 }), { qos: 1 });
+      await p.mqtt.publishAsync('sel/c', 'x', { qos: 1, properties: { userProperties: { region: 'us' } } });
+      await p.mqtt.publishAsync('sel/d', 'x', { qos: 1, properties: { userProperties: { region: 'eu' } } });
+      await c.waitFor(2);
+      await settle(100);
+      expect(c.messages.map((m) => m.topic)).toEqual(['sel/b', 'sel/d']);
+      const r = await rawConnected(b, v);
+      const ack = await rawSubscribe(r, 'sel/#', 1, {});
+      expect(ack.granted).toEqual([1]);
+      r.send({ cmd: 'subscribe', messageId: 5, properties: { userProperties: { filter: 'amountCents >' } }, subscriptions: [{ topic: 'sel2/#', qos: 1 }] } as Packet);
+      expect((await r.next<ISubackPacket>('suback', (x) => x.messageId === 5)).granted).toEqual([0x8f]);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-12] [MQTT-3.3.2-7]' },
+    title: 'topic aliases from the client: set with a topic, then used with an empty one; not carried to a new connection',
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('alias/#', { qos: 1 });
+      const r = await rawConnected(b, v);
+      r.send(pub('alias/t', 'set', 1, { properties: { topicAlias: 3 } }));
+      r.send(pub('', 'used', 1, { properties: { topicAlias: 3 } }));
+      await c.waitFor(2);
+      expect(c.messages.map((m) => [m.topic, m.payload.toString()])).toEqual([
+        ['alias/t', 'set'],
+        ['alias/t', 'used'],
+      ]);
+      const r2 = await rawConnected(b, v);
+      r2.send(pub('', 'unknown', 1, { properties: { topicAlias: 3 } }));
+      await closedWith(r2, v, 0x82);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-9] [MQTT-3.2.2-17]' },
+    title: "a topic alias above the broker's Topic Alias Maximum gets DISCONNECT 0x94",
+    setup: { topicAliasMaximum: 2 },
+    run: async (b, v) => {
+      const r = await b.raw(v);
+      expect((await r.connect()).properties?.topicAliasMaximum).toBe(2);
+      r.send(pub('alias/t', 'x', 1, { properties: { topicAlias: 3 } }));
+      await closedWith(r, v, 0x94);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.1.2-26] [MQTT-3.1.2-27] [MQTT-3.3.2-11]' },
+    title: "the broker sends topic aliases only up to the client's Topic Alias Maximum, none without one",
+    run: async (b, v) => {
+      const withAliases = await rawConnected(b, v, { properties: { topicAliasMaximum: 1 } });
+      await rawSubscribe(withAliases, 'sa/#', 0);
+      const without = await rawConnected(b, v);
+      await rawSubscribe(without, 'sa/#', 0);
+      const mqttjs = await b.client(v, { properties: { topicAliasMaximum: 5 } });
+      await mqttjs.mqtt.subscribeAsync('sa/#');
+      const p = await b.client(v);
+      for (const t of ['sa/a', 'sa/a', 'sa/b']) await p.mqtt.publishAsync(t, t);
+      await until(() => publishes(withAliases).length === 3 && publishes(without).length === 3);
+      expect(publishes(withAliases).map((x) => [x.topic, x.properties?.topicAlias])).toEqual([
+        ['sa/a', 1],
+        ['', 1],
+        ['sa/b', undefined],
+      ]);
+      expect(publishes(without).map((x) => [x.topic, x.properties?.topicAlias])).toEqual([
+        ['sa/a', undefined],
+        ['sa/a', undefined],
+        ['sa/b', undefined],
+      ]);
+      // MQTT.js resolves the aliases it allowed.
+      expect((await mqttjs.waitFor(3)).map((m) => m.topic)).toEqual(['sa/a', 'sa/a', 'sa/b']);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.1.2-24] [MQTT-3.1.2-25]' },
+    title: "a message larger than the client's Maximum Packet Size is not sent to it, and counts as sent",
+    run: async (b, v) => {
+      const r = await rawConnected(b, v, { properties: { maximumPacketSize: 64, receiveMaximum: 1 } });
+      await rawSubscribe(r, 'mps/#', 1);
+      const p = await b.client(v);
+      await p.mqtt.publishAsync('mps/big', 'x'.repeat(200), { qos: 1 });
+      await p.mqtt.publishAsync('mps/small', 'small', { qos: 1 });
+      await until(() => publishes(r).length >= 1);
+      await settle(100);
+      expect(publishes(r).map((x) => x.topic)).toEqual(['mps/small']);
+      expect(b.edge.counters.dropped['too-large']).toBe(1);
+    },
+  },
+  {
+    ids: { 5: '[MQTT-3.3.2-15] [MQTT-3.3.2-16]' },
+    title: 'request/response: Response Topic and Correlation Data reach the responder unaltered',
+    run: async (b, v) => {
+      const responder = await b.client(v);
+      await responder.mqtt.subscribeAsync('svc/req', { qos: 1 });
+      const requester = await b.client(v);
+      await requester.mqtt.subscribeAsync('svc/reply/me', { qos: 1 });
+      const correlationData = Buffer.from([0, 1, 2, 250, 255]);
+      await requester.mqtt.publishAsync('svc/req', 'ping', { qos: 1, properties: { responseTopic: 'svc/reply/me', correlationData } });
+      const [req] = await responder.waitFor(1);
+      expect(req?.properties.responseTopic).toBe('svc/reply/me');
+      expect(Buffer.compare(req?.properties.correlationData as Buffer, correlationData)).toBe(0);
+      await responder.mqtt.publishAsync(req?.properties.responseTopic as string, 'pong', { qos: 1, properties: { correlationData: req?.properties.correlationData as Buffer } });
+      const [res] = await requester.waitFor(1);
+      expect(res?.payload.toString()).toBe('pong');
+      expect(Buffer.compare(res?.properties.correlationData as Buffer, correlationData)).toBe(0);
+    },
+  },
+];
+
+const transportCases: Case[] = [
+  {
+    ids: BOTH('[MQTT-6.0.0-2] [MQTT-6.0.0-4]'),
+    title: 'MQTT over WebSocket at /mqtt (subprotocol mqtt) talks to TCP clients',
+    setup: { http: true },
+    run: async (b, v) => {
+      const probe = new WebSocket(b.wsUrl, ['mqtt']);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          probe.once('open', () => resolve());
+          probe.once('error', reject);
+        });
+        expect(probe.protocol).toBe('mqtt');
+      } finally {
+        probe.terminate();
+      }
+      const ws = await b.client(v, {}, b.wsUrl);
+      await ws.mqtt.subscribeAsync('wsx/#', { qos: 1 });
+      const tcp = await b.client(v);
+      await tcp.mqtt.subscribeAsync('wsx/#', { qos: 1 });
+      await tcp.mqtt.publishAsync('wsx/from-tcp', 'a', { qos: 1 });
+      await ws.mqtt.publishAsync('wsx/from-ws', 'b', { qos: 2 });
+      await ws.waitFor(2);
+      await tcp.waitFor(2);
+      expect(ws.messages.map((m) => m.topic)).toEqual(['wsx/from-tcp', 'wsx/from-ws']);
+      expect(tcp.messages.map((m) => m.topic)).toEqual(['wsx/from-tcp', 'wsx/from-ws']);
+      // The probe's connection ends; the MQTT.js one stays.
+      expect(await until(() => [...b.edge.connections].filter((c) => c.transport === 'ws').length === 1)).toBe(true);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-3.1.2-8] [MQTT-6.0.0-2]'),
+    title: 'a WebSocket client that goes away is closed at once: its will is published, its session detached',
+    setup: { http: true },
+    run: async (b, v) => {
+      const w = await b.client(v);
+      await w.mqtt.subscribeAsync('wswill/#', { qos: 1 });
+      const id = cid('wsgone');
+      const c = await b.client(v, { clientId: id, will: { topic: 'wswill/gone', payload: Buffer.from('ws bye'), qos: 1, retain: false } }, b.wsUrl);
+      c.drop();
+      expect((await w.waitFor(1)).map((m) => m.payload.toString())).toEqual(['ws bye']);
+      expect(b.edge.sessions.has(id)).toBe(false);
+      expect([...b.edge.connections].filter((x) => x.transport === 'ws')).toHaveLength(0);
+    },
+  },
+  {
+    ids: BOTH('[MQTT-MAP-2]'),
+    title: 'a CloudEvent POSTed over HTTP reaches an MQTT subscriber (5.0: its attributes as user properties, binary mode)',
+    setup: { http: true },
+    run: async (b, v) => {
+      const c = await b.client(v);
+      await c.mqtt.subscribeAsync('orders/#', { qos: 1 });
+      const res = await httpPublish(b.httpPort, { id: 'ce-1', topic: 'orders/eu/1', data: { amountCents: 250 }, delivery: 'guaranteed' });
+      expect(res.status).toBeLessThan(300);
+      const [m] = await c.waitFor(1);
+      expect(m?.topic).toBe('orders/eu/1');
+      expect(JSON.parse(m?.payload.toString() ?? '')).toEqual({ amountCents: 250 });
+      expect(m?.qos).toBe(1);
+      if (v === 5) {
+        // JSON is the mesh's default content type, stored as no header [EDGE-4]: none is sent.
+        expect(m?.properties.userProperties).toMatchObject({ specversion: '1.0', id: 'ce-1', source: '/billing', type: 'com.acme.order.created' });
+      } else expect(m?.properties).toEqual({});
+    },
+  },
+  {
+    ids: BOTH('[MQTT-MAP-1]'),
+    title: 'an MQTT publish reaches a mesh WebSocket subscriber as an event: source mqtt://BROKER/CLIENT, type mqtt.publish; its user properties are headers a selector reads',
+    setup: { http: true },
+    run: async (b, v) => {
+      const all = new WsClient(b.httpPort, 'mq/#');
+      const eu = new WsClient(b.httpPort, 'mq/#', v === 5 ? "region = 'eu'" : "k = 'eu'");
+      try {
+        await Promise.all([all.open, eu.open]);
+        const id = cid('pub/lisher');
+        const c = await b.client(v, { clientId: id });
+        for (const region of ['us', 'eu']) {
+          if (v === 5) await c.mqtt.publishAsync('mq/t', 'text', { qos: 1, properties: { userProperties: { region }, contentType: 'text/plain' } });
+          else await c.mqtt.publishAsync('mq/t', JSON.stringify({ k: region }), { qos: 1 });
+        }
+        expect(await until(() => all.events.length === 2 && eu.events.length === 1)).toBe(true);
+        const e = all.events[0] as Record<string, unknown>;
+        expect(e).toMatchObject({ topic: 'mq/t', source: `mqtt://us-1/${encodeURIComponent(id)}`, type: 'mqtt.publish', specversion: '1.0', delivery: 'guaranteed' });
+        expect(typeof e['id']).toBe('string');
+        if (v === 5) expect(e).toMatchObject({ datacontenttype: 'text/plain', data: 'text' });
+        else expect(e).toMatchObject({ datacontenttype: 'application/json', data: { k: 'us' } });
+        await settle(100);
+        expect(eu.events).toHaveLength(1);
+        expect(eu.events[0]?.['id']).toBe(all.events[1]?.['id']);
+      } finally {
+        all.close();
+        eu.close();
+      }
+    },
+  },
+];
+
 const tables: Array<[string, Case[]]> = [
   ['CONNECT', connectCases],
   ['malformed packets', malformedCases],
@@ -844,6 +1125,8 @@ const tables: Array<[string, Case[]]> = [
   ['SUBSCRIBE and UNSUBSCRIBE', subscribeCases],
   ['retained messages', retainedCases],
   ['wills', willCases],
+  ['5.0 properties', v5PropertyCases],
+  ['transports and the mesh', transportCases],
 ];
 
 for (const [name, cases] of tables) {
@@ -859,5 +1142,3 @@ for (const [name, cases] of tables) {
     });
   });
 }
-
-export { httpPublish, WsClient };
