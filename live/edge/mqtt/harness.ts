@@ -105,8 +105,6 @@ export interface MqttBroker {
   readonly dataDir: string | null;
   /** Connects an MQTT.js client (protocol `version`), resolving on CONNACK; rejects on a refusal. */
   client(version: 4 | 5, opts?: IClientOptions, url?: string): Promise<Client>;
-  /** An MQTT.js connection attempt expected to be refused: the CONNACK (or error) it got. */
-  refused(version: 4 | 5, opts?: IClientOptions): Promise<{ connack: IConnackPacket | null; error: Error | null }>;
   /** Opens a raw socket to the TCP listener, speaking protocol `version`. */
   raw(version: 4 | 5): Promise<Raw>;
   close(): Promise<void>;
@@ -192,26 +190,6 @@ export async function startMqtt(setup: MqttSetup = {}): Promise<MqttBroker> {
     return out;
   };
 
-  const refused = async (version: 4 | 5, opts: IClientOptions = {}): Promise<{ connack: IConnackPacket | null; error: Error | null }> => {
-    const c = mqtt.connect(url, { protocolVersion: version, reconnectPeriod: 0, connectTimeout: 3000, clientId: cid(), ...opts });
-    clients.add(c);
-    let connack: IConnackPacket | null = null;
-    let error: Error | null = null;
-    c.on('packetreceive', (p) => {
-      if (p.cmd === 'connack') connack = p;
-    });
-    c.on('error', (e) => {
-      error ??= e;
-    });
-    let closed = false;
-    c.on('close', () => {
-      closed = true;
-    });
-    await until(() => closed || (connack !== null && error !== null), 3000);
-    c.end(true);
-    return { connack, error };
-  };
-
   const raw = async (version: 4 | 5): Promise<Raw> => {
     const socket = netConnect({ host: '127.0.0.1', port: edge.ports.mqtt });
     await new Promise<void>((resolve, reject) => {
@@ -271,7 +249,6 @@ export async function startMqtt(setup: MqttSetup = {}): Promise<MqttBroker> {
     wsUrl: server === null ? '' : `ws://127.0.0.1:${httpPort}/mqtt`,
     dataDir,
     client,
-    refused,
     raw,
     close: async () => {
       try {
