@@ -104,6 +104,9 @@ export class MqttConnection implements SessionLink {
     socket.on('data', (buf: Buffer) => this.#onData(buf));
     socket.on('drain', () => this.session?.flush());
     socket.on('error', () => this.#closed());
+    // MQTT has no half-close: the peer's end is the connection's. (A WebSocket stream from `ws`'s
+    // createWebSocketStream only ends when the client goes away: 'close' waits for our side too.)
+    socket.on('end', () => this.#closed());
     socket.on('close', () => this.#closed());
     this.#timer = setTimeout(() => {
       if (!this.#connected) this.close();
@@ -220,6 +223,14 @@ export class MqttConnection implements SessionLink {
 
   #onPacket(p: Packet): void {
     if (this.closed) return;
+    // [MQTT-CONN-2] A packet that arrived whole in one read was parsed before #onData could look
+    // at its length: refuse it here as well.
+    const length = p.length ?? 0;
+    if (length + headerBytes(length) > this.edge.config.maxPacketBytes) {
+      this.edge.counters.malformed++;
+      this.disconnect(RC.packetTooLarge);
+      return;
+    }
     if (!this.#connected) {
       if (p.cmd !== 'connect') {
         this.edge.counters.malformed++;
@@ -390,7 +401,7 @@ export class MqttConnection implements SessionLink {
     edge.counters.published[qos]++;
     const input = ingestPublish(p, this.#source, edge.now());
     const r = edge.port.publishNow(input);
-    if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, r.brokerTimestamp));
+    if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, edge.retained.stamp(r.brokerTimestamp)));
     if (r.status !== 'accepted') {
       if (r.status === 'backpressure' && !this.v5 && qos > 0) {
         edge.counters.publishRefused++;

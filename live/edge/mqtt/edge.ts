@@ -263,7 +263,7 @@ export class MqttEdge {
     const r = this.port.publishNow(input);
     if (r.status !== 'accepted') return;
     this.counters.willsPublished++;
-    if (packet.retain) this.port.publishNow(RetainedStore.replication(input, qos, r.brokerTimestamp));
+    if (packet.retain) this.port.publishNow(RetainedStore.replication(input, qos, this.retained.stamp(r.brokerTimestamp)));
     if (qos > 0) void this.port.durable().then((ok) => ok && this.port.acknowledged(1));
   }
 

@@ -8,10 +8,10 @@
  * flooding, custody, the spool — carries every retained message to every such broker, which
  * keeps the latest per topic. A new subscriber is then served from its own broker's copy: a
  * subscriber in another region receives the retained message for its filter without a round trip.
- * [MQTT-RET-2] Latest means last writer wins on (the publishing broker's timestamp, then event
- * id): every broker settles on the same message whatever order the replications arrive in. An
- * empty payload clears the topic [MQTT-3.3.1-10]; the clear is kept (a tombstone, for an hour) so
- * an older message arriving later does not come back.
+ * [MQTT-RET-2] Latest means last writer wins on (the publishing broker's timestamp, strictly
+ * increasing per broker, then event id): every broker settles on the same message whatever order
+ * the replications arrive in. An empty payload clears the topic [MQTT-3.3.1-10]; the clear is
+ * kept (a tombstone, for an hour) so an older message arriving later does not come back.
  * [MQTT-RET-3] Across a partition each side serves what it had; the replication events of the
  * other side wait in its spool (guaranteed class) and are delivered when the partition heals, and
  * then both sides agree again (RET-2). A broker that restarts loads its copy from
@@ -31,6 +31,7 @@ import { expiresAt, MESH_PREFIX } from './mapping.ts';
 export const RETAINED_PREFIX = `${MESH_PREFIX}retained/`;
 const TOMBSTONE_MS = 3_600_000;
 const FILE = 'mqtt-retained.json';
+const STAMP_STEP_MS = 1 / 1024;
 
 /** One topic's retained message (payload empty: a clear, kept as a tombstone). */
 export interface Retained {
@@ -59,6 +60,7 @@ export class RetainedStore implements EdgeSubscriber {
   readonly #byTopic = new Map<string, Retained>();
   #sub: LocalSubscription | null = null;
   #saveTimer: NodeJS.Timeout | null = null;
+  #lastStampMs = 0;
   /** Replications applied, and ones that lost to a newer message. */
   readonly counters = { applied: 0, stale: 0 };
 
@@ -90,6 +92,17 @@ export class RetainedStore implements EdgeSubscriber {
     let n = 0;
     for (const r of this.#byTopic.values()) if (r.env.payload.length > 0) n++;
     return n;
+  }
+
+  /**
+   * [MQTT-RET-2] The timestamp of this broker's next replication: the publish's broker timestamp,
+   * or just after the previous one's, so two retained publishes in the same millisecond keep
+   * their order (the later one wins, not the one with the larger random id). Steps of 2^-10 ms
+   * are exact in an f64 epoch-ms value, which the wire carries.
+   */
+  stamp(brokerTimestamp: number): number {
+    this.#lastStampMs = Math.max(brokerTimestamp, this.#lastStampMs + STAMP_STEP_MS);
+    return this.#lastStampMs;
   }
 
   /** The replication event for a retained publish `input` (already accepted at QoS `qos`) [MQTT-RET-1]. */
