@@ -1081,8 +1081,9 @@ const transportCases: Case[] = [
       expect(JSON.parse(m?.payload.toString() ?? '')).toEqual({ amountCents: 250 });
       expect(m?.qos).toBe(1);
       if (v === 5) {
-        // JSON is the mesh's default content type, stored as no header [EDGE-4]: none is sent.
+        // JSON is the mesh's default content type, stored as no header [EDGE-4]; 5.0 names it.
         expect(m?.properties.userProperties).toMatchObject({ specversion: '1.0', id: 'ce-1', source: '/billing', type: 'com.acme.order.created' });
+        expect(m?.properties.contentType).toBe('application/json');
       } else expect(m?.properties).toEqual({});
     },
   },

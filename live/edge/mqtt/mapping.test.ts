@@ -103,7 +103,9 @@ describe('[MQTT-MAP-2] a mesh event as a PUBLISH', () => {
       hopLimit: 16,
     };
     expect(eventQos(env, false)).toBe(0);
+    // No datacontenttype header on a CloudEvent means JSON [EDGE-4]: 5.0 names it.
     expect(deliveryPacket(env, 0, false, null, true, NOW)?.properties).toEqual({
+      contentType: 'application/json',
       userProperties: { specversion: '1.0', id: 'evt-1', source: '/billing', type: 'com.acme.order.created', amountCents: '4900' },
     });
     expect(deliveryPacket(env, 1, false, null, false, NOW)).toEqual({ cmd: 'publish', topic: 'orders/eu/checkout', payload: Buffer.from('{"amountCents":4900}'), qos: 1, retain: false, dup: false });

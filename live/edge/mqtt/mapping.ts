@@ -25,7 +25,8 @@
  * - QoS: the lower of the subscription's and the event's (realtime 0, guaranteed 1, or 2 when it
  *   was published at QoS 2); the retain flag per subscription option Retain As Published (else
  *   0), always 1 for a retained message sent at subscribe.
- * - 5.0 properties: content type from `datacontenttype`, payload format indicator, message expiry
+ * - 5.0 properties: content type from `datacontenttype` (`application/json` for a CloudEvent
+ *   without one, the mesh's default [EDGE-4]), payload format indicator, message expiry
  *   interval (what is left of it, in whole seconds rounded up; an expired message is not sent),
  *   response topic, correlation data, subscription identifiers; user properties: every other
  *   header as a string (`String(v)`), and, for an event that is not a plain MQTT publish (type
@@ -36,7 +37,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Envelope, HeaderValue, Headers } from '../../../engine/types.ts';
-import { isJsonMedia, mediaType } from '../cloudevent.ts';
+import { isJsonMedia, JSON_CONTENT_TYPE, mediaType } from '../cloudevent.ts';
 import type { EdgePublish } from '../port.ts';
 
 /** The type of an event published as plain MQTT. */
@@ -188,6 +189,10 @@ export function deliveryPacket(env: Envelope, qos: 0 | 1 | 2, retain: boolean, s
   const ct = h[H_CONTENT_TYPE];
   if (typeof ct === 'string') {
     props.contentType = ct;
+    any = true;
+  } else if (env.type !== MQTT_TYPE && env.payload.byteLength > 0) {
+    // A CloudEvent without a datacontenttype header is JSON: the edges store a type for anything else [EDGE-4].
+    props.contentType = JSON_CONTENT_TYPE;
     any = true;
   }
   if (h[H_FORMAT] === 'utf-8') {
