@@ -420,4 +420,33 @@ describe('[MQTT-FUZZ-1..4] random and mutated packets at the MQTT listener', () 
     const growth = (heapAfter[ROUNDS - 1] as number) - (heapAfter[1] as number);
     expect(growth, `heap after each round: ${heapAfter.map((h) => (h / 2 ** 20).toFixed(2)).join(', ')} MiB`).toBeLessThan(2 ** 20);
   }, 60_000);
+
+  it('[MQTT-CONN-3] keep-alive counts packets, not bytes: a partial packet trickled a byte at a time is closed at 1.5 × keep-alive', async () => {
+    const s = createConnection({ host: '127.0.0.1', port: goodPort });
+    s.on('error', () => {});
+    let connack = false;
+    s.on('data', (b: Buffer) => {
+      if (b[0] === 0x20) connack = true;
+    });
+    const closedAt = once(s, 'close').then(() => performance.now());
+    await within(once(s, 'connect'), 3000, 'TCP connect');
+    s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'trickle', clean: true, keepalive: 1 }));
+    expect(await until(() => connack, 3000)).toBe(true);
+    const connectedAt = performance.now();
+    // A PUBLISH declaring 100 bytes, sent one byte every 200 ms: never a whole packet.
+    const partial = Buffer.concat([Buffer.from([0x30, 100, 0, 20]), Buffer.from('trickle/one/byte/at/a/time')]);
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (sent < partial.length && !s.destroyed) s.write(partial.subarray(sent, ++sent));
+    }, 200);
+    try {
+      const at = await Promise.race([closedAt, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 4000))]);
+      expect(at - connectedAt).toBeGreaterThanOrEqual(1400);
+      expect(at - connectedAt).toBeLessThan(2500);
+      expect(sent).toBeGreaterThan(3);
+    } finally {
+      clearInterval(trickle);
+      s.destroy();
+    }
+  });
 });
