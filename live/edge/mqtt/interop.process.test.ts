@@ -4,7 +4,9 @@
  * a is what `mosquitto_sub` on b prints, byte for byte, over plain TCP and TLS, as MQTT 3.1.1
  * and 5.0, at QoS 0, 1 and 2; messages of one publisher arrive in order; 5.0 user properties
  * cross the mesh; retained messages reach b (and clear, cross a healed partition, survive b's
- * restart); a persistent session gets what was published while its client was away.
+ * restart); a persistent session gets what was published while its client was away; a
+ * subscriber gets the lower of its and the publish QoS; MQTT 3.1 clients work; a killed client's
+ * will crosses the mesh; mosquitto_sub --remove-retained on b clears a's copy too.
  * Every client runs bounded by its own -W and a kill timer; every process is stopped by PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -44,7 +46,7 @@ const knows = async (id: string, filter: string): Promise<boolean> => JSON.strin
 const retainedAt = async (id: string): Promise<number> => (await getJson<{ retained: number }>(id, '/v1/mqtt')).retained;
 
 type Transport = 'tcp' | 'tls';
-type Version = 'mqttv311' | 'mqttv5';
+type Version = 'mqttv31' | 'mqttv311' | 'mqttv5';
 
 /** -h/-p (and --cafile for TLS: the broker's certificate carries IP SAN 127.0.0.1) for broker `id`. */
 function target(id: string, transport: Transport): string[] {
@@ -127,6 +129,26 @@ describe('[MQTT-INTEROP-1] mosquitto_pub to a, mosquitto_sub on b: topic and pay
     const got = lines((await s.done).stdout);
     // Three publishers, one after another: compared as a set (order is [MQTT-INTEROP-2]'s).
     expect(got.sort()).toEqual([`${topic}|${qos}|0|${hex(binary)}`, `${topic}|${qos}|0|${hex(text)}`, `${topic}|${qos}|0|`].sort());
+  });
+});
+
+describe('[MQTT-INTEROP-5] QoS across the mesh and MQTT 3.1', () => {
+  it('a subscriber gets each message at the lower of its QoS and the publish QoS', async () => {
+    const subs = await Promise.all(([0, 1, 2] as const).map((q) => sub('b', 'tcp', 'mqttv5', `downgrade/s${q}/#`, ['-q', String(q), '-F', '%t %q', '-C', '3'])));
+    for (const pq of [0, 1, 2]) for (const sq of [0, 1, 2]) await pub('a', 'tcp', 'mqttv311', ['-q', String(pq), '-t', `downgrade/s${sq}/p${pq}`, '-m', 'x']);
+    const got = await Promise.all(subs.map((s) => s.done));
+    got.forEach((r, sq) => {
+      expect(r.code).toBe(0);
+      expect(lines(r.stdout).sort()).toEqual([0, 1, 2].map((pq) => `downgrade/s${sq}/p${pq} ${Math.min(sq, pq)}`));
+    });
+  });
+
+  it('an MQTT 3.1 (MQIsdp) mosquitto_pub reaches an MQTT 3.1 mosquitto_sub across the mesh', async () => {
+    const s = await sub('b', 'tcp', 'mqttv31', 'v31/#', ['-q', '1', '-v', '-C', '1']);
+    await pub('a', 'tcp', 'mqttv31', ['-q', '1', '-t', 'v31/legacy', '-m', 'MQIsdp']);
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual(['v31/legacy MQIsdp']);
   });
 });
 
@@ -213,6 +235,28 @@ describe('[MQTT-INTEROP-3] retained messages across the mesh', () => {
     expect(await oneFrom('b', 'restart/kept', '%t|%r|%p', 5)).toEqual(['restart/kept|1|from before']);
     expect(await until(async () => (await routes('b')).includes('a'), 15_000)).toBe(true);
     expect(await until(async () => (await oneFrom('b', 'restart/while-down', '%p', 1)).join() === 'meanwhile', 15_000)).toBe(true);
+  });
+});
+
+describe('[MQTT-INTEROP-6] wills and --remove-retained', () => {
+  it('a mosquitto_sub on a killed by SIGKILL: its will reaches a mosquitto_sub on b', async () => {
+    const watcher = await sub('b', 'tcp', 'mqttv5', 'wills/#', ['-q', '1', '-v', '-C', '1']);
+    const doomed = await sub('a', 'tls', 'mqttv311', 'doomed/#', ['-q', '1', '--will-topic', 'wills/doomed', '--will-payload', 'gone', '--will-qos', '1'], 20, 'b');
+    process.kill(doomed.child.pid as number, 'SIGKILL');
+    const r = await watcher.done;
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual(['wills/doomed gone']);
+    expect((await doomed.done).code).toBeNull();
+  });
+
+  it('mosquitto_sub --remove-retained on b clears retained messages on a too', async () => {
+    await pub('a', 'tcp', 'mqttv311', ['-q', '1', '-r', '-t', 'rr/one', '-m', '1']);
+    await pub('a', 'tcp', 'mqttv311', ['-q', '1', '-r', '-t', 'rr/two', '-m', '2']);
+    expect(await until(async () => (await oneFrom('b', 'rr/two', '%p', 1)).join() === '2', 10_000)).toBe(true);
+    const r = await start('mosquitto_sub', [...target('b', 'tcp'), '-t', 'rr/#', '--remove-retained', '--retained-only', '-v', '-W', '2'], 7000).done;
+    expect(lines(r.stdout).sort()).toEqual(['rr/one 1', 'rr/two 2']);
+    expect(await until(async () => (await oneFrom('a', 'rr/#', '%t %p', 1)).length === 0, 10_000)).toBe(true);
+    expect(await oneFrom('b', 'rr/#', '%t %p', 1)).toEqual([]);
   });
 });
 
