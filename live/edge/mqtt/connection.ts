@@ -10,8 +10,8 @@
  * allow, closes this connection only: a 5.0 client is first sent DISCONNECT 0x81 malformed
  * packet or 0x82 protocol error [MQTT-4.13.1-1]. A packet larger than `edge.mqttMaxPacketSize` is
  * refused as soon as its length is read, before its bytes are buffered (DISCONNECT 0x95).
- * [MQTT-CONN-3] Keep-alive: a client silent for 1.5 × its keep-alive is disconnected (0x8D)
- * [MQTT-3.1.2-24]; with `edge.mqttServerKeepAlive`, a 5.0 client asking for none or a longer one
+ * [MQTT-CONN-3] Keep-alive: a client that sends no whole control packet for 1.5 × its keep-alive
+ * is disconnected (0x8D) [MQTT-3.1.2-24] (bytes of an unfinished packet do not count); with `edge.mqttServerKeepAlive`, a 5.0 client asking for none or a longer one
  * is told the server's in CONNACK and held to it [MQTT-3.2.2-21].
  * [MQTT-CONN-4] PUBLISH in: QoS 0 is handled at once; QoS 1 is PUBACKed and QoS 2 PUBRECed only
  * once the event is on disk (one store sync for everything a socket read brought) [EDGE-1]. A
@@ -119,7 +119,6 @@ export class MqttConnection implements SessionLink {
 
   #onData(buf: Buffer): void {
     if (this.closed) return;
-    this.#lastSeen = performance.now();
     this.#parser.parse(buf);
     if (this.closed) return;
     // [MQTT-CONN-2] A packet whose declared length is too large is refused before it is buffered.
@@ -223,6 +222,8 @@ export class MqttConnection implements SessionLink {
 
   #onPacket(p: Packet): void {
     if (this.closed) return;
+    // [MQTT-CONN-3] Keep-alive counts whole control packets: bytes of a packet never completed do not.
+    this.#lastSeen = performance.now();
     // [MQTT-CONN-2] A packet that arrived whole in one read was parsed before #onData could look
     // at its length: refuse it here as well.
     const length = p.length ?? 0;
