@@ -1,0 +1,569 @@
+/**
+ * One MQTT load run of `meshtwin bench --live` [BENCH-MQ1]: one publisher connection and one
+ * subscriber connection (MQTT 5.0, raw `net` sockets; mqtt-packet encodes and decodes only the
+ * handshake), in this process, against a broker already running — ours or any other, the same
+ * bytes for both.
+ *
+ * The hot path allocates per batch, not per message: each PUBLISH is a copy of one pre-encoded
+ * packet (topic, packet id slot, empty properties, payload) with the message's fields written in
+ * place, a batch of them is one Buffer and one socket write; the subscriber reads PUBLISH and
+ * PUBACK frames in place (no packet objects) and answers a chunk's QoS 1 deliveries with one
+ * write of PUBACKs.
+ *
+ * Payload (`payloadBytes`, ≥ 24; its first byte is not `{`, so no broker reads it as JSON):
+ *   0      kind (0 a message of the run, 1 a probe)
+ *   4..8   sequence number, uint32 LE
+ *   8..16  due time, float64 LE, ms of `performance.now()` (monotonic, hrtime-based)
+ *   16..24 send time, same clock; the rest is zeros.
+ * One clock: publisher and subscriber are in this process, and the subscriber reads the same
+ * clock on receipt.
+ *
+ * Open loop (`rate` a number): message i is due at `start + i / rate`; a 1 ms timer sends every
+ * message due, in one batch. The publisher waits only when the socket pushes back (write returned
+ * false, until 'drain') or, at QoS 1, when `window` messages are waiting for their PUBACK; the
+ * latency is from the due time, so a broker that holds the publisher back cannot hide that delay
+ * (no coordinated omission). Closed loop (`rate: 'max'`): at most `window` messages sent and not
+ * yet delivered (and at QoS 1 at most `window` unacknowledged), refilled as deliveries arrive;
+ * latency from the send. Before the load, probe messages go out until one arrives, so a bridge or
+ * mesh link is known to carry the topic.
+ *
+ * Counting: messages of the window (due, or sent for the closed loop, within
+ * [start + warmup, start + warmup + duration)); after the window the run waits up to `graceMs`
+ * for the last deliveries (and PUBACKs), then `lost` = sent − delivered of the window.
+ */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import mqtt, { type IConnackPacket, type ISubackPacket, type Packet } from 'mqtt-packet';
+import { type LatencyMs, newHistogram, summary } from './load.ts';
+
+export const MQTT_PROTOCOL = 'MQTT 5.0';
+const V5 = { protocolVersion: 5 } as const;
+
+export interface MqttLoadOptions {
+  /** Loopback port the publisher connects to. */
+  readonly publishPort: number;
+  /** Loopback port the subscriber connects to (the same for one broker). */
+  readonly subscribePort: number;
+  /** A topic no other run uses; the subscriber subscribes to exactly it. */
+  readonly topic: string;
+  readonly qos: 0 | 1;
+  /** Messages per second offered, or 'max' (closed loop). */
+  readonly rate: number | 'max';
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** Bytes of each PUBLISH's payload (at least 24). */
+  readonly payloadBytes: number;
+  /**
+   * QoS 1: most PUBLISHes waiting for their PUBACK (also the subscriber's Receive Maximum);
+   * closed loop: most messages sent and not yet delivered.
+   */
+  readonly window: number;
+  /** How long to wait for the last deliveries after the window. */
+  readonly graceMs: number;
+  /** Called once subscribed, before the probe (e.g. until a remote broker knows the subscription). */
+  readonly subscribed?: () => Promise<void>;
+}
+
+export interface MqttLoadResult {
+  readonly protocol: typeof MQTT_PROTOCOL;
+  readonly qos: 0 | 1;
+  readonly offeredPerSecond: number | 'max';
+  readonly windowSeconds: number;
+  /** Messages of the window written to the socket, per second of window. */
+  readonly sentPerSecond: number;
+  /** Messages of the window delivered, per second of window (closed loop: per second until the last of them arrived). */
+  readonly deliveredPerSecond: number;
+  readonly deliveredMiBPerSecond: number;
+  /** Counts over the window (acked/refused: QoS 1 PUBACKs, success and reason code ≥ 0x80). */
+  readonly messages: { readonly due: number; readonly sent: number; readonly acked: number; readonly refused: number; readonly delivered: number; readonly lost: number; readonly duplicates: number };
+  /** Messages delivered in the whole run, warm-up included (what the broker CPU time was spent on). */
+  readonly deliveredTotal: number;
+  /** Wall seconds from the first message sent to the end of the drain. */
+  readonly runSeconds: number;
+  /** The generator offered the rate and everything sent arrived. */
+  readonly keptUp: boolean;
+  readonly behind: string | null;
+  /** Publish→deliver: from the due time (open loop), from the send (closed loop). */
+  readonly latencyMs: LatencyMs;
+  /** Publish→deliver from the send. */
+  readonly fromSendMs: LatencyMs;
+  /** How late the generator sent (send − due). */
+  readonly sendLagMs: LatencyMs;
+  /** Closed loop: times the window stalled 500 ms with nothing delivered and was reopened (messages lost on the way). */
+  readonly stalls: number;
+  /** This process's CPU seconds per wall second during the run (the generator's own cost). */
+  readonly generatorCpu: number;
+  /** This process's event-loop delay p99 (ms): the measurement's noise floor. */
+  readonly benchLoopDelayP99Ms: number;
+}
+
+const KIND_RUN = 0;
+const KIND_PROBE = 1;
+const PAYLOAD_MIN = 24;
+const MAX_BATCH = 512;
+
+/** A PUBLISH pre-encoded for `topic` (5.0, no properties), and where its fields are. */
+interface Template {
+  readonly bytes: Buffer;
+  readonly idAt: number;
+  readonly payloadAt: number;
+}
+
+function publishTemplate(topic: string, qos: 0 | 1, payloadBytes: number): Template {
+  const t = Buffer.from(topic, 'utf8');
+  const remaining = 2 + t.length + (qos > 0 ? 2 : 0) + 1 + payloadBytes;
+  const lenBytes: number[] = [];
+  let x = remaining;
+  do {
+    let b = x % 128;
+    x = Math.floor(x / 128);
+    if (x > 0) b |= 0x80;
+    lenBytes.push(b);
+  } while (x > 0);
+  const bytes = Buffer.alloc(1 + lenBytes.length + remaining);
+  let at = 0;
+  bytes[at++] = 0x30 | (qos << 1);
+  for (const b of lenBytes) bytes[at++] = b;
+  bytes.writeUInt16BE(t.length, at);
+  at += 2;
+  t.copy(bytes, at);
+  at += t.length;
+  const idAt = qos > 0 ? at : -1;
+  if (qos > 0) at += 2;
+  bytes[at++] = 0; // property length
+  return { bytes, idAt, payloadAt: at };
+}
+
+/**
+ * Splits a byte stream into MQTT frames, calling `frame(buf, first, from, to)` for each: its first
+ * byte, its variable header and payload at buf[from, to). A partial frame waits for the next chunk.
+ */
+class FrameReader {
+  #rest: Buffer | null = null;
+
+  constructor(private readonly frame: (buf: Buffer, first: number, from: number, to: number, start: number) => void) {}
+
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.#rest !== null) {
+      buf = Buffer.concat([this.#rest, chunk]);
+      this.#rest = null;
+    }
+    const n = buf.length;
+    let off = 0;
+    while (n - off >= 2) {
+      let len = 0;
+      let mul = 1;
+      let p = off + 1;
+      let complete = false;
+      for (let k = 0; k < 4 && p < n; k++) {
+        const b = buf[p++] as number;
+        len += (b & 0x7f) * mul;
+        mul *= 128;
+        if ((b & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) {
+        if (p - off > 4) throw new Error('malformed remaining length');
+        break;
+      }
+      if (p + len > n) break;
+      this.frame(buf, buf[off] as number, p, p + len, off);
+      off = p + len;
+    }
+    if (off < n) this.#rest = buf.subarray(off);
+  }
+}
+
+/** One MQTT 5.0 connection of the generator: handshake through mqtt-packet, PUBLISH/PUBACK in place. */
+class BenchClient {
+  readonly socket: Socket;
+  /** A PUBLISH arrived: its QoS, packet id and payload at buf[from, to). */
+  onPublish: (buf: Buffer, qos: number, id: number, from: number, to: number) => void = () => {};
+  onPuback: (id: number, reasonCode: number) => void = () => {};
+  /** Called after each chunk read (its PUBLISHes and PUBACKs handled). */
+  onChunk: () => void = () => {};
+  closed = false;
+  error: Error | null = null;
+  readonly #control = mqtt.parser(V5);
+  readonly #waiters = new Map<string, (p: Packet) => void>();
+  readonly #reader: FrameReader;
+  #acks = new Uint16Array(1024);
+  #ackCount = 0;
+
+  private constructor(port: number) {
+    this.#reader = new FrameReader((buf, first, from, to, start) => this.#frame(buf, first, from, to, start));
+    this.socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });
+    this.#control.on('packet', (p: Packet) => {
+      const w = this.#waiters.get(p.cmd);
+      if (w !== undefined) {
+        this.#waiters.delete(p.cmd);
+        w(p);
+      } else if (p.cmd === 'disconnect') this.#fail(new Error(`broker sent DISCONNECT ${(p as { reasonCode?: number }).reasonCode ?? ''}`));
+    });
+    this.#control.on('error', (e: Error) => this.#fail(e));
+    this.socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#reader.push(chunk);
+      } catch (e) {
+        this.#fail(e as Error);
+        return;
+      }
+      if (this.#ackCount > 0) {
+        const out = Buffer.allocUnsafe(this.#ackCount * 4);
+        for (let k = 0; k < this.#ackCount; k++) {
+          const id = this.#acks[k] as number;
+          out[k * 4] = 0x40;
+          out[k * 4 + 1] = 2;
+          out[k * 4 + 2] = id >> 8;
+          out[k * 4 + 3] = id & 0xff;
+        }
+        this.#ackCount = 0;
+        this.socket.write(out);
+      }
+      this.onChunk();
+    });
+    this.socket.on('error', (e) => this.#fail(e));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.#fail(new Error('connection closed by the broker'));
+    });
+  }
+
+  #fail(e: Error): void {
+    this.error ??= e;
+    for (const w of this.#waiters.values()) w({ cmd: 'disconnect' } as Packet);
+    this.#waiters.clear();
+  }
+
+  #frame(buf: Buffer, first: number, from: number, to: number, start: number): void {
+    const type = first >> 4;
+    if (type === 3) {
+      const qos = (first >> 1) & 3;
+      let at = from + 2 + buf.readUInt16BE(from);
+      let id = 0;
+      if (qos > 0) {
+        id = buf.readUInt16BE(at);
+        at += 2;
+      }
+      // Property length (variable byte integer), then the properties: skipped.
+      let plen = 0;
+      let mul = 1;
+      for (;;) {
+        const b = buf[at++] as number;
+        plen += (b & 0x7f) * mul;
+        mul *= 128;
+        if ((b & 0x80) === 0) break;
+      }
+      at += plen;
+      if (qos > 0) {
+        if (this.#ackCount === this.#acks.length) {
+          const grown = new Uint16Array(this.#acks.length * 2);
+          grown.set(this.#acks);
+          this.#acks = grown;
+        }
+        this.#acks[this.#ackCount++] = id;
+      }
+      this.onPublish(buf, qos, id, at, to);
+    } else if (type === 4) {
+      this.onPuback(buf.readUInt16BE(from), to - from > 2 ? (buf[from + 2] as number) : 0);
+    } else this.#control.parse(buf.subarray(start, to));
+  }
+
+  #await<T extends Packet>(cmd: string, ms = 10_000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(cmd);
+        reject(new Error(`no ${cmd.toUpperCase()} within ${ms} ms`));
+      }, ms);
+      this.#waiters.set(cmd, (p) => {
+        clearTimeout(timer);
+        if (p.cmd !== cmd) reject(this.error ?? new Error(`connection ended before ${cmd.toUpperCase()}`));
+        else resolve(p as T);
+      });
+    });
+  }
+
+  /** Connects (clean start, no keep-alive); resolves with the CONNACK. */
+  static async open(port: number, clientId: string, receiveMaximum: number): Promise<{ client: BenchClient; connack: IConnackPacket }> {
+    const client = new BenchClient(port);
+    await new Promise<void>((resolve, reject) => {
+      client.socket.once('connect', () => resolve());
+      client.socket.once('error', reject);
+    });
+    const ack = client.#await<IConnackPacket>('connack');
+    client.socket.write(mqtt.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId, clean: true, keepalive: 0, properties: { receiveMaximum } }, V5));
+    const connack = await ack;
+    if ((connack.reasonCode ?? 0) !== 0) throw new Error(`CONNACK reason code 0x${(connack.reasonCode ?? 0).toString(16)}`);
+    return { client, connack };
+  }
+
+  async subscribe(topic: string, qos: 0 | 1): Promise<void> {
+    const ack = this.#await<ISubackPacket>('suback');
+    this.socket.write(mqtt.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] }, V5));
+    const granted = (await ack).granted[0];
+    if (granted !== qos) throw new Error(`SUBACK granted ${JSON.stringify(granted)} for QoS ${qos}`);
+  }
+
+  /** DISCONNECT (normal) and close. */
+  async close(): Promise<void> {
+    if (!this.closed && !this.socket.destroyed) {
+      this.socket.end(mqtt.generate({ cmd: 'disconnect', reasonCode: 0 }, V5));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => resolve(), 1000);
+        this.socket.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    this.socket.destroy();
+  }
+}
+
+let clients = 0;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** [BENCH-MQ1] One run: connect both, subscribe, probe, offer the load, drain, report. */
+export async function runMqttLoad(o: MqttLoadOptions): Promise<MqttLoadResult> {
+  const closedLoop = o.rate === 'max';
+  const rate = closedLoop ? 0 : (o.rate as number);
+  if (!closedLoop && !(rate > 0)) throw new RangeError(`rate must be > 0 or 'max', got ${o.rate}`);
+  if (o.payloadBytes < PAYLOAD_MIN) throw new RangeError(`payloadBytes must be at least ${PAYLOAD_MIN}`);
+  if (!(o.window >= 1 && o.window <= 65_535)) throw new RangeError(`window must be 1..65535, got ${o.window}`);
+  const tag = `${process.pid}-${clients++}`;
+  const sub = (await BenchClient.open(o.subscribePort, `meshtwin-bench-sub-${tag}`, o.window)).client;
+  let pub: BenchClient | null = null;
+  try {
+    const opened = await BenchClient.open(o.publishPort, `meshtwin-bench-pub-${tag}`, 65_535);
+    pub = opened.client;
+    // The broker's Receive Maximum bounds our QoS 1 window [MQTT-3.3.4-7].
+    const pubWindow = Math.min(o.window, opened.connack.properties?.receiveMaximum ?? 65_535);
+    await sub.subscribe(o.topic, o.qos);
+    await o.subscribed?.();
+    return await load(o, pub, sub, pubWindow, closedLoop, rate);
+  } finally {
+    await Promise.all([sub.close(), pub?.close()]);
+  }
+}
+
+/** The first error of either connection (read fresh: it is set from socket events). */
+function failure(pub: BenchClient, sub: BenchClient): Error | null {
+  return pub.error ?? sub.error;
+}
+
+async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubWindow: number, closedLoop: boolean, rate: number): Promise<MqttLoadResult> {
+  const latency = newHistogram();
+  const fromSend = newHistogram();
+  const sendLag = newHistogram();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const tpl = publishTemplate(o.topic, o.qos, o.payloadBytes);
+  const len = tpl.bytes.length;
+  const pa = tpl.payloadAt;
+
+  // Probe until the path carries the topic (a bridge connected, a remote subscription known).
+  let probed = false;
+  sub.onPublish = (buf, _qos, _id, from) => {
+    if (buf[from] === KIND_PROBE) probed = true;
+  };
+  const probe = Buffer.from(publishTemplate(o.topic, 0, o.payloadBytes).bytes);
+  probe[probe.length - o.payloadBytes] = KIND_PROBE;
+  const probeEnd = performance.now() + 10_000;
+  while (!probed) {
+    const e = failure(pub, sub);
+    if (e !== null) throw e;
+    if (performance.now() > probeEnd) throw new Error(`no probe on ${o.topic} arrived within 10 s`);
+    pub.socket.write(probe);
+    await sleep(20);
+  }
+  await sleep(50); // late probes out of the way
+
+  let capacity = closedLoop ? 1 << 20 : Math.ceil(((o.warmupMs + o.durationMs) / 1000) * rate) + 1;
+  let got = new Uint8Array(capacity);
+  let inWindow = new Uint8Array(capacity);
+  const grow = (n: number): void => {
+    if (n < capacity) return;
+    while (capacity <= n) capacity *= 2;
+    const g = (a: Uint8Array) => {
+      const b = new Uint8Array(capacity);
+      b.set(a);
+      return b;
+    };
+    got = g(got);
+    inWindow = g(inWindow);
+  };
+  const idBusy = new Uint8Array(65_536);
+  /** Window membership of each packet id in flight (PUBACK counting). */
+  const idInWindow = new Uint8Array(65_536);
+
+  const startMs = performance.now() + 5;
+  const windowStartMs = startMs + o.warmupMs;
+  const endMs = windowStartMs + o.durationMs;
+  const total = closedLoop ? Number.POSITIVE_INFINITY : Math.ceil(((o.warmupMs + o.durationMs) / 1000) * rate);
+  const dueOf = (i: number): number => startMs + (i * 1000) / rate;
+
+  let next = 0; // next sequence number to send
+  let pubInflight = 0;
+  let writable = true;
+  let stopped = false; // closed loop: the window is over
+  let deliveredAll = 0;
+  let delivered = 0;
+  let duplicates = 0;
+  let acked = 0;
+  let refused = 0;
+  let sentInWindow = 0;
+  let lastWindowDeliveryMs = 0;
+  let forgiven = 0; // closed loop: messages given up on after a stall
+  let stalls = 0;
+
+  sub.onPublish = (buf, _qos, _id, from) => {
+    if (buf[from] !== KIND_RUN) return;
+    const i = buf.readUInt32LE(from + 4);
+    const at = performance.now();
+    if (got[i] === 1) {
+      duplicates++;
+      return;
+    }
+    got[i] = 1;
+    deliveredAll++;
+    if (inWindow[i] !== 1) return;
+    delivered++;
+    lastWindowDeliveryMs = at;
+    latency.recordValue(Math.max(1, Math.round((at - buf.readDoubleLE(from + 8)) * 1000)));
+    fromSend.recordValue(Math.max(1, Math.round((at - buf.readDoubleLE(from + 16)) * 1000)));
+  };
+  pub.onPuback = (id, rc) => {
+    if (idBusy[id] !== 1) return;
+    idBusy[id] = 0;
+    pubInflight--;
+    if (idInWindow[id] === 1) {
+      if (rc >= 0x80) refused++;
+      else acked++;
+    }
+  };
+  pub.socket.on('drain', () => {
+    writable = true;
+    pump();
+  });
+
+  /** Sends what is due (open loop) or what the window allows (closed loop), in batches. */
+  function pump(): void {
+    while (writable) {
+      const now = performance.now();
+      let n: number;
+      if (closedLoop) {
+        if (stopped) return;
+        if (now >= endMs) {
+          stopped = true;
+          return;
+        }
+        n = o.window - (next - deliveredAll - forgiven);
+      } else {
+        const dueCount = Math.min(total, Math.floor(((now - startMs) * rate) / 1000) + 1);
+        n = dueCount - next;
+      }
+      if (o.qos > 0) n = Math.min(n, pubWindow - pubInflight);
+      if (n <= 0) return;
+      n = Math.min(n, MAX_BATCH);
+      grow(next + n);
+      const buf = Buffer.allocUnsafe(n * len);
+      for (let k = 0, off = 0; k < n; k++, off += len) {
+        const i = next++;
+        const due = closedLoop ? now : dueOf(i);
+        tpl.bytes.copy(buf, off);
+        buf.writeUInt32LE(i, off + pa + 4);
+        buf.writeDoubleLE(due, off + pa + 8);
+        buf.writeDoubleLE(now, off + pa + 16);
+        const counted = due >= windowStartMs && due < endMs;
+        if (counted) {
+          inWindow[i] = 1;
+          sentInWindow++;
+          sendLag.recordValue(Math.max(1, Math.round((now - due) * 1000)));
+        }
+        if (o.qos > 0) {
+          const id = (i % 65_535) + 1;
+          buf.writeUInt16BE(id, off + tpl.idAt);
+          idBusy[id] = 1;
+          idInWindow[id] = counted ? 1 : 0;
+          pubInflight++;
+        }
+      }
+      writable = pub.socket.write(buf);
+    }
+  }
+  if (closedLoop) sub.onChunk = pump;
+  if (o.qos > 0) pub.onChunk = pump;
+
+  const cpu0 = process.cpuUsage();
+  loop.enable();
+  await sleep(Math.max(0, startMs - performance.now()));
+  const sendEnd = closedLoop ? endMs : endMs + o.graceMs;
+  let lastProgress = performance.now();
+  let lastDelivered = -1;
+  for (;;) {
+    const e = failure(pub, sub);
+    if (e !== null) throw e;
+    pump();
+    const now = performance.now();
+    if (closedLoop ? stopped || now >= endMs : next >= total || now >= sendEnd) break;
+    if (closedLoop) {
+      if (deliveredAll !== lastDelivered) {
+        lastDelivered = deliveredAll;
+        lastProgress = now;
+      } else if (now - lastProgress > 500 && next - deliveredAll - forgiven >= o.window) {
+        stalls++;
+        forgiven = next - deliveredAll;
+        lastProgress = now;
+      }
+    }
+    await sleep(1);
+  }
+  const unsent = closedLoop ? 0 : total - next;
+  // Drain: every message of the window delivered (and PUBACKed), or the grace is over.
+  const graceEnd = performance.now() + o.graceMs;
+  while (performance.now() < graceEnd && (delivered < sentInWindow || pubInflight > 0) && failure(pub, sub) === null) await sleep(5);
+  const runSeconds = (performance.now() - startMs) / 1000;
+  loop.disable();
+  const cpu = process.cpuUsage(cpu0);
+
+  const windowSeconds = o.durationMs / 1000;
+  const due = closedLoop ? sentInWindow : Math.ceil(((endMs - startMs) * rate) / 1000) - Math.ceil(((windowStartMs - startMs) * rate) / 1000);
+  const deliverySeconds = closedLoop ? Math.max(windowSeconds, (lastWindowDeliveryMs - windowStartMs) / 1000) : windowSeconds;
+  const lost = sentInWindow - delivered;
+  const reasons: string[] = [];
+  if (!closedLoop) {
+    if (sentInWindow < 0.99 * due) reasons.push(`sent ${sentInWindow} of ${due} due messages`);
+    if (unsent > 0) reasons.push(`${unsent} messages never sent`);
+    const lagP99 = sendLag.totalCount > 0 ? sendLag.getValueAtPercentile(99) / 1000 : 0;
+    if (lagP99 > 10) reasons.push(`send lag p99 ${lagP99.toFixed(1)} ms (${o.qos > 0 ? 'QoS 1 window full or ' : ''}socket pushed back)`);
+  }
+  if (lost > 0) reasons.push(`${lost} lost`);
+  if (refused > 0) reasons.push(`${refused} refused by PUBACK`);
+  if (o.qos > 0 && pubInflight > 0) reasons.push(`${pubInflight} PUBACKs missing`);
+  if (stalls > 0) reasons.push(`window stalled ${stalls}×`);
+  const failed = failure(pub, sub);
+  if (failed !== null) reasons.push(failed.message);
+  return {
+    protocol: MQTT_PROTOCOL,
+    qos: o.qos,
+    offeredPerSecond: closedLoop ? 'max' : rate,
+    windowSeconds,
+    sentPerSecond: sentInWindow / windowSeconds,
+    deliveredPerSecond: delivered / deliverySeconds,
+    deliveredMiBPerSecond: (delivered * o.payloadBytes) / deliverySeconds / (1024 * 1024),
+    messages: { due, sent: sentInWindow, acked, refused, delivered, lost, duplicates },
+    deliveredTotal: deliveredAll,
+    runSeconds,
+    keptUp: reasons.length === 0,
+    behind: reasons.length === 0 ? null : reasons.join('; '),
+    latencyMs: summary(latency),
+    fromSendMs: summary(fromSend),
+    sendLagMs: summary(sendLag),
+    stalls,
+    generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / runSeconds) * 100) / 100,
+    benchLoopDelayP99Ms: Math.round(loop.percentile(99) / 1000) / 1000,
+  };
+}
