@@ -13,9 +13,10 @@ import { join } from 'node:path';
 /** Where Debian installs it; else the first `mosquitto` on PATH. */
 export const MOSQUITTO_PATHS = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'];
 
-/** The mosquitto binary and its version, or null when it is not installed. */
-export function findMosquitto(): { readonly path: string; readonly version: string } | null {
-  const candidates = [...MOSQUITTO_PATHS, ...(process.env['PATH'] ?? '').split(':').map((d) => join(d, 'mosquitto'))];
+/** The mosquitto binary and its version (the first executable of `candidates`), or null when it is not installed. */
+export function findMosquitto(
+  candidates: readonly string[] = [...MOSQUITTO_PATHS, ...(process.env['PATH'] ?? '').split(':').map((d) => join(d, 'mosquitto'))],
+): { readonly path: string; readonly version: string } | null {
   for (const path of candidates) {
     try {
       accessSync(path, constants.X_OK);

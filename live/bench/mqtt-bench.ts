@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { BrokerProcess, stopAll } from '../process.ts';
 import { freePorts, until, writeMesh } from '../testing.ts';
 import { cpuSeconds } from './live-bench.ts';
-import { findMosquitto, MosquittoProcess, stopAllMosquitto } from './mosquitto.ts';
+import { findMosquitto, MOSQUITTO_PATHS, MosquittoProcess, stopAllMosquitto } from './mosquitto.ts';
 import { MQTT_PROTOCOL, type MqttLoadResult, runMqttLoad } from './mqtt-load.ts';
 
 export type MqttBroker = 'meshtwin' | 'mosquitto';
@@ -50,8 +50,8 @@ export interface MqttBenchOptions {
   /** Messages queued per subscriber (ours `edge.mqttSessionQueue`, mosquitto `max_queued_messages`). */
   readonly queue: number;
   readonly topologies?: readonly MqttTopology[];
-  /** The mosquitto binary; null: no baseline; absent: look for it (findMosquitto). */
-  readonly mosquitto?: string | null;
+  /** The mosquitto binary (default: Debian's, or the first on PATH: findMosquitto). */
+  readonly mosquitto?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -195,13 +195,9 @@ const ratio = (a: number | undefined, b: number | undefined): number => (a !== u
 /** [BENCH-MQ3] Every topology, ours then mosquitto; stops every broker it started, also on error. */
 export async function benchMqtt(options: MqttBenchOptions): Promise<MqttBenchResult> {
   const { log = () => {}, mosquitto: bin, ...opts } = options;
-  const found = bin === undefined ? findMosquitto() : bin === null ? null : { path: bin, version: findMosquitto()?.version ?? 'unknown' };
-  const baselineSkipped =
-    found !== null
-      ? null
-      : bin === null
-        ? 'the baseline was not asked for'
-        : `mosquitto is not installed (looked for ${['/usr/sbin/mosquitto', 'mosquitto on PATH'].join(', ')}): our broker measured alone`;
+  const found = bin === undefined ? findMosquitto() : findMosquitto([bin]);
+  const where = bin === undefined ? `${MOSQUITTO_PATHS.join(', ')} or on PATH` : bin;
+  const baselineSkipped = found !== null ? null : `mosquitto is not installed (no executable ${where}; Debian: apt-get install mosquitto): no baseline, our broker measured alone`;
   if (baselineSkipped !== null) log(`MQTT: ${baselineSkipped}`);
   const cases: MqttCase[] = [];
   let seq = 0;
