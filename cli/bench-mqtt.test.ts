@@ -75,6 +75,9 @@ describe('[BENCH-MQ3] benchMqtt end to end, tiny', () => {
     }
     expect(r.machine.cores).toBeGreaterThan(0);
     const table = mqttTable(r);
+    const rows = table.split('\n').filter((l) => l.startsWith('|'));
+    expect(rows.length).toBe(2 + r.cases.length * 2);
+    for (const l of rows) expect(l.split('|').length, l).toBe(15); // 13 columns, every row
     expect(table).toMatch(/cores/);
     expect(table).toMatch(/two brokers, mTLS link/);
     expect(table).toMatch(/targets: /);

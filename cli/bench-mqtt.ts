@@ -9,12 +9,16 @@ const n = (x: number | null): string => (x !== null && Number.isFinite(x) ? Math
 const ms = (x: number): string => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US')) : '—');
 const times = (x: number | null): string => (x !== null && Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
 
-function row(c: MqttCase, r: MqttRunFigures): string[] {
+function row(c: MqttCase, r: MqttRunFigures, notes: string[]): string[] {
   const closed = r.offeredPerSecond === 'max';
   const cpu = Object.entries(r.brokerCpu)
     .map(([id, x]) => `${id} ${x.toFixed(2)}`)
     .join(', ');
-  const kept = r.keptUp ? (closed ? 'closed loop' : 'yes') : `NO: ${r.behind}`;
+  let kept = closed ? 'closed loop' : 'yes';
+  if (!r.keptUp) {
+    notes.push(`[${notes.length + 1}] ${c.label}, ${c.broker}, QoS ${c.qos} at ${closed ? 'max' : `${n(r.offeredPerSecond as number)}/s`}: ${r.behind}`);
+    kept = `NO [${notes.length}]`;
+  }
   const l = r.latencyMs;
   return [
     c.label,
@@ -28,6 +32,7 @@ function row(c: MqttCase, r: MqttRunFigures): string[] {
     String(r.messages.lost),
     cpu,
     n(r.deliveredPerBrokerCpuSecond),
+    r.generatorCpu.toFixed(2),
     kept,
   ];
 }
@@ -36,11 +41,12 @@ function row(c: MqttCase, r: MqttRunFigures): string[] {
 export function mqttTable(r: MqttBenchResult): string {
   const head = ['topology', 'broker', 'QoS', 'offered/s', 'delivered/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'broker CPU', 'msg/CPU-s', 'gen CPU', 'kept up'];
   const rows: string[][] = [];
+  const notes: string[] = [];
   for (const topology of ['one', 'two'] as const) {
     for (const qos of [0, 1] as const) {
       const cs = r.cases.filter((c) => c.topology === topology && c.qos === qos);
-      for (const c of cs) rows.push(row(c, c.fixed));
-      for (const c of cs) if (c.max !== null) rows.push(row(c, c.max));
+      for (const c of cs) rows.push(row(c, c.fixed, notes));
+      for (const c of cs) if (c.max !== null) rows.push(row(c, c.max, notes));
     }
   }
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((x) => (x[i] ?? '').length)));
@@ -51,6 +57,7 @@ export function mqttTable(r: MqttBenchResult): string {
     line(head),
     `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
+    ...notes,
     '',
   ];
   if (r.mosquitto === null) out.push(`baseline: none — ${r.baselineSkipped ?? 'not measured'}`);

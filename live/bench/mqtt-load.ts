@@ -91,6 +91,10 @@ export interface MqttLoadResult {
   readonly sendLagMs: LatencyMs;
   /** Closed loop: times the window stalled 500 ms with nothing delivered and was reopened (messages lost on the way). */
   readonly stalls: number;
+  /** Times the publisher's socket pushed back (write returned false: wait for 'drain'). */
+  readonly pushbacks: number;
+  /** Times the QoS 1 window was full when messages were due (wait for PUBACKs). */
+  readonly windowFull: number;
   /** This process's CPU seconds per wall second during the run (the generator's own cost). */
   readonly generatorCpu: number;
   /** This process's event-loop delay p99 (ms): the measurement's noise floor. */
@@ -418,6 +422,8 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
   let lastWindowDeliveryMs = 0;
   let forgiven = 0; // closed loop: messages given up on after a stall
   let stalls = 0;
+  let pushbacks = 0;
+  let windowFull = 0;
 
   sub.onPublish = (buf, _qos, _id, from) => {
     if (buf[from] !== KIND_RUN) return;
@@ -465,7 +471,10 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
         const dueCount = Math.min(total, Math.floor(((now - startMs) * rate) / 1000) + 1);
         n = dueCount - next;
       }
-      if (o.qos > 0) n = Math.min(n, pubWindow - pubInflight);
+      if (o.qos > 0 && n > pubWindow - pubInflight) {
+        n = pubWindow - pubInflight;
+        if (n <= 0) windowFull++;
+      }
       if (n <= 0) return;
       n = Math.min(n, MAX_BATCH);
       grow(next + n);
@@ -492,6 +501,7 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
         }
       }
       writable = pub.socket.write(buf);
+      if (!writable) pushbacks++;
     }
   }
   if (closedLoop) sub.onChunk = pump;
@@ -538,7 +548,10 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
     if (sentInWindow < 0.99 * due) reasons.push(`sent ${sentInWindow} of ${due} due messages`);
     if (unsent > 0) reasons.push(`${unsent} messages never sent`);
     const lagP99 = sendLag.totalCount > 0 ? sendLag.getValueAtPercentile(99) / 1000 : 0;
-    if (lagP99 > 10) reasons.push(`send lag p99 ${lagP99.toFixed(1)} ms (${o.qos > 0 ? 'QoS 1 window full or ' : ''}socket pushed back)`);
+    if (lagP99 > 10) {
+      const why = [`socket pushed back ${pushbacks}×`, ...(o.qos > 0 ? [`QoS 1 window full ${windowFull}×`] : []), `this process's event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms`];
+      reasons.push(`send lag p99 ${lagP99.toFixed(1)} ms (${why.join(', ')})`);
+    }
   }
   if (lost > 0) reasons.push(`${lost} lost`);
   if (refused > 0) reasons.push(`${refused} refused by PUBACK`);
@@ -563,6 +576,8 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
     fromSendMs: summary(fromSend),
     sendLagMs: summary(sendLag),
     stalls,
+    pushbacks,
+    windowFull,
     generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / runSeconds) * 100) / 100,
     benchLoopDelayP99Ms: Math.round(loop.percentile(99) / 1000) / 1000,
   };
