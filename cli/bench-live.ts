@@ -7,9 +7,16 @@
  * The default offered rate is what this repo's 2-core machine carried in every configuration
  * (see the README's bench section); `--rate N` offers another, `--quick` runs short and slow to
  * check the bench itself (its figures are not comparable).
+ *
+ * Then the MQTT section (live/bench/mqtt-bench.ts, table in bench-mqtt.ts): ours vs Debian's
+ * mosquitto in the same run; `--mqtt` runs only it, `--mqtt-rate N` sets its offered rate
+ * (default 20,000 msg/s). With `--json` its figures are the output's `mqtt` field.
  */
-import { stopAll } from '../live/process.ts';
 import { benchLive, DEFAULT_LIVE, type LiveBenchResult, type MeshFigures, QUICK_LIVE, type RunFigures } from '../live/bench/live-bench.ts';
+import { stopAllMosquitto } from '../live/bench/mosquitto.ts';
+import { benchMqtt, DEFAULT_MQTT, type MqttBenchOptions, type MqttBenchResult, QUICK_MQTT } from '../live/bench/mqtt-bench.ts';
+import { stopAll } from '../live/process.ts';
+import { mqttTable } from './bench-mqtt.ts';
 import { CliError } from './options.ts';
 
 export interface BenchLiveOptions {
@@ -17,7 +24,13 @@ export interface BenchLiveOptions {
   readonly quick?: boolean;
   readonly rate?: string;
   readonly duration?: string;
+  /** Only the MQTT section. */
+  readonly mqtt?: boolean;
+  readonly mqttRate?: string;
 }
+
+/** What `bench --live --json` prints: the live bench's figures (absent with --mqtt) and the MQTT section's. */
+export type BenchLiveOutput = (LiveBenchResult | { readonly machine: MqttBenchResult['machine'] }) & { readonly mqtt: MqttBenchResult };
 
 const n = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 const ms = (x: number): string => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US')) : '—');
@@ -64,25 +77,47 @@ function positive(flag: string, text: string): number {
   return v;
 }
 
+/** The MQTT section's options from the flags (--quick, --duration, --mqtt-rate). */
+export function mqttOptions(opts: BenchLiveOptions): MqttBenchOptions {
+  const base = opts.quick === true ? QUICK_MQTT : DEFAULT_MQTT;
+  return {
+    ...base,
+    rate: opts.mqttRate === undefined ? base.rate : positive('--mqtt-rate', opts.mqttRate),
+    durationMs: opts.duration === undefined ? base.durationMs : positive('--duration', opts.duration.replace(/s$/, '')) * 1000,
+  };
+}
+
 export async function benchLiveCommand(opts: BenchLiveOptions): Promise<void> {
   const base = opts.quick === true ? QUICK_LIVE : DEFAULT_LIVE;
   const rate = opts.rate === undefined ? base.rate : positive('--rate', opts.rate);
   const durationMs = opts.duration === undefined ? base.durationMs : positive('--duration', opts.duration.replace(/s$/, '')) * 1000;
+  const mqtt = mqttOptions(opts);
+  if (opts.mqtt === true && opts.rate !== undefined) throw new CliError("--rate is the HTTP bench's offered rate; with --mqtt use --mqtt-rate");
   const log = (s: string) => {
     if (opts.json !== true) process.stderr.write(`${s}\n`);
   };
   const onSignal = (sig: NodeJS.Signals) => {
     process.stderr.write(`meshtwin bench --live: ${sig}, stopping brokers …\n`);
-    void stopAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    void Promise.all([stopAll(), stopAllMosquitto()]).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    log(`bench --live: offered ${rate.toLocaleString('en-US')} events/s for ${durationMs / 1000} s per run${opts.quick === true ? ' — quick mode, figures not comparable' : ''}`);
-    const result = await benchLive({ ...base, rate, durationMs, log });
-    process.stdout.write(opts.json === true ? `${JSON.stringify(result, null, 2)}\n` : liveTable(result));
+    const quick = opts.quick === true ? ' — quick mode, figures not comparable' : '';
+    let live: LiveBenchResult | null = null;
+    if (opts.mqtt !== true) {
+      log(`bench --live: offered ${rate.toLocaleString('en-US')} events/s for ${durationMs / 1000} s per run${quick}`);
+      live = await benchLive({ ...base, rate, durationMs, log });
+      if (opts.json !== true) process.stdout.write(liveTable(live));
+    }
+    log(`bench --live, MQTT: offered ${mqtt.rate.toLocaleString('en-US')} msg/s for ${mqtt.durationMs / 1000} s per fixed-rate run${quick}`);
+    const m = await benchMqtt({ ...mqtt, log });
+    if (opts.json === true) {
+      const out: BenchLiveOutput = live === null ? { machine: m.machine, mqtt: m } : { ...live, mqtt: m };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else process.stdout.write(`${live === null ? '' : '\n'}${mqttTable(m)}`);
   } finally {
-    await stopAll();
+    await Promise.all([stopAll(), stopAllMosquitto()]);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

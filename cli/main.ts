@@ -128,12 +128,15 @@ program
   .description('measure the kernel, the subscription trie and the seed scenario on this machine; --live: real broker processes on loopback')
   .option('--json', 'print one JSON object instead of a table')
   .option('--quick', 'smaller workloads (for a fast check, not for figures)')
-  .option('--live', 'live brokers: one, two over mTLS, two over plain TCP; realtime and guaranteed at a fixed offered rate, then max throughput')
+  .option('--live', 'live brokers: one, two over mTLS, two over plain TCP; realtime and guaranteed at a fixed offered rate, then max throughput; then the MQTT section')
   .option('--rate <n>', 'with --live: offered events per second (default 250)')
   .option('--duration <s>', 'with --live: seconds measured per fixed-rate run (default 10)')
-  .action(async (opts: { json?: boolean; quick?: boolean; live?: boolean; rate?: string; duration?: string }) => {
+  .option('--mqtt', "with --live: only the MQTT section (ours vs Debian's mosquitto, one and two brokers, QoS 0 and 1)")
+  .option('--mqtt-rate <n>', 'with --live: MQTT messages per second offered in the fixed-rate runs (default 20000)')
+  .action(async (opts: { json?: boolean; quick?: boolean; live?: boolean; rate?: string; duration?: string; mqtt?: boolean; mqttRate?: string }) => {
     if (opts.live === true) await benchLiveCommand(opts);
-    else if (opts.rate !== undefined || opts.duration !== undefined) throw new CliError('--rate and --duration apply to bench --live only');
+    else if (opts.rate !== undefined || opts.duration !== undefined || opts.mqtt === true || opts.mqttRate !== undefined)
+      throw new CliError('--rate, --duration, --mqtt and --mqtt-rate apply to bench --live only');
     else benchCommand(opts);
   });
 

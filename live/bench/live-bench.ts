@@ -82,7 +82,7 @@ export const GENERATOR =
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 /** utime + stime of a process, seconds (null where /proc is not there). */
-function cpuSeconds(pid: number): number | null {
+export function cpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

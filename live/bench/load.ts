@@ -97,12 +97,14 @@ export interface LoadResult {
   readonly benchLoopDelayP99Ms: number;
 }
 
-function newHistogram(): hdr.Histogram {
+/** A µs latency histogram (1 µs to 60 s, 3 significant digits). */
+export function newHistogram(): hdr.Histogram {
   // µs from 1 to 60 s, 3 significant digits; plain JS (no wasm to load).
   return hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
-function summary(h: hdr.Histogram): LatencyMs {
+/** A µs histogram's percentiles in ms. */
+export function summary(h: hdr.Histogram): LatencyMs {
   const ms = (us: number) => Math.round(us) / 1000;
   if (h.totalCount === 0) return { count: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, p999: Number.NaN, max: Number.NaN, mean: Number.NaN };
   return {
