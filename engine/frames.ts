@@ -5,7 +5,7 @@
 import type { BrokerId, Envelope } from './types.ts';
 
 /** Frame tags, as on the wire (one byte after the version). */
-export const FrameKind = { Hello: 1, LinkState: 2, Interest: 3, Data: 4, Guaranteed: 5, Ack: 6, KeepAlive: 7, SyncRequest: 8 } as const;
+export const FrameKind = { Hello: 1, LinkState: 2, Interest: 3, Data: 4, Guaranteed: 5, Ack: 6, KeepAlive: 7, SyncRequest: 8, Governance: 9 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** Neighbor discovery and liveness: sent every `helloIntervalMs`; silence for `deadIntervalMs` means down. */
@@ -100,4 +100,18 @@ export interface SyncRequestFrame {
   readonly origin: BrokerId;
 }
 
-export type Frame = HelloFrame | LinkStateFrame | InterestFrame | DataFrame | GuaranteedFrame | AckFrame | KeepAliveFrame | SyncRequestFrame;
+/**
+ * [GOV-1] A mesh-wide document (the ACL policy, the schema registry), flooded like a link-state
+ * advert: every broker keeps the highest (version, origin) per `doc` and passes a newer one on.
+ * `body` is the document as JSON; a broker that does not know `doc` floods it without applying.
+ */
+export interface GovernanceFrame {
+  readonly kind: 9;
+  readonly doc: string;
+  readonly origin: BrokerId;
+  /** Integer, 0 ..= 2^53-1. */
+  readonly version: number;
+  readonly body: string;
+}
+
+export type Frame = HelloFrame | LinkStateFrame | InterestFrame | DataFrame | GuaranteedFrame | AckFrame | KeepAliveFrame | SyncRequestFrame | GovernanceFrame;

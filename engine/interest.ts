@@ -29,6 +29,14 @@ export interface LocalSubscription {
   consumer: ConsumerQueue | null;
   /** Its consumer group when subscribed as `$share/GROUP/PATTERN` (share.ts); null otherwise. */
   share: ShareGroup | null;
+  /** Who subscribed, for the policy [ACL-5]; null: not subject to it (the host's own subscriptions). */
+  principal: string | null;
+  /** The policy version `aclAllowed` and `aclTypesOnly` were decided under (-1: not yet). */
+  aclVersion: number;
+  /** [ACL-4] The policy of `aclVersion` allows the subscription. */
+  aclAllowed: boolean;
+  /** [ACL-4] Delivery limited to the types the principal's allow rules name. */
+  aclTypesOnly: boolean;
 }
 
 /** How many subscribers one delivery to `sub` reaches: all `count`, or one member of a consumer group. */
@@ -102,7 +110,7 @@ export class InterestTable {
 
   /** Adds a local subscription population; queues an advert if its (pattern, selector) is new [INT-1]. */
   subscribe(pattern: string, filter: string | null, selector: Selector | null, count: number, tag: unknown): LocalSubscription {
-    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag, consumer: null, share: null };
+    const sub: LocalSubscription = { id: this.nextSubId++, pattern, filter, selector, count, tag, consumer: null, share: null, principal: null, aclVersion: -1, aclAllowed: true, aclTypesOnly: false };
     this.local.add(pattern, sub);
     const key = keyOf(pattern, filter);
     const entry = this.own.get(key);

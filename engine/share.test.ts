@@ -17,6 +17,10 @@ function member(id: number, count: number, queueLimit?: number): LocalSubscripti
     tag: id,
     consumer: queueLimit === undefined ? null : new ConsumerQueue(queueLimit),
     share: null,
+    principal: null,
+    aclVersion: -1,
+    aclAllowed: true,
+    aclTypesOnly: false,
   };
 }
 

@@ -111,7 +111,7 @@ export class LiveHost {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** Copies the engine dropped, by cause (the same causes the simulator's reports name), and the host's own queueFull. */
-  readonly drops: Record<DropCause | 'queueFull', number> = { noRoute: 0, loop: 0, hopLimit: 0, slowConsumer: 0, spoolFull: 0, queueFull: 0 };
+  readonly drops: Record<DropCause | 'queueFull', number> = { noRoute: 0, loop: 0, hopLimit: 0, slowConsumer: 0, spoolFull: 0, denied: 0, queueFull: 0 };
   /** Neighbors disconnected for breaking the protocol, with why. */
   readonly disconnects: Array<{ readonly neighbor: BrokerId; readonly reason: string }> = [];
   /** Per neighbor, the traffic on its connections. */

@@ -19,7 +19,7 @@
  */
 
 /** Causes that lose a delivery: the engine's own, plus what the network and crashes do. */
-export const DROP_CAUSES = ['linkLoss', 'queueFull', 'linkDown', 'brokerDown', 'crash', 'noRoute', 'loop', 'hopLimit', 'slowConsumer', 'spoolFull'] as const;
+export const DROP_CAUSES = ['linkLoss', 'queueFull', 'linkDown', 'brokerDown', 'crash', 'noRoute', 'loop', 'hopLimit', 'slowConsumer', 'spoolFull', 'denied'] as const;
 export type LossCause = (typeof DROP_CAUSES)[number];
 
 /**
@@ -41,12 +41,13 @@ export const CAUSE_LABELS: Readonly<Record<LossCause, string>> = {
   hopLimit: 'hop limit',
   slowConsumer: 'slow consumer',
   spoolFull: 'spool full',
+  denied: 'denied by policy',
 };
 
 export type Drops = Record<LossCause, number>;
 
 export function emptyDrops(): Drops {
-  return { linkLoss: 0, queueFull: 0, linkDown: 0, brokerDown: 0, crash: 0, noRoute: 0, loop: 0, hopLimit: 0, slowConsumer: 0, spoolFull: 0 };
+  return { linkLoss: 0, queueFull: 0, linkDown: 0, brokerDown: 0, crash: 0, noRoute: 0, loop: 0, hopLimit: 0, slowConsumer: 0, spoolFull: 0, denied: 0 };
 }
 
 export function sumDrops(d: Readonly<Drops>): number {

@@ -295,6 +295,8 @@ function viewEvent(mesh: Mesh, e: Mesh['control'][number]): ViewEvent {
         return `${e.broker}: interest gap from ${e.origin}`;
       case 'spool-drained':
         return `${e.broker} drained ${e.events} spooled events`;
+      case 'governance-installed':
+        return `${e.broker} installed ${e.doc} v${e.version} (made at ${e.origin})`;
       case 'takeover':
         return `${e.backup} took over ${e.broker}`;
       case 'resubscribed':

@@ -8,6 +8,7 @@ import { FrameKind, type HelloFrame } from '../frames.ts';
 import { UsageError, type BrokerId, type Millis } from '../types.ts';
 import type { BrokerCore, Neighbor } from './core.ts';
 import { reroute, rerouteUnacked } from './custody.ts';
+import { sendDocuments } from './governance.ts';
 import { exchangeDatabase, originateAdvert, requestDatabase } from './sync.ts';
 import { GUARANTEED_DEFAULTS } from './types.ts';
 
@@ -49,6 +50,7 @@ export function handleHello(b: BrokerCore, now: Millis, from: BrokerId, frame: H
     const leftover = b.durable.outbox(from).newEpoch();
     originateAdvert(b, now);
     exchangeDatabase(b, from);
+    sendDocuments(b, from);
     if (b.restarted) requestDatabase(b, from);
     for (const p of leftover) reroute(b, now, p);
   } else if (!twoWay && n.up) {

@@ -35,13 +35,17 @@
  *         or retry carried them;
  * [SPOOL-1] the spool, when no path exists (spool.ts); [SLOW-1..3] slow consumers (consumer.ts);
  * [HA-1] keep-alives to an HA backup (ha.ts).
+ * Governance: [ACL-1..5] the policy, enforced at publish, subscribe and delivery (../acl.ts);
+ * [GOV-1..5] mesh-wide documents flooded like adverts (governance.ts).
  * A broker's spool, custody, ledger and sequence numbers live in a `DurableState` the host keeps
  * across crashes (the seed's disk-backed spool).
  *
  * The folder, one concept per file: core.ts (the state), local.ts (local subscribers),
  * forward.ts (realtime forwarding), custody.ts (guaranteed delivery), adjacency.ts (neighbors,
- * hellos, keep-alives), sync.ts (adverts, interest, database exchange).
+ * hellos, keep-alives), sync.ts (adverts, interest, database exchange), governance.ts (mesh-wide
+ * documents).
  */
+import type { AclDecision, AclPolicy } from '../acl.ts';
 import { decodeFrame, type ProtocolError } from '../codec/index.ts';
 import type { DurableState } from '../durable.ts';
 import { FrameKind, type Frame } from '../frames.ts';
@@ -52,11 +56,12 @@ import { checkDeadNeighbors, handleHello, keepaliveEveryMs, linkDown, linkUp, se
 import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
+import { changeDocument, handleGovernance, offerDocument, type GovernanceDocument } from './governance.ts';
 import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
 import { heldBytes } from '../spool.ts';
 import { checkNeighborAdverts, flushInterest, handleAdvert, handleInterest, handleSyncRequest, originateAdvert } from './sync.ts';
 import { BrokerView } from './view.ts';
-import { durableFor, type BrokerConfig, type BrokerHost, type BrokerStats, type PublishInput, type PublishResult } from './types.ts';
+import { ANONYMOUS, durableFor, type BrokerConfig, type BrokerHost, type BrokerStats, type PublishInput, type PublishResult } from './types.ts';
 
 export class Broker {
   readonly id: BrokerId;
@@ -100,9 +105,42 @@ export class Broker {
     b.armTimer(b.nextDeadline(now));
   }
 
-  /** Adds a population of `count` identical local subscribers. Throws UsageError on a bad pattern or filter. */
-  subscribe(now: Millis, pattern: string, filter: string | null, count: number, tag?: unknown): LocalSubscription {
-    return subscribe(this.#b, now, pattern, filter, count, tag);
+  /**
+   * Adds a population of `count` identical local subscribers. Throws UsageError on a bad pattern
+   * or filter. With a `principal`, deliveries follow the policy [ACL-5]; ask `authorizeSubscribe`
+   * first.
+   */
+  subscribe(now: Millis, pattern: string, filter: string | null, count: number, tag?: unknown, principal?: string): LocalSubscription {
+    return subscribe(this.#b, now, pattern, filter, count, tag, principal);
+  }
+
+  /** [ACL-4] May `principal` subscribe to `pattern` (`$share/GROUP/` stripped)? A refusal is counted. */
+  authorizeSubscribe(principal: string, pattern: string): AclDecision {
+    const b = this.#b;
+    const d = b.acl.decideSubscribe(principal, pattern.startsWith('$share/') ? pattern.split('/').slice(2).join('/') : pattern);
+    if (!d.allowed) {
+      b.stats.deniedSubscribe++;
+      b.countDenied(principal, 'subscribe');
+    }
+    return d;
+  }
+
+  /** The policy in force [ACL-2] (version 0 and open until a document is installed). */
+  get policy(): AclPolicy {
+    return this.#b.acl;
+  }
+
+  /**
+   * [GOV-2][GOV-3] Offers a mesh-wide document (from the host's config, or a store): installed
+   * and flooded when it supersedes the one held. Throws UsageError when its body does not compile.
+   */
+  offerDocument(now: Millis, d: GovernanceDocument): boolean {
+    return offerDocument(this.#b, now, d);
+  }
+
+  /** A change made at this broker: the document's next version, flooded to the mesh [GOV-3]. */
+  changeDocument(now: Millis, doc: string, body: string): GovernanceDocument {
+    return changeDocument(this.#b, now, doc, body);
   }
 
   unsubscribe(now: Millis, sub: LocalSubscription): boolean {
@@ -113,6 +151,15 @@ export class Broker {
   handlePublish(now: Millis, input: PublishInput): PublishResult {
     if (validateTopic(input.topic) !== null) return 'invalid-topic';
     const b = this.#b;
+    if (!b.acl.open) {
+      // [ACL-3] Refused at ingress: never counted as published, never forwarded.
+      const principal = input.principal ?? ANONYMOUS;
+      if (!b.acl.decidePublish(principal, input.topic, input.type).allowed) {
+        b.stats.deniedPublish++;
+        b.countDenied(principal, 'publish');
+        return 'denied';
+      }
+    }
     const env: Envelope = {
       id: input.id,
       source: input.source,
@@ -192,6 +239,9 @@ export class Broker {
         break;
       case FrameKind.SyncRequest:
         handleSyncRequest(b, from, frame.origin);
+        break;
+      case FrameKind.Governance:
+        handleGovernance(b, now, from, frame, bytes);
         break;
       case FrameKind.KeepAlive:
         b.protocolError(now, from, 'keep-alive sent to a broker, not to its standby');

@@ -4,12 +4,14 @@
  * manner of aedes's `lib/handlers/`; `Broker` (broker.ts) is the public face and the only
  * thing outside this folder sees.
  */
+import { AclPolicy } from '../acl.ts';
 import type { DurableState } from '../durable.ts';
 import { InterestTable, type LocalSubscription, type RemoteInterest } from '../interest.ts';
 import { LinkStateDb } from '../linkstate.ts';
 import type { Inbox } from '../reliable.ts';
 import type { ShareGroup } from '../share.ts';
 import { UsageError, type BrokerId, type Millis } from '../types.ts';
+import type { GovernanceDocument } from './governance.ts';
 import { GUARANTEED_DEFAULTS, newStats, type BrokerConfig, type BrokerHost, type BrokerStats } from './types.ts';
 
 export interface Neighbor {
@@ -25,6 +27,13 @@ export interface Neighbor {
   syncAskedMs: Millis;
   /** [LINK-1] The host said the connection is closed; no hellos go to it until it is back. */
   linkDown: boolean;
+}
+
+/** What the policy refused one principal [ACL-3..5]. */
+export interface DeniedCounts {
+  publish: number;
+  subscribe: number;
+  delivery: number;
 }
 
 export const DEFAULT_INTEREST_CHUNK = 4096;
@@ -60,6 +69,12 @@ export class BrokerCore {
   readonly unrouted: number[] = [];
   marks = new Int32Array(16);
   stamp = 0;
+  /** The policy in force (version 0, open: no document installed) [ACL-2]. */
+  acl = new AclPolicy([], 0);
+  /** Mesh-wide documents held, by name [GOV-1]. */
+  readonly documents = new Map<string, GovernanceDocument>();
+  /** Refusals per principal. */
+  readonly denied = new Map<string, DeniedCounts>();
 
   constructor(
     readonly config: BrokerConfig,
@@ -110,6 +125,13 @@ export class BrokerCore {
       this.armedAt = at;
       this.host.setTimer(at);
     }
+  }
+
+  /** Counts a refusal of `principal`'s `what`. */
+  countDenied(principal: string, what: keyof DeniedCounts, n = 1): void {
+    let c = this.denied.get(principal);
+    if (c === undefined) this.denied.set(principal, (c = { publish: 0, subscribe: 0, delivery: 0 }));
+    c[what] += n;
   }
 
   /**

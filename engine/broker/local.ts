@@ -11,8 +11,12 @@ import { validatePattern } from '../topic.ts';
 import { UsageError, type Envelope, type Millis } from '../types.ts';
 import { SCRATCH_CLEAR, type BrokerCore } from './core.ts';
 
-/** Adds a population of `count` identical local subscribers. Throws UsageError on a bad pattern or filter. */
-export function subscribe(b: BrokerCore, now: Millis, pattern: string, filter: string | null, count: number, tag?: unknown): LocalSubscription {
+/**
+ * Adds a population of `count` identical local subscribers. Throws UsageError on a bad pattern or
+ * filter. With a `principal`, deliveries to it follow the policy [ACL-5] (the host asks
+ * `authorizeSubscribe` first).
+ */
+export function subscribe(b: BrokerCore, now: Millis, pattern: string, filter: string | null, count: number, tag?: unknown, principal?: string): LocalSubscription {
   const shared = parseShared(pattern);
   const bad = isShared(pattern) ? validateShared(pattern) : validatePattern(pattern);
   if (bad !== null) throw new UsageError(`invalid pattern ${JSON.stringify(pattern)}: ${bad}`);
@@ -20,6 +24,7 @@ export function subscribe(b: BrokerCore, now: Millis, pattern: string, filter: s
   const selector = filter === null ? null : parseSelector(filter);
   // [SHARE-4] A group member is advertised and matched by its bare pattern.
   const sub = b.interest.subscribe(shared === null ? pattern : shared.pattern, filter, selector, count, tag);
+  if (principal !== undefined) sub.principal = principal;
   if (shared !== null) {
     const key = groupKey(shared.group, shared.pattern, filter);
     let group = b.groups.get(key);
@@ -102,8 +107,16 @@ export function deliverLocal(b: BrokerCore, now: Millis, env: Envelope, guarante
   const subs = b.localScratch;
   const base = scratchBase(b);
   const end = matchLocal(b, env, base);
+  const policed = !b.acl.open;
   for (let i = base; i < end; i++) {
     let sub = subs[i] as LocalSubscription;
+    if (policed && sub.principal !== null && refusedByPolicy(b, sub, env)) {
+      const n = receivers(sub);
+      b.stats.deniedDelivery += n;
+      b.countDenied(sub.principal, 'delivery', n);
+      b.host.drop('denied', env, null, sub);
+      continue;
+    }
     const group = sub.share;
     if (group !== null) {
       // [SHARE-5] A guaranteed event waits while every member lags, or behind others waiting.
@@ -125,6 +138,7 @@ export function localOverflowBytes(b: BrokerCore, env: Envelope, bytes: number):
   let need = 0;
   for (let i = base; i < end; i++) {
     const sub = subs[i] as LocalSubscription;
+    if (sub.principal !== null && !b.acl.open && refusedByPolicy(b, sub, env)) continue;
     const group = sub.share;
     if (group !== null) {
       // [SHARE-5] A group needs room when the event would wait in its backlog.
@@ -135,6 +149,23 @@ export function localOverflowBytes(b: BrokerCore, env: Envelope, bytes: number):
     if (q !== null && q.depth >= q.limit) need += bytes;
   }
   return need;
+}
+
+/**
+ * [ACL-4][ACL-5] Whether the policy keeps `env` from `sub`: the subscription is no longer allowed
+ * (a newer policy refuses its pattern), or the event's type is refused to its principal. The
+ * subscribe decision is made again once per policy version.
+ */
+function refusedByPolicy(b: BrokerCore, sub: LocalSubscription, env: Envelope): boolean {
+  const principal = sub.principal as string;
+  const acl = b.acl;
+  if (sub.aclVersion !== acl.version) {
+    const d = acl.decideSubscribe(principal, sub.pattern);
+    sub.aclVersion = acl.version;
+    sub.aclAllowed = d.allowed;
+    sub.aclTypesOnly = d.typesOnly;
+  }
+  return !sub.aclAllowed || acl.deliveryRefusal(principal, env.type, sub.aclTypesOnly) !== null;
 }
 
 /** To the subscription: through its queue if paced, else at once. */

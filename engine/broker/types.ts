@@ -57,7 +57,8 @@ export type BrokerEvent =
   | { readonly type: 'routes-changed'; readonly at: Millis; readonly broker: BrokerId; readonly routes: ReadonlyArray<readonly [BrokerId, BrokerId]> }
   | { readonly type: 'protocol-error'; readonly at: Millis; readonly broker: BrokerId; readonly from: BrokerId; readonly reason: string }
   | { readonly type: 'interest-gap'; readonly at: Millis; readonly broker: BrokerId; readonly origin: BrokerId; readonly expected: number; readonly got: number }
-  | { readonly type: 'spool-drained'; readonly at: Millis; readonly broker: BrokerId; readonly events: number };
+  | { readonly type: 'spool-drained'; readonly at: Millis; readonly broker: BrokerId; readonly events: number }
+  | { readonly type: 'governance-installed'; readonly at: Millis; readonly broker: BrokerId; readonly doc: string; readonly version: number; readonly origin: BrokerId };
 
 /** The effects a broker asks of its host. */
 export interface BrokerHost {
@@ -100,9 +101,10 @@ export interface BrokerHost {
  * broker), or still held somewhere when the run ends.
  * noRoute: a realtime copy with no path to its destination broker; loop: a realtime copy back at
  * a broker already in its path; hopLimit: no hops left; slowConsumer: a slow subscriber's realtime
- * event evicted or refused [SLOW-1]; spoolFull: a guaranteed event with no room to wait [SLOW-2].
+ * event evicted or refused [SLOW-1]; spoolFull: a guaranteed event with no room to wait [SLOW-2];
+ * denied: the policy refuses the event's type to the subscription's principal [ACL-5].
  */
-export type DropCause = 'noRoute' | 'loop' | 'hopLimit' | 'slowConsumer' | 'spoolFull';
+export type DropCause = 'noRoute' | 'loop' | 'hopLimit' | 'slowConsumer' | 'spoolFull' | 'denied';
 
 /** What a client publishes; the broker adds path and hop limit. */
 export interface PublishInput {
@@ -115,10 +117,18 @@ export interface PublishInput {
   readonly publishedAtMs: Millis;
   /** Delivery class: guaranteed (sequenced, acknowledged, spooled) or realtime (default). */
   readonly guaranteed?: boolean;
+  /** Who publishes, for the policy [ACL-3] (`service:billing`, `cert:alice`; default `anonymous`). */
+  readonly principal?: string;
 }
 
-/** 'backpressure': a guaranteed event that would need spool space the broker does not have [SPOOL-1]. */
-export type PublishResult = 'accepted' | 'invalid-topic' | 'backpressure';
+/** The principal of a client that presented no identity. */
+export const ANONYMOUS = 'anonymous';
+
+/**
+ * 'backpressure': a guaranteed event that would need spool space the broker does not have
+ * [SPOOL-1]; 'denied': the policy does not let the principal publish it [ACL-3].
+ */
+export type PublishResult = 'accepted' | 'invalid-topic' | 'backpressure' | 'denied';
 
 /** Counters; plain numbers so the host can read them at any time. */
 export interface BrokerStats {
@@ -154,6 +164,12 @@ export interface BrokerStats {
   droppedSpoolFull: number;
   acksSent: number;
   acksReceived: number;
+  /** Publishes the policy refused [ACL-3] (per principal: BrokerView.denied). */
+  deniedPublish: number;
+  /** Subscriptions the policy refused [ACL-4]. */
+  deniedSubscribe: number;
+  /** Deliveries the policy refused by type [ACL-5] (also drops, cause `denied`). */
+  deniedDelivery: number;
 }
 
 /** Every counter at zero. */
@@ -180,5 +196,8 @@ export function newStats(): BrokerStats {
     droppedSpoolFull: 0,
     acksSent: 0,
     acksReceived: 0,
+    deniedPublish: 0,
+    deniedSubscribe: 0,
+    deniedDelivery: 0,
   };
 }

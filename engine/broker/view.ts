@@ -7,7 +7,8 @@ import type { InterestFrame } from '../frames.ts';
 import type { LocalSubscription } from '../interest.ts';
 import type { BrokerId, Envelope } from '../types.ts';
 import { upNeighbors } from './adjacency.ts';
-import type { BrokerCore } from './core.ts';
+import type { BrokerCore, DeniedCounts } from './core.ts';
+import type { GovernanceDocument } from './governance.ts';
 import { groupSharesMoved, matchLocal, scratchBase } from './local.ts';
 
 /** One held event: bound for a broker (`dest`), or waiting for a local subscription (`sub`). */
@@ -37,6 +38,21 @@ export class BrokerView {
   /** The counters (live: they change as the broker runs). */
   get stats(): Readonly<BrokerStats> {
     return this.#b.stats;
+  }
+
+  /** The policy's version in force (0: none installed) [ACL-2]. */
+  get policyVersion(): number {
+    return this.#b.acl.version;
+  }
+
+  /** What the policy refused, per principal [ACL-3..5]. */
+  denied(): ReadonlyMap<string, Readonly<DeniedCounts>> {
+    return this.#b.denied;
+  }
+
+  /** Mesh-wide documents held [GOV-1]. */
+  documents(): GovernanceDocument[] {
+    return [...this.#b.documents.values()];
   }
 
   /** Routing entries: local subscriptions plus remote interest entries. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AckFrame, DataFrame, Frame, GuaranteedFrame, HelloFrame, InterestEntry, InterestFrame, KeepAliveFrame, LinkStateFrame, SyncRequestFrame } from '../frames.ts';
+import type { AckFrame, DataFrame, Frame, GuaranteedFrame, HelloFrame, InterestEntry, InterestFrame, GovernanceFrame, KeepAliveFrame, LinkStateFrame, SyncRequestFrame } from '../frames.ts';
 import { UsageError, type Envelope, type HeaderValue } from '../types.ts';
 import { FrameDecoder, MAX_FRAME_BYTES, ProtocolError, decodeFrame, encodeFrame, encodeFrameInto, encodedLength, frameKindOf, type DecodeResult } from './index.ts';
 
@@ -209,8 +209,9 @@ const guaranteedArb: fc.Arbitrary<GuaranteedFrame> = fc
 const ackArb: fc.Arbitrary<AckFrame> = fc.record({ kind: fc.constant(6 as const), epoch: seqArb, linkSeqs: fc.array(seqArb, { maxLength: 20 }) });
 const keepAliveArb: fc.Arbitrary<KeepAliveFrame> = fc.record({ kind: fc.constant(7 as const), from: brokerIdArb, seq: seqArb });
 const syncRequestArb: fc.Arbitrary<SyncRequestFrame> = fc.record({ kind: fc.constant(8 as const), origin: brokerIdArb });
+const governanceArb: fc.Arbitrary<GovernanceFrame> = fc.record({ kind: fc.constant(9 as const), doc: fc.constantFrom('acl', 'schemas'), origin: brokerIdArb, version: seqArb, body: fc.json() });
 
-const frameArb: fc.Arbitrary<Frame> = fc.oneof(helloArb, linkStateArb, interestArb, dataArb, guaranteedArb, ackArb, keepAliveArb, syncRequestArb);
+const frameArb: fc.Arbitrary<Frame> = fc.oneof(helloArb, linkStateArb, interestArb, dataArb, guaranteedArb, ackArb, keepAliveArb, syncRequestArb, governanceArb);
 
 /** A valid frame's bytes, then damaged: bit flips, byte overwrites, truncation, extension. */
 const mutatedFrameArb = fc
@@ -260,7 +261,7 @@ describe('frameKindOf', () => {
     ];
     for (const f of frames) expect(frameKindOf(encodeFrame(f))).toBe(f.kind);
     expect(frameKindOf(encodeFrame(frames[0] as Frame).subarray(0, 5))).toBeUndefined();
-    expect(frameKindOf(rawFrame(9, []))).toBeUndefined();
+    expect(frameKindOf(rawFrame(10, []))).toBeUndefined();
     expect(frameKindOf(rawFrame(0, []))).toBeUndefined();
   });
 });
@@ -480,7 +481,7 @@ describe('decode returns a ProtocolError for bad bytes', () => {
     ['bad version', rawFrame(1, hello, 2), /version 2/, 4],
     ['version 0', rawFrame(1, hello, 0), /version 0/, 4],
     ['unknown kind 0', rawFrame(0, hello), /kind 0/, 5],
-    ['unknown kind 9', rawFrame(9, hello), /kind 9/, 5],
+    ['unknown kind 10', rawFrame(10, hello), /kind 10/, 5],
     ['truncated body', rawFrame(1, hello).subarray(0, 9), /truncated/, 9],
     ['trailing bytes', concat([rawFrame(1, hello), Uint8Array.of(0)]), /trailing/, 11],
     ['body shorter than length', rawFrame(1, [...hello, 0]), /length mismatch/, 11],

@@ -30,7 +30,7 @@ const HELLO = FrameKind.Hello;
 const LINK_STATE = FrameKind.LinkState;
 const INTEREST = FrameKind.Interest;
 const DATA = FrameKind.Data;
-const LAST_KIND = FrameKind.SyncRequest;
+const LAST_KIND = FrameKind.Governance;
 const TAG_FALSE = wire.HeaderTag.False;
 const TAG_TRUE = wire.HeaderTag.True;
 const TAG_STRING = wire.HeaderTag.String;
@@ -83,7 +83,7 @@ export function checkFrameHeader(bytes: Uint8Array, at: number, available: numbe
 export function frameKindOf(bytes: Uint8Array): FrameKind | undefined {
   if (bytes.length < FRAME_HEADER_BYTES) return undefined;
   const kind = bytes[FRAME_HEADER_BYTES - 1] as number;
-  return kind >= FrameKind.Hello && kind <= FrameKind.SyncRequest ? (kind as FrameKind) : undefined;
+  return kind >= HELLO && kind <= LAST_KIND ? (kind as FrameKind) : undefined;
 }
 
 export function decodeFrame(bytes: Uint8Array): DecodeResult {
@@ -175,6 +175,12 @@ function readBody(r: Reader, kind: Frame['kind']): Frame {
     }
     case FrameKind.SyncRequest:
       return { kind, origin: r.str() };
+    case FrameKind.Governance: {
+      const doc = r.str();
+      const origin = r.str();
+      const version = r.varint();
+      return { kind, doc, origin, version, body: r.str() };
+    }
     default: {
       // checkFrameHeader rejected other kinds already
       const unknown: never = kind;

@@ -104,6 +104,9 @@ function measureFrame(frame: Frame): number {
     case FrameKind.SyncRequest:
       body = strLen(frame.origin);
       break;
+    case FrameKind.Governance:
+      body = strLen(frame.doc) + strLen(frame.origin) + uintLen(frame.version, 'version') + strLen(frame.body);
+      break;
     default: {
       const unknown: never = frame;
       throw new UsageError(`unknown frame kind ${String((unknown as { kind: unknown }).kind)}`);
@@ -294,6 +297,11 @@ function writeFrame(frame: Frame, out: Uint8Array, start: number, total: number)
       return writeVarint(out, p, frame.seq);
     case FrameKind.SyncRequest:
       return writeStr(out, p, frame.origin);
+    case FrameKind.Governance:
+      p = writeStr(out, p, frame.doc);
+      p = writeStr(out, p, frame.origin);
+      p = writeVarint(out, p, frame.version);
+      return writeStr(out, p, frame.body);
     default: {
       const unknown: never = frame;
       throw new UsageError(`unknown frame kind ${String((unknown as { kind: unknown }).kind)}`);

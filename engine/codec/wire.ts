@@ -21,7 +21,7 @@
  * | length  | u32  | bytes after this field (version + kind + body), 2 ..= MAX_FRAME_BYTES |
  * | version | u8   | WIRE_VERSION = 1                                                      |
  * | kind    | u8   | FrameKind: 1 Hello, 2 LinkState, 3 Interest, 4 Data, 5 Guaranteed,    |
- * |         |      | 6 Ack, 7 KeepAlive, 8 SyncRequest                                     |
+ * |         |      | 6 Ack, 7 KeepAlive, 8 SyncRequest, 9 Governance                       |
  * | body    |      | per kind, below; must end exactly at `length`                         |
  *
  * Bodies (fields in wire order)
@@ -60,6 +60,10 @@
  * | KeepAlive | from            | str            |                                            |
  * |           | seq             | varint         |                                            |
  * | SyncReq   | origin          | str            | kind 8: "send me all of origin's interest" |
+ * | Governance| doc             | str            | kind 9: "acl", "schemas"                   |
+ * |           | origin          | str            | the broker where this version was made     |
+ * |           | version         | varint         |                                            |
+ * |           | body            | str            | the document, JSON                         |
  *
  * Records inside lists
  *
