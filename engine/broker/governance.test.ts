@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Harness, seedTopology } from '../../test/harness.ts';
+import { type Harness, seedTopology } from '../../test/harness.ts';
 import type { AclEntrySpec } from '../acl.ts';
 import { FrameKind } from '../frames.ts';
 import type { PublishInput } from './types.ts';
@@ -18,8 +18,9 @@ function converged(): Harness {
   return h;
 }
 
+let seq = 0;
 function input(h: Harness, topic: string, principal?: string, type = 'com.acme.order.created'): PublishInput {
-  return { id: `p${h.kernel.now}-${Math.random()}`, source: '/t', type, topic, headers: {}, payload: new Uint8Array(50), publishedAtMs: h.kernel.now, ...(principal === undefined ? {} : { principal }) };
+  return { id: `p${seq++}`, source: '/t', type, topic, headers: {}, payload: new Uint8Array(50), publishedAtMs: h.kernel.now, ...(principal === undefined ? {} : { principal }) };
 }
 
 describe('governance documents [GOV-1..5]', () => {
