@@ -1,7 +1,9 @@
 /** The broker (engine/broker/, one concept per file): re-exported for importers of `engine/broker.ts`. */
 export { Broker } from './broker/broker.ts';
 export { BrokerView, type InterestImage } from './broker/view.ts';
+export { ACL_DOC, aclFromBody, supersedes, type GovernanceDocument } from './broker/governance.ts';
 export {
+  ANONYMOUS,
   GUARANTEED_DEFAULTS,
   durableConfigFor,
   durableFor,

@@ -151,6 +151,26 @@ export class BrokerMetrics {
       },
     });
     new Gauge({
+      name: 'meshtwin_policy_version',
+      help: 'Version of the ACL policy this broker enforces (0: none, everything allowed).',
+      registers: r,
+      collect() {
+        this.set(s.host.broker.policy.version);
+      },
+    });
+    for (const action of ['publish', 'subscribe', 'delivery'] as const) {
+      new Counter({
+        name: `meshtwin_denied_${action}_total`,
+        help: `${action === 'publish' ? 'Publishes' : action === 'subscribe' ? 'Subscriptions' : 'Deliveries (one per subscriber)'} the policy refused, per principal.`,
+        labelNames: ['principal'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [principal, d] of s.host.broker.inspect().denied()) if (d[action] > 0) this.inc({ principal }, d[action]);
+        },
+      });
+    }
+    new Gauge({
       name: 'meshtwin_spool_bytes',
       help: 'Bytes held in the spool (events waiting for a path or a slow subscriber).',
       registers: r,

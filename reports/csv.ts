@@ -62,6 +62,7 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
       acksReceived: b.acksReceived,
       refusedSpoolFull: b.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved,
+      policyVersion: b.policyVersion,
     })),
     { header: true },
   );

@@ -73,6 +73,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
         `guaranteed lost ${m.lost === null ? 'not checked' : n(m.lost)}`,
     );
   }
+  const policy = policyLine(r);
+  if (policy !== null) out.push(`Policy    ${policy}`);
   if (m.droppedSlowConsumer + m.droppedSpoolFull > 0) {
     out.push(`Slow      dropped for slow subscribers: ${n(m.droppedSlowConsumer)} realtime (oldest first), ${n(m.droppedSpoolFull)} guaranteed (spool full)`);
   }
@@ -147,6 +149,23 @@ export function dropCauses(r: RunResult): string {
     .sort((a, b) => r.drops[b] - r.drops[a])
     .map((c) => `${CAUSE_LABELS[c]} ${n(r.drops[c])}`)
     .join(', ');
+}
+
+/** [ACL-1..5] What the policy refused, per principal; null for a run without one that refused nothing. */
+export function policyLine(r: RunResult): string | null {
+  const a = r.acl;
+  if (a.entries === 0 && a.denied.publish + a.denied.subscribe + a.denied.delivery === 0) return null;
+  const who = (k: 'publish' | 'subscribe' | 'delivery'): string => {
+    const named = Object.entries(a.byPrincipal)
+      .filter(([, d]) => d[k] > 0)
+      .map(([p, d]) => `${p} ${n(d[k])}`);
+    return named.length === 0 ? '' : ` (${named.join(', ')})`;
+  };
+  const versions = [...new Set(r.brokers.map((b) => b.policyVersion))];
+  return (
+    `${a.entries} acl entries, version ${versions.join('/')} at ${versions.length === 1 ? 'every broker' : 'the brokers'} · refused ${n(a.denied.publish)} publishes${who('publish')} · ` +
+    `${n(a.denied.subscribe)} subscribers${who('subscribe')} · ${n(a.denied.delivery)} deliveries${who('delivery')}`
+  );
 }
 
 /**

@@ -18,6 +18,7 @@ export function toSummary(r: RunResult & { readonly mode?: string; readonly live
     links: r.links,
     brokers: r.brokers.map((b) => ({ ...b, routes: Object.fromEntries(b.routes) })),
     drops: r.drops,
+    acl: r.acl,
     convergence: r.convergence,
     faults: r.faults,
     populations: r.populations,

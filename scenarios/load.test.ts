@@ -89,10 +89,11 @@ describe('example scenarios', () => {
       startMs: 0,
       stopMs: 5000,
       delivery: 'realtime',
+      principal: 'anonymous',
     });
     expect(s.subscribers).toEqual([
-      { region: 'us-east-1', count: 10, pattern: 'orders/#', patterns: 1, queueLimit: 10_000 },
-      { broker: 'eu-1', count: 5, pattern: 'orders/+/paid', patterns: 1, filter: "amountCents > 10000 AND currency <> 'GBP'", queueLimit: 10_000 },
+      { region: 'us-east-1', count: 10, pattern: 'orders/#', patterns: 1, queueLimit: 10_000, principal: 'anonymous' },
+      { broker: 'eu-1', count: 5, pattern: 'orders/+/paid', patterns: 1, filter: "amountCents > 10000 AND currency <> 'GBP'", queueLimit: 10_000, principal: 'anonymous' },
     ]);
   });
 
@@ -101,7 +102,7 @@ describe('example scenarios', () => {
     expect(s.seed).toBe(1);
     expect(s.faults).toEqual([]);
     expect(s.publishers[0]).toMatchObject({ type: 'com.meshtwin.event', arrival: 'poisson', headers: {}, startMs: 0, stopMs: 10_000 });
-    expect(s.subscribers[0]).toEqual({ broker: 'eu-1', count: 1, pattern: 'a/#', patterns: 1, queueLimit: 10_000 });
+    expect(s.subscribers[0]).toEqual({ broker: 'eu-1', count: 1, pattern: 'a/#', patterns: 1, queueLimit: 10_000, principal: 'anonymous' });
     expect(s.subscribers[0]).not.toHaveProperty('consumeRatePerSec');
     expect(s.publishers[0]!.delivery).toBe('realtime');
     expect(s.regions.map((r) => r.ha)).toEqual([[], []]);
@@ -185,8 +186,8 @@ routing: { retransmit: 300ms, ackDelay: 0ms, ledgerTtl: 1h, spool: 1GiB, keepali
     expect(s.regions[1]!.ha).toEqual([{ primary: 'eu-1', backup: 'eu-1b' }]);
     expect(s.regions[0]!.ha).toEqual([]);
     expect(s.publishers[0]!.delivery).toBe('guaranteed');
-    expect(s.subscribers[0]).toEqual({ broker: 'eu-1', count: 1, pattern: '$share/workers/a/#', patterns: 1, consumeRatePerSec: 500, queueLimit: 1000 });
-    expect(s.subscribers[1]).toEqual({ region: 'us', count: 4, pattern: 't/{region}/c{i}', patterns: 2, queueLimit: 10_000 });
+    expect(s.subscribers[0]).toEqual({ broker: 'eu-1', count: 1, pattern: '$share/workers/a/#', patterns: 1, consumeRatePerSec: 500, queueLimit: 1000, principal: 'anonymous' });
+    expect(s.subscribers[1]).toEqual({ region: 'us', count: 4, pattern: 't/{region}/c{i}', patterns: 2, queueLimit: 10_000, principal: 'anonymous' });
     expect(s.faults).toEqual([
       { atMs: 1000, action: 'crash', target: ['eu-1'] },
       { atMs: 1500, action: 'crash', target: ['eu-1b'] },

@@ -3,6 +3,7 @@
  * (durations in ms, sizes in bytes, rates per second, bandwidth in bits per second) and every
  * cross-reference checked. The simulator only ever sees this shape.
  */
+import type { AclEntrySpec } from '../engine/acl.ts';
 import type { HeaderValue } from '../engine/types.ts';
 
 export interface Scenario {
@@ -20,6 +21,8 @@ export interface Scenario {
   readonly faults: readonly FaultSpec[];
   /** Assertion sources, e.g. "delivered.ratio >= 0.999" (checked by later tooling). */
   readonly expect: readonly string[];
+  /** Global policies (empty: everything allowed) [ACL-1..5]; every broker starts with them as version 1. */
+  readonly acl: readonly AclEntrySpec[];
   readonly routing: RoutingSpec;
   readonly model: ModelSpec;
   /** Where the scenario came from (for messages), e.g. "scenarios/seed.yaml". */
@@ -98,6 +101,8 @@ export interface PublisherSpec {
    * acknowledged and retransmitted across links, spooled when no path exists, never silently lost.
    */
   readonly delivery: DeliveryClass;
+  /** Who publishes, for the policy (default `anonymous`). */
+  readonly principal: string;
 }
 
 export type DeliveryClass = 'realtime' | 'guaranteed';
@@ -120,6 +125,8 @@ export interface SubscriberSpec {
   readonly consumeRatePerSec?: number;
   /** Messages the broker buffers per subscriber before its slow-consumer policy acts (YAML `queue: 1000`, default 10000). */
   readonly queueLimit: number;
+  /** Who subscribes, for the policy (default `anonymous`). */
+  readonly principal: string;
 }
 
 export type FaultAction = 'link-down' | 'link-up' | 'crash' | 'restart' | 'partition' | 'heal' | 'degrade' | 'slow-consumer';

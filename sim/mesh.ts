@@ -7,7 +7,18 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
-import { type Broker, durableFor, type BrokerConfig, type BrokerEvent, type BrokerStats, type DropCause, type LocalSubscription, type PublishInput, type PublishResult } from '../engine/broker.ts';
+import {
+  ACL_DOC,
+  type Broker,
+  durableFor,
+  type BrokerConfig,
+  type BrokerEvent,
+  type BrokerStats,
+  type DropCause,
+  type LocalSubscription,
+  type PublishInput,
+  type PublishResult,
+} from '../engine/broker.ts';
 import { decodeFrame, frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind } from '../engine/frames.ts';
 import type { DurableState } from '../engine/durable.ts';
@@ -139,6 +150,10 @@ export class Mesh {
   private arrival = 0;
   rejected = 0;
   publishBackpressured = 0;
+  /** What the policy refused, per principal: publishes (events), subscribers, deliveries (pairs) [ACL-3..5]. */
+  readonly denied = new Map<string, { publish: number; subscribe: number; delivery: number }>();
+  /** Populations whose subscription the policy refused (they never subscribe, nothing is owed to them). */
+  private readonly refusedPop: Uint8Array;
   delivered = 0;
   private nextSecondAt = 1000;
   /** Per population: its live subscription, current consume rate, and pending consumed event time. */
@@ -161,7 +176,7 @@ export class Mesh {
     resubscribe: number;
     relink: number;
   };
-  private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean }>;
+  private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean; principal: string }>;
 
   /** The kernel runs to durationMs + drainMs: publishers stop at durationMs, what is in flight lands. */
   readonly endMs: number;
@@ -248,6 +263,7 @@ export class Mesh {
     this.subs = new Array(this.populations.length).fill(undefined);
     this.rate = this.populations.map((p) => p.consumeRatePerSec ?? Infinity);
     this.consumeAt = new Array(this.populations.length).fill(NaN);
+    this.refusedPop = new Uint8Array(this.populations.length);
     if (this.populations.length <= POPULATION_DETAIL_MAX) {
       for (let i = 0; i < this.populations.length; i++) {
         this.popLatency.push(new LatencyRecorder());
@@ -265,6 +281,7 @@ export class Mesh {
       payload: s.payload,
       publishedAtMs: 0,
       guaranteed: s.spec.delivery === 'guaranteed',
+      principal: s.spec.principal,
     }));
     for (const node of this.nodes) this.boot(node, false);
     if (scenario.mechanisms?.ha !== false) for (const pair of this.pairs) this.watch(pair);
@@ -488,6 +505,8 @@ export class Mesh {
       this.subs[p.index] = undefined;
       this.consumeAt[p.index] = NaN;
     }
+    // [GOV-1] Every broker starts with the scenario's policy as version 1 (origin: the scenario).
+    if (this.scenario.acl.length > 0) node.broker.offerDocument(now, { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(this.scenario.acl) });
     node.broker.start(now);
     if (!reconnect) {
       for (const p of node.populations) this.subscribe(node, p);
@@ -503,11 +522,23 @@ export class Mesh {
   }
 
   private subscribe(node: Node, p: Population): void {
-    const sub = node.broker.subscribe(this.kernel.now, p.pattern, p.filter, p.count, p);
+    if (!node.broker.authorizeSubscribe(p.principal, p.pattern).allowed) {
+      // [ACL-4] Refused: the population never subscribes, so nothing is owed to it.
+      if (this.refusedPop[p.index] !== 1) this.countDenied(p.principal, 'subscribe', p.count);
+      this.refusedPop[p.index] = 1;
+      return;
+    }
+    const sub = node.broker.subscribe(this.kernel.now, p.pattern, p.filter, p.count, p, p.principal);
     this.subs[p.index] = sub;
     this.demand.connect(p.index);
     if (this.streams.some((s) => s.n > 0)) this.sessionMarks[p.index] = Int32Array.from(this.streams, (s) => s.n);
     if (this.rate[p.index] !== Infinity) node.broker.pace(sub, p.queueLimit);
+  }
+
+  private countDenied(principal: string, what: 'publish' | 'subscribe' | 'delivery', n: number): void {
+    let c = this.denied.get(principal);
+    if (c === undefined) this.denied.set(principal, (c = { publish: 0, subscribe: 0, delivery: 0 }));
+    c[what] += n;
   }
 
   private onResubscribe(now: number, pi: number): void {
@@ -515,7 +546,7 @@ export class Mesh {
     const node = this.byId.get(p.broker) as Node;
     if (!node.alive || this.subs[pi] !== undefined) return;
     this.subscribe(node, p);
-    if (node.populations.every((q) => this.subs[q.index] !== undefined)) {
+    if (node.populations.every((q) => this.subs[q.index] !== undefined || this.refusedPop[q.index] === 1)) {
       this.control.push({ type: 'resubscribed', at: now, broker: node.id, populations: node.populations.length });
     }
   }
@@ -542,6 +573,7 @@ export class Mesh {
         if (sub !== null) pairs = this.subWorth(node, env, sub);
         else for (const id of dests as readonly BrokerId[]) pairs += this.worth(this.byId.get(id) as Node, env);
         this.accounts.drop(node.index, cause, pairs);
+        if (cause === 'denied' && sub !== null) this.countDenied((sub.tag as Population).principal, 'delivery', pairs);
       },
       keepalive: (backup: BrokerId, bytes: Uint8Array) => {
         // [HA-1] keep-alives cross the region's LAN to the standby (one way: half the client RTT).
@@ -638,7 +670,7 @@ export class Mesh {
   private onPublish(now: number, si: number): void {
     const s = this.streams[si] as PublishStream;
     const node = this.byId.get(s.broker) as Node;
-    const input = this.inputs[si] as { id: string; topic: string; headers: Headers; publishedAtMs: number };
+    const input = this.inputs[si] as { id: string; topic: string; headers: Headers; publishedAtMs: number; principal: string };
     input.id = `${si}-${s.n}`;
     input.topic = s.topic();
     input.headers = s.headers();
@@ -653,6 +685,7 @@ export class Mesh {
         result = node.broker.handlePublish(now, input as PublishInput);
       }
       if (result === 'backpressure') this.publishBackpressured++;
+      else if (result === 'denied') this.countDenied(input.principal, 'publish', 1);
       else {
         if (result === 'accepted') this.accounts.expected += this.demand.demand(input as PublishInput);
         this.published++;

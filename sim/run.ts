@@ -143,10 +143,19 @@ export interface BrokerResult {
   readonly refusedSpoolFull: number;
   /** Events a lagging consumer-group member was skipped for, its share moving to the others [SHARE-3]. */
   readonly groupSharesMoved: number;
+  /** The policy version it enforced at the end (0: none) [ACL-2][GOV-1]. */
+  readonly policyVersion: number;
   readonly routes: ReadonlyArray<readonly [string, string]>;
   /** Whether it was running when the run ended, and its subscriber populations (report.html). */
   readonly aliveAtEnd: boolean;
   readonly populations: number;
+}
+
+/** What the policy refused one principal, or all of them. */
+export interface DeniedFigures {
+  readonly publish: number;
+  readonly subscribe: number;
+  readonly delivery: number;
 }
 
 export interface RunResult {
@@ -177,6 +186,17 @@ export interface RunResult {
     readonly backpressured: number;
     readonly droppedSlowConsumer: number;
     readonly droppedSpoolFull: number;
+    /** Publishes the policy refused at ingress [ACL-3]: not published, not expected, never forwarded (acl.byPrincipal breaks them down). */
+    readonly denied: number;
+  };
+  /**
+   * [ACL-1..5] What the policy refused: publishes (events), subscriptions (subscribers) and
+   * deliveries (pairs; also drops.denied), in total and per principal.
+   */
+  readonly acl: {
+    readonly entries: number;
+    readonly denied: DeniedFigures;
+    readonly byPrincipal: Readonly<Record<string, DeniedFigures>>;
   };
   readonly latencyMs: { readonly local: LatencyBlock; readonly crossRegion: LatencyBlock };
   readonly wan: { readonly mbpsAvg: number; readonly mbpsPeak: number; readonly bytes: number; readonly dataBytes: number; readonly controlBytes: number };
@@ -356,6 +376,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       acksReceived: st.acksReceived,
       refusedSpoolFull: st.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved,
+      policyVersion: b.policyVersion,
       routes: b.routes(),
       aliveAtEnd: node.alive,
       populations: node.populations.length,
@@ -397,7 +418,9 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       backpressured: totals.publishBackpressured,
       droppedSlowConsumer: totals.droppedSlowConsumer,
       droppedSpoolFull: totals.droppedSpoolFull,
+      denied: totals.deniedPublish,
     },
+    acl: aclFigures(scenario.acl.length, mesh.denied),
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
       mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),
@@ -519,3 +542,17 @@ function routingTable(view: BrokerView, measure: boolean): { routingTableBytes: 
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The policy's refusals, in total and per principal (principals in name order). */
+export function aclFigures(entries: number, denied: ReadonlyMap<string, DeniedFigures>): RunResult['acl'] {
+  const byPrincipal: Record<string, DeniedFigures> = {};
+  const total = { publish: 0, subscribe: 0, delivery: 0 };
+  for (const principal of [...denied.keys()].sort()) {
+    const d = denied.get(principal) as DeniedFigures;
+    byPrincipal[principal] = { publish: d.publish, subscribe: d.subscribe, delivery: d.delivery };
+    total.publish += d.publish;
+    total.subscribe += d.subscribe;
+    total.delivery += d.delivery;
+  }
+  return { entries, denied: total, byPrincipal };
+}

@@ -11,6 +11,7 @@
  * `count` over them (and over a region's brokers, round-robin by pattern index); identical
  * subscribers share one routing entry but count as `count` deliveries and connections.
  */
+import { ANONYMOUS } from '../engine/broker.ts';
 import type { HeaderValue, Headers } from '../engine/types.ts';
 import { compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate, type TemplateContext } from '../scenarios/template.ts';
 import type { PublisherSpec, Scenario, SubscriberSpec } from '../scenarios/types.ts';
@@ -100,6 +101,8 @@ export interface Population {
   readonly consumeRatePerSec: number | undefined;
   /** Broker-side queue per subscriber before the slow-consumer policy acts. */
   readonly queueLimit: number;
+  /** Who subscribes, for the policy. */
+  readonly principal: string;
 }
 
 /** Which brokers a region/broker reference names. */
@@ -139,7 +142,18 @@ export function expandSubscribers(scenario: Scenario): Population[] {
       const broker = brokers[i % brokers.length] as string;
       const region = regionOf(scenario, broker);
       const pattern = t.render({ n: 0, i, region, broker, rand: () => 0 });
-      pops.push({ index: pops.length, broker, region, pattern, filter: spec.filter ?? null, count, entry, consumeRatePerSec: spec.consumeRatePerSec, queueLimit: spec.queueLimit ?? 10_000 });
+      pops.push({
+        index: pops.length,
+        broker,
+        region,
+        pattern,
+        filter: spec.filter ?? null,
+        count,
+        entry,
+        consumeRatePerSec: spec.consumeRatePerSec,
+        queueLimit: spec.queueLimit ?? 10_000,
+        principal: spec.principal ?? ANONYMOUS,
+      });
     }
   });
   return pops;

@@ -6,7 +6,7 @@
  */
 import type { ControlEvent } from '../../sim/mesh.ts';
 import { DROP_CAUSES, emptyDrops, type Drops } from '../../sim/accounts.ts';
-import type { BrokerResult, FaultResult, LinkResult } from '../../sim/run.ts';
+import type { BrokerResult, DeniedFigures, FaultResult, LinkResult } from '../../sim/run.ts';
 import type { Population } from '../../sim/workload.ts';
 import type { FaultSpec, Scenario } from '../../scenarios/types.ts';
 import type { BrokerCounters } from './scrape.ts';
@@ -154,6 +154,7 @@ export function brokerFigures(
       acksReceived: 0,
       refusedSpoolFull: drops.get('spoolFull') ?? 0,
       groupSharesMoved: 0,
+      policyVersion: c.gauge('meshtwin_policy_version'),
       routes: [...(routesAtEnd.get(id) ?? new Map<string, string>())].sort(),
       aliveAtEnd: aliveAtEnd(id),
       populations: onHere.length,
@@ -208,3 +209,18 @@ export function faultFigures(s: Scenario, marks: readonly FaultMark[], control: 
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 export const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** [ACL-3..5] Refusals per principal over every broker and life, from their /metrics. */
+export function deniedByPrincipal(counters: readonly BrokerCounters[]): Map<string, DeniedFigures> {
+  const out = new Map<string, { publish: number; subscribe: number; delivery: number }>();
+  for (const c of counters) {
+    for (const action of ['publish', 'subscribe', 'delivery'] as const) {
+      for (const [principal, n] of c.byLabel(`meshtwin_denied_${action}_total`, 'principal')) {
+        let d = out.get(principal);
+        if (d === undefined) out.set(principal, (d = { publish: 0, subscribe: 0, delivery: 0 }));
+        d[action] += n;
+      }
+    }
+  }
+  return out;
+}

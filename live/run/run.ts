@@ -36,13 +36,13 @@ import { DemandOracle } from '../../sim/demand.ts';
 import { InvariantChecker, type CheckedMesh, type CheckedNode } from '../../sim/invariants.ts';
 import type { ControlEvent } from '../../sim/mesh.ts';
 import { LatencyRecorder, SecondSeries } from '../../sim/metrics.ts';
-import type { RunResult } from '../../sim/run.ts';
+import { aclFigures, type RunResult } from '../../sim/run.ts';
 import { withDuration } from '../../sim/run.ts';
 import { expandSubscribers, regionOf } from '../../sim/workload.ts';
 import { BrokerProcess } from '../process.ts';
 import { shapeOf } from '../shaper.ts';
 import { LiveFaults } from './faults.ts';
-import { brokerFigures, diff, dropsByCause, faultFigures, linkFigures, round, sum, type Totals, totalsOf } from './figures.ts';
+import { brokerFigures, deniedByPrincipal, diff, dropsByCause, faultFigures, linkFigures, round, sum, type Totals, totalsOf } from './figures.ts';
 import { writeMesh, type WrittenMesh } from './mesh.ts';
 import { nowMs, type GeneratorReport, ScenarioPublishers } from './publishers.ts';
 import { BrokerCounters, scrape } from './scrape.ts';
@@ -99,6 +99,7 @@ export type LiveResult = RunResult & { readonly mode: 'live'; readonly live: Liv
 export function liveRefusal(s: Scenario): string | null {
   const ha = s.regions.findIndex((r) => r.ha.length > 0);
   if (ha >= 0) return `regions[${ha}].ha: live mode does not run HA pairs yet (the live broker has no standby mode); simulate this scenario instead`;
+  if (s.acl.length > 0) return 'acl: live mode does not give its load generator and subscribers principals yet (live brokers take policies from their own config); simulate this scenario instead';
   const pops = expandSubscribers(s).length;
   if (pops > LIVE_MAX_POPULATIONS) return `live mode opens one connection per subscriber population; this scenario has ${pops} (at most ${LIVE_MAX_POPULATIONS})`;
   return null;
@@ -386,6 +387,7 @@ export class LiveRun {
     const totals = this.#totals();
     const brokers = brokerFigures(s, ids, region, pops, popDelivered, counters, routesAtEnd, (id) => this.#running.get(id)?.proc?.alive === true);
     const drops = dropsByCause(ids.map(counters));
+    const aclLive = aclFigures(s.acl.length, deniedByPrincipal(ids.map(counters)));
     const duplicates = checked?.duplicates ?? 0;
     const missing = Math.max(0, expected - (delivered - duplicates));
     // Faults and convergence, from the brokers' own events.
@@ -422,7 +424,9 @@ export class LiveRun {
         backpressured,
         droppedSlowConsumer: drops.slowConsumer,
         droppedSpoolFull: drops.spoolFull,
+        denied: aclLive.denied.publish,
       },
+      acl: aclLive,
       latencyMs: { local: local.block(), crossRegion: cross.block() },
       wan: {
         mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),

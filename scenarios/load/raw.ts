@@ -1,4 +1,5 @@
 /** The scenario data as the schema guarantees it (load/schema.ts ran first): units still text. */
+import type { AclEntrySpec } from '../../engine/acl.ts';
 import type { HeaderValue } from '../../engine/types.ts';
 import type { DeliveryClass } from '../types.ts';
 
@@ -30,6 +31,7 @@ export interface RawPublisher {
   start?: string;
   stop?: string;
   delivery?: DeliveryClass;
+  principal?: string;
 }
 export interface RawSubscriber {
   region?: string;
@@ -40,6 +42,7 @@ export interface RawSubscriber {
   filter?: string;
   consume?: string;
   queue?: number;
+  principal?: string;
 }
 export interface RawFault {
   at: string;
@@ -83,6 +86,7 @@ export interface RawScenario {
   subscribers?: RawSubscriber[];
   faults?: RawFault[];
   expect?: string[];
+  acl?: AclEntrySpec[];
   routing?: RawRouting;
   model?: { connectionBytes?: string; transportOverhead?: string };
 }

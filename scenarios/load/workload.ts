@@ -6,6 +6,7 @@
  * a subscriber entry's pattern, or the entry's template text when it has one expansion there.
  * It is stored expanded, as the broker holds it.
  */
+import { ANONYMOUS } from '../../engine/broker.ts';
 import type { HeaderValue } from '../../engine/types.ts';
 import { tryParseSelector } from '../../engine/selector/index.ts';
 import { isShared, validateShared } from '../../engine/share.ts';
@@ -92,6 +93,7 @@ export function resolvePublishers(src: Source, raw: RawScenario, topo: Topology,
       startMs,
       stopMs,
       delivery: p.delivery ?? 'realtime',
+      principal: p.principal ?? ANONYMOUS,
     };
   });
 }
@@ -141,6 +143,7 @@ export function resolveSubscribers(src: Source, raw: RawScenario, topo: Topology
       ...(s.filter === undefined ? {} : { filter: s.filter }),
       ...(consumeRatePerSec === undefined ? {} : { consumeRatePerSec }),
       queueLimit: s.queue ?? 10_000,
+      principal: s.principal ?? ANONYMOUS,
     };
   });
   return { subscribers, templates: subscriberTemplates };
