@@ -21,6 +21,9 @@
  * - 415: an event format other than JSON, or a form encoding (cloudevent.ts `modeOf`).
  * - 503 with `Retry-After` (seconds): the broker's spool cannot take a guaranteed event
  *   (backpressure [SPOOL-1]) or the broker is draining.
+ * - 401: a bearer token the broker does not know (auth.ts); 403: the policy does not let the
+ *   principal publish the event [ACL-3] (`{"error": "token:ci may not publish ... (policy v2)"}`);
+ *   in a batch, a refused event is `"status":"DENIED"` and publishing stops there.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ingestBinary, ingestStructured, ingestStructuredValue, type IngestError, type Ingested, MIME_BATCH, mediaType, modeOf } from './cloudevent.ts';
@@ -45,7 +48,7 @@ export const PUBLISH_PATH = '/v1/events/publish';
 /** One event's answer in a 202 (a batch's element, or the whole body for one event). */
 export interface PublishAnswer {
   readonly eventId: string;
-  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'NOT_PUBLISHED';
+  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'NOT_PUBLISHED';
   readonly brokerTimestamp?: number;
 }
 
@@ -84,10 +87,10 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           }
           if (r.status === 'invalid-topic') throw new Error(`broker refused topic ${JSON.stringify(e.topic)} that validateTopic took`);
           log({ msg: 'publish refused', status: r.status, eventId: e.id, index: i });
-          if (i === 0) return unavailable(res, r, retryAfterS);
-          answers.push({ eventId: e.id, status: r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
+          if (i === 0) return r.status === 'denied' ? res.status(403).json({ error: `event 0: ${r.reason}` }) : unavailable(res, r, retryAfterS);
+          answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
           for (let j = i + 1; j < events.length; j++) answers.push({ eventId: (events[j] as EdgePublish).id, status: 'NOT_PUBLISHED' });
-          res.set('Retry-After', String(retryAfterS));
+          if (r.status !== 'denied') res.set('Retry-After', String(retryAfterS));
           break;
         }
         return res.status(202).json(answers);
@@ -110,6 +113,8 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
         case 'unavailable':
           log({ msg: 'publish refused', status: r.status, eventId: e.id });
           return unavailable(res, r, retryAfterS);
+        case 'denied':
+          return res.status(403).json({ error: r.reason });
         default: {
           const never: never = r;
           throw new Error(`unhandled publish result ${JSON.stringify(never)}`);

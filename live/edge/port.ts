@@ -11,7 +11,8 @@
  * (realtime: newest wins; guaranteed: overflow to the spool, then backpressure). A client's
  * socket buffer is never the queue.
  */
-import type { LocalSubscription, PublishInput } from '../../engine/broker.ts';
+import type { AclPolicy } from '../../engine/acl.ts';
+import { ANONYMOUS, type LocalSubscription, type PublishInput } from '../../engine/broker.ts';
 import type { BrokerId, Envelope } from '../../engine/types.ts';
 import type { LiveHost } from '../host.ts';
 
@@ -39,7 +40,9 @@ export type EdgePublishResult =
   /** The spool has no room for a guaranteed event: the client retries later [SPOOL-1]. */
   | { readonly status: 'backpressure' }
   /** The broker is draining (SIGTERM) and takes no more publishes. */
-  | { readonly status: 'unavailable' };
+  | { readonly status: 'unavailable' }
+  /** [ACL-3] The policy does not let the publisher's principal publish this (HTTP 403, MQTT 0x87, gRPC PERMISSION_DENIED). */
+  | { readonly status: 'denied'; readonly reason: string };
 
 /** Something that can say when everything written so far is on disk (live/store/). */
 export interface Durability {
@@ -135,6 +138,7 @@ export class HostPort implements EdgePort {
     const r = this.host.broker.handlePublish(now, input.publishedAtMs !== undefined ? (input as PublishInput) : { ...input, publishedAtMs: now });
     if (r !== 'accepted') {
       this.counters.refused++;
+      if (r === 'denied') return { status: 'denied', reason: deniedReason(this.host.broker.policy, input) };
       return r === 'backpressure' ? BACKPRESSURE : INVALID_TOPIC;
     }
     return { status: 'accepted', brokerTimestamp: Math.floor(now) };
@@ -188,4 +192,12 @@ export class HostPort implements EdgePort {
       this.host.broker.handleConsumed(this.host.now(), sub);
     });
   }
+}
+
+/** Why the policy refused a publish, for the client: the principal and the deciding entry and rule. */
+function deniedReason(policy: AclPolicy, input: EdgePublish): string {
+  const principal = input.principal ?? ANONYMOUS;
+  const d = policy.decidePublish(principal, input.topic, input.type);
+  const by = d.by === 'deny' ? `denied by ${d.entry} (${d.rule})` : 'no policy entry allows it';
+  return `${principal} may not publish ${input.type} on ${input.topic}: ${by} (policy v${policy.version})`;
 }

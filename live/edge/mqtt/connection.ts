@@ -414,7 +414,8 @@ export class MqttConnection implements SessionLink {
         this.disconnect(RC.serverShuttingDown);
         return;
       }
-      this.#refuse(qos, id, r.status === 'backpressure' ? RC.quotaExceeded : RC.topicNameInvalid);
+      // [ACL-3] 5.0: PUBACK/PUBREC 0x87; 3.1.1 has no code: acknowledged and dropped [MQTT-3.3.5-2].
+      this.#refuse(qos, id, r.status === 'backpressure' ? RC.quotaExceeded : r.status === 'denied' ? RC.notAuthorized : RC.topicNameInvalid);
       return;
     }
     if (qos === 0) return;
