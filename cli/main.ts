@@ -15,6 +15,7 @@ import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { estimateText } from '../sim/preflight/index.ts';
 import { CliError, durationOption } from './options.ts';
+import { hashSecretCommand } from './hash-secret.ts';
 import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
 import { type SubscribeOptions, subscribeCommand } from './subscribe.ts';
@@ -152,6 +153,15 @@ program
   });
 
 program
+  .command('hash-secret')
+  .description('hash a secret for a broker config (auth.users[].hash), or make an API token (auth.tokens)')
+  .argument('[secret]', "the password to hash (an MQTT user's); give --token instead to make a token")
+  .option('--token <name>', 'make a new API token NAME.SECRET: prints the token (for the client) and its config entry')
+  .action(async (secret: string | undefined, opts: { token?: string }) => {
+    for (const line of await hashSecretCommand(secret, opts)) process.stdout.write(`${line}\n`);
+  });
+
+program
   .command('broker')
   .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
   .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
@@ -166,6 +176,7 @@ program
   .option('--filter <selector>', 'SQL-like selector over the event\'s headers, e.g. "amountCents > 1000"')
   .option('--durable <name>', 'a durable session (WebSocket): kept by the broker across disconnects and restarts')
   .option('--count <n>', 'exit after n events')
+  .option('--token <token>', "an API token (NAME.SECRET) when the broker's auth asks for one")
   .action(async (opts: SubscribeOptions) => {
     await subscribeCommand(opts);
     // A closed WebSocket or gRPC channel can leave a keep-alive timer behind: the command is done.

@@ -19,6 +19,7 @@
  * [MQTT-EDGE-5] `close()` (drain): listeners stop, every connection is sent DISCONNECT 0x8B (5.0)
  * and closed, the retained store is written.
  */
+import { Authenticator } from '../../auth.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -50,6 +51,8 @@ export interface MqttCounters extends SessionCounters {
   subscribes: number;
   unsubscribes: number;
   subscribeRefused: number;
+  /** CONNECTs refused for their credentials [AUTH-3]. */
+  authRefused: number;
   willsPublished: number;
   sessionsExpired: number;
 }
@@ -73,6 +76,7 @@ export class MqttEdge {
     subscribes: 0,
     unsubscribes: 0,
     subscribeRefused: 0,
+    authRefused: 0,
     willsPublished: 0,
     sessionsExpired: 0,
     delivered: [0, 0, 0],
@@ -94,6 +98,8 @@ export class MqttEdge {
     readonly config: LiveMqttConfig,
     dataDir: string | null,
     readonly now: () => number,
+    /** Who clients are [AUTH-1] (default: no users; everyone anonymous, or cert:CN over TLS). */
+    readonly auth: Authenticator = new Authenticator(),
   ) {
     this.retained = new RetainedStore(port, dataDir, now);
   }
