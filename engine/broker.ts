@@ -4,6 +4,7 @@ export { BrokerView, type InterestImage } from './broker/view.ts';
 export { ACL_DOC, aclFromBody, supersedes, type GovernanceDocument } from './broker/governance.ts';
 export {
   ANONYMOUS,
+  INTERNAL,
   GUARANTEED_DEFAULTS,
   durableConfigFor,
   durableFor,
