@@ -15,6 +15,7 @@ import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { estimateText } from '../sim/preflight/index.ts';
 import { CliError, durationOption } from './options.ts';
+import { type ExplainOptions, explainCommand } from './explain.ts';
 import { hashSecretCommand } from './hash-secret.ts';
 import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
@@ -150,6 +151,25 @@ program
   .option('--days <n>', 'validity in days (default 365)')
   .action(async (opts: CertsOptions) => {
     for (const line of await certsCommand(opts)) process.stdout.write(`${line}\n`);
+  });
+
+program
+  .command('explain')
+  .description('why an event did or did not reach a broker or region: every gate (policy, interest, selectors, routes, hop limit, subscriptions) in the order the engine applies it')
+  .argument('[scenario]', 'scenario file, simulated up to --at (or --live for a running mesh)')
+  .requiredOption('--from <broker>', 'the publishing broker')
+  .requiredOption('--topic <topic>', "the event's topic")
+  .requiredOption('--to <target>', 'a broker id or a region id')
+  .option('--at <time>', 'simulated time to ask at, e.g. 5s (default: the end of the scenario)')
+  .option('--seed <n>', "seed (default: the scenario's)")
+  .option('--header <name=value>', 'an event header (repeatable): numbers and true/false as such', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--type <type>', 'CloudEvents type (default com.meshtwin.event)')
+  .option('--principal <principal>', 'who publishes (default anonymous)')
+  .option('--guaranteed', 'the guaranteed delivery class (default realtime)')
+  .option('--live <urls>', "a running mesh: its brokers' HTTP edges, comma-separated")
+  .option('--json', 'the gates as JSON')
+  .action(async (file: string | undefined, opts: ExplainOptions) => {
+    for (const line of await explainCommand(file, opts)) process.stdout.write(`${line}\n`);
   });
 
 program

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainCommand } from '../cli/explain.ts';
 import { hashSecret, newToken } from './auth.ts';
 import { BrokerProcess, stopAll } from './process.ts';
 import { GrpcClient, metric, publish, type TestMesh, until, WsClient, writeMesh } from './testing.ts';
@@ -164,6 +165,28 @@ describe('MQTT: credentials and reason codes [AUTH-3][ACL-3][ACL-4]', () => {
     } finally {
       await c.endAsync();
     }
+  });
+});
+
+describe('meshtwin explain --live asks each broker for its gates [EXPLAIN-7]', () => {
+  const live = () => `http://127.0.0.1:${http('us-1')},http://127.0.0.1:${http('eu-1')}`;
+  it('names the policy that stops anonymous, then the missing interest for the billing token, then the path', async () => {
+    const anon = await explainCommand(undefined, { live: live(), from: 'us-1', topic: 'orders/us/9', type: 'com.acme.order.created', to: 'eu-1' });
+    expect(anon.find((l) => l.startsWith('=> '))).toMatch(/stopped at policy \(publish\) on us-1: anonymous publishing com.acme.order.created on orders\/us\/9: no entry allows it \(policy v1\)/);
+    const billingNoSub = await explainCommand(undefined, { live: live(), from: 'us-1', topic: 'orders/us/9', principal: 'token:billing', to: 'eu-1' });
+    expect(billingNoSub.find((l) => l.startsWith('=> '))).toMatch(/stopped at interest on us-1/);
+    const ws = new WsClient(http('eu-1'), 'orders/us/#', undefined, billing);
+    await ws.open;
+    const known = async () => (await (await fetch(`http://127.0.0.1:${http('us-1')}/v1/subscriptions`)).text()).includes('"orders/us/#"');
+    expect(await until(known, 10_000)).toBe(true);
+    const through = await explainCommand(undefined, { live: live(), from: 'us-1', topic: 'orders/us/9', principal: 'token:billing', to: 'eu-1' });
+    expect(through.find((l) => l.startsWith('=> '))).toBe('=> reaches 1 subscription at eu-1 via us-1 → eu-1');
+    ws.close();
+  });
+  it('a body that is not JSON is a 400 with one line', async () => {
+    const r = await fetch(`http://127.0.0.1:${http('us-1')}/v1/explain/origin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'body: not valid JSON' });
   });
 });
 

@@ -26,6 +26,7 @@ import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { policyRoutes } from './edge/policy.ts';
+import { explainRoutes } from './edge/explain.ts';
 import { MqttEdge } from './edge/mqtt/edge.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
@@ -204,6 +205,7 @@ export class BrokerNode {
       res.json({ ports: m.ports, connections: m.connections.size, retained: m.retained.size, counters: m.counters, sessions: m.list() });
     });
     app.use(policyRoutes(host, this.auth, c.edge.maxEventBytes));
+    app.use(explainRoutes(host, c.region));
     app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog, authenticate: (req) => this.auth.bearer(req.headers.authorization) }));
     const http = createServer(app);
     const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions, authenticate: (authorization) => this.auth.bearer(authorization) });

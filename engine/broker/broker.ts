@@ -57,6 +57,7 @@ import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
 import { changeDocument, handleGovernance, offerDocument, type GovernanceDocument } from './governance.ts';
+import { envelopeOf, explainHop, explainLocal, explainOrigin, type GateResult } from './explain.ts';
 import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
 import { heldBytes } from '../spool.ts';
 import { checkNeighborAdverts, flushInterest, handleAdvert, handleInterest, handleSyncRequest, originateAdvert } from './sync.ts';
@@ -136,6 +137,21 @@ export class Broker {
    */
   offerDocument(now: Millis, d: GovernanceDocument): boolean {
     return offerDocument(this.#b, now, d);
+  }
+
+  /** [EXPLAIN-1] The publishing broker's gates for `input` bound for `dest` (read-only). */
+  explainOrigin(input: PublishInput, dest: BrokerId): GateResult[] {
+    return explainOrigin(this.#b, input, dest);
+  }
+
+  /** [EXPLAIN-2] This broker's next hop toward `dest`, with `hopsLeft` hops left (read-only). */
+  explainHop(dest: BrokerId, hopsLeft: number, guaranteed: boolean): { gates: GateResult[]; next: BrokerId | null } {
+    return explainHop(this.#b, dest, hopsLeft, guaranteed);
+  }
+
+  /** [EXPLAIN-3] Which local subscriptions here would take `input`'s event (read-only). */
+  explainLocal(input: PublishInput): GateResult[] {
+    return explainLocal(this.#b, envelopeOf(this.#b, input));
   }
 
   /** A change made at this broker: the document's next version, flooded to the mesh [GOV-3]. */

@@ -6,6 +6,7 @@
  * do not compile; 200 `{"version": 2, "origin": "us-1"}`.
  */
 import express, { type Router } from 'express';
+import { bodyErrors } from './body-errors.ts';
 import { ACL_DOC, aclFromBody } from '../../engine/broker.ts';
 import { UsageError } from '../../engine/types.ts';
 import type { Authenticator } from '../auth.ts';
@@ -42,5 +43,6 @@ export function policyRoutes(host: LiveHost, auth: Authenticator, maxBytes: numb
     const d = host.broker.changeDocument(host.now(), ACL_DOC, JSON.stringify(JSON.parse(body)));
     res.json({ version: d.version, origin: d.origin });
   });
+  r.use(bodyErrors);
   return r;
 }
