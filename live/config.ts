@@ -14,12 +14,13 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { AclEntrySpec } from '../engine/acl.ts';
 import type { BrokerConfig } from '../engine/broker.ts';
 import { type AuthConfig, type AuthTokenSpec, type AuthUserSpec, isStoredSecret } from './auth.ts';
+import type { LimitsConfig, PrincipalLimit } from './limits.ts';
 import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
 import { resolveAcl } from '../scenarios/load/acl.ts';
 import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
-import { parseSize } from '../scenarios/units.ts';
+import { parseRate, parseSize } from '../scenarios/units.ts';
 import { validatePattern } from '../engine/topic.ts';
 
 export { ScenarioError as ConfigError };
@@ -78,6 +79,8 @@ export interface LiveBrokerConfig {
   readonly auth: AuthConfig;
   /** The policy this broker starts with, as version 1 (empty: none) [ACL-1][GOV-1]. */
   readonly acl: readonly AclEntrySpec[];
+  /** Per-principal limits (live/limits.ts). */
+  readonly limits: LimitsConfig;
 }
 
 interface RawConfig {
@@ -104,6 +107,7 @@ interface RawConfig {
   log?: { level?: string };
   auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
   acl?: AclEntrySpec[];
+  limits?: { publishRate?: string; connections?: number; principals?: Record<string, { publishRate?: string; connections?: number }> };
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -236,7 +240,22 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     logLevel: raw.log?.level ?? 'info',
     auth: resolveAuth(src, raw.auth ?? {}),
     acl: resolveAcl(src, raw.acl ?? []),
+    limits: resolveLimits(src, raw.limits ?? {}),
   };
+}
+
+function resolveLimits(src: Source, l: NonNullable<RawConfig['limits']>): LimitsConfig {
+  const rate = (path: (string | number)[], text: string | undefined): number | null => {
+    if (text === undefined) return null;
+    const r = src.unit(path, text, '0/s', parseRate);
+    if (!(r > 0)) throw src.error(path, 'value', 'a rate above zero, such as "100/s"', quote(text));
+    return r;
+  };
+  const principals: Record<string, PrincipalLimit> = {};
+  for (const [p, v] of Object.entries(l.principals ?? {})) {
+    principals[p] = { publishRate: rate(['limits', 'principals', p, 'publishRate'], v.publishRate ?? l.publishRate), connections: v.connections ?? l.connections ?? null };
+  }
+  return { publishRate: rate(['limits', 'publishRate'], l.publishRate), connections: l.connections ?? null, principals };
 }
 
 function resolveAuth(src: Source, a: NonNullable<RawConfig['auth']>): AuthConfig {

@@ -19,6 +19,7 @@
  *                                                              sessions dropped after the engine delivered to them, by cause
  * `from`/`to` are broker ids: a direction from this broker is what it sent, one to it what it got.
  */
+import type { PrincipalLimits } from './limits.ts';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Envelope } from '../engine/types.ts';
 import type { MqttEdge } from './edge/mqtt/edge.ts';
@@ -33,6 +34,8 @@ export interface MetricSources {
   readonly refused: ReadonlyMap<string, number>;
   readonly store?: { readonly fsyncs: number; readonly bytesWritten: number };
   readonly mqtt?: MqttEdge;
+  /** Per-principal limits [LIMIT-1][LIMIT-2]. */
+  readonly limits?: PrincipalLimits;
 }
 
 /** Publish→deliver latency buckets in seconds: 100 µs to 10 s. */
@@ -150,6 +153,24 @@ export class BrokerMetrics {
         for (const [reason, n] of s.refused) this.inc({ reason }, n);
       },
     });
+    const limits = s.limits;
+    if (limits !== undefined) {
+      for (const [name, help, read] of [
+        ['meshtwin_rate_limited_total', "Publishes refused for their principal's publish rate (HTTP 429, MQTT 0x96).", () => limits.rateLimited],
+        ['meshtwin_connections_refused_total', "Connections refused for their principal's connection limit.", () => limits.connectionsRefused],
+      ] as const) {
+        new Counter({
+          name,
+          help,
+          labelNames: ['principal'],
+          registers: r,
+          collect() {
+            this.reset();
+            for (const [principal, n] of read()) this.inc({ principal }, n);
+          },
+        });
+      }
+    }
     new Gauge({
       name: 'meshtwin_policy_version',
       help: 'Version of the ACL policy this broker enforces (0: none, everything allowed).',

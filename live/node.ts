@@ -18,6 +18,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { ACL_DOC, durableConfigFor } from '../engine/broker.ts';
 import { Authenticator } from './auth.ts';
+import { PrincipalLimits } from './limits.ts';
 import type { LiveBrokerConfig } from './config.ts';
 import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
 import { edgeHttp } from './edge/http.ts';
@@ -158,6 +159,7 @@ export class BrokerNode {
     );
     this.host = host;
     port = new HostPort(host, store, c.edge.queueLimit, (e) => this.#fail(e));
+    port.limits = new PrincipalLimits(c.limits);
     this.port = port;
     // [GOV-1] The configured policy is version 1 (origin ""): a newer one from the mesh replaces it.
     if (c.acl.length > 0) host.broker.offerDocument(host.now(), { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(c.acl) });
@@ -175,6 +177,7 @@ export class BrokerNode {
       edge: port.counters,
       ...(this.mqtt === null ? {} : { mqtt: this.mqtt }),
       refused: this.links.refused,
+      limits: port.limits,
       store: {
         get fsyncs() {
           return store.counters.fsyncs;

@@ -24,6 +24,7 @@
  * - 401: a bearer token the broker does not know (auth.ts); 403: the policy does not let the
  *   principal publish the event [ACL-3] (`{"error": "token:ci may not publish ... (policy v2)"}`);
  *   in a batch, a refused event is `"status":"DENIED"` and publishing stops there.
+ * - 429 with Retry-After: over the principal's publish rate (live/limits.ts; batch: RATE_LIMITED).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ingestBinary, ingestStructured, ingestStructuredValue, type IngestError, type Ingested, MIME_BATCH, mediaType, modeOf } from './cloudevent.ts';
@@ -51,7 +52,7 @@ export const PUBLISH_PATH = '/v1/events/publish';
 /** One event's answer in a 202 (a batch's element, or the whole body for one event). */
 export interface PublishAnswer {
   readonly eventId: string;
-  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'NOT_PUBLISHED';
+  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'RATE_LIMITED' | 'NOT_PUBLISHED';
   readonly brokerTimestamp?: number;
 }
 
@@ -93,10 +94,15 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           }
           if (r.status === 'invalid-topic') throw new Error(`broker refused topic ${JSON.stringify(e.topic)} that validateTopic took`);
           log({ msg: 'publish refused', status: r.status, eventId: e.id, index: i });
-          if (i === 0) return r.status === 'denied' ? res.status(403).json({ error: `event 0: ${r.reason}` }) : unavailable(res, r, retryAfterS);
-          answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
+          if (i === 0) {
+            if (r.status === 'denied') return res.status(403).json({ error: `event 0: ${r.reason}` });
+            if (r.status === 'rate-limited') return rateLimited(res, r.retryAfterMs);
+            return unavailable(res, r, retryAfterS);
+          }
+          answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'rate-limited' ? 'RATE_LIMITED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
           for (let j = i + 1; j < events.length; j++) answers.push({ eventId: (events[j] as EdgePublish).id, status: 'NOT_PUBLISHED' });
-          if (r.status !== 'denied') res.set('Retry-After', String(retryAfterS));
+          if (r.status === 'rate-limited') res.set('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
+          else if (r.status !== 'denied') res.set('Retry-After', String(retryAfterS));
           break;
         }
         return res.status(202).json(answers);
@@ -121,6 +127,8 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           return unavailable(res, r, retryAfterS);
         case 'denied':
           return res.status(403).json({ error: r.reason });
+        case 'rate-limited':
+          return rateLimited(res, r.retryAfterMs);
         default: {
           const never: never = r;
           throw new Error(`unhandled publish result ${JSON.stringify(never)}`);
@@ -148,6 +156,15 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
 
 function refuse(res: Response, e: IngestError): Response {
   return res.status(e.status).json({ error: e.error });
+}
+
+/** [LIMIT-1] 429 with Retry-After in whole seconds (at least 1). */
+function rateLimited(res: Response, retryAfterMs: number): Response {
+  const s = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return res
+    .status(429)
+    .set('Retry-After', String(s))
+    .json({ error: `over this principal's publish rate: retry after ${s} s` });
 }
 
 function unavailable(res: Response, r: EdgePublishResult, retryAfterS: number): Response {
