@@ -21,7 +21,9 @@ import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
 import { parseRate, parseSize } from '../scenarios/units.ts';
-import { validatePattern } from '../engine/topic.ts';
+import { validatePattern, validateTopic } from '../engine/topic.ts';
+import { tryParseSelector } from '../engine/selector/index.ts';
+import type { FunctionSpec } from './edge/functions.ts';
 
 export { ScenarioError as ConfigError };
 
@@ -81,6 +83,8 @@ export interface LiveBrokerConfig {
   readonly acl: readonly AclEntrySpec[];
   /** Per-principal limits (live/limits.ts). */
   readonly limits: LimitsConfig;
+  /** Function subscriptions (live/edge/functions.ts). */
+  readonly functions: readonly FunctionSpec[];
 }
 
 interface RawConfig {
@@ -107,6 +111,18 @@ interface RawConfig {
   log?: { level?: string };
   auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
   acl?: AclEntrySpec[];
+  functions?: Array<{
+    name: string;
+    pattern: string;
+    filter?: string;
+    types?: string;
+    url: string;
+    timeout?: string;
+    retry?: { maxAttempts?: number; backoff?: string; backoffMax?: string };
+    deadLetter?: string;
+    concurrency?: number;
+    queue?: number;
+  }>;
   limits?: { publishRate?: string; connections?: number; principals?: Record<string, { publishRate?: string; connections?: number }> };
 }
 
@@ -241,7 +257,44 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     auth: resolveAuth(src, raw.auth ?? {}),
     acl: resolveAcl(src, raw.acl ?? []),
     limits: resolveLimits(src, raw.limits ?? {}),
+    functions: resolveFunctions(src, raw.functions ?? []),
   };
+}
+
+function resolveFunctions(src: Source, fns: NonNullable<RawConfig['functions']>): FunctionSpec[] {
+  const names = new Set<string>();
+  return fns.map((f, i) => {
+    const at = (k: string): (string | number)[] => ['functions', i, k];
+    if (names.has(f.name)) throw src.error(at('name'), 'value', 'each function name once', `${quote(f.name)} a second time`);
+    names.add(f.name);
+    const bad = validatePattern(f.pattern);
+    if (bad !== null) throw src.error(at('pattern'), 'value', 'a topic pattern such as "orders/#"', `${quote(f.pattern)} (${bad})`);
+    if (f.filter !== undefined) {
+      const s = tryParseSelector(f.filter);
+      if (!s.ok) throw src.error(at('filter'), 'value', 'a selector such as "amountCents > 1000"', `${quote(f.filter)} (${s.error.message})`);
+    }
+    let url: URL | null = null;
+    try {
+      url = new URL(f.url);
+    } catch {}
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw src.error(at('url'), 'value', 'an http:// or https:// URL', quote(f.url));
+    if (f.deadLetter !== undefined && validateTopic(f.deadLetter) !== null) throw src.error(at('deadLetter'), 'value', 'a topic', quote(f.deadLetter));
+    const r = f.retry ?? {};
+    return {
+      name: f.name,
+      pattern: f.pattern,
+      filter: f.filter ?? null,
+      types: f.types ?? null,
+      url: url.href,
+      timeoutMs: src.dur(at('timeout'), f.timeout, '5s'),
+      maxAttempts: r.maxAttempts ?? 3,
+      backoffMs: src.dur(['functions', i, 'retry', 'backoff'], r.backoff, '200ms'),
+      backoffMaxMs: src.dur(['functions', i, 'retry', 'backoffMax'], r.backoffMax, '10s'),
+      concurrency: f.concurrency ?? 4,
+      queue: f.queue ?? 10_000,
+      deadLetter: f.deadLetter ?? null,
+    };
+  });
 }
 
 function resolveLimits(src: Source, l: NonNullable<RawConfig['limits']>): LimitsConfig {
