@@ -18,6 +18,7 @@ import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
 import { parseSize } from '../scenarios/units.ts';
 import { validatePattern } from '../engine/topic.ts';
+import type { ControlPlaneConfig } from './control/agent.ts';
 
 export { ScenarioError as ConfigError };
 
@@ -71,6 +72,8 @@ export interface LiveBrokerConfig {
   /** The engine's config (neighbors from the peers). */
   readonly broker: BrokerConfig;
   readonly logLevel: string;
+  /** The control plane (live/control/), or null when the config has no `controlPlane:`. */
+  readonly controlPlane: ControlPlaneConfig | null;
 }
 
 interface RawConfig {
@@ -95,6 +98,7 @@ interface RawConfig {
   };
   routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number; retransmit?: string; ackDelay?: string; ledgerTtl?: string; spool?: string };
   log?: { level?: string };
+  controlPlane?: { url?: string; heartbeat?: string; traceSampleEvery?: number; traceTopics?: string[]; queueLimit?: number; offlineAfter?: string };
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -225,5 +229,27 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     },
     broker,
     logLevel: raw.log?.level ?? 'info',
+    controlPlane: raw.controlPlane === undefined ? null : controlPlane(src, raw.controlPlane),
+  };
+}
+
+/** [CONF-1] `controlPlane:` resolved and cross-checked (live/control/agent.ts). */
+function controlPlane(src: Source, cp: NonNullable<RawConfig['controlPlane']>): ControlPlaneConfig {
+  const heartbeatMs = src.dur(['controlPlane', 'heartbeat'], cp.heartbeat, '1s');
+  if (!(heartbeatMs >= 100)) throw src.error(['controlPlane', 'heartbeat'], 'value', 'a duration of at least 100ms', quote(String(cp.heartbeat)));
+  const offlineAfterMs = src.dur(['controlPlane', 'offlineAfter'], cp.offlineAfter, '10s');
+  if (!(offlineAfterMs > 2 * heartbeatMs))
+    throw src.error(['controlPlane', 'offlineAfter'], 'value', `a duration longer than two heartbeats (${2 * heartbeatMs} ms)`, quote(String(cp.offlineAfter ?? '10s')));
+  (cp.traceTopics ?? []).forEach((p, i) => {
+    const why = validatePattern(p);
+    if (why !== null) throw src.error(['controlPlane', 'traceTopics', i], 'value', 'a topic pattern', `${quote(p)} (${why})`);
+  });
+  return {
+    url: cp.url ?? null,
+    heartbeatMs,
+    traceSampleEvery: cp.traceSampleEvery ?? 100,
+    traceTopics: cp.traceTopics ?? [],
+    queueLimit: cp.queueLimit ?? 10_000,
+    offlineAfterMs,
   };
 }

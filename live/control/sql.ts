@@ -183,15 +183,19 @@ async function openEmbedded(dir: string): Promise<Sql> {
     const p = pending.get(m.id);
     if (p === undefined) return;
     pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
     if (m.error !== undefined) p.reject(new SqlError(m.error.message, m.error.code));
     else p.resolve(m.rows ?? []);
   });
   worker.on('error', (e) => fail(new SqlError(`embedded database ${dir}: ${sqlMessage(e)}`, undefined)));
   worker.on('exit', () => fail(new SqlError(`embedded database ${dir}: closed`, undefined)));
 
+  // The worker keeps the process alive only while a request waits for it.
+  worker.unref();
   const send = (op: 'query' | 'exec' | 'close', text = '', params: readonly unknown[] = []): Promise<Row[]> => {
     if (dead !== null) return Promise.reject(dead);
     const id = nextId++;
+    if (pending.size === 0) worker.ref();
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, text, params });

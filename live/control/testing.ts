@@ -8,12 +8,15 @@
  *   while brokers use it. As root, the server runs as the `postgres` user (initdb refuses root).
  * Every process started here is stopped by `destroy()` (pg_ctl stop, then the folder removed).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePorts } from '../testing.ts';
+
+const run = promisify(execFile);
 
 function inCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false' && env['CI'] !== '0';
@@ -100,13 +103,13 @@ export class PgServer {
     if (root) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
     const [port] = await freePorts(1);
     const server = new PgServer(dir, port as number, bin, root ? 'postgres' : null);
-    server.#run('initdb', ['-D', server.data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    await server.#run('initdb', ['-D', server.data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
     writeFileSync(
       join(server.data, 'postgresql.auto.conf'),
       `listen_addresses = '127.0.0.1'\nport = ${server.port}\nunix_socket_directories = '${dir}'\nfsync = off\nshared_buffers = 16MB\nmax_connections = 30\n`,
     );
     if (root) execFileSync('chown', ['postgres:', join(server.data, 'postgresql.auto.conf')]);
-    server.start();
+    await server.start();
     return server;
   }
 
@@ -114,29 +117,31 @@ export class PgServer {
     return join(this.dir, 'data');
   }
 
-  #run(tool: string, args: string[]): void {
+  /** Runs a PostgreSQL tool (as `postgres` when root); asynchronous, so the test's clients go on meanwhile. */
+  async #run(tool: string, args: string[]): Promise<void> {
     const cmd = join(this.bin, tool);
-    const r = this.asUser === null ? spawnSync(cmd, args, { encoding: 'utf8' }) : spawnSync('runuser', ['-u', this.asUser, '--', cmd, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')}: exit ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+    const [file, argv] = this.asUser === null ? [cmd, args] : ['runuser', ['-u', this.asUser, '--', cmd, ...args]];
+    try {
+      await run(file, argv, { timeout: 90_000 });
+    } catch (e) {
+      const err = e as { code?: unknown; stderr?: string; stdout?: string };
+      throw new Error(`${tool} ${args.join(' ')}: exit ${String(err.code)}: ${(err.stderr || err.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+    }
   }
 
   /** Starts the server and waits until it takes connections. */
-  start(): void {
-    this.#run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', '-t', '60', 'start']);
+  start(): Promise<void> {
+    return this.#run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', '-t', '60', 'start']);
   }
 
   /** Stops it (fast: open connections are cut, as when a server goes away). */
-  stop(): void {
-    this.#run('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+  stop(): Promise<void> {
+    return this.#run('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', '-t', '60', 'stop']);
   }
 
   /** Stops it if it runs, and removes its folder. */
-  destroy(): void {
-    try {
-      this.stop();
-    } catch {
-      // Not running.
-    }
+  async destroy(): Promise<void> {
+    await this.stop().catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
