@@ -28,7 +28,7 @@ describe('[CP-TRACE-2] traceparent (W3C Trace Context §3.2)', () => {
     ['00-abc', 'too short'],
     [42, 'not a string'],
     [undefined, 'absent'],
-  ])('refuses %s (%s)', (s) => {
+  ] as Array<[unknown, string]>)('refuses %s (%s)', (s) => {
     expect(parseTraceparent(s)).toBeNull();
   });
 
