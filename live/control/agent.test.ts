@@ -166,7 +166,7 @@ describe.skipIf(serverPlan.skip)('[CP-AGENT-2] a PostgreSQL server that stops an
   });
 
   it('queues while it is away, then re-registers and writes the queue in order', async () => {
-    agent = new ControlAgent(config({ url: server.url }), '/nonexistent', log, open);
+    agent = new ControlAgent(config({ url: server.url, offlineAfterMs: 1500 }), '/nonexistent', log, open);
     agent.start(source('eu-1'));
     expect(await until(() => agent.connected, 20_000)).toBe(true);
     agent.delivered(env('before'), false, Date.now());
@@ -188,6 +188,11 @@ describe.skipIf(serverPlan.skip)('[CP-AGENT-2] a PostgreSQL server that stops an
       // Swept OFFLINE by another broker's agent: its next beat makes it ACTIVE again.
       await direct.setBrokerStatus('eu-1', 'OFFLINE');
       expect(await until(async () => (await direct.getBroker('eu-1'))?.status === 'ACTIVE', 5000)).toBe(true);
+      // [CP-4] A broker whose beat stopped (killed, say) is swept OFFLINE by this one.
+      await direct.upsertBroker({ ...(await direct.getBroker('eu-1'))!, name: 'ghost', startedAtMs: 0, status: 'ACTIVE' });
+      await direct.sql.query("UPDATE broker_nodes SET last_heartbeat_at = NOW() - INTERVAL '1 minute' WHERE broker_name = 'ghost'");
+      expect(await until(async () => (await direct.getBroker('ghost'))?.status === 'OFFLINE', 5000)).toBe(true);
+      expect((await direct.getBroker('eu-1'))?.status).toBe('ACTIVE');
       const rows = await direct.sql.query<{ message_id: string }>("SELECT message_id FROM message_trace_logs WHERE message_id LIKE 'during-%' ORDER BY trace_id");
       expect(rows.map((r) => r.message_id)).toEqual(Array.from({ length: 20 }, (_, i) => `during-${i}`));
     } finally {

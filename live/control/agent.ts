@@ -2,7 +2,8 @@
  * A broker's control-plane agent [CP-AGENT]: registers the broker in `broker_nodes` and
  * heartbeats it (status, client connections, mesh links up, CPU), reads the ACTIVE routing
  * rules, writes the traces of sampled events this broker delivers, and sweeps brokers whose
- * heartbeat stopped to OFFLINE.
+ * heartbeat stopped to OFFLINE (once it has itself been connected for `offlineAfter`, so an
+ * outage of the store does not sweep brokers that had no way to beat).
  *
  * [CP-AGENT-1] A control plane, not a data path: nothing on the publish or delivery path waits
  * for the store. A delivery only appends a trace to a bounded queue in memory (full: the trace is
@@ -96,6 +97,9 @@ export class ControlAgent {
   #turn: Promise<void> | null = null;
   #status: BrokerStatus = 'ACTIVE';
   #closed = false;
+  #announced = false;
+  /** When the current connection's first write succeeded (performance.now()), or null while away. */
+  #connectedAtMs: number | null = null;
   #downSinceMs: number | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
 
@@ -165,14 +169,12 @@ export class ControlAgent {
     }
     try {
       await this.#write(this.store);
-      if (this.#downSinceMs !== null || this.counters.connects === 1) {
-        const outageMs = this.#downSinceMs === null ? 0 : Math.round(performance.now() - this.#downSinceMs);
-        this.log.info(
-          { store: this.store.where, outageMs, queued: this.#queue.length, written: this.counters.tracesWritten },
-          this.counters.connects === 1 && outageMs === 0 ? 'control plane connected' : 'control plane reconnected',
-        );
+      if (this.#downSinceMs !== null) {
+        const outageMs = Math.round(performance.now() - this.#downSinceMs);
+        this.log.info({ store: this.store.where, outageMs, queued: this.#queue.length, written: this.counters.tracesWritten }, 'control plane reconnected');
         this.#downSinceMs = null;
-      }
+      } else if (!this.#announced) this.log.info({ store: this.store.where }, 'control plane connected');
+      this.#announced = true;
       this.lastError = null;
     } catch (e) {
       this.counters.failures++;
@@ -184,6 +186,7 @@ export class ControlAgent {
   }
 
   #down(e: unknown): void {
+    this.#connectedAtMs = null;
     const msg = sqlMessage(e);
     if (this.#downSinceMs === null) {
       this.#downSinceMs = performance.now();
@@ -206,6 +209,10 @@ export class ControlAgent {
     }
     if (this.#closed) return;
     this.rules = await store.listRules('ACTIVE');
+    // Only once this agent has itself been connected for offlineAfter: after an outage of the
+    // store every broker's last beat is old, and each gets that long to beat again.
+    this.#connectedAtMs ??= performance.now();
+    if (performance.now() - this.#connectedAtMs < this.config.offlineAfterMs) return;
     const swept = await store.sweepOffline(this.config.offlineAfterMs);
     if (swept.length > 0) this.log.info({ brokers: swept }, 'brokers without a heartbeat marked OFFLINE');
   }
