@@ -141,6 +141,14 @@ describe('[CP-AGENT] on the embedded store', () => {
     expect((await store.getTraces('t-1'))[0]).toMatchObject({ path: ['us-0', 'us-1'], deliveredBy: 'us-1', guaranteed: true, traceId: derivedTraceId('/billing', 't-1'), parentSpanId: null });
     expect((await store.getTraces('t-2'))[0]).toMatchObject({ path: ['us-1'], hopCount: 0, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
 
+    // [CP-AGENT-2] A trace the database refuses (a NaN publish time) costs only itself; a NUL in an id is stored as U+FFFD.
+    agent.delivered(env('bad-time', { publishedAtMs: Number.NaN }), false, Date.now());
+    agent.delivered(env('nul\u0000id'), false, Date.now());
+    expect(await until(() => agent.counters.tracesWritten === 3 && agent.counters.tracesRejected === 1, 10_000)).toBe(true);
+    expect(agent.queued).toBe(0);
+    expect((await store.getTraces('nul\uFFFDid')).length).toBe(1);
+    expect(await store.getTraces('bad-time')).toEqual([]);
+
     await agent.draining();
     expect((await store.getBroker('us-1'))?.status).toBe('DRAINING');
     await agent.close();

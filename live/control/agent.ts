@@ -22,7 +22,7 @@ import type { Envelope, Headers } from '../../engine/types.ts';
 import type { EdgePublish } from '../edge/port.ts';
 import type { BrokerBeat, BrokerStatus } from './brokers.ts';
 import type { RoutingRule } from './rules.ts';
-import { redactUrl, sqlMessage } from './sql.ts';
+import { isStatementError, redactUrl, sqlMessage } from './sql.ts';
 import { type ControlStore, controlTarget } from './store.ts';
 import { derivedTraceId, formatTraceparent, newSpanId, parseTraceparent, TRACEPARENT, TRACESTATE, TraceSampler } from './tracecontext.ts';
 import type { TraceRecord } from './traces.ts';
@@ -62,6 +62,8 @@ export interface AgentCounters {
   tracesWritten: number;
   /** Traces dropped because the queue was full [CP-AGENT-1]. */
   tracesDropped: number;
+  /** Traces the database refused (a value it cannot store): dropped, so they block nothing [CP-AGENT-2]. */
+  tracesRejected: number;
   heartbeats: number;
   /** Writes that failed (the store was then taken as gone). */
   failures: number;
@@ -81,7 +83,7 @@ type Opener = (target: ReturnType<typeof controlTarget>) => Promise<ControlStore
 
 export class ControlAgent {
   readonly sampler: TraceSampler;
-  readonly counters: AgentCounters = { tracesQueued: 0, tracesWritten: 0, tracesDropped: 0, heartbeats: 0, failures: 0, connects: 0 };
+  readonly counters: AgentCounters = { tracesQueued: 0, tracesWritten: 0, tracesDropped: 0, tracesRejected: 0, heartbeats: 0, failures: 0, connects: 0 };
   /** The ACTIVE routing rules, as last read (kept while the store is away): for the engine to honor. */
   rules: readonly RoutingRule[] = [];
   /** The open store, or null while it is being opened or is away. */
@@ -202,10 +204,15 @@ export class ControlAgent {
     this.lastHeartbeatAtMs = Date.now();
     for (let i = 0; i < BATCHES_PER_TURN && this.#queue.length > 0; i++) {
       const batch = this.#queue.slice(0, BATCH);
-      await store.insertTraces(batch);
-      // Only now: a failed write leaves its traces queued.
+      try {
+        await store.insertTraces(batch);
+        this.counters.tracesWritten += batch.length;
+      } catch (e) {
+        if (!isStatementError(e)) throw e;
+        await this.#oneByOne(store, batch);
+      }
+      // Only now: a failed write (the store away) leaves its traces queued.
       this.#queue.splice(0, batch.length);
-      this.counters.tracesWritten += batch.length;
     }
     if (this.#closed) return;
     this.rules = await store.listRules('ACTIVE');
@@ -215,6 +222,24 @@ export class ControlAgent {
     if (performance.now() - this.#connectedAtMs < this.config.offlineAfterMs) return;
     const swept = await store.sweepOffline(this.config.offlineAfterMs);
     if (swept.length > 0) this.log.info({ brokers: swept }, 'brokers without a heartbeat marked OFFLINE');
+  }
+
+  /**
+   * [CP-AGENT-2] The database refused a batch itself (the store is there: the heartbeat just went
+   * in): each trace alone, so one it cannot take (a value out of its range) costs only itself,
+   * counted in `tracesRejected`, and never blocks the queue behind it.
+   */
+  async #oneByOne(store: ControlStore, batch: readonly TraceRecord[]): Promise<void> {
+    for (const t of batch) {
+      try {
+        await store.insertTraces([t]);
+        this.counters.tracesWritten++;
+      } catch (e) {
+        if (!isStatementError(e)) throw e;
+        this.counters.tracesRejected++;
+        this.log.warn({ eventId: t.eventId, err: sqlMessage(e) }, 'control plane store refused a trace: dropped');
+      }
+    }
   }
 
   #beat(): BrokerBeat {

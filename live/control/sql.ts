@@ -47,6 +47,16 @@ export class SqlError extends Error {
   }
 }
 
+/**
+ * Whether an error says the database refused the statement itself (a constraint, a bad value),
+ * not that it could not be reached: SQLSTATE present and not class 08 (connection), 53
+ * (insufficient resources), 57 (operator intervention: shutdown) or 58 (system error).
+ */
+export function isStatementError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return e instanceof SqlError && typeof code === 'string' && code.length === 5 && !['08', '53', '57', '58'].includes(code.slice(0, 2));
+}
+
 /** Where the control plane lives: a PostgreSQL server's URL, or a directory for the embedded one. */
 export type SqlTarget = { readonly url: string } | { readonly dir: string };
 
@@ -148,7 +158,12 @@ async function openServer(url: string, opts: OpenOptions): Promise<Sql> {
     close: () => pool.end(),
   };
   // Reachable now, or a one-line error.
-  await sql.query('SELECT 1');
+  try {
+    await sql.query('SELECT 1');
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw e;
+  }
   return sql;
 }
 

@@ -52,6 +52,11 @@ export interface TraceRow extends TraceRecord {
 const ROWS_PER_STATEMENT = 200;
 const PARAMS_PER_ROW = 16;
 
+/** PostgreSQL text holds no NUL character (a JSON event id may): U+FFFD instead; cut to the column. */
+function text(s: string, max: number): string {
+  return (s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s).slice(0, max);
+}
+
 /** [CP-6-LAT] A row's own hop latencies: the single link's when the path has one, else unknown. */
 export function ownHopLatencies(path: readonly string[], totalMs: number): Array<number | null> {
   const links = Math.max(0, path.length - 1);
@@ -73,15 +78,15 @@ export async function insertTraces(sql: Sql, records: readonly TraceRecord[]): P
         const total = Math.max(0, r.deliveredAtMs - r.publishedAtMs);
         const origin = ids.get(r.path[0] as string);
         params.push(
-          r.eventId.slice(0, 128),
+          text(r.eventId, 128),
           origin,
-          r.topic.slice(0, 256),
+          text(r.topic, 256),
           r.payloadBytes,
           r.path.length - 1,
-          r.path.map((b) => b.slice(0, 256)),
+          r.path.map((b) => text(b, 256)),
           total,
-          r.source.slice(0, 512),
-          r.path[r.path.length - 1],
+          text(r.source, 512),
+          text(r.path[r.path.length - 1] as string, 128),
           r.publishedAtMs,
           r.deliveredAtMs,
           ownHopLatencies(r.path, total),
