@@ -155,7 +155,7 @@ program
 program
   .command('broker')
   .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
-  .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
+  .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing, controlPlane')
   .action((opts: BrokerOptions) => brokerCommand(opts));
 
 program
