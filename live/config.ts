@@ -24,6 +24,7 @@ import { parseRate, parseSize } from '../scenarios/units.ts';
 import { validatePattern, validateTopic } from '../engine/topic.ts';
 import { tryParseSelector } from '../engine/selector/index.ts';
 import type { FunctionSpec } from './edge/functions.ts';
+import type { ControlPlaneConfig } from './control/agent.ts';
 
 export { ScenarioError as ConfigError };
 
@@ -85,6 +86,8 @@ export interface LiveBrokerConfig {
   readonly limits: LimitsConfig;
   /** Function subscriptions (live/edge/functions.ts). */
   readonly functions: readonly FunctionSpec[];
+  /** The control plane (live/control/), or null when the config has no `controlPlane:`. */
+  readonly controlPlane: ControlPlaneConfig | null;
 }
 
 interface RawConfig {
@@ -124,6 +127,7 @@ interface RawConfig {
     queue?: number;
   }>;
   limits?: { publishRate?: string; connections?: number; principals?: Record<string, { publishRate?: string; connections?: number }> };
+  controlPlane?: { url?: string; heartbeat?: string; traceSampleEvery?: number; traceTopics?: string[]; queueLimit?: number; offlineAfter?: string };
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -258,6 +262,7 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     acl: resolveAcl(src, raw.acl ?? []),
     limits: resolveLimits(src, raw.limits ?? {}),
     functions: resolveFunctions(src, raw.functions ?? []),
+    controlPlane: raw.controlPlane === undefined ? null : controlPlane(src, raw.controlPlane),
   };
 }
 
@@ -328,4 +333,25 @@ function resolveAuth(src: Source, a: NonNullable<RawConfig['auth']>): AuthConfig
     stored(['auth', 'users', i, 'hash'], u.hash);
   });
   return { tokens: a.tokens ?? [], users: a.users ?? [], anonymous: a.anonymous ?? true, admins: a.admins ?? [] };
+}
+
+/** [CONF-1] `controlPlane:` resolved and cross-checked (live/control/agent.ts). */
+function controlPlane(src: Source, cp: NonNullable<RawConfig['controlPlane']>): ControlPlaneConfig {
+  const heartbeatMs = src.dur(['controlPlane', 'heartbeat'], cp.heartbeat, '1s');
+  if (!(heartbeatMs >= 100)) throw src.error(['controlPlane', 'heartbeat'], 'value', 'a duration of at least 100ms', quote(String(cp.heartbeat)));
+  const offlineAfterMs = src.dur(['controlPlane', 'offlineAfter'], cp.offlineAfter, '10s');
+  if (!(offlineAfterMs > 2 * heartbeatMs))
+    throw src.error(['controlPlane', 'offlineAfter'], 'value', `a duration longer than two heartbeats (${2 * heartbeatMs} ms)`, quote(String(cp.offlineAfter ?? '10s')));
+  (cp.traceTopics ?? []).forEach((p, i) => {
+    const why = validatePattern(p);
+    if (why !== null) throw src.error(['controlPlane', 'traceTopics', i], 'value', 'a topic pattern', `${quote(p)} (${why})`);
+  });
+  return {
+    url: cp.url ?? null,
+    heartbeatMs,
+    traceSampleEvery: cp.traceSampleEvery ?? 100,
+    traceTopics: cp.traceTopics ?? [],
+    queueLimit: cp.queueLimit ?? 10_000,
+    offlineAfterMs,
+  };
 }
