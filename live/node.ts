@@ -27,6 +27,7 @@ import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { policyRoutes } from './edge/policy.ts';
+import { FunctionHub } from './edge/functions.ts';
 import { explainRoutes } from './edge/explain.ts';
 import { MqttEdge } from './edge/mqtt/edge.ts';
 import { LiveHost } from './host.ts';
@@ -98,6 +99,8 @@ export class BrokerNode {
   links!: MeshLinks;
   /** The MQTT edge, when the config has an MQTT listener (edge.mqtt or edge.mqtts). */
   mqtt: MqttEdge | null = null;
+  /** Function subscriptions (live/edge/functions.ts). */
+  functions: FunctionHub | null = null;
   /** Who clients are (live/auth.ts). */
   readonly auth: Authenticator;
   /** The control-plane agent (live/control/), when the config has `controlPlane:`. */
@@ -195,6 +198,11 @@ export class BrokerNode {
     // [SESS-5] Sessions subscribe again before the mesh links: interest never lapses.
     this.sessions = new SessionHub(host, state, store);
     this.sessions.resume();
+    // [FN-1..6] Function subscriptions: subscribed like clients, before the mesh links.
+    const functions = new FunctionHub(c.functions, port);
+    this.functions = functions;
+    functions.start();
+    this.#closers.push(() => functions.stop());
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });
     const m = c.edge.mqtt;
@@ -205,6 +213,7 @@ export class BrokerNode {
       ...(this.mqtt === null ? {} : { mqtt: this.mqtt }),
       refused: this.links.refused,
       limits: port.limits,
+      functions,
       store: {
         get fsyncs() {
           return store.counters.fsyncs;
@@ -226,6 +235,9 @@ export class BrokerNode {
     app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now(), sessions: () => this.sessions.list() }));
     const edgeLog = ({ msg, ...obj }: Record<string, unknown>): void => this.log.info(obj, String(msg ?? 'edge'));
     app.use(this.sessions.routes());
+    app.get('/v1/functions', (_req, res) => {
+      res.json({ functions: functions.list() });
+    });
     app.get('/v1/mqtt', (_req, res) => {
       const m = this.mqtt;
       if (m === null) {
