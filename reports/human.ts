@@ -75,6 +75,12 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   }
   const policy = policyLine(r);
   if (policy !== null) out.push(`Policy    ${policy}`);
+  for (const f of r.functions) {
+    out.push(
+      `Function  ${f.pattern} on ${f.broker}: ${n(f.calls)} calls (${n(f.succeeded)} succeeded, ${n(f.failed)} failed, ${n(f.retries)} retries) · ` +
+        `${n(f.deadLettered)} dead letters · ${n(f.dropped)} dropped · queue peak ${n(f.queuePeak)} · utilization ${(f.utilization * 100).toFixed(1)}%`,
+    );
+  }
   if (m.droppedSlowConsumer + m.droppedSpoolFull > 0) {
     out.push(`Slow      dropped for slow subscribers: ${n(m.droppedSlowConsumer)} realtime (oldest first), ${n(m.droppedSpoolFull)} guaranteed (spool full)`);
   }

@@ -4,6 +4,7 @@
  * cross-reference checked. The simulator only ever sees this shape.
  */
 import type { AclEntrySpec } from '../engine/acl.ts';
+import type { FunctionModelSpec } from '../sim/functions.ts';
 import type { HeaderValue } from '../engine/types.ts';
 
 export interface Scenario {
@@ -127,6 +128,8 @@ export interface SubscriberSpec {
   readonly queueLimit: number;
   /** Who subscribes, for the policy (default `anonymous`). */
   readonly principal: string;
+  /** A function subscription's handler (sim/functions.ts), or absent. */
+  readonly function?: FunctionModelSpec;
 }
 
 export type FaultAction = 'link-down' | 'link-up' | 'crash' | 'restart' | 'partition' | 'heal' | 'degrade' | 'slow-consumer';

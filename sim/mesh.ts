@@ -7,8 +7,10 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
+import { FunctionModel, FunctionPool } from './functions.ts';
 import {
   ACL_DOC,
+  INTERNAL,
   type Broker,
   durableFor,
   type BrokerConfig,
@@ -154,6 +156,9 @@ export class Mesh {
   readonly denied = new Map<string, { publish: number; subscribe: number; delivery: number }>();
   /** Populations whose subscription the policy refused (they never subscribe, nothing is owed to them). */
   private readonly refusedPop: Uint8Array;
+  /** Function subscriptions: each function population's model (null for the others) [FN-SIM-1]. */
+  readonly functions: Array<FunctionModel | null>;
+  private readonly fnPool = new FunctionPool((at, job) => this.kernel.at(at, this.K.fn, job));
   delivered = 0;
   private nextSecondAt = 1000;
   /** Per population: its live subscription, current consume rate, and pending consumed event time. */
@@ -175,6 +180,7 @@ export class Mesh {
     standby: number;
     resubscribe: number;
     relink: number;
+    fn: number;
   };
   private readonly inputs: Array<{ id: string; source: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; guaranteed: boolean; principal: string }>;
 
@@ -211,6 +217,7 @@ export class Mesh {
       standby: k.register((now, p) => this.onStandbyTimer(now, p)),
       resubscribe: k.register((now, i) => this.onResubscribe(now, i)),
       relink: k.register((now, d) => this.onRelink(now, d)),
+      fn: k.register((now, j) => this.fnPool.onEvent(now, j)),
     };
     scenario.regions.forEach((region, regionIndex) => {
       for (const id of region.brokers) {
@@ -264,6 +271,9 @@ export class Mesh {
     this.rate = this.populations.map((p) => p.consumeRatePerSec ?? Infinity);
     this.consumeAt = new Array(this.populations.length).fill(NaN);
     this.refusedPop = new Uint8Array(this.populations.length);
+    // [FN-SIM-1..4] A model per function population; one RNG stream for all their failures.
+    const fnRng = this.rng.fork('functions');
+    this.functions = this.populations.map((p) => (p.fn === null ? null : new FunctionModel(p.fn, fnRng, this.fnPool, (now, env, g, attempts) => this.deadLetter(p, now, env, g, attempts))));
     if (this.populations.length <= POPULATION_DETAIL_MAX) {
       for (let i = 0; i < this.populations.length; i++) {
         this.popLatency.push(new LatencyRecorder());
@@ -627,6 +637,22 @@ export class Mesh {
     }
     this.trace.add(at, pop.index, env.publishedAtMs, count);
     this.observer?.deliver(now, pop, env, guaranteed);
+    this.functions[pop.index]?.deliver(at, env, guaranteed);
+  }
+
+  /** [FN-SIM-3] A function's last failure, published on its dead-letter topic from its broker. */
+  private deadLetter(p: Population, now: number, env: Envelope, guaranteed: boolean, attempts: number): boolean {
+    const node = this.byId.get(p.broker) as Node;
+    const topic = p.fn?.deadLetter ?? null;
+    if (!node.alive || topic === null) return false;
+    const headers: Headers = { ...env.headers, fnattempts: attempts, fntopic: env.topic };
+    const input: PublishInput = { id: `${env.id}/dead-letter`, source: env.source, type: env.type, topic, headers, payload: env.payload, publishedAtMs: now, guaranteed, principal: INTERNAL };
+    const r = node.broker.handlePublish(now, input);
+    if (r !== 'accepted') return false;
+    this.accounts.expected += this.demand.demand(input);
+    this.published++;
+    this.series.publishedNow++;
+    return true;
   }
 
   private onConsumed(now: number, pi: number): void {

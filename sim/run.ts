@@ -198,6 +198,26 @@ export interface RunResult {
     readonly denied: DeniedFigures;
     readonly byPrincipal: Readonly<Record<string, DeniedFigures>>;
   };
+  /**
+   * [FN-SIM-4] Function subscriptions: per function, its calls (retries included), outcomes,
+   * dead letters (published on its dead-letter topic, so also in messages.published), drops,
+   * queue peak, and utilization = busy handler time / (concurrency × simulated time).
+   */
+  readonly functions: ReadonlyArray<{
+    readonly broker: string;
+    readonly pattern: string;
+    readonly calls: number;
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly retries: number;
+    readonly deadLettered: number;
+    readonly dropped: number;
+    readonly queuePeak: number;
+    readonly utilization: number;
+    /** Calls still running when the run ended (calls = succeeded + failed + this). */
+    readonly runningAtEnd: number;
+    readonly queuedAtEnd: number;
+  }>;
   readonly latencyMs: { readonly local: LatencyBlock; readonly crossRegion: LatencyBlock };
   readonly wan: { readonly mbpsAvg: number; readonly mbpsPeak: number; readonly bytes: number; readonly dataBytes: number; readonly controlBytes: number };
   readonly links: readonly LinkResult[];
@@ -421,6 +441,13 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       denied: totals.deniedPublish,
     },
     acl: aclFigures(scenario.acl.length, mesh.denied),
+    functions: mesh.functions.flatMap((m, i) => {
+      if (m === null) return [];
+      const p = mesh.populations[i] as Population;
+      const f = m.figures;
+      const { busyMs: _, ...counts } = f;
+      return [{ broker: p.broker, pattern: p.pattern, ...counts, utilization: round(f.busyMs / (m.spec.concurrency * Math.max(1, mesh.now)), 4), runningAtEnd: m.running, queuedAtEnd: m.queued }];
+    }),
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
       mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),

@@ -11,6 +11,7 @@
  * `count` over them (and over a region's brokers, round-robin by pattern index); identical
  * subscribers share one routing entry but count as `count` deliveries and connections.
  */
+import type { FunctionModelSpec } from './functions.ts';
 import { ANONYMOUS } from '../engine/broker.ts';
 import type { HeaderValue, Headers } from '../engine/types.ts';
 import { compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate, type TemplateContext } from '../scenarios/template.ts';
@@ -103,6 +104,8 @@ export interface Population {
   readonly queueLimit: number;
   /** Who subscribes, for the policy. */
   readonly principal: string;
+  /** A function subscription's handler (sim/functions.ts), or null. */
+  readonly fn: FunctionModelSpec | null;
 }
 
 /** Which brokers a region/broker reference names. */
@@ -153,6 +156,7 @@ export function expandSubscribers(scenario: Scenario): Population[] {
         consumeRatePerSec: spec.consumeRatePerSec,
         queueLimit: spec.queueLimit ?? 10_000,
         principal: spec.principal ?? ANONYMOUS,
+        fn: spec.function ?? null,
       });
     }
   });

@@ -43,6 +43,7 @@ export interface RawSubscriber {
   consume?: string;
   queue?: number;
   principal?: string;
+  function?: { serviceTime: string; failure?: number; retry?: { maxAttempts?: number; backoff?: string }; concurrency?: number; queue?: number; deadLetter?: string };
 }
 export interface RawFault {
   at: string;

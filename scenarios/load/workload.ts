@@ -22,6 +22,7 @@ import {
   type PlaceholderName,
   type TemplateContext,
 } from '../template.ts';
+import type { FunctionModelSpec } from '../../sim/functions.ts';
 import type { PublisherSpec, SubscriberSpec } from '../types.ts';
 import { formatDuration, parseRate, parseSize } from '../units.ts';
 import { didYouMean, listOf, quote, type ScenarioPath } from './errors.ts';
@@ -134,6 +135,22 @@ export function resolveSubscribers(src: Source, raw: RawScenario, topo: Topology
       consumeRatePerSec = src.unit(at('consume'), s.consume, '0/s', parseRate);
       if (consumeRatePerSec <= 0) throw src.error(at('consume'), 'value', 'a consume rate above zero, such as "500/s" (leave it out to consume as fast as messages arrive)', quote(s.consume));
     }
+    let fn: FunctionModelSpec | undefined;
+    if (s.function !== undefined) {
+      const f = s.function;
+      if (count !== 1 || patterns !== 1)
+        throw src.error(at('function'), 'value', 'a function on a population of count 1 and one pattern (its parallelism is concurrency:)', `count ${count}, patterns ${patterns}`);
+      if (f.deadLetter !== undefined && validateTopic(f.deadLetter) !== null) throw src.error(['subscribers', si, 'function', 'deadLetter'], 'value', 'a topic without wildcards', quote(f.deadLetter));
+      fn = {
+        serviceTimeMs: src.dur(['subscribers', si, 'function', 'serviceTime'], f.serviceTime, '0ms'),
+        failure: f.failure ?? 0,
+        maxAttempts: f.retry?.maxAttempts ?? 3,
+        backoffMs: src.dur(['subscribers', si, 'function', 'retry', 'backoff'], f.retry?.backoff, '200ms'),
+        concurrency: f.concurrency ?? 4,
+        queue: f.queue ?? 10_000,
+        deadLetter: f.deadLetter ?? null,
+      };
+    }
     subscriberTemplates.push({ brokers, source: s.pattern, template: pattern, patterns });
     return {
       ...place,
@@ -144,6 +161,7 @@ export function resolveSubscribers(src: Source, raw: RawScenario, topo: Topology
       ...(consumeRatePerSec === undefined ? {} : { consumeRatePerSec }),
       queueLimit: s.queue ?? 10_000,
       principal: s.principal ?? ANONYMOUS,
+      ...(fn === undefined ? {} : { function: fn }),
     };
   });
   return { subscribers, templates: subscriberTemplates };

@@ -28,6 +28,7 @@ publishers:
   - { broker: a1, rate: 100/s, topic: "t/{n}", size: 10B, delivery: guaranteed }
 subscribers:
   - { broker: b1, count: 2, pattern: "t/#" }
+  - { broker: b1, pattern: "t/#", function: { serviceTime: 1ms } }
 faults:
   - { at: 200ms, crash: a1 }
 expect:
@@ -60,6 +61,7 @@ export function summaryShape(s: Scenario): Json {
   const broker = rows(t, 'brokers')[0]!;
   const fault = rows(t, 'faults')[0]!;
   const population = rows(t, 'populations')[0]!;
+  const fn = rows(t, 'functions')[0]!;
   const detectMs = Object.fromEntries(brokerIds.map((b) => [b, 0]));
   return {
     ...t,
@@ -71,5 +73,8 @@ export function summaryShape(s: Scenario): Json {
     brokers: brokerIds.map((id) => ({ ...broker, id })),
     faults: s.faults.map((f, index) => ({ ...fault, index, action: f.action, target: f.target, detectMs })),
     populations: populationRows(s, population),
+    functions: expandSubscribers(s)
+      .filter((p) => p.fn !== null)
+      .map((p) => ({ ...fn, broker: p.broker, pattern: p.pattern })),
   };
 }
