@@ -3,6 +3,7 @@ export { Broker } from './broker/broker.ts';
 export { BrokerView, type InterestImage } from './broker/view.ts';
 export { ACL_DOC, aclFromBody, supersedes, type GovernanceDocument } from './broker/governance.ts';
 export type { Gate, GateResult } from './broker/explain.ts';
+export type { RoutingRuleSpec } from './broker/rules.ts';
 export {
   ANONYMOUS,
   INTERNAL,

@@ -161,6 +161,22 @@ export class BrokerNode {
     // [CP-AGENT-1] Opened in the background: the broker never waits for its control plane.
     const control = cp === null ? null : new ControlAgent(cp, c.dataDir, this.log, (target) => ControlStore.open(target, { onIdleError: () => {} }));
     this.control = control;
+    if (control !== null) {
+      // [RULE-2] The operator's ACTIVE rules, as the engine's static routes (set again when they change).
+      let last = '';
+      control.onRules = (rules, regions) => {
+        const specs = rules.map((r) => ({ name: r.name, pattern: r.topicPattern, filter: r.filter, dests: 'broker' in r.target ? [r.target.broker] : [...(regions.get(r.target.region) ?? [])] }));
+        const key = JSON.stringify(specs);
+        if (key === last) return;
+        try {
+          this.host.broker.setRoutingRules(specs);
+          last = key;
+          this.log.info({ rules: specs.map((s) => s.name) }, 'routing rules set');
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'routing rules refused');
+        }
+      };
+    }
     const host = new LiveHost(
       c.broker,
       {

@@ -9,6 +9,8 @@
  *   faults.ts    faults and their sequence [LOAD-3]
  *   routing.ts   routing and model settings: one table of defaults [LOAD-6]
  *   acl.ts       policy entries, compiled as the engine will [LOAD-8]
+ *   routes.ts    operator routing rules [LOAD-9]
+ *   routes.ts    operator routing rules [LOAD-9]
  *   document.ts  YAML text → data and positions, size and alias bounds [LOAD-7]
  *   parse.ts     entry points
  * This file keeps the public API in one place.

@@ -4,6 +4,7 @@
  * cross-reference checked. The simulator only ever sees this shape.
  */
 import type { AclEntrySpec } from '../engine/acl.ts';
+import type { RoutingRuleSpec } from '../engine/broker.ts';
 import type { FunctionModelSpec } from '../sim/functions.ts';
 import type { HeaderValue } from '../engine/types.ts';
 
@@ -24,6 +25,8 @@ export interface Scenario {
   readonly expect: readonly string[];
   /** Global policies (empty: everything allowed) [ACL-1..5]; every broker starts with them as version 1. */
   readonly acl: readonly AclEntrySpec[];
+  /** Operator routing rules [RULE-1], destinations resolved to brokers. */
+  readonly routes: readonly RoutingRuleSpec[];
   readonly routing: RoutingSpec;
   readonly model: ModelSpec;
   /** Where the scenario came from (for messages), e.g. "scenarios/seed.yaml". */

@@ -517,6 +517,8 @@ export class Mesh {
     }
     // [GOV-1] Every broker starts with the scenario's policy as version 1 (origin: the scenario).
     if (this.scenario.acl.length > 0) node.broker.offerDocument(now, { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(this.scenario.acl) });
+    // [RULE-2] The operator's routing rules, at every broker.
+    if (this.scenario.routes.length > 0) node.broker.setRoutingRules(this.scenario.routes);
     node.broker.start(now);
     if (!reconnect) {
       for (const p of node.populations) this.subscribe(node, p);

@@ -53,6 +53,34 @@ describe('meshtwin explain SCENARIO --at T', () => {
     expect(verdict(payments)[0]).toMatch(/does not reach a subscriber at ap-1: policy \(delivery\) on ap-1/);
   });
 
+  it('an operator routing rule sends events where nobody subscribed, and explain names it [RULE-1]', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runScenario } = await import('../sim/run.ts');
+    const { loadScenario } = await import('../scenarios/load.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'routes-')), 'routes.yaml');
+    writeFileSync(
+      file,
+      `name: routes
+duration: 2s
+regions: [{ id: us, brokers: [us-1] }, { id: eu, brokers: [eu-1] }]
+links: [{ between: [us-1, eu-1], rtt: 70ms, bandwidth: 1Gbps }]
+publishers: [{ broker: us-1, rate: 100/s, arrival: constant, topic: "orders/us/{n}", size: 100B, headers: { amountCents: "{rand:1000}" } }]
+routes: [{ name: archive, pattern: "orders/#", filter: "amountCents >= 500", to: eu }]
+`,
+    );
+    const r = runScenario(loadScenario(file), { measureHeap: false });
+    const frames = r.links.find((l) => l.from === 'us-1' && l.to === 'eu-1')?.dataFrames ?? 0;
+    expect(frames).toBeGreaterThan(60);
+    expect(frames).toBeLessThan(140);
+    const big = await explainCommand(file, { at: '1s', from: 'us-1', topic: 'orders/us/1', header: ['amountCents=700'], to: 'eu' });
+    expect(big.join('\n')).toContain('routing rule      pass     rule archive (orders/# [amountCents >= 500]) sends it to eu-1');
+    expect(verdict(big)[0]).toMatch(/does not reach a subscriber at eu-1: subscription on eu-1: no subscription at eu-1 matches orders\/us\/1/);
+    const small = await explainCommand(file, { at: '1s', from: 'us-1', topic: 'orders/us/1', header: ['amountCents=7'], to: 'eu-1' });
+    expect(verdict(small)[0]).toMatch(/stopped at interest on us-1/);
+  });
+
   it('--json gives the gates', async () => {
     const [text] = await explainCommand('scenarios/two-region-basic.yaml', {
       at: '1s',

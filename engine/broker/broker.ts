@@ -57,6 +57,7 @@ import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
 import { changeDocument, handleGovernance, offerDocument, type GovernanceDocument } from './governance.ts';
+import { setRoutingRules, type RoutingRuleSpec } from './rules.ts';
 import { envelopeOf, explainHop, explainLocal, explainOrigin, type GateResult } from './explain.ts';
 import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
 import { heldBytes } from '../spool.ts';
@@ -137,6 +138,11 @@ export class Broker {
    */
   offerDocument(now: Millis, d: GovernanceDocument): boolean {
     return offerDocument(this.#b, now, d);
+  }
+
+  /** [RULE-2] Replaces the operator's routing rules (empty: none). Throws UsageError on a bad rule. */
+  setRoutingRules(rules: readonly RoutingRuleSpec[]): void {
+    setRoutingRules(this.#b, rules);
   }
 
   /** [EXPLAIN-1] The publishing broker's gates for `input` bound for `dest` (read-only). */

@@ -12,6 +12,7 @@ import type { Inbox } from '../reliable.ts';
 import type { ShareGroup } from '../share.ts';
 import { UsageError, type BrokerId, type Millis } from '../types.ts';
 import type { GovernanceDocument } from './governance.ts';
+import type { RoutingRules } from './rules.ts';
 import { GUARANTEED_DEFAULTS, newStats, type BrokerConfig, type BrokerHost, type BrokerStats } from './types.ts';
 
 export interface Neighbor {
@@ -75,6 +76,8 @@ export class BrokerCore {
   readonly documents = new Map<string, GovernanceDocument>();
   /** Refusals per principal. */
   readonly denied = new Map<string, DeniedCounts>();
+  /** Operator routing rules, or null for none [RULE-1]. */
+  rules: RoutingRules | null = null;
 
   constructor(
     readonly config: BrokerConfig,

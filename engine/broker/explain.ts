@@ -19,7 +19,7 @@ import { SPECVERSION, type BrokerId, type Envelope } from '../types.ts';
 import type { BrokerCore } from './core.ts';
 import { ANONYMOUS, INTERNAL, type PublishInput } from './types.ts';
 
-export type Gate = 'topic' | 'policy (publish)' | 'interest' | 'edge selector' | 'route' | 'link' | 'hop limit' | 'subscription' | 'selector' | 'policy (delivery)' | 'slow consumer';
+export type Gate = 'topic' | 'policy (publish)' | 'routing rule' | 'interest' | 'edge selector' | 'route' | 'link' | 'hop limit' | 'subscription' | 'selector' | 'policy (delivery)' | 'slow consumer';
 
 export interface GateResult {
   readonly broker: BrokerId;
@@ -51,6 +51,12 @@ export function explainOrigin(b: BrokerCore, input: PublishInput, dest: BrokerId
   }
   if (dest === b.id) return out;
   const env = envelopeOf(b, input);
+  // [RULE-1] An operator's rule sends it there whatever the interest.
+  const rule = b.rules?.matching(env).find((r) => r.dests.includes(dest));
+  if (rule !== undefined) {
+    at('routing rule', true, `rule ${rule.name} (${rule.pattern}${rule.filter === null ? '' : ` [${rule.filter}]`}) sends it to ${dest}`);
+    return out;
+  }
   const matches: RemoteInterest[] = [];
   b.interest.remote.match(env.topic, matches);
   const theirs = matches.filter((r) => r.origin === dest);

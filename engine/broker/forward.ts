@@ -16,7 +16,7 @@ export function remoteDests(b: BrokerCore, env: Envelope): BrokerId[] | undefine
   if (matches.length > SCRATCH_CLEAR) matches.length = 0;
   const base = matches.length;
   const end = base + b.interest.remote.match(env.topic, matches);
-  if (end === base) return undefined;
+  if (end === base) return b.rules === null ? undefined : ruleDests(b, env);
   if (b.marks.length < b.interest.knownBrokers) b.marks = new Int32Array(b.interest.knownBrokers * 2);
   const stamp = ++b.stamp;
   const dests = b.destScratch;
@@ -30,9 +30,18 @@ export function remoteDests(b: BrokerCore, env: Envelope): BrokerId[] | undefine
   }
   if (dests.length === 0) {
     b.stats.filteredAtEdge++;
-    return undefined;
+    return b.rules === null ? undefined : ruleDests(b, env);
   }
+  b.rules?.addDests(env, b.id, dests);
   return dests;
+}
+
+/** [RULE-1] Destinations from the operator's rules alone (no interest matched). */
+function ruleDests(b: BrokerCore, env: Envelope): BrokerId[] | undefined {
+  const dests = b.destScratch;
+  dests.length = 0;
+  b.rules?.addDests(env, b.id, dests);
+  return dests.length === 0 ? undefined : dests;
 }
 
 /** Destinations (and, for guaranteed events, their sequence numbers) behind one next hop. */

@@ -86,6 +86,8 @@ export class ControlAgent {
   readonly counters: AgentCounters = { tracesQueued: 0, tracesWritten: 0, tracesDropped: 0, tracesRejected: 0, heartbeats: 0, failures: 0, connects: 0 };
   /** The ACTIVE routing rules, as last read (kept while the store is away): for the engine to honor. */
   rules: readonly RoutingRule[] = [];
+  /** Called after each read of the rules, with the brokers' regions (to resolve region targets) [RULE-2]. */
+  onRules: ((rules: readonly RoutingRule[], regions: ReadonlyMap<string, readonly string[]>) => void) | null = null;
   /** The open store, or null while it is being opened or is away. */
   store: ControlStore | null = null;
   /** Why the store is away (one line), or null. */
@@ -216,6 +218,11 @@ export class ControlAgent {
     }
     if (this.#closed) return;
     this.rules = await store.listRules('ACTIVE');
+    if (this.onRules !== null) {
+      const regions = new Map<string, string[]>();
+      for (const b of await store.listBrokers()) regions.set(b.region, [...(regions.get(b.region) ?? []), b.name]);
+      this.onRules(this.rules, regions);
+    }
     // Only once this agent has itself been connected for offlineAfter: after an outage of the
     // store every broker's last beat is old, and each gets that long to beat again.
     this.#connectedAtMs ??= performance.now();

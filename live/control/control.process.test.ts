@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess, stopAll } from '../process.ts';
-import { type TestMesh, until, WsClient, writeMesh } from '../testing.ts';
+import { metric, type TestMesh, until, WsClient, writeMesh } from '../testing.ts';
 import { ControlStore } from './store.ts';
 import { PgServer, pgServerPlan } from './testing.ts';
 import { derivedTraceId } from './tracecontext.ts';
@@ -273,6 +273,37 @@ describe.skipIf(serverPlan.skip)('[CP-LIVE] two brokers on a PostgreSQL server t
     const t = (await getJson(http('a'), '/v1/control/traces/evt-mesh-tp')).body as unknown as AssembledTrace;
     expect(t.deliveries.map((d) => [d.deliveredBy, d.path, d.traceId])).toEqual([['b', ['a', 'b'], TRACE]]);
   });
+
+  it('[RULE-1][RULE-2] an ACTIVE routing rule in the store sends events to a broker nobody subscribed on; suspended, it stops', async () => {
+    const frames = () => metric(http('b'), 'meshtwin_link_frames_total', { from: 'b', to: 'a', kind: 'data' });
+    const store = await ControlStore.open({ url: server.url });
+    let rule: Awaited<ReturnType<ControlStore['putRule']>>;
+    try {
+      rule = await store.putRule({ name: 'archive-to-a', topicPattern: 'archive/#', target: { broker: 'a' } });
+    } finally {
+      await store.close();
+    }
+    // The agents read the rules each heartbeat (300 ms): publish until one crosses.
+    const before = await frames();
+    let n = 0;
+    expect(
+      await until(async () => {
+        await post(http('b'), `evt-rule-${n++}`, 'archive/x');
+        return (await frames()) > before;
+      }, 10_000),
+    ).toBe(true);
+    const again = await ControlStore.open({ url: server.url });
+    try {
+      expect(await again.setRuleStatus(rule.name, 'SUSPENDED')).toBe(true);
+    } finally {
+      await again.close();
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const suspended = await frames();
+    for (let i = 0; i < 5; i++) await post(http('b'), `evt-rule-s${i}`, 'archive/x');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await frames()).toBe(suspended);
+  }, 60_000);
 
   it('[CP-4] a broker that stops is OFFLINE in the directory, the other stays ACTIVE', async () => {
     expect(await procs.get('a')?.stop()).toBe(0);

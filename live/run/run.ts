@@ -100,6 +100,7 @@ export function liveRefusal(s: Scenario): string | null {
   const ha = s.regions.findIndex((r) => r.ha.length > 0);
   if (ha >= 0) return `regions[${ha}].ha: live mode does not run HA pairs yet (the live broker has no standby mode); simulate this scenario instead`;
   if (s.acl.length > 0) return 'acl: live mode does not give its load generator and subscribers principals yet (live brokers take policies from their own config); simulate this scenario instead';
+  if (s.routes.length > 0) return 'routes: live brokers take operator routing rules from their control plane (controlPlane:, event_routing_rules); simulate this scenario instead';
   const fn = s.subscribers.findIndex((x) => x.function !== undefined);
   if (fn >= 0) return `subscribers[${fn}].function: a simulated handler; live, a function subscription calls a real endpoint (the broker config's functions:); simulate this scenario instead`;
   const pops = expandSubscribers(s).length;

@@ -17,6 +17,7 @@
  */
 import { checkAssertionSyntax } from '../expect.ts';
 import { resolveAcl } from './acl.ts';
+import { resolveRoutes } from './routes.ts';
 import type { Scenario } from '../types.ts';
 import { quote, type ScenarioPath } from './errors.ts';
 import { type DocumentKind, readYaml, readYamlFile } from './document.ts';
@@ -78,6 +79,7 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
   });
 
   const acl = resolveAcl(src, raw.acl ?? []);
+  const routes = resolveRoutes(src, raw.routes ?? [], topo.regions);
 
   return {
     name: raw.name,
@@ -91,6 +93,7 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
     faults,
     expect: [...(raw.expect ?? [])],
     acl,
+    routes,
     routing,
     model,
     file: src.file,

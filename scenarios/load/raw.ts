@@ -88,6 +88,7 @@ export interface RawScenario {
   faults?: RawFault[];
   expect?: string[];
   acl?: AclEntrySpec[];
+  routes?: Array<{ name: string; pattern: string; filter?: string; to: string }>;
   routing?: RawRouting;
   model?: { connectionBytes?: string; transportOverhead?: string };
 }
