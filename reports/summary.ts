@@ -19,6 +19,7 @@ export function toSummary(r: RunResult & { readonly mode?: string; readonly live
     brokers: r.brokers.map((b) => ({ ...b, routes: Object.fromEntries(b.routes) })),
     drops: r.drops,
     acl: r.acl,
+    schemas: r.schemas,
     convergence: r.convergence,
     faults: r.faults,
     populations: r.populations,

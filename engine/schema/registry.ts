@@ -356,6 +356,19 @@ export class SchemaRegistry {
     return result;
   }
 
+  /** Whether any subject applies to an event (no allocation once `type` is memoized). */
+  subjectsApply(topic: string, type: string): boolean {
+    if (!this.#enforcing) return false;
+    if (this.#typed(type).length > 0) return true;
+    for (const s of this.#topics) if (levelsMatch(s.key.levels as readonly string[], topic)) return true;
+    return false;
+  }
+
+  /** The subjects that apply to an event, in the order they are checked [SCHEMA-7] (a new list: for tools, not per event). */
+  subjectsFor(topic: string, type: string): Subject[] {
+    return [...this.#typed(type), ...this.#topics.filter((s) => levelsMatch(s.key.levels as readonly string[], topic))];
+  }
+
   /** Subjects that apply to `type`: the exact one, then globs (memoized per type). */
   #typed(type: string): readonly Subject[] {
     let found = this.#byType.get(type);

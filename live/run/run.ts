@@ -42,7 +42,7 @@ import { expandSubscribers, regionOf } from '../../sim/workload.ts';
 import { BrokerProcess } from '../process.ts';
 import { shapeOf } from '../shaper.ts';
 import { LiveFaults } from './faults.ts';
-import { brokerFigures, deniedByPrincipal, diff, dropsByCause, faultFigures, linkFigures, round, sum, type Totals, totalsOf } from './figures.ts';
+import { brokerFigures, deniedByPrincipal, diff, dropsByCause, faultFigures, linkFigures, round, schemaFiguresLive, sum, type Totals, totalsOf } from './figures.ts';
 import { writeMesh, type WrittenMesh } from './mesh.ts';
 import { nowMs, type GeneratorReport, ScenarioPublishers } from './publishers.ts';
 import { BrokerCounters, scrape } from './scrape.ts';
@@ -100,6 +100,9 @@ export function liveRefusal(s: Scenario): string | null {
   const ha = s.regions.findIndex((r) => r.ha.length > 0);
   if (ha >= 0) return `regions[${ha}].ha: live mode does not run HA pairs yet (the live broker has no standby mode); simulate this scenario instead`;
   if (s.acl.length > 0) return 'acl: live mode does not give its load generator and subscribers principals yet (live brokers take policies from their own config); simulate this scenario instead';
+  if (s.schemas.length > 0 || s.publishers.some((p) => p.data !== null)) {
+    return "schemas: and data: live mode's load generator sends padded payloads, not rendered data, yet (live brokers take schemas from their own config); simulate this scenario instead";
+  }
   const pops = expandSubscribers(s).length;
   if (pops > LIVE_MAX_POPULATIONS) return `live mode opens one connection per subscriber population; this scenario has ${pops} (at most ${LIVE_MAX_POPULATIONS})`;
   return null;
@@ -388,6 +391,7 @@ export class LiveRun {
     const brokers = brokerFigures(s, ids, region, pops, popDelivered, counters, routesAtEnd, (id) => this.#running.get(id)?.proc?.alive === true);
     const drops = dropsByCause(ids.map(counters));
     const aclLive = aclFigures(s.acl.length, deniedByPrincipal(ids.map(counters)));
+    const schemasLive = schemaFiguresLive(s.schemas.length, ids.map(counters));
     const duplicates = checked?.duplicates ?? 0;
     const missing = Math.max(0, expected - (delivered - duplicates));
     // Faults and convergence, from the brokers' own events.
@@ -425,8 +429,10 @@ export class LiveRun {
         droppedSlowConsumer: drops.slowConsumer,
         droppedSpoolFull: drops.spoolFull,
         denied: aclLive.denied.publish,
+        invalid: schemasLive.invalid,
       },
       acl: aclLive,
+      schemas: schemasLive,
       latencyMs: { local: local.block(), crossRegion: cross.block() },
       wan: {
         mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),
