@@ -15,6 +15,8 @@ import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { estimateText } from '../sim/preflight/index.ts';
 import { CliError, durationOption } from './options.ts';
+import { type ExplainOptions, explainCommand } from './explain.ts';
+import { hashSecretCommand } from './hash-secret.ts';
 import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
 import { type SubscribeOptions, subscribeCommand } from './subscribe.ts';
@@ -152,6 +154,34 @@ program
   });
 
 program
+  .command('explain')
+  .description('why an event did or did not reach a broker or region: every gate (policy, interest, selectors, routes, hop limit, subscriptions) in the order the engine applies it')
+  .argument('[scenario]', 'scenario file, simulated up to --at (or --live for a running mesh)')
+  .requiredOption('--from <broker>', 'the publishing broker')
+  .requiredOption('--topic <topic>', "the event's topic")
+  .requiredOption('--to <target>', 'a broker id or a region id')
+  .option('--at <time>', 'simulated time to ask at, e.g. 5s (default: the end of the scenario)')
+  .option('--seed <n>', "seed (default: the scenario's)")
+  .option('--header <name=value>', 'an event header (repeatable): numbers and true/false as such', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--type <type>', 'CloudEvents type (default com.meshtwin.event)')
+  .option('--principal <principal>', 'who publishes (default anonymous)')
+  .option('--guaranteed', 'the guaranteed delivery class (default realtime)')
+  .option('--live <urls>', "a running mesh: its brokers' HTTP edges, comma-separated")
+  .option('--json', 'the gates as JSON')
+  .action(async (file: string | undefined, opts: ExplainOptions) => {
+    for (const line of await explainCommand(file, opts)) process.stdout.write(`${line}\n`);
+  });
+
+program
+  .command('hash-secret')
+  .description('hash a secret for a broker config (auth.users[].hash), or make an API token (auth.tokens)')
+  .argument('[secret]', "the password to hash (an MQTT user's); give --token instead to make a token")
+  .option('--token <name>', 'make a new API token NAME.SECRET: prints the token (for the client) and its config entry')
+  .action(async (secret: string | undefined, opts: { token?: string }) => {
+    for (const line of await hashSecretCommand(secret, opts)) process.stdout.write(`${line}\n`);
+  });
+
+program
   .command('broker')
   .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
   .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
@@ -166,6 +196,7 @@ program
   .option('--filter <selector>', 'SQL-like selector over the event\'s headers, e.g. "amountCents > 1000"')
   .option('--durable <name>', 'a durable session (WebSocket): kept by the broker across disconnects and restarts')
   .option('--count <n>', 'exit after n events')
+  .option('--token <token>', "an API token (NAME.SECRET) when the broker's auth asks for one")
   .action(async (opts: SubscribeOptions) => {
     await subscribeCommand(opts);
     // A closed WebSocket or gRPC channel can leave a keep-alive timer behind: the command is done.

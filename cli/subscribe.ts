@@ -5,7 +5,7 @@
  * is UTF-8). What `nats sub` is to NATS: a way to see the mesh deliver, from a shell. A refused
  * subscription (a bad pattern or filter) is one line and exit 2; Ctrl-C ends it (exit 0).
  */
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ClientDuplexStream, Metadata, type ServiceError } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from '../live/edge/grpc.ts';
 import { CliError } from './options.ts';
@@ -17,6 +17,8 @@ export interface SubscribeOptions {
   readonly filter?: string;
   readonly durable?: string;
   readonly count?: string;
+  /** An API token (NAME.SECRET) for the broker's auth [AUTH-1]. */
+  readonly token?: string;
 }
 
 export async function subscribeCommand(opts: SubscribeOptions): Promise<void> {
@@ -47,7 +49,7 @@ function viaWebSocket(opts: SubscribeOptions, print: (line: string) => boolean):
     ...(opts.durable === undefined ? {} : { durable: opts.durable }),
   }).toString();
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(base);
+    const ws = new WebSocket(base, opts.token === undefined ? {} : { headers: { authorization: `Bearer ${opts.token}` } });
     process.once('SIGINT', () => ws.close());
     ws.on('message', (m) => {
       if (print(String(m))) ws.close();
@@ -67,7 +69,9 @@ function viaWebSocket(opts: SubscribeOptions, print: (line: string) => boolean):
 function viaGrpc(opts: SubscribeOptions, print: (line: string) => boolean): Promise<void> {
   const Service = loadSubscriptionService();
   const client = new Service(opts.grpc as string, credentials.createInsecure()) as unknown as { Subscribe(): ClientDuplexStream<WireSubscriptionRequest, WireEventEnvelope>; close(): void };
-  const call = client.Subscribe();
+  const metadata = new Metadata();
+  if (opts.token !== undefined) metadata.set('authorization', `Bearer ${opts.token}`);
+  const call = (client as unknown as { Subscribe(m: Metadata): ClientDuplexStream<WireSubscriptionRequest, WireEventEnvelope> }).Subscribe(metadata);
   return new Promise((resolve, reject) => {
     const end = (): void => {
       call.cancel();

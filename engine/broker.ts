@@ -2,8 +2,10 @@
 export { Broker } from './broker/broker.ts';
 export { BrokerView, type InterestImage } from './broker/view.ts';
 export { ACL_DOC, aclFromBody, supersedes, type GovernanceDocument } from './broker/governance.ts';
+export type { Gate, GateResult } from './broker/explain.ts';
 export {
   ANONYMOUS,
+  INTERNAL,
   GUARANTEED_DEFAULTS,
   durableConfigFor,
   durableFor,

@@ -23,6 +23,8 @@ export class LinkStateDb {
   private readonly adverts = new Map<BrokerId, Advert>();
   /** destination → first hop, recomputed by `computeRoutes`. */
   private nextHops = new Map<BrokerId, BrokerId>();
+  /** Path cost to each reachable broker, from the last computeRoutes. */
+  private costs = new Map<BrokerId, number>();
 
   constructor(readonly self: BrokerId) {}
 
@@ -54,6 +56,11 @@ export class LinkStateDb {
   /** The first hop toward `dest`, or undefined when unreachable (or dest is self). */
   nextHop(dest: BrokerId): BrokerId | undefined {
     return this.nextHops.get(dest);
+  }
+
+  /** The shortest path's cost to `dest` (undefined when unreachable). */
+  distance(dest: BrokerId): number | undefined {
+    return this.costs.get(dest);
   }
 
   /** A snapshot of the routing table: destination → next hop, sorted by destination. */
@@ -106,6 +113,7 @@ export class LinkStateDb {
       }
     }
     this.nextHops = first;
+    this.costs = dist;
     return changed;
   }
 

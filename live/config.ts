@@ -11,8 +11,11 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { AclEntrySpec } from '../engine/acl.ts';
 import type { BrokerConfig } from '../engine/broker.ts';
+import { type AuthConfig, type AuthTokenSpec, type AuthUserSpec, isStoredSecret } from './auth.ts';
 import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
+import { resolveAcl } from '../scenarios/load/acl.ts';
 import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
@@ -71,6 +74,10 @@ export interface LiveBrokerConfig {
   /** The engine's config (neighbors from the peers). */
   readonly broker: BrokerConfig;
   readonly logLevel: string;
+  /** Client credentials (live/auth.ts). */
+  readonly auth: AuthConfig;
+  /** The policy this broker starts with, as version 1 (empty: none) [ACL-1][GOV-1]. */
+  readonly acl: readonly AclEntrySpec[];
 }
 
 interface RawConfig {
@@ -95,6 +102,8 @@ interface RawConfig {
   };
   routing?: { helloInterval?: string; deadInterval?: string; hopLimit?: number; retransmit?: string; ackDelay?: string; ledgerTtl?: string; spool?: string };
   log?: { level?: string };
+  auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
+  acl?: AclEntrySpec[];
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -225,5 +234,26 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     },
     broker,
     logLevel: raw.log?.level ?? 'info',
+    auth: resolveAuth(src, raw.auth ?? {}),
+    acl: resolveAcl(src, raw.acl ?? []),
   };
+}
+
+function resolveAuth(src: Source, a: NonNullable<RawConfig['auth']>): AuthConfig {
+  const stored = (path: (string | number)[], hash: string): void => {
+    if (!isStoredSecret(hash)) throw src.error(path, 'value', 'a hashed secret scrypt:SALT:HASH, as `meshtwin hash-secret` prints it', quote(hash.length > 20 ? `${hash.slice(0, 20)}…` : hash));
+  };
+  const names = new Set<string>();
+  (a.tokens ?? []).forEach((t, i) => {
+    if (names.has(t.name)) throw src.error(['auth', 'tokens', i, 'name'], 'value', 'each token name once', `${quote(t.name)} a second time`);
+    names.add(t.name);
+    stored(['auth', 'tokens', i, 'hash'], t.hash);
+  });
+  const users = new Set<string>();
+  (a.users ?? []).forEach((u, i) => {
+    if (users.has(u.username)) throw src.error(['auth', 'users', i, 'username'], 'value', 'each username once', `${quote(u.username)} a second time`);
+    users.add(u.username);
+    stored(['auth', 'users', i, 'hash'], u.hash);
+  });
+  return { tokens: a.tokens ?? [], users: a.users ?? [], anonymous: a.anonymous ?? true, admins: a.admins ?? [] };
 }

@@ -239,7 +239,8 @@ export class BrokerMetrics {
     counter('meshtwin_mqtt_malformed_total', 'Connections closed for a malformed, oversized or out-of-place packet.', () => c.malformed);
     counter('meshtwin_mqtt_keepalive_timeouts_total', 'Connections closed for silence beyond 1.5 times their keep-alive.', () => c.keepAliveTimeouts);
     counter('meshtwin_mqtt_publish_refused_total', 'MQTT publishes refused (topic, format, spool full, draining).', () => c.publishRefused);
-    counter('meshtwin_mqtt_subscribe_refused_total', 'MQTT subscriptions refused (invalid filter, deny list).', () => c.subscribeRefused);
+    counter('meshtwin_mqtt_subscribe_refused_total', 'MQTT subscriptions refused (invalid filter, deny list, policy).', () => c.subscribeRefused);
+    counter('meshtwin_mqtt_auth_refused_total', 'MQTT CONNECTs refused for their credentials (CONNACK 0x86/0x87).', () => c.authRefused);
     counter('meshtwin_mqtt_wills_published_total', 'Will messages published.', () => c.willsPublished);
     counter('meshtwin_mqtt_redelivered_total', 'QoS 1/2 messages sent again with DUP to a reconnecting session.', () => c.redelivered);
     byLabel('meshtwin_mqtt_published_total', 'MQTT publishes taken into the mesh, by QoS.', 'qos', () => byQos(c.published));

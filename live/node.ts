@@ -16,7 +16,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
-import { durableConfigFor } from '../engine/broker.ts';
+import { ACL_DOC, durableConfigFor } from '../engine/broker.ts';
+import { Authenticator } from './auth.ts';
 import type { LiveBrokerConfig } from './config.ts';
 import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
 import { edgeHttp } from './edge/http.ts';
@@ -24,6 +25,8 @@ import { HostPort } from './edge/port.ts';
 import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
+import { policyRoutes } from './edge/policy.ts';
+import { explainRoutes } from './edge/explain.ts';
 import { MqttEdge } from './edge/mqtt/edge.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
@@ -90,6 +93,8 @@ export class BrokerNode {
   links!: MeshLinks;
   /** The MQTT edge, when the config has an MQTT listener (edge.mqtt or edge.mqtts). */
   mqtt: MqttEdge | null = null;
+  /** Who clients are (live/auth.ts). */
+  readonly auth: Authenticator;
 
   /** Lifecycle lines (ready with its ports, draining, drained) are written whatever the log level: supervisors read them. */
   readonly #lifecycle: Logger;
@@ -98,6 +103,7 @@ export class BrokerNode {
     readonly config: LiveBrokerConfig,
     readonly log: Logger,
   ) {
+    this.auth = new Authenticator(config.auth);
     this.#lifecycle = log.child({}, { level: 'info' });
     this.failed = new Promise<never>((_, reject) => {
       this.#failed = reject;
@@ -153,6 +159,8 @@ export class BrokerNode {
     this.host = host;
     port = new HostPort(host, store, c.edge.queueLimit, (e) => this.#fail(e));
     this.port = port;
+    // [GOV-1] The configured policy is version 1 (origin ""): a newer one from the mesh replaces it.
+    if (c.acl.length > 0) host.broker.offerDocument(host.now(), { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(c.acl) });
     host.start();
     this.#closers.push(() => host.stop());
     // [SESS-5] Sessions subscribe again before the mesh links: interest never lapses.
@@ -161,7 +169,7 @@ export class BrokerNode {
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });
     const m = c.edge.mqtt;
-    if (m.listen !== null || m.tls !== null) this.mqtt = new MqttEdge(port, m, c.dataDir, () => host.now());
+    if (m.listen !== null || m.tls !== null) this.mqtt = new MqttEdge(port, m, c.dataDir, () => host.now(), this.auth);
     this.metrics = new BrokerMetrics({
       host,
       edge: port.counters,
@@ -196,9 +204,11 @@ export class BrokerNode {
       }
       res.json({ ports: m.ports, connections: m.connections.size, retained: m.retained.size, counters: m.counters, sessions: m.list() });
     });
-    app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog }));
+    app.use(policyRoutes(host, this.auth, c.edge.maxEventBytes));
+    app.use(explainRoutes(host, c.region));
+    app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog, authenticate: (req) => this.auth.bearer(req.headers.authorization) }));
     const http = createServer(app);
-    const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions });
+    const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions, authenticate: (authorization) => this.auth.bearer(authorization) });
     try {
       this.ports.http = await listen(http, c.edge.http);
     } catch (e) {
@@ -228,7 +238,7 @@ export class BrokerNode {
       const addr = c.edge.grpc;
       let grpc: GrpcEdge;
       try {
-        grpc = await startGrpcEdge(port, `${addr.host}:${addr.port}`);
+        grpc = await startGrpcEdge(port, `${addr.host}:${addr.port}`, { authenticate: (authorization) => this.auth.bearer(authorization) });
       } catch (e) {
         throw listenError('edge.grpc', addr, e);
       }

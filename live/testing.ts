@@ -5,7 +5,7 @@
  * gRPC). Every wait is bounded; every process and socket is the caller's to stop (stopAll).
  */
 import { createConnection, createServer, type Socket } from 'node:net';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
 export { freePorts, type MeshBroker as TestBroker, type MeshLink, type WrittenMesh as TestMesh, writeMesh } from './run/mesh.ts';
@@ -58,7 +58,7 @@ export async function metric(http: number, name: string, labels: Readonly<Record
 /** POST one event in binary mode; returns the status and body. */
 export async function publish(
   http: number,
-  e: { id: string; topic: string; data: unknown; delivery?: 'guaranteed' | 'realtime'; type?: string },
+  e: { id: string; topic: string; data: unknown; delivery?: 'guaranteed' | 'realtime'; type?: string; token?: string },
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://127.0.0.1:${http}/v1/events/publish`, {
     method: 'POST',
@@ -70,6 +70,7 @@ export async function publish(
       'CE-ID': e.id,
       'CE-Topic': e.topic,
       ...(e.delivery === undefined ? {} : { 'CE-Delivery': e.delivery }),
+      ...(e.token === undefined ? {} : { Authorization: `Bearer ${e.token}` }),
     },
     body: JSON.stringify(e.data),
   });
@@ -82,8 +83,8 @@ export class WsClient {
   readonly ws: WebSocket;
   readonly open: Promise<void>;
 
-  constructor(http: number, pattern: string, filter?: string) {
-    const q = new URLSearchParams({ pattern, ...(filter === undefined ? {} : { filter }) });
+  constructor(http: number, pattern: string, filter?: string, token?: string) {
+    const q = new URLSearchParams({ pattern, ...(filter === undefined ? {} : { filter }), ...(token === undefined ? {} : { token }) });
     this.ws = new WebSocket(`ws://127.0.0.1:${http}/v1/subscribe?${q}`);
     this.ws.on('message', (m) => this.events.push(JSON.parse(String(m)) as Record<string, unknown>));
     this.ws.on('error', () => {});
@@ -109,14 +110,16 @@ export class GrpcClient {
   readonly call: ClientDuplexStream<WireSubscriptionRequest, WireEventEnvelope>;
   readonly #client: { close(): void };
 
-  constructor(port: number) {
+  constructor(port: number, token?: string) {
     const Service = loadSubscriptionService();
     const client = new Service(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
-      Subscribe(): ClientDuplexStream<WireSubscriptionRequest, WireEventEnvelope>;
+      Subscribe(m: Metadata): ClientDuplexStream<WireSubscriptionRequest, WireEventEnvelope>;
       close(): void;
     };
     this.#client = client;
-    this.call = client.Subscribe();
+    const metadata = new Metadata();
+    if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+    this.call = client.Subscribe(metadata);
     this.call.on('data', (e: WireEventEnvelope) => this.events.push(e));
     this.call.on('error', () => {});
   }

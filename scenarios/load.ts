@@ -8,6 +8,7 @@
  *   workload.ts  publishers, subscribers, templates, selectors [LOAD-5]
  *   faults.ts    faults and their sequence [LOAD-3]
  *   routing.ts   routing and model settings: one table of defaults [LOAD-6]
+ *   acl.ts       policy entries, compiled as the engine will [LOAD-8]
  *   document.ts  YAML text → data and positions, size and alias bounds [LOAD-7]
  *   parse.ts     entry points
  * This file keeps the public API in one place.

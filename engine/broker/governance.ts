@@ -6,8 +6,9 @@
  * [GOV-1] A document is (doc, origin, version, body): `doc` names it ("acl", "schemas"),
  *         `origin` is the broker where this version was made, `body` its JSON.
  * [GOV-2] Order: the higher version wins; between equal versions (two brokers changed the
- *         document at once, each from the same last version) the greater origin id, so every
- *         broker settles on the same one in any arrival order.
+ *         document at once, each from the same last version) the greater origin id, then the
+ *         greater body (brokers whose configs disagree on version 1, origin ""), so every broker
+ *         settles on the same one in any arrival order.
  * [GOV-3] A broker offered a newer version installs it and floods the frame's bytes to every up
  *         neighbor but the sender; an older or equal one goes no further (no echo storms).
  * [GOV-4] When an adjacency comes up, each side sends the other every document it holds (with
@@ -38,7 +39,8 @@ export interface GovernanceDocument {
 export function supersedes(a: GovernanceDocument, b: GovernanceDocument | undefined): boolean {
   if (b === undefined) return true;
   if (a.version !== b.version) return a.version > b.version;
-  return a.origin > b.origin;
+  if (a.origin !== b.origin) return a.origin > b.origin;
+  return a.body > b.body;
 }
 
 /** The policy a document's body describes; UsageError when it does not compile. */

@@ -125,6 +125,13 @@ export interface PublishInput {
 export const ANONYMOUS = 'anonymous';
 
 /**
+ * [ACL-7] The brokers' own publishes (MQTT retained replication on `$mesh/`): the policy governs
+ * clients, never the mesh's own bookkeeping. No client authenticates as it (auth.ts makes
+ * principals with a `token:`, `mqtt:` or `cert:` prefix, or `anonymous`).
+ */
+export const INTERNAL = '$internal';
+
+/**
  * 'backpressure': a guaranteed event that would need spool space the broker does not have
  * [SPOOL-1]; 'denied': the policy does not let the principal publish it [ACL-3]; 'invalid-data':
  * a schema that applies to it rejects its data (`Broker.schemaRefusal()` says why) [SCHEMA-7].

@@ -396,6 +396,8 @@ function finish(attrs: Readonly<Record<string, unknown>>, time: string | undefin
   if (typeof topic !== 'string') return { ok: false, error: `${topicAttr} must be a string topic` };
   const badTopic = validateTopic(topic);
   if (badTopic !== null) return { ok: false, error: `invalid topic ${JSON.stringify(topic)}: ${badTopic}` };
+  // The brokers' own topics (MQTT retained replication) are not for clients to publish on.
+  if (topic.startsWith('$mesh/')) return { ok: false, error: `invalid topic ${JSON.stringify(topic)}: $mesh/ topics are the brokers' own` };
   const delivery = attrs['delivery'] ?? 'realtime';
   if (delivery !== 'realtime' && delivery !== 'guaranteed') return { ok: false, error: `delivery must be "guaranteed" or "realtime", got ${JSON.stringify(delivery)}` };
 

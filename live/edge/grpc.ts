@@ -46,7 +46,8 @@ import type { LocalSubscription } from '../../engine/broker.ts';
 import { SelectorError } from '../../engine/selector/index.ts';
 import { type Envelope, type Headers, UsageError } from '../../engine/types.ts';
 import { deliveredContentType } from './cloudevent.ts';
-import type { EdgePort, EdgeSubscriber } from './port.ts';
+import type { AuthResult } from '../auth.ts';
+import { type EdgePort, type EdgeSubscriber, PolicyError } from './port.ts';
 
 /** The contract's file in the repository. */
 export const PROTO_PATH = fileURLToPath(new URL('../../proto/eventmesh/v1/subscription.proto', import.meta.url));
@@ -129,6 +130,11 @@ export interface GrpcEdgeOptions {
   readonly closeGraceMs?: number;
   /** Serve TLS instead of plaintext. */
   readonly tls?: GrpcEdgeTls;
+  /**
+   * Who the client is [AUTH-1], from the call's `authorization` metadata (`Bearer NAME.SECRET`):
+   * a refusal ends the stream UNAUTHENTICATED; the policy's, PERMISSION_DENIED [ACL-4].
+   */
+  readonly authenticate?: (authorization: string | undefined) => Promise<AuthResult>;
 }
 
 /** Counters for metrics. */
@@ -172,6 +178,8 @@ class BadRequest extends Error {}
 class SubscribeStream implements EdgeSubscriber {
   readonly kind = 'grpc';
   clientId = '';
+  /** [AUTH-1] Set once the call's credentials are checked (undefined: not policed). */
+  principal: string | undefined;
   /** By (pattern, filter) as the client gave them [GRPC-2] (a `$share/…` subscription's own pattern is the bare one). */
   readonly subs = new Map<string, { readonly pattern: string; readonly filter: string | null; readonly sub: LocalSubscription }>();
   #open = true;
@@ -195,7 +203,7 @@ class SubscribeStream implements EdgeSubscriber {
         const key = JSON.stringify([req.topic_pattern, filter]);
         if (this.subs.has(key)) return;
         // Throws UsageError or SelectorError with a message fit for the client.
-        this.subs.set(key, { pattern: req.topic_pattern, filter, sub: this.port.subscribe(req.topic_pattern, filter, this) });
+        this.subs.set(key, { pattern: req.topic_pattern, filter, sub: this.port.subscribe(req.topic_pattern, filter, this, true, this.principal) });
         this.counters.subscribes++;
         return;
       }
@@ -275,16 +283,34 @@ export async function startGrpcEdge(port: EdgePort, address: string, opts: GrpcE
         stream.release();
         open.delete(stream);
       };
+      // [AUTH-1] Requests wait for the credentials check (then-callbacks keep their order).
+      const header = call.metadata.get('authorization')[0];
+      const ready =
+        opts.authenticate === undefined
+          ? Promise.resolve(true)
+          : opts.authenticate(typeof header === 'string' ? header : undefined).then((who) => {
+              if (who.ok) stream.principal = who.principal;
+              else {
+                counters.rejected++;
+                stream.fail(status.UNAUTHENTICATED, who.error);
+                open.delete(stream);
+              }
+              return who.ok;
+            });
       call.on('data', (req: WireSubscriptionRequest) => {
-        try {
-          stream.handleRequest(req);
-        } catch (e) {
-          // The port throws UsageError/SelectorError for a client's mistake; anything else is ours.
-          const clientFault = e instanceof BadRequest || e instanceof UsageError || e instanceof SelectorError;
-          if (clientFault) counters.rejected++;
-          stream.fail(clientFault ? status.INVALID_ARGUMENT : status.INTERNAL, refusal(e, req));
-          open.delete(stream);
-        }
+        void ready.then((ok) => {
+          if (!ok || !stream.open) return;
+          try {
+            stream.handleRequest(req);
+          } catch (e) {
+            // The port throws UsageError/SelectorError/PolicyError for a client's mistake; anything else is ours.
+            const denied = e instanceof PolicyError;
+            const clientFault = denied || e instanceof BadRequest || e instanceof UsageError || e instanceof SelectorError;
+            if (clientFault) counters.rejected++;
+            stream.fail(denied ? status.PERMISSION_DENIED : clientFault ? status.INVALID_ARGUMENT : status.INTERNAL, refusal(e, req));
+            open.delete(stream);
+          }
+        });
       });
       // The client half-closed: nothing more will be asked, so nothing more is owed.
       call.on('end', () => {

@@ -27,6 +27,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ingestBinary, ingestStructured, ingestStructuredValue, type IngestError, type Ingested, MIME_BATCH, mediaType, modeOf } from './cloudevent.ts';
+import type { AuthResult } from '../auth.ts';
 import type { EdgePort, EdgePublish, EdgePublishResult } from './port.ts';
 
 export interface EdgeHttpOptions {
@@ -40,6 +41,8 @@ export interface EdgeHttpOptions {
   readonly retryAfterS?: number;
   /** Structured log lines (refusals by the broker, internal errors with their stack). */
   readonly log?: (obj: Record<string, unknown>) => void;
+  /** Who the client is [AUTH-1] (default: everyone is `anonymous`); a refusal is a 401. */
+  readonly authenticate?: (req: Request) => Promise<AuthResult>;
 }
 
 /** The publish path (seed 002). */
@@ -72,12 +75,15 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
       const mode = modeOf(media);
       if (typeof mode !== 'string') return refuse(res, mode);
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const who = opts.authenticate === undefined ? undefined : await opts.authenticate(req);
+      if (who !== undefined && !who.ok) return res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: who.error });
+      const principal = who?.principal;
 
       if (mode === 'batch') {
         const events = parseBatch(body, opts.maxEventBytes, maxBatchEvents);
         if (!Array.isArray(events)) return refuse(res, events);
         const answers: PublishAnswer[] = [];
-        const results = await port.publishBatch(events as EdgePublish[]);
+        const results = await port.publishBatch(principal === undefined ? (events as EdgePublish[]) : (events as EdgePublish[]).map((e) => ({ ...e, principal })));
         for (let i = 0; i < results.length; i++) {
           const e = events[i] as EdgePublish;
           const r = results[i] as EdgePublishResult;
@@ -102,7 +108,7 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
         ingested = ingestStructured(body.toString('utf8'));
       } else ingested = ingestBinary(req.headers, body);
       if (!ingested.ok) return refuse(res, { status: 400, error: ingested.error });
-      const e = ingested.publish;
+      const e = principal === undefined ? ingested.publish : { ...ingested.publish, principal };
       const r = await port.publish(e);
       switch (r.status) {
         case 'accepted':

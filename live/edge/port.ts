@@ -59,8 +59,15 @@ export interface EdgePort {
    * filter. `paced: false` is for a subscriber that keeps its own bounded queue (an MQTT session,
    * which calls `consumed` at once): the engine then hands it every match as it happens.
    */
-  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced?: boolean): LocalSubscription;
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced?: boolean, principal?: string): LocalSubscription;
+  /** [ACL-4] Throws PolicyError (counted) when the policy refuses `principal` the pattern. */
+  authorize(principal: string, pattern: string): void;
   unsubscribe(sub: LocalSubscription): void;
+}
+
+/** [ACL-4] A subscription the policy refuses (HTTP/WebSocket 403, MQTT SUBACK 0x87, gRPC PERMISSION_DENIED). */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
 }
 
 const UNAVAILABLE: EdgePublishResult = { status: 'unavailable' };
@@ -165,8 +172,17 @@ export class HostPort implements EdgePort {
     }
   }
 
-  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced = true): LocalSubscription {
-    const sub = this.host.broker.subscribe(this.host.now(), pattern, filter, 1, subscriber);
+  authorize(principal: string, pattern: string): void {
+    const d = this.host.broker.authorizeSubscribe(principal, pattern);
+    if (d.allowed) return;
+    const by = d.by === 'deny' ? `denied by ${d.entry} (${d.rule})` : 'no policy entry allows it';
+    throw new PolicyError(`${principal} may not subscribe to ${pattern}: ${by} (policy v${this.host.broker.policy.version})`);
+  }
+
+  /** [ACL-4] With a principal, the policy decides first: a refusal throws PolicyError. */
+  subscribe(pattern: string, filter: string | null, subscriber: EdgeSubscriber, paced = true, principal?: string): LocalSubscription {
+    if (principal !== undefined) this.authorize(principal, pattern);
+    const sub = this.host.broker.subscribe(this.host.now(), pattern, filter, 1, subscriber, principal);
     if (paced) this.host.broker.pace(sub, this.queueLimit);
     return sub;
   }

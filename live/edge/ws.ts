@@ -36,7 +36,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { LocalSubscription } from '../../engine/broker.ts';
 import type { Envelope } from '../../engine/types.ts';
 import { toStructured } from './cloudevent.ts';
-import type { EdgePort, EdgeSubscriber } from './port.ts';
+import type { AuthResult } from '../auth.ts';
+import { type EdgePort, type EdgeSubscriber, PolicyError } from './port.ts';
 import { type SessionClient, SessionError, type SessionHub } from './sessions.ts';
 
 export interface EdgeSubscribeOptions {
@@ -47,6 +48,11 @@ export interface EdgeSubscribeOptions {
   readonly log?: (obj: Record<string, unknown>) => void;
   /** Durable sessions (`&durable=NAME`) [SESS-5..8]; without it the parameter is refused. */
   readonly sessions?: SessionHub;
+  /**
+   * Who the client is [AUTH-1], from `Authorization: Bearer` or `?token=` (a browser's WebSocket
+   * cannot set headers); a refusal is a 401. Without it every client is anonymous and unpoliced.
+   */
+  readonly authenticate?: (authorization: string | undefined) => Promise<AuthResult>;
 }
 
 /** The subscribe path. */
@@ -131,12 +137,26 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
       if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
       return;
     }
+    if (opts.authenticate === undefined) {
+      serve(req, socket, head, url, undefined);
+      return;
+    }
+    const token = url.searchParams.get('token');
+    opts.authenticate(token !== null ? `Bearer ${token}` : req.headers.authorization).then(
+      (who) => {
+        if (who.ok) serve(req, socket, head, url, who.principal);
+        else refuseUpgrade(socket, 401, who.error);
+      },
+      (err: unknown) => refuseUpgrade(socket, 400, String(err)),
+    );
+  };
+  const serve = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: string | undefined): void => {
     const pattern = url.searchParams.get('pattern');
     const filterText = url.searchParams.get('filter');
     const filter = filterText === null || filterText.trim() === '' ? null : filterText;
     const durable = url.searchParams.get('durable');
     if (durable !== null) {
-      serveSession(req, socket, head, durable, pattern === '' ? null : pattern, filter);
+      serveSession(req, socket, head, durable, pattern === '' ? null : pattern, filter, principal);
       return;
     }
     if (pattern === null || pattern === '') {
@@ -146,10 +166,10 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
 
     const subscriber = new WsSubscriber(port, (s) => live.delete(s));
     try {
-      subscriber.sub = port.subscribe(pattern, filter, subscriber);
+      subscriber.sub = port.subscribe(pattern, filter, subscriber, true, principal);
     } catch (err) {
-      // EdgePort.subscribe's messages are fit for the client (UsageError, SelectorError).
-      refuseUpgrade(socket, 400, err instanceof Error ? err.message : String(err));
+      // EdgePort.subscribe's messages are fit for the client (UsageError, SelectorError, PolicyError).
+      refuseUpgrade(socket, err instanceof PolicyError ? 403 : 400, err instanceof Error ? err.message : String(err));
       return;
     }
     live.add(subscriber);
@@ -168,16 +188,20 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
     });
   };
   /** [SESS-5..8] A durable session's connection: the hub, not the connection, owns the subscription. */
-  const serveSession = (req: IncomingMessage, socket: Duplex, head: Buffer, name: string, pattern: string | null, filter: string | null): void => {
+  const serveSession = (req: IncomingMessage, socket: Duplex, head: Buffer, name: string, pattern: string | null, filter: string | null, principal: string | undefined): void => {
     const sessions = opts.sessions;
     if (sessions === undefined) {
       refuseUpgrade(socket, 400, 'durable sessions are not enabled on this endpoint');
       return;
     }
     try {
-      sessions.open(name, pattern, filter);
+      // [ACL-4] The policy decides on the session's pattern at each connection; a durable
+      // session's deliveries are not filtered by type ([ACL-5] applies to the other edges).
+      if (principal !== undefined && pattern !== null) port.authorize(principal, pattern);
+      const open = sessions.open(name, pattern, filter);
+      if (principal !== undefined && pattern === null) port.authorize(principal, open.pattern);
     } catch (err) {
-      refuseUpgrade(socket, err instanceof SessionError ? err.status : 400, err instanceof Error ? err.message : String(err));
+      refuseUpgrade(socket, err instanceof SessionError ? err.status : err instanceof PolicyError ? 403 : 400, err instanceof Error ? err.message : String(err));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -227,9 +251,11 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
 }
 
 /** An HTTP error response on a socket that asked to upgrade, then the end of it (as ws's own refusals). */
-function refuseUpgrade(socket: Duplex, status: 400 | 404 | 409, reason: string): void {
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' } as const;
+
+function refuseUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, reason: string): void {
   const body = reason + '\n';
-  const text = status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : 'Conflict';
+  const text = STATUS_TEXT[status];
   socket.on('error', () => socket.destroy());
   if (!socket.writable) {
     socket.destroy();

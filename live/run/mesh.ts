@@ -83,6 +83,8 @@ export interface MeshOptions {
    * `mqttDenySubscribe: ['secret/#']`).
    */
   readonly mqtt?: { readonly requireClientCert?: boolean; readonly extra?: readonly string[] };
+  /** Top-level config lines added as they are (e.g. `auth:` and `acl:` blocks). */
+  readonly extra?: readonly string[];
 }
 
 /** Writes certificates and configs for `ids` linked by `links` into `dir`, starting the shapers. */
@@ -169,6 +171,7 @@ export async function writeMesh(dir: string, ids: readonly string[], links: read
             ]),
         `routing: ${o.routing ?? '{ helloInterval: 200ms, deadInterval: 1s }'}`,
         `log: { level: ${o.logLevel ?? 'warn'} }`,
+        ...(o.extra ?? []),
         '',
       ].join('\n'),
     );

@@ -16,9 +16,8 @@
  * `alias.resolve` walks the whole document per alias) and at most MAX_ALIASES are expanded;
  * nesting deeper than the parser's stack is an error, not a RangeError.
  */
-import { AclPolicy } from '../../engine/acl.ts';
-import { UsageError } from '../../engine/types.ts';
 import { checkAssertionSyntax } from '../expect.ts';
+import { resolveAcl } from './acl.ts';
 import type { Scenario } from '../types.ts';
 import { quote, type ScenarioPath } from './errors.ts';
 import { type DocumentKind, readYaml, readYamlFile } from './document.ts';
@@ -81,15 +80,7 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
     if (bad !== null) throw src.error(['expect', i], 'value', bad.expected, `${bad.found} at column ${bad.column} of ${quote(text)}`);
   });
 
-  const acl = raw.acl ?? [];
-  acl.forEach((entry, i) => {
-    try {
-      new AclPolicy([entry], 1, 'acl');
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      throw src.error(['acl', i], 'value', 'a policy entry whose patterns are topic filters or type globs', e.message.replace(/^acl\[0\]/, `acl[${i}]`));
-    }
-  });
+  const acl = resolveAcl(src, raw.acl ?? []);
 
   return {
     name: raw.name,

@@ -40,8 +40,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import mqtt, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
-import { RC, RC311 } from './codes.ts';
+import { connackCode311, RC, RC311 } from './codes.ts';
 import { encodePacket } from './encoder.ts';
 import type { MqttEdge } from './edge.ts';
 import { ingestPublish, MESH_PREFIX, mqttSource } from './mapping.ts';
@@ -52,6 +53,11 @@ import { validatePattern, validateTopic } from '../../../engine/topic.ts';
 import { parseShared, validateShared } from '../../../engine/share.ts';
 import { SelectorError } from '../../../engine/selector/index.ts';
 import { UsageError } from '../../../engine/types.ts';
+import { ANONYMOUS } from '../../../engine/broker.ts';
+import { PolicyError } from '../port.ts';
+
+/** Packets held while a CONNECT's credentials are checked; more closes the connection. */
+const HELD_MAX = 64;
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const SOCKET_HIGH_WATER = 1 << 20;
@@ -79,6 +85,10 @@ export class MqttConnection implements SessionLink {
   readonly #parser = mqtt.parser();
   #version: 3 | 4 | 5 = 4;
   #connected = false;
+  /** Who the client is [AUTH-1], from its CONNECT. */
+  principal = ANONYMOUS;
+  /** Packets that came while CONNECT's credentials were being checked (replayed after), or null. */
+  #held: Packet[] | null = null;
   #keepAliveMs = 0;
   #lastSeen = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -233,12 +243,18 @@ export class MqttConnection implements SessionLink {
       return;
     }
     if (!this.#connected) {
+      if (this.#held !== null) {
+        // [AUTH-2] CONNECT is being checked: what follows waits (a few packets at most).
+        if (this.#held.length >= HELD_MAX) this.close();
+        else this.#held.push(p);
+        return;
+      }
       if (p.cmd !== 'connect') {
         this.edge.counters.malformed++;
         this.close();
         return;
       }
-      this.#connect(p);
+      this.#authenticate(p);
       return;
     }
     switch (p.cmd) {
@@ -297,6 +313,40 @@ export class MqttConnection implements SessionLink {
         this.edge.counters.malformed++;
         this.disconnect(RC.protocolError, `unexpected ${p.cmd}`);
     }
+  }
+
+  /**
+   * [AUTH-1][AUTH-3] The CONNECT's principal: a username and password (checked off the event
+   * loop), else a TLS client certificate the CA signed (`cert:CN`), else anonymous if allowed.
+   * Bad credentials: CONNACK 0x86 (3.1.1: 4); no credentials where they are required: 0x87 (5).
+   */
+  #authenticate(p: IConnectPacket): void {
+    const auth = this.edge.auth;
+    const tls = this.transport === 'tls' ? (this.socket as TLSSocket) : null;
+    const cn = tls !== null && tls.authorized ? (tls.getPeerCertificate().subject?.CN ?? null) : null;
+    const cert = typeof cn === 'string' ? cn : null;
+    if (p.username === undefined && (cert !== null || auth.config.anonymous)) {
+      this.principal = cert !== null ? `cert:${cert}` : ANONYMOUS;
+      this.#connect(p);
+      return;
+    }
+    this.#held = [];
+    void auth.mqtt(p.username, p.password, cert).then((who) => {
+      const held = this.#held ?? [];
+      this.#held = null;
+      if (this.closed) return;
+      if (!who.ok) {
+        const rc = p.username === undefined ? RC.notAuthorized : RC.badUserNameOrPassword;
+        const version = (p.protocolVersion ?? 4) as 3 | 4 | 5;
+        this.edge.counters.authRefused++;
+        this.#write(version === 5 ? { cmd: 'connack', reasonCode: rc, sessionPresent: false } : { cmd: 'connack', returnCode: connackCode311(rc), sessionPresent: false }, version);
+        this.close();
+        return;
+      }
+      this.principal = who.principal;
+      this.#connect(p);
+      for (const q of held) if (!this.closed) this.#onPacket(q);
+    });
   }
 
   #connect(p: IConnectPacket): void {
@@ -400,7 +450,7 @@ export class MqttConnection implements SessionLink {
       return;
     }
     edge.counters.published[qos]++;
-    const input = ingestPublish(p, this.#source, edge.now());
+    const input = ingestPublish(p, this.#source, edge.now(), this.principal);
     const r = edge.port.publishNow(input);
     if (r.status === 'accepted' && p.retain) edge.port.publishNow(RetainedStore.replication(input, qos, edge.retained.stamp(r.brokerTimestamp)));
     if (r.status !== 'accepted') {
@@ -512,8 +562,13 @@ export class MqttConnection implements SessionLink {
       const sub: Subscription = { text, shared, qos: want.qos, noLocal: want.nl === true, retainAsPublished: want.rap === true, retainHandling: want.rh ?? 0, id: subId, engine: null, handle };
       handle.sub = sub;
       try {
-        sub.engine = edge.port.subscribe(text, selector, handle, false);
+        sub.engine = edge.port.subscribe(text, selector, handle, false, this.principal);
       } catch (e) {
+        if (e instanceof PolicyError) {
+          // [ACL-4] 5.0: 0x87; 3.1.1: 0x80.
+          fail(RC.notAuthorized);
+          continue;
+        }
         if (e instanceof UsageError || e instanceof SelectorError) {
           fail(RC.topicFilterInvalid);
           continue;

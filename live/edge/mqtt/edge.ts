@@ -19,6 +19,7 @@
  * [MQTT-EDGE-5] `close()` (drain): listeners stop, every connection is sent DISCONNECT 0x8B (5.0)
  * and closed, the retained store is written.
  */
+import { Authenticator } from '../../auth.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -50,6 +51,8 @@ export interface MqttCounters extends SessionCounters {
   subscribes: number;
   unsubscribes: number;
   subscribeRefused: number;
+  /** CONNECTs refused for their credentials [AUTH-3]. */
+  authRefused: number;
   willsPublished: number;
   sessionsExpired: number;
 }
@@ -59,6 +62,8 @@ type Will = NonNullable<MqttConnection['will']>;
 interface PendingWill {
   readonly will: Will;
   readonly timer: NodeJS.Timeout | null;
+  /** Its client's principal: the will is policed as that client's publish [ACL-3]. */
+  readonly principal: string;
 }
 
 export class MqttEdge {
@@ -73,6 +78,7 @@ export class MqttEdge {
     subscribes: 0,
     unsubscribes: 0,
     subscribeRefused: 0,
+    authRefused: 0,
     willsPublished: 0,
     sessionsExpired: 0,
     delivered: [0, 0, 0],
@@ -94,6 +100,8 @@ export class MqttEdge {
     readonly config: LiveMqttConfig,
     dataDir: string | null,
     readonly now: () => number,
+    /** Who clients are [AUTH-1] (default: no users; everyone anonymous, or cert:CN over TLS). */
+    readonly auth: Authenticator = new Authenticator(),
   ) {
     this.retained = new RetainedStore(port, dataDir, now);
   }
@@ -199,7 +207,7 @@ export class MqttEdge {
   connectionClosed(conn: MqttConnection, normal: boolean): void {
     this.connections.delete(conn);
     const session = conn.session;
-    if (conn.will !== null && !normal && session !== null && !this.#closing) this.#scheduleWill(conn.clientId, conn.will, session.expiryMs);
+    if (conn.will !== null && !normal && session !== null && !this.#closing) this.#scheduleWill(conn.clientId, conn.will, session.expiryMs, conn.principal);
     if (session === null || session.link !== conn) return;
     session.detach(conn);
     if (session.expiryMs === 0 || this.#closing) {
@@ -220,23 +228,23 @@ export class MqttEdge {
     const pending = this.#wills.get(session.clientId);
     if (pending !== undefined) {
       this.#cancelWill(session.clientId);
-      this.#publishWill(session.clientId, pending.will);
+      this.#publishWill(session.clientId, pending.will, pending.principal);
     }
   }
 
-  #scheduleWill(clientId: string, will: Will, expiryMs: number): void {
+  #scheduleWill(clientId: string, will: Will, expiryMs: number, principal: string): void {
     this.#cancelWill(clientId);
     const delayMs = Math.min((will.properties?.willDelayInterval ?? 0) * 1000, expiryMs);
     if (delayMs === 0) {
-      this.#publishWill(clientId, will);
+      this.#publishWill(clientId, will, principal);
       return;
     }
     const timer = setTimeout(() => {
       this.#wills.delete(clientId);
-      this.#publishWill(clientId, will);
+      this.#publishWill(clientId, will, principal);
     }, delayMs);
     timer.unref();
-    this.#wills.set(clientId, { will, timer });
+    this.#wills.set(clientId, { will, timer, principal });
   }
 
   #cancelWill(clientId: string): void {
@@ -247,7 +255,7 @@ export class MqttEdge {
   }
 
   /** A will, published as its client's PUBLISH would be. */
-  #publishWill(clientId: string, will: Will): void {
+  #publishWill(clientId: string, will: Will, principal: string): void {
     const { willDelayInterval: _, ...props } = will.properties ?? {};
     const qos = will.qos ?? 0;
     const packet: IPublishPacket = {
@@ -259,7 +267,7 @@ export class MqttEdge {
       dup: false,
       ...(Object.keys(props).length > 0 ? { properties: props } : {}),
     };
-    const input = ingestPublish(packet, mqttSource(this.port.id, clientId), this.now());
+    const input = ingestPublish(packet, mqttSource(this.port.id, clientId), this.now(), principal);
     const r = this.port.publishNow(input);
     if (r.status !== 'accepted') return;
     this.counters.willsPublished++;

@@ -34,6 +34,7 @@
  *   `source` and `type` first — the CloudEvents MQTT binding's binary mode. 3.1.1 subscribers get
  *   topic, payload, QoS and retain only.
  */
+import { ANONYMOUS } from '../../../engine/broker.ts';
 import { randomUUID } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Envelope, HeaderValue, Headers } from '../../../engine/types.ts';
@@ -91,7 +92,7 @@ function dataHeaders(payload: Buffer, headers: Record<string, HeaderValue>): voi
  * What a PUBLISH means to the mesh [MQTT-MAP-1]: `source` the publishing client's (mqttSource),
  * `nowMs` epoch ms (the publish time, and the base of the expiry header).
  */
-export function ingestPublish(packet: IPublishPacket, source: string, nowMs: number): EdgePublish {
+export function ingestPublish(packet: IPublishPacket, source: string, nowMs: number, principal?: string): EdgePublish {
   const props = packet.properties;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : (packet.payload as Buffer);
   let id: string | undefined;
@@ -135,6 +136,7 @@ export function ingestPublish(packet: IPublishPacket, source: string, nowMs: num
     payload,
     guaranteed: packet.qos > 0,
     publishedAtMs: nowMs,
+    principal: principal ?? ANONYMOUS,
   };
 }
 

@@ -20,6 +20,7 @@
  * [MQTT-RET-4] A message with a message expiry interval is not served once expired (nor sent:
  * its remaining interval is what the subscriber is told), and is dropped from the store.
  */
+import { INTERNAL } from '../../../engine/broker.ts';
 import { renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalSubscription } from '../../../engine/broker.ts';
@@ -109,7 +110,8 @@ export class RetainedStore implements EdgeSubscriber {
   static replication(input: EdgePublish, qos: 0 | 1 | 2, publishedAtMs: number): EdgePublish {
     const headers: Record<string, HeaderValue> = Object.assign(Object.create(null), input.headers);
     headers['mqttqos'] = qos;
-    return { ...input, id: `${input.id}/retained`, topic: `${RETAINED_PREFIX}${input.topic}`, headers: headers as Headers, guaranteed: true, publishedAtMs };
+    // [ACL-7] The client's publish was policed; its replication is the mesh's own.
+    return { ...input, id: `${input.id}/retained`, topic: `${RETAINED_PREFIX}${input.topic}`, headers: headers as Headers, guaranteed: true, publishedAtMs, principal: INTERNAL };
   }
 
   /** A replication arrived [MQTT-RET-2]. */
