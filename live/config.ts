@@ -16,6 +16,8 @@ import type { BrokerConfig } from '../engine/broker.ts';
 import { type AuthConfig, type AuthTokenSpec, type AuthUserSpec, isStoredSecret } from './auth.ts';
 import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
 import { resolveAcl } from '../scenarios/load/acl.ts';
+import { resolveSchemas } from '../scenarios/load/schemas.ts';
+import type { SubjectSpec } from '../engine/schema/registry.ts';
 import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
@@ -78,6 +80,8 @@ export interface LiveBrokerConfig {
   readonly auth: AuthConfig;
   /** The policy this broker starts with, as version 1 (empty: none) [ACL-1][GOV-1]. */
   readonly acl: readonly AclEntrySpec[];
+  /** The schema registry this broker starts with, as version 1 (empty: none) [SCHEMA-3]. */
+  readonly schemas: readonly SubjectSpec[];
 }
 
 interface RawConfig {
@@ -104,6 +108,7 @@ interface RawConfig {
   log?: { level?: string };
   auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
   acl?: AclEntrySpec[];
+  schemas?: SubjectSpec[];
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -236,6 +241,7 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     logLevel: raw.log?.level ?? 'info',
     auth: resolveAuth(src, raw.auth ?? {}),
     acl: resolveAcl(src, raw.acl ?? []),
+    schemas: resolveSchemas(src, raw.schemas ?? []).specs,
   };
 }
 

@@ -25,6 +25,7 @@ import type { MqttEdge } from './edge/mqtt/edge.ts';
 import { FastHistogram } from './fast-histogram.ts';
 import type { EdgeCounters } from './edge/port.ts';
 import type { LinkCounters, LiveHost } from './host.ts';
+import { schemaMetrics } from './schema-metrics.ts';
 
 /** What the metrics read from; `store` and `refused` are optional parts of a broker. */
 export interface MetricSources {
@@ -150,6 +151,7 @@ export class BrokerMetrics {
         for (const [reason, n] of s.refused) this.inc({ reason }, n);
       },
     });
+    schemaMetrics(this.registry, s.host);
     new Gauge({
       name: 'meshtwin_policy_version',
       help: 'Version of the ACL policy this broker enforces (0: none, everything allowed).',

@@ -24,6 +24,10 @@
  * - 401: a bearer token the broker does not know (auth.ts); 403: the policy does not let the
  *   principal publish the event [ACL-3] (`{"error": "token:ci may not publish ... (policy v2)"}`);
  *   in a batch, a refused event is `"status":"DENIED"` and publishing stops there.
+ * - 400 for data a schema that applies rejects [SCHEMA-7]: `{"error": "data does not match schema
+ *   \"com.acme.order.*\" v2: /amountCents must be integer", "subject", "version", "id", "path":
+ *   "/amountCents", "keyword": "type", "message": "must be integer", "schemaPath"}`; in a batch
+ *   `"status":"INVALID_DATA"` with its `error`, and publishing stops there.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ingestBinary, ingestStructured, ingestStructuredValue, type IngestError, type Ingested, MIME_BATCH, mediaType, modeOf } from './cloudevent.ts';
@@ -51,8 +55,10 @@ export const PUBLISH_PATH = '/v1/events/publish';
 /** One event's answer in a 202 (a batch's element, or the whole body for one event). */
 export interface PublishAnswer {
   readonly eventId: string;
-  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'NOT_PUBLISHED';
+  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'INVALID_DATA' | 'NOT_PUBLISHED';
   readonly brokerTimestamp?: number;
+  /** INVALID_DATA: why [SCHEMA-8]. */
+  readonly error?: string;
 }
 
 /** An express router with `POST /v1/events/publish` over `port` [EDGE-6]. */
@@ -93,10 +99,12 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           }
           if (r.status === 'invalid-topic') throw new Error(`broker refused topic ${JSON.stringify(e.topic)} that validateTopic took`);
           log({ msg: 'publish refused', status: r.status, eventId: e.id, index: i });
+          if (i === 0 && r.status === 'invalid-data') return res.status(400).json(invalidBody(`event 0: ${r.reason}`, r));
           if (i === 0) return r.status === 'denied' ? res.status(403).json({ error: `event 0: ${r.reason}` }) : unavailable(res, r, retryAfterS);
-          answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
+          if (r.status === 'invalid-data') answers.push({ eventId: e.id, status: 'INVALID_DATA', error: r.reason });
+          else answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
           for (let j = i + 1; j < events.length; j++) answers.push({ eventId: (events[j] as EdgePublish).id, status: 'NOT_PUBLISHED' });
-          if (r.status !== 'denied') res.set('Retry-After', String(retryAfterS));
+          if (r.status !== 'denied' && r.status !== 'invalid-data') res.set('Retry-After', String(retryAfterS));
           break;
         }
         return res.status(202).json(answers);
@@ -121,6 +129,8 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           return unavailable(res, r, retryAfterS);
         case 'denied':
           return res.status(403).json({ error: r.reason });
+        case 'invalid-data':
+          return res.status(400).json(invalidBody(r.reason, r));
         default: {
           const never: never = r;
           throw new Error(`unhandled publish result ${JSON.stringify(never)}`);
@@ -144,6 +154,12 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
     return res.status(500).json({ error: 'internal error' });
   });
   return router;
+}
+
+/** [SCHEMA-8] A 400 for data a schema refused: the reason, and the subject, version, data path and ajv's keyword and message apart. */
+function invalidBody(error: string, r: Extract<EdgePublishResult, { status: 'invalid-data' }>): Record<string, unknown> {
+  const f = r.refusal;
+  return { error, subject: f.subject, version: f.version, id: f.id, path: f.error.path, keyword: f.error.keyword, message: f.error.message, schemaPath: f.error.schemaPath };
 }
 
 function refuse(res: Response, e: IngestError): Response {

@@ -66,7 +66,7 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
   if (durationMs <= 0) throw src.error(['duration'], 'value', 'a duration above zero, such as "10s"', quote(raw.duration));
   const warmupMs = src.dur(['warmup'], raw.warmup, '2s');
   const topo = resolveTopology(src, raw);
-  const schemas = resolveSchemas(src, raw);
+  const schemas = resolveSchemas(src, raw.schemas ?? []);
   const publishers = resolveData(src, raw, topo, resolvePublishers(src, raw, topo, durationMs), schemas.registry);
   const { subscribers, templates } = resolveSubscribers(src, raw, topo);
   const faults = resolveFaults(src, raw, topo, durationMs, templates);

@@ -23,9 +23,11 @@ import type { Topology } from './topology.ts';
 const SAMPLE = (broker: string, region: string) => ({ n: 0, i: 0, region, broker, rand: () => 0 });
 const UTF8 = new TextEncoder();
 
-/** The scenario's subjects, checked [SCHEMA-6]; throws ScenarioError on the entry at fault. */
-export function resolveSchemas(src: Source, raw: RawScenario): { specs: SubjectSpec[]; registry: SchemaRegistry } {
-  const specs = raw.schemas ?? [];
+/**
+ * A `schemas:` list (a scenario's or a broker config's), checked [SCHEMA-6]: its subjects and the
+ * registry they make; throws ScenarioError on the entry at fault.
+ */
+export function resolveSchemas(src: Source, specs: readonly SubjectSpec[]): { specs: SubjectSpec[]; registry: SchemaRegistry } {
   try {
     return { specs: [...specs], registry: SchemaRegistry.fromBody(SchemaRegistry.bodyOf(specs, 'schemas'), 1) };
   } catch (e) {
