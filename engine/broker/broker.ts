@@ -194,8 +194,9 @@ export class Broker {
         return 'denied';
       }
     }
-    if (!b.schemas.empty) {
-      // [SCHEMA-7] Refused at ingress: never counted as published, never forwarded.
+    if (!b.schemas.empty && input.principal !== INTERNAL) {
+      // [SCHEMA-7] Refused at ingress: never counted as published, never forwarded. The mesh's
+      // own publishes (a retained replication of an event already checked) are not checked again.
       const checked = b.schemas.validate(input.topic, input.type, input.headers, input.payload);
       if (checked !== 0) b.stats.schemaValidated++;
       if (checked < 0) {

@@ -7,7 +7,7 @@ import { type Harness, seedTopology } from '../../test/harness.ts';
 import { FrameKind } from '../frames.ts';
 import { type Registration, SCHEMAS_DOC, SchemaRegistry } from '../schema/registry.ts';
 import type { Broker } from './broker.ts';
-import type { PublishInput } from './types.ts';
+import { INTERNAL, type PublishInput } from './types.ts';
 
 const ORDER = { type: 'object', properties: { orderId: { type: 'string' }, amountCents: { type: 'integer' } }, required: ['orderId', 'amountCents'] };
 const ORDER_V2 = { ...ORDER, properties: { ...ORDER.properties, amountCents: { type: 'number' } } };
@@ -142,6 +142,13 @@ describe('[SCHEMA-7][SCHEMA-8] enforcement at ingress', () => {
     const us = h.broker('us-1');
     expect(us.handlePublish(h.kernel.now, input(h, 'not json', { type: 'com.other.event' }))).toBe('accepted');
     expect(us.stats).toMatchObject({ published: 1, schemaValidated: 0, invalidData: 0 });
+  });
+
+  it("the mesh's own publishes are not checked again [ACL-7]", () => {
+    const h = registered();
+    const us = h.broker('us-1');
+    expect(us.handlePublish(h.kernel.now, input(h, 'not json', { principal: INTERNAL }))).toBe('accepted');
+    expect(us.stats.schemaValidated).toBe(0);
   });
 
   it('the policy is asked first: a denied publish is not validated', () => {

@@ -22,7 +22,9 @@
  * exact type, then type globs, then topic filters, each in registration order — under each one's
  * latest version; the first that rejects it refuses it. The data is the payload parsed as JSON
  * (UTF-8); a payload that is not JSON, or whose `datacontenttype` header is not a JSON media type,
- * is invalid for any subject. With no subject applying, nothing is parsed or allocated.
+ * is invalid for any subject. With no subject applying, nothing is parsed or allocated. The
+ * mesh's own publishes (principal `$internal`: a retained replication of an event already
+ * checked) are not checked again (broker.ts).
  *
  * [SCHEMA-9] Each version is compiled once per broker (a new document version reuses the
  * validators of the schemas it already held), never per event.
