@@ -36,6 +36,13 @@ export class PublishStream {
   private readonly dataBytes: Uint8Array | null;
   private readonly invalidBytes: Uint8Array | null;
   private readonly invalidShare: number;
+  /**
+   * [DATA-3] The data's own source (a fork of the stream's): which events are invalid and what
+   * the data's random placeholders draw leave the stream's arrivals, topics and headers as they
+   * are, so a run with invalid: 0 and one with 0.2 publish the same events, less the invalid ones.
+   */
+  private readonly dataRng: Rng;
+  private readonly dataCtx: { n: number; i: number; region: string; broker: string; rand: () => number };
   /** Whether the last `nextPayload` was the invalid data. */
   lastInvalid = false;
   readonly source: string;
@@ -68,11 +75,13 @@ export class PublishStream {
     }
     this.constHeaders = allConst ? Object.freeze(fixed) : null;
     const d = spec.data;
+    const dataRng = (this.dataRng = rng.fork('data'));
+    this.dataCtx = { n: 0, i: 0, region, broker, rand: () => dataRng.next() };
     this.dataT = d === null ? null : mustCompileData(d.template);
     this.invalidT = d === null || d.invalid === 0 ? null : mustCompileData(d.invalidTemplate);
     this.invalidShare = d?.invalid ?? 0;
-    this.dataBytes = this.dataT?.isConstant ? UTF8.encode(this.dataT.render(this.ctx as TemplateContext)) : null;
-    this.invalidBytes = this.invalidT?.isConstant ? UTF8.encode(this.invalidT.render(this.ctx as TemplateContext)) : null;
+    this.dataBytes = this.dataT?.isConstant ? UTF8.encode(this.dataT.render(this.dataCtx)) : null;
+    this.invalidBytes = this.invalidT?.isConstant ? UTF8.encode(this.invalidT.render(this.dataCtx)) : null;
   }
 
   /** Gap to the next publish. */
@@ -92,22 +101,22 @@ export class PublishStream {
 
   /**
    * The next event's payload: `payload` (zeros) without data:; else the data rendered, or — for
-   * a share `invalid` of events, drawn from the stream's source — the invalid data [SCHEMA-7].
-   * Draws nothing for a publisher without data: (its runs are unchanged).
+   * a share `invalid` of events, drawn from the data's own source [DATA-3] — the invalid data
+   * [SCHEMA-7]. Draws nothing for a publisher without data: (its runs are unchanged).
    */
   nextPayload(): Uint8Array {
     const t = this.dataT;
     if (t === null) return this.payload;
-    if (this.invalidShare > 0 && this.rng.next() < this.invalidShare) {
+    if (this.invalidShare > 0 && this.dataRng.next() < this.invalidShare) {
       this.lastInvalid = true;
       if (this.invalidBytes !== null) return this.invalidBytes;
-      this.ctx.n = this.n;
-      return UTF8.encode((this.invalidT as DataTemplate).render(this.ctx as TemplateContext));
+      this.dataCtx.n = this.n;
+      return UTF8.encode((this.invalidT as DataTemplate).render(this.dataCtx));
     }
     this.lastInvalid = false;
     if (this.dataBytes !== null) return this.dataBytes;
-    this.ctx.n = this.n;
-    return UTF8.encode(t.render(this.ctx as TemplateContext));
+    this.dataCtx.n = this.n;
+    return UTF8.encode(t.render(this.dataCtx));
   }
 
   headers(): Headers {
