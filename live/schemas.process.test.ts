@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken } from './auth.ts';
-import { BrokerProcess, stopAll } from './process.ts';
-import { metric, publish, type TestMesh, until, WsClient, writeMesh } from './testing.ts';
+import { stopAll } from './process.ts';
+import { metric, publish, startMesh, type TestMesh, until, WsClient, writeMesh } from './testing.ts';
 
 let dir: string;
 let mesh: TestMesh;
@@ -43,10 +43,7 @@ beforeAll(async () => {
     `  - { subject: "topic:sensors/#", schema: ${JSON.stringify(SENSORS)} }`,
   ];
   mesh = await writeMesh(dir, ['us-1', 'eu-1'], [{ between: ['us-1', 'eu-1'], cost: 10 }], undefined, { mqtt: {}, extra });
-  const procs = ['us-1', 'eu-1'].map((id) => new BrokerProcess(mesh.broker(id).config));
-  await Promise.all(procs.map((p) => p.ready));
-  const routed = async (id: string) => ((await (await fetch(url(id, '/v1/routes'))).json()) as { routes: unknown[] }).routes.length === 1;
-  expect(await until(async () => (await routed('us-1')) && (await routed('eu-1')), 20_000)).toBe(true);
+  await startMesh(mesh, ['us-1', 'eu-1']);
 }, 90_000);
 
 afterAll(async () => {
