@@ -21,6 +21,7 @@ import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
 import { type SubscribeOptions, subscribeCommand } from './subscribe.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
+import { type TraceOptions, traceCommand } from './trace.ts';
 import { vizCommand } from './viz.ts';
 
 const program = new Command();
@@ -184,7 +185,7 @@ program
 program
   .command('broker')
   .description('run one live broker: the engine on real sockets, linked to its peers over mutual TLS (see examples/live/)')
-  .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing')
+  .requiredOption('--config <file>', 'broker config (YAML): id, dataDir, mesh (listen, peers, tls), edge (http, grpc), routing, controlPlane')
   .action((opts: BrokerOptions) => brokerCommand(opts));
 
 program
@@ -201,6 +202,18 @@ program
     await subscribeCommand(opts);
     // A closed WebSocket or gRPC channel can leave a keep-alive timer behind: the command is done.
     process.exit(0);
+  });
+
+program
+  .command('trace')
+  .description("print one event's trace from the control plane store (message_trace_logs): its routing path, hops and latencies")
+  .argument('<eventId>', "the event's id (CloudEvents id)")
+  .option('--config <file>', "a broker config: its controlPlane's server, or its embedded store (asked over HTTP while the broker runs)")
+  .option('--url <url>', 'a PostgreSQL server, postgres://USER@HOST:PORT/DATABASE')
+  .option('--data-dir <dir>', "a stopped broker's dataDir (its embedded store)")
+  .option('--json', 'print the trace as JSON')
+  .action(async (eventId: string, opts: TraceOptions) => {
+    process.exitCode = await traceCommand(eventId, opts);
   });
 
 try {

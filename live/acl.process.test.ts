@@ -30,7 +30,10 @@ const ACL = [
   '  - { name: sensors, principal: "mqtt:sensor-*", allow: [{ publish: "sensors/#" }], deny: [{ publish: "sensors/+/admin" }] }',
   '  - { name: readers, principal: anonymous, allow: [{ subscribe: "sensors/#" }] }',
   '  - { name: ops, principal: token:ops, allow: [{ publish: "#" }, { subscribe: "#" }] }',
+  '  - { name: bulk, principal: token:bulk, allow: [{ publish: "#" }] }',
+  '  - { name: meters, principal: "mqtt:meter-*", allow: [{ publish: "meters/#" }] }',
 ];
+let bulk: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshtwin-acl-'));
@@ -38,14 +41,22 @@ beforeAll(async () => {
   const o = await newToken('ops');
   billing = b.token;
   admin = o.token;
+  const k = await newToken('bulk');
+  bulk = k.token;
   const extra = [
     'auth:',
     '  tokens:',
     `    - { name: billing, hash: "${b.hash}" }`,
     `    - { name: ops, hash: "${o.hash}" }`,
+    `    - { name: bulk, hash: "${k.hash}" }`,
     '  users:',
     `    - { username: sensor-7, hash: "${await hashSecret('s3cret')}" }`,
+    `    - { username: meter-1, hash: "${await hashSecret('m3ter')}" }`,
     '  admins: [token:ops]',
+    'limits:',
+    '  principals:',
+    '    "token:bulk": { publishRate: 1/s }',
+    '    "mqtt:meter-1": { publishRate: 2/s, connections: 1 }',
     'acl:',
     ...ACL,
   ];
@@ -165,6 +176,41 @@ describe('MQTT: credentials and reason codes [AUTH-3][ACL-3][ACL-4]', () => {
     } finally {
       await c.endAsync();
     }
+  });
+});
+
+describe('per-principal limits [LIMIT-1][LIMIT-2]', () => {
+  it('HTTP: over the publish rate is 429 with Retry-After, counted per principal', async () => {
+    expect((await event('orders/us/1', bulk)).status).toBe(202);
+    const res = await fetch(`http://127.0.0.1:${http('us-1')}/v1/events/publish`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'CE-SpecVersion': '1.0', 'CE-Type': 't', 'CE-Source': '/s', 'CE-ID': 'bulk-2', 'CE-Topic': 'orders/us/1', Authorization: `Bearer ${bulk}` },
+      body: '{}',
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await metric(http('us-1'), 'meshtwin_rate_limited_total', { principal: 'token:bulk' })).toBe(1);
+  });
+
+  it('MQTT: CONNACK 0x97 over the connections, DISCONNECT 0x96 over the rate', async () => {
+    const url = `mqtt://127.0.0.1:${mesh.broker('us-1').mqtt}`;
+    const c = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, username: 'meter-1', password: 'm3ter' });
+    await expect(mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, username: 'meter-1', password: 'm3ter' })).rejects.toMatchObject({ code: 0x97 });
+    const disconnected = new Promise<number>((resolve) => c.on('disconnect', (p) => resolve(p.reasonCode ?? -1)));
+    expect(await c.publishAsync('meters/a/1', 'x', { qos: 1 }).then(() => 0)).toBe(0);
+    expect(await c.publishAsync('meters/a/2', 'x', { qos: 1 }).then(() => 0)).toBe(0);
+    void c.publishAsync('meters/a/3', 'x', { qos: 1 }).catch(() => {});
+    expect(await disconnected).toBe(0x96);
+    c.end(true);
+    expect(await metric(http('us-1'), 'meshtwin_connections_refused_total', { principal: 'mqtt:meter-1' })).toBe(1);
+    // Its connection was released: it may connect again.
+    expect(
+      await until(async () => {
+        const again = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, username: 'meter-1', password: 'm3ter' }).catch(() => null);
+        await again?.endAsync();
+        return again !== null;
+      }, 5000),
+    ).toBe(true);
   });
 });
 

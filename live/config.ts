@@ -14,6 +14,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { AclEntrySpec } from '../engine/acl.ts';
 import type { BrokerConfig } from '../engine/broker.ts';
 import { type AuthConfig, type AuthTokenSpec, type AuthUserSpec, isStoredSecret } from './auth.ts';
+import type { LimitsConfig, PrincipalLimit } from './limits.ts';
 import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
 import { resolveAcl } from '../scenarios/load/acl.ts';
 import { resolveSchemas } from '../scenarios/load/schemas.ts';
@@ -21,8 +22,11 @@ import type { SubjectSpec } from '../engine/schema/registry.ts';
 import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
-import { parseSize } from '../scenarios/units.ts';
-import { validatePattern } from '../engine/topic.ts';
+import { parseRate, parseSize } from '../scenarios/units.ts';
+import { validatePattern, validateTopic } from '../engine/topic.ts';
+import { tryParseSelector } from '../engine/selector/index.ts';
+import type { FunctionSpec } from './edge/functions.ts';
+import type { ControlPlaneConfig } from './control/agent.ts';
 
 export { ScenarioError as ConfigError };
 
@@ -82,6 +86,12 @@ export interface LiveBrokerConfig {
   readonly acl: readonly AclEntrySpec[];
   /** The schema registry this broker starts with, as version 1 (empty: none) [SCHEMA-3]. */
   readonly schemas: readonly SubjectSpec[];
+  /** Per-principal limits (live/limits.ts). */
+  readonly limits: LimitsConfig;
+  /** Function subscriptions (live/edge/functions.ts). */
+  readonly functions: readonly FunctionSpec[];
+  /** The control plane (live/control/), or null when the config has no `controlPlane:`. */
+  readonly controlPlane: ControlPlaneConfig | null;
 }
 
 interface RawConfig {
@@ -109,6 +119,20 @@ interface RawConfig {
   auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
   acl?: AclEntrySpec[];
   schemas?: SubjectSpec[];
+  functions?: Array<{
+    name: string;
+    pattern: string;
+    filter?: string;
+    types?: string;
+    url: string;
+    timeout?: string;
+    retry?: { maxAttempts?: number; backoff?: string; backoffMax?: string };
+    deadLetter?: string;
+    concurrency?: number;
+    queue?: number;
+  }>;
+  limits?: { publishRate?: string; connections?: number; principals?: Record<string, { publishRate?: string; connections?: number }> };
+  controlPlane?: { url?: string; heartbeat?: string; traceSampleEvery?: number; traceTopics?: string[]; queueLimit?: number; offlineAfter?: string };
 }
 
 const KIND: DocumentKind = { noun: 'a broker config', empty: 'a broker config (a map with id, dataDir, mesh, edge)' };
@@ -242,7 +266,60 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     auth: resolveAuth(src, raw.auth ?? {}),
     acl: resolveAcl(src, raw.acl ?? []),
     schemas: resolveSchemas(src, raw.schemas ?? []).specs,
+    limits: resolveLimits(src, raw.limits ?? {}),
+    functions: resolveFunctions(src, raw.functions ?? []),
+    controlPlane: raw.controlPlane === undefined ? null : controlPlane(src, raw.controlPlane),
   };
+}
+
+function resolveFunctions(src: Source, fns: NonNullable<RawConfig['functions']>): FunctionSpec[] {
+  const names = new Set<string>();
+  return fns.map((f, i) => {
+    const at = (k: string): (string | number)[] => ['functions', i, k];
+    if (names.has(f.name)) throw src.error(at('name'), 'value', 'each function name once', `${quote(f.name)} a second time`);
+    names.add(f.name);
+    const bad = validatePattern(f.pattern);
+    if (bad !== null) throw src.error(at('pattern'), 'value', 'a topic pattern such as "orders/#"', `${quote(f.pattern)} (${bad})`);
+    if (f.filter !== undefined) {
+      const s = tryParseSelector(f.filter);
+      if (!s.ok) throw src.error(at('filter'), 'value', 'a selector such as "amountCents > 1000"', `${quote(f.filter)} (${s.error.message})`);
+    }
+    let url: URL | null = null;
+    try {
+      url = new URL(f.url);
+    } catch {}
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw src.error(at('url'), 'value', 'an http:// or https:// URL', quote(f.url));
+    if (f.deadLetter !== undefined && validateTopic(f.deadLetter) !== null) throw src.error(at('deadLetter'), 'value', 'a topic', quote(f.deadLetter));
+    const r = f.retry ?? {};
+    return {
+      name: f.name,
+      pattern: f.pattern,
+      filter: f.filter ?? null,
+      types: f.types ?? null,
+      url: url.href,
+      timeoutMs: src.dur(at('timeout'), f.timeout, '5s'),
+      maxAttempts: r.maxAttempts ?? 3,
+      backoffMs: src.dur(['functions', i, 'retry', 'backoff'], r.backoff, '200ms'),
+      backoffMaxMs: src.dur(['functions', i, 'retry', 'backoffMax'], r.backoffMax, '10s'),
+      concurrency: f.concurrency ?? 4,
+      queue: f.queue ?? 10_000,
+      deadLetter: f.deadLetter ?? null,
+    };
+  });
+}
+
+function resolveLimits(src: Source, l: NonNullable<RawConfig['limits']>): LimitsConfig {
+  const rate = (path: (string | number)[], text: string | undefined): number | null => {
+    if (text === undefined) return null;
+    const r = src.unit(path, text, '0/s', parseRate);
+    if (!(r > 0)) throw src.error(path, 'value', 'a rate above zero, such as "100/s"', quote(text));
+    return r;
+  };
+  const principals: Record<string, PrincipalLimit> = {};
+  for (const [p, v] of Object.entries(l.principals ?? {})) {
+    principals[p] = { publishRate: rate(['limits', 'principals', p, 'publishRate'], v.publishRate ?? l.publishRate), connections: v.connections ?? l.connections ?? null };
+  }
+  return { publishRate: rate(['limits', 'publishRate'], l.publishRate), connections: l.connections ?? null, principals };
 }
 
 function resolveAuth(src: Source, a: NonNullable<RawConfig['auth']>): AuthConfig {
@@ -262,4 +339,25 @@ function resolveAuth(src: Source, a: NonNullable<RawConfig['auth']>): AuthConfig
     stored(['auth', 'users', i, 'hash'], u.hash);
   });
   return { tokens: a.tokens ?? [], users: a.users ?? [], anonymous: a.anonymous ?? true, admins: a.admins ?? [] };
+}
+
+/** [CONF-1] `controlPlane:` resolved and cross-checked (live/control/agent.ts). */
+function controlPlane(src: Source, cp: NonNullable<RawConfig['controlPlane']>): ControlPlaneConfig {
+  const heartbeatMs = src.dur(['controlPlane', 'heartbeat'], cp.heartbeat, '1s');
+  if (!(heartbeatMs >= 100)) throw src.error(['controlPlane', 'heartbeat'], 'value', 'a duration of at least 100ms', quote(String(cp.heartbeat)));
+  const offlineAfterMs = src.dur(['controlPlane', 'offlineAfter'], cp.offlineAfter, '10s');
+  if (!(offlineAfterMs > 2 * heartbeatMs))
+    throw src.error(['controlPlane', 'offlineAfter'], 'value', `a duration longer than two heartbeats (${2 * heartbeatMs} ms)`, quote(String(cp.offlineAfter ?? '10s')));
+  (cp.traceTopics ?? []).forEach((p, i) => {
+    const why = validatePattern(p);
+    if (why !== null) throw src.error(['controlPlane', 'traceTopics', i], 'value', 'a topic pattern', `${quote(p)} (${why})`);
+  });
+  return {
+    url: cp.url ?? null,
+    heartbeatMs,
+    traceSampleEvery: cp.traceSampleEvery ?? 100,
+    traceTopics: cp.traceTopics ?? [],
+    queueLimit: cp.queueLimit ?? 10_000,
+    offlineAfterMs,
+  };
 }

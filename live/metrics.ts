@@ -19,6 +19,8 @@
  *                                                              sessions dropped after the engine delivered to them, by cause
  * `from`/`to` are broker ids: a direction from this broker is what it sent, one to it what it got.
  */
+import type { FunctionCounters, FunctionHub } from './edge/functions.ts';
+import type { PrincipalLimits } from './limits.ts';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Envelope } from '../engine/types.ts';
 import type { MqttEdge } from './edge/mqtt/edge.ts';
@@ -34,6 +36,10 @@ export interface MetricSources {
   readonly refused: ReadonlyMap<string, number>;
   readonly store?: { readonly fsyncs: number; readonly bytesWritten: number };
   readonly mqtt?: MqttEdge;
+  /** Per-principal limits [LIMIT-1][LIMIT-2]. */
+  readonly limits?: PrincipalLimits;
+  /** Function subscriptions [FN-5]. */
+  readonly functions?: FunctionHub;
 }
 
 /** Publish→deliver latency buckets in seconds: 100 µs to 10 s. */
@@ -152,6 +158,55 @@ export class BrokerMetrics {
       },
     });
     schemaMetrics(this.registry, s.host);
+    const limits = s.limits;
+    if (limits !== undefined) {
+      for (const [name, help, read] of [
+        ['meshtwin_rate_limited_total', "Publishes refused for their principal's publish rate (HTTP 429, MQTT 0x96).", () => limits.rateLimited],
+        ['meshtwin_connections_refused_total', "Connections refused for their principal's connection limit.", () => limits.connectionsRefused],
+      ] as const) {
+        new Counter({
+          name,
+          help,
+          labelNames: ['principal'],
+          registers: r,
+          collect() {
+            this.reset();
+            for (const [principal, n] of read()) this.inc({ principal }, n);
+          },
+        });
+      }
+    }
+    const fns = s.functions;
+    if (fns !== undefined) {
+      const byFunction = (name: string, help: string, read: (c: FunctionCounters) => number): void => {
+        new Counter({
+          name,
+          help,
+          labelNames: ['function'],
+          registers: r,
+          collect() {
+            this.reset();
+            for (const f of fns.functions) this.inc({ function: f.spec.name }, read(f.counters));
+          },
+        });
+      };
+      new Counter({
+        name: 'meshtwin_function_calls_total',
+        help: "Calls to a function subscription's endpoint, by outcome (success: 2xx; failure: anything else, timeouts included).",
+        labelNames: ['function', 'outcome'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const f of fns.functions) {
+            this.inc({ function: f.spec.name, outcome: 'success' }, f.counters.succeeded);
+            this.inc({ function: f.spec.name, outcome: 'failure' }, f.counters.failed);
+          }
+        },
+      });
+      byFunction('meshtwin_function_retries_total', 'Attempts scheduled again after a failure.', (c) => c.retries);
+      byFunction('meshtwin_function_dead_letters_total', 'Events published on the dead-letter topic after their last attempt.', (c) => c.deadLettered);
+      byFunction('meshtwin_function_dropped_total', 'Events dropped: the function queue full, or the last attempt failed without a dead-letter topic.', (c) => c.dropped);
+    }
     new Gauge({
       name: 'meshtwin_policy_version',
       help: 'Version of the ACL policy this broker enforces (0: none, everything allowed).',

@@ -18,21 +18,27 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { ACL_DOC, durableConfigFor, SCHEMAS_DOC, SchemaRegistry } from '../engine/broker.ts';
 import { Authenticator } from './auth.ts';
+import { PrincipalLimits } from './limits.ts';
 import type { LiveBrokerConfig } from './config.ts';
 import { type GrpcEdge, startGrpcEdge } from './edge/grpc.ts';
-import { edgeHttp } from './edge/http.ts';
+import { edgeHttp, PUBLISH_PATH } from './edge/http.ts';
 import { HostPort } from './edge/port.ts';
 import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { policyRoutes } from './edge/policy.ts';
 import { schemaRoutes } from './edge/schemas.ts';
+import { FunctionHub } from './edge/functions.ts';
 import { explainRoutes } from './edge/explain.ts';
 import { MqttEdge } from './edge/mqtt/edge.ts';
 import { LiveHost } from './host.ts';
 import { MeshLinks } from './mesh/links.ts';
 import type { MeshTls } from './mesh/tls.ts';
 import { BrokerMetrics } from './metrics.ts';
+import { ControlAgent } from './control/agent.ts';
+import { controlRoutes } from './control/http.ts';
+import { TracingPort, traceparentFromHttp } from './control/ingress.ts';
+import { ControlStore } from './control/store.ts';
 import { lockDataDir } from './store/lock.ts';
 import { type LogStore, type OpenedLog, openLogStore } from './store/log.ts';
 
@@ -94,8 +100,14 @@ export class BrokerNode {
   links!: MeshLinks;
   /** The MQTT edge, when the config has an MQTT listener (edge.mqtt or edge.mqtts). */
   mqtt: MqttEdge | null = null;
+  /** Function subscriptions (live/edge/functions.ts). */
+  functions: FunctionHub | null = null;
   /** Who clients are (live/auth.ts). */
   readonly auth: Authenticator;
+  /** The control-plane agent (live/control/), when the config has `controlPlane:`. */
+  control: ControlAgent | null = null;
+  /** Client connections now: WebSocket subscribers, gRPC streams, MQTT connections. */
+  clientConnections: () => number = () => 0;
 
   /** Lifecycle lines (ready with its ports, draining, drained) are written whatever the log level: supervisors read them. */
   readonly #lifecycle: Logger;
@@ -146,19 +158,25 @@ export class BrokerNode {
     this.#closers.push(() => store.close());
     if (opened.recovered.ops > 0) this.log.info({ ...opened.recovered, spooled: state.spool.length, sessions: state.sessions.size }, 'recovered durable state');
     let port: HostPort | undefined;
+    const cp = c.controlPlane;
+    // [CP-AGENT-1] Opened in the background: the broker never waits for its control plane.
+    const control = cp === null ? null : new ControlAgent(cp, c.dataDir, this.log, (target) => ControlStore.open(target, { onIdleError: () => {} }));
+    this.control = control;
     const host = new LiveHost(
       c.broker,
       {
         deliver: (sub, env, guaranteed) => {
           this.metrics.delivered(env, guaranteed, host.now());
           port?.deliver(sub, env, guaranteed);
+          control?.delivered(env, guaranteed, host.now());
         },
         event: ({ broker: _, ...e }) => this.log.info(e, e.type),
       },
       { durable: state, store, writeBufferBytes: c.mesh.writeBufferBytes },
     );
     this.host = host;
-    port = new HostPort(host, store, c.edge.queueLimit, (e) => this.#fail(e));
+    port = control === null ? new HostPort(host, store, c.edge.queueLimit, (e) => this.#fail(e)) : new TracingPort(control, host, store, c.edge.queueLimit, (e) => this.#fail(e));
+    port.limits = new PrincipalLimits(c.limits);
     this.port = port;
     // [GOV-1] The configured policy is version 1 (origin ""): a newer one from the mesh replaces it.
     if (c.acl.length > 0) host.broker.offerDocument(host.now(), { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(c.acl) });
@@ -167,9 +185,28 @@ export class BrokerNode {
     if (c.schemas.length > 0) host.broker.offerDocument(host.now(), { doc: SCHEMAS_DOC, origin: c.id, version: 1, body: SchemaRegistry.bodyOf(c.schemas) });
     host.start();
     this.#closers.push(() => host.stop());
+    if (control !== null) {
+      control.start({
+        id: c.id,
+        region: c.region,
+        ipAddress: c.mesh.listen.host,
+        startedAtMs: host.now(),
+        meshAddress: () => `${c.mesh.listen.host}:${this.ports.mesh}`,
+        httpAddress: () => `${c.edge.http.host}:${this.ports.http}`,
+        connections: () => this.clientConnections(),
+        meshLinksUp: () => host.connected().length,
+      });
+      // Closed after the edges and links (closers run in reverse): its last beat says OFFLINE.
+      this.#closers.push(() => control.close());
+    }
     // [SESS-5] Sessions subscribe again before the mesh links: interest never lapses.
     this.sessions = new SessionHub(host, state, store);
     this.sessions.resume();
+    // [FN-1..6] Function subscriptions: subscribed like clients, before the mesh links.
+    const functions = new FunctionHub(c.functions, port);
+    this.functions = functions;
+    functions.start();
+    this.#closers.push(() => functions.stop());
 
     this.links = new MeshLinks({ self: c.id, listen: c.mesh.listen, peers: c.mesh.peers, tls, host, log: this.log, plaintext: c.mesh.plaintext });
     const m = c.edge.mqtt;
@@ -179,6 +216,8 @@ export class BrokerNode {
       edge: port.counters,
       ...(this.mqtt === null ? {} : { mqtt: this.mqtt }),
       refused: this.links.refused,
+      limits: port.limits,
+      functions,
       store: {
         get fsyncs() {
           return store.counters.fsyncs;
@@ -200,6 +239,9 @@ export class BrokerNode {
     app.use(introspection({ config: c, host, metrics: this.metrics, draining: () => this.#draining, startedAtMs: host.now(), sessions: () => this.sessions.list() }));
     const edgeLog = ({ msg, ...obj }: Record<string, unknown>): void => this.log.info(obj, String(msg ?? 'edge'));
     app.use(this.sessions.routes());
+    app.get('/v1/functions', (_req, res) => {
+      res.json({ functions: functions.list() });
+    });
     app.get('/v1/mqtt', (_req, res) => {
       const m = this.mqtt;
       if (m === null) {
@@ -211,6 +253,8 @@ export class BrokerNode {
     app.use(policyRoutes(host, this.auth, c.edge.maxEventBytes));
     app.use(schemaRoutes(host, this.auth, c.edge.maxEventBytes));
     app.use(explainRoutes(host, c.region));
+    app.use(controlRoutes(() => this.control));
+    app.use(PUBLISH_PATH, traceparentFromHttp);
     app.use(edgeHttp(port, { maxEventBytes: c.edge.maxEventBytes, log: edgeLog, authenticate: (req) => this.auth.bearer(req.headers.authorization) }));
     const http = createServer(app);
     const ws = attachSubscribe(http, port, { log: edgeLog, sessions: this.sessions, authenticate: (authorization) => this.auth.bearer(authorization) });
@@ -249,6 +293,9 @@ export class BrokerNode {
       }
       this.ports.grpc = grpc.port;
       this.#closers.push(() => grpc.close());
+      this.clientConnections = () => ws.connections + grpc.streams().length + (this.mqtt?.connections.size ?? 0);
+    } else {
+      this.clientConnections = () => ws.connections + (this.mqtt?.connections.size ?? 0);
     }
     this.#lifecycle.info(
       { mesh: this.ports.mesh, http: this.ports.http, grpc: this.ports.grpc || null, mqtt: this.ports.mqtt || null, mqtts: this.ports.mqtts || null, peers: c.mesh.peers.map((p) => p.id) },
@@ -266,6 +313,8 @@ export class BrokerNode {
     this.#draining = true;
     this.port.close();
     this.#lifecycle.info({}, 'draining');
+    // [CP-AGENT-3] The directory says DRAINING while it drains (bounded wait).
+    await this.control?.draining();
     // What was written is synced, and the acks that waited on it leave, before the links close.
     await this.store.durable().catch(() => {});
     await new Promise((r) => setImmediate(r));

@@ -136,6 +136,16 @@ describe('[EDGE-5] delivery restores the JSON content type', () => {
     expect(delivered(publish())).toEqual(message);
   });
 
+  it('echo the distributed tracing extension (traceparent, tracestate) and no other extension', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const b = binary({ 'content-type': 'application/json', 'ce-traceparent': tp, 'ce-tracestate': 'acme=1', 'ce-tier': 'gold' }, '{"amountCents":1}');
+    const m = toStructured(envelopeOf(b), false);
+    expect(m['traceparent']).toBe(tp);
+    expect(m['tracestate']).toBe('acme=1');
+    expect(m['tier']).toBeUndefined();
+    expect(toStructured(envelopeOf(structured({ data: {} })), false)).not.toHaveProperty('traceparent');
+  });
+
   it('an envelope without a datacontenttype header (not from this edge): JSON if it parses, else data_base64 without a type', () => {
     const env = (payload: string): Envelope => envelopeOf({ ...ATTRS, headers: {}, payload: enc.encode(payload) });
     expect(toStructured(env('{"n":1}'), false)).toMatchObject({ datacontenttype: 'application/json', data: { n: 1 } });

@@ -50,8 +50,10 @@
  * elsewhere: this edge stores a type for bytes). Extensions are strings
  * (CloudEvents extension values; an epoch in ms does not fit its 32-bit Integer): `routingpath`
  * the brokers crossed, comma-separated (`"us-1,eu-1"`), `publishedat` epoch ms of the publish as
- * decimal digits, `delivery` `guaranteed|realtime`. Other attributes and extensions reach
- * subscribers' selectors only (they are not echoed back).
+ * decimal digits, `delivery` `guaranteed|realtime`; then `traceparent` and `tracestate` when the
+ * event has them (CloudEvents' distributed tracing extension, so a subscriber's spans join the
+ * publisher's trace). Other attributes and extensions reach subscribers' selectors only (they are
+ * not echoed back).
  */
 import { type CloudEvent, HTTP, ValidationError } from 'cloudevents';
 import type { Envelope, HeaderValue, Headers } from '../../engine/types.ts';
@@ -467,6 +469,9 @@ export function deliveredContentType(env: Envelope): string | undefined {
   return parseJson(env.payload) === NOT_JSON ? undefined : JSON_CONTENT_TYPE;
 }
 
+/** CloudEvents' distributed tracing extension (W3C Trace Context): echoed to WebSocket subscribers. */
+const TRACE_EXTENSIONS = ['traceparent', 'tracestate'] as const;
+
 /** The WebSocket message for one delivery [EDGE-5]. */
 export function toStructured(env: Envelope, guaranteed: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { specversion: env.specversion, id: env.id, source: env.source, type: env.type, topic: env.topic };
@@ -492,5 +497,10 @@ export function toStructured(env: Envelope, guaranteed: boolean): Record<string,
   out['routingpath'] = env.path.join(',');
   out['publishedat'] = String(Math.floor(env.publishedAtMs));
   out['delivery'] = guaranteed ? 'guaranteed' : 'realtime';
+  // [EDGE-5] The distributed tracing extension goes on to the subscriber, whose spans join the trace.
+  for (const k of TRACE_EXTENSIONS) {
+    const v = env.headers[k];
+    if (typeof v === 'string') out[k] = v;
+  }
   return out;
 }

@@ -282,6 +282,10 @@ export async function startGrpcEdge(port: EdgePort, address: string, opts: GrpcE
       const gone = (): void => {
         stream.release();
         open.delete(stream);
+        if (stream.principal !== undefined) {
+          port.limits.release(stream.principal);
+          stream.principal = undefined;
+        }
       };
       // [AUTH-1] Requests wait for the credentials check (then-callbacks keep their order).
       const header = call.metadata.get('authorization')[0];
@@ -289,13 +293,22 @@ export async function startGrpcEdge(port: EdgePort, address: string, opts: GrpcE
         opts.authenticate === undefined
           ? Promise.resolve(true)
           : opts.authenticate(typeof header === 'string' ? header : undefined).then((who) => {
-              if (who.ok) stream.principal = who.principal;
-              else {
+              if (!stream.open) return false;
+              if (!who.ok) {
                 counters.rejected++;
                 stream.fail(status.UNAUTHENTICATED, who.error);
                 open.delete(stream);
+                return false;
               }
-              return who.ok;
+              // [LIMIT-2] Each stream is a connection of its principal.
+              if (!port.limits.open(who.principal)) {
+                counters.rejected++;
+                stream.fail(status.RESOURCE_EXHAUSTED, `${who.principal} has ${port.limits.connections(who.principal)} connections open, its limit`);
+                open.delete(stream);
+                return false;
+              }
+              stream.principal = who.principal;
+              return true;
             });
       call.on('data', (req: WireSubscriptionRequest) => {
         void ready.then((ok) => {

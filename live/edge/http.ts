@@ -28,6 +28,7 @@
  *   \"com.acme.order.*\" v2: /amountCents must be integer", "subject", "version", "id", "path":
  *   "/amountCents", "keyword": "type", "message": "must be integer", "schemaPath"}`; in a batch
  *   `"status":"INVALID_DATA"` with its `error`, and publishing stops there.
+ * - 429 with Retry-After: over the principal's publish rate (live/limits.ts; batch: RATE_LIMITED).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ingestBinary, ingestStructured, ingestStructuredValue, type IngestError, type Ingested, MIME_BATCH, mediaType, modeOf } from './cloudevent.ts';
@@ -55,7 +56,7 @@ export const PUBLISH_PATH = '/v1/events/publish';
 /** One event's answer in a 202 (a batch's element, or the whole body for one event). */
 export interface PublishAnswer {
   readonly eventId: string;
-  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'INVALID_DATA' | 'NOT_PUBLISHED';
+  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'RATE_LIMITED' | 'INVALID_DATA' | 'NOT_PUBLISHED';
   readonly brokerTimestamp?: number;
   /** INVALID_DATA: why [SCHEMA-8]. */
   readonly error?: string;
@@ -99,12 +100,17 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           }
           if (r.status === 'invalid-topic') throw new Error(`broker refused topic ${JSON.stringify(e.topic)} that validateTopic took`);
           log({ msg: 'publish refused', status: r.status, eventId: e.id, index: i });
-          if (i === 0 && r.status === 'invalid-data') return res.status(400).json(invalidBody(`event 0: ${r.reason}`, r));
-          if (i === 0) return r.status === 'denied' ? res.status(403).json({ error: `event 0: ${r.reason}` }) : unavailable(res, r, retryAfterS);
+          if (i === 0) {
+            if (r.status === 'denied') return res.status(403).json({ error: `event 0: ${r.reason}` });
+            if (r.status === 'rate-limited') return rateLimited(res, r.retryAfterMs);
+            if (r.status === 'invalid-data') return res.status(400).json(invalidBody(`event 0: ${r.reason}`, r));
+            return unavailable(res, r, retryAfterS);
+          }
           if (r.status === 'invalid-data') answers.push({ eventId: e.id, status: 'INVALID_DATA', error: r.reason });
-          else answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
+          else answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'rate-limited' ? 'RATE_LIMITED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
           for (let j = i + 1; j < events.length; j++) answers.push({ eventId: (events[j] as EdgePublish).id, status: 'NOT_PUBLISHED' });
-          if (r.status !== 'denied' && r.status !== 'invalid-data') res.set('Retry-After', String(retryAfterS));
+          if (r.status === 'rate-limited') res.set('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
+          else if (r.status !== 'denied' && r.status !== 'invalid-data') res.set('Retry-After', String(retryAfterS));
           break;
         }
         return res.status(202).json(answers);
@@ -131,6 +137,8 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           return res.status(403).json({ error: r.reason });
         case 'invalid-data':
           return res.status(400).json(invalidBody(r.reason, r));
+        case 'rate-limited':
+          return rateLimited(res, r.retryAfterMs);
         default: {
           const never: never = r;
           throw new Error(`unhandled publish result ${JSON.stringify(never)}`);
@@ -164,6 +172,15 @@ function invalidBody(error: string, r: Extract<EdgePublishResult, { status: 'inv
 
 function refuse(res: Response, e: IngestError): Response {
   return res.status(e.status).json({ error: e.error });
+}
+
+/** [LIMIT-1] 429 with Retry-After in whole seconds (at least 1). */
+function rateLimited(res: Response, retryAfterMs: number): Response {
+  const s = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return res
+    .status(429)
+    .set('Retry-After', String(s))
+    .json({ error: `over this principal's publish rate: retry after ${s} s` });
 }
 
 function unavailable(res: Response, r: EdgePublishResult, retryAfterS: number): Response {

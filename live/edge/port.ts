@@ -12,9 +12,10 @@
  * socket buffer is never the queue.
  */
 import type { AclPolicy } from '../../engine/acl.ts';
-import { ANONYMOUS, type LocalSubscription, type PublishInput, type SchemaRefusal } from '../../engine/broker.ts';
+import { ANONYMOUS, INTERNAL, type LocalSubscription, type PublishInput, type SchemaRefusal } from '../../engine/broker.ts';
 import type { BrokerId, Envelope } from '../../engine/types.ts';
 import type { LiveHost } from '../host.ts';
+import { PrincipalLimits } from '../limits.ts';
 
 /** A client that receives events: a WebSocket, a gRPC stream, an MQTT session. */
 export interface EdgeSubscriber {
@@ -44,7 +45,9 @@ export type EdgePublishResult =
   /** [ACL-3] The policy does not let the publisher's principal publish this (HTTP 403, MQTT 0x87, gRPC PERMISSION_DENIED). */
   | { readonly status: 'denied'; readonly reason: string }
   /** [SCHEMA-7] A schema that applies rejects the data (HTTP 400 with the path, MQTT 5.0 0x99 payload format invalid). */
-  | { readonly status: 'invalid-data'; readonly reason: string; readonly refusal: SchemaRefusal };
+  | { readonly status: 'invalid-data'; readonly reason: string; readonly refusal: SchemaRefusal }
+  /** [LIMIT-1] Over its principal's publish rate: retry after this long (HTTP 429, MQTT DISCONNECT 0x96). */
+  | { readonly status: 'rate-limited'; readonly retryAfterMs: number };
 
 /** Something that can say when everything written so far is on disk (live/store/). */
 export interface Durability {
@@ -53,6 +56,8 @@ export interface Durability {
 
 export interface EdgePort {
   readonly id: BrokerId;
+  /** Per-principal limits [LIMIT-1][LIMIT-2] (none configured: never refuses). */
+  readonly limits: PrincipalLimits;
   publish(input: EdgePublish): Promise<EdgePublishResult>;
   /** In order, stopping at the first refusal (the last answer); one durability wait for all. */
   publishBatch(inputs: readonly EdgePublish[]): Promise<EdgePublishResult[]>;
@@ -91,6 +96,7 @@ export interface EdgeCounters {
 export class HostPort implements EdgePort {
   #open = true;
   readonly counters: EdgeCounters = { publishes: 0, accepted: 0, refused: 0, deliveries: 0 };
+  limits = new PrincipalLimits();
 
   constructor(
     private readonly host: LiveHost,
@@ -144,6 +150,13 @@ export class HostPort implements EdgePort {
       return UNAVAILABLE;
     }
     const now = this.host.now();
+    if (input.principal !== INTERNAL) {
+      const wait = this.limits.tryPublish(input.principal ?? ANONYMOUS, now);
+      if (wait > 0) {
+        this.counters.refused++;
+        return { status: 'rate-limited', retryAfterMs: wait };
+      }
+    }
     const r = this.host.broker.handlePublish(now, input.publishedAtMs !== undefined ? (input as PublishInput) : { ...input, publishedAtMs: now });
     if (r !== 'accepted') {
       this.counters.refused++;

@@ -164,10 +164,22 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
       return;
     }
 
-    const subscriber = new WsSubscriber(port, (s) => live.delete(s));
+    // [LIMIT-2] Each subscription is a connection of its principal.
+    if (principal !== undefined && !port.limits.open(principal)) {
+      refuseUpgrade(socket, 429, `${principal} has ${port.limits.connections(principal)} connections open, its limit`);
+      return;
+    }
+    const release = (): void => {
+      if (principal !== undefined) port.limits.release(principal);
+    };
+    const subscriber = new WsSubscriber(port, (s) => {
+      live.delete(s);
+      release();
+    });
     try {
       subscriber.sub = port.subscribe(pattern, filter, subscriber, true, principal);
     } catch (err) {
+      release();
       // EdgePort.subscribe's messages are fit for the client (UsageError, SelectorError, PolicyError).
       refuseUpgrade(socket, err instanceof PolicyError ? 403 : 400, err instanceof Error ? err.message : String(err));
       return;
@@ -251,7 +263,7 @@ export function attachSubscribe(server: Server, port: EdgePort, opts: EdgeSubscr
 }
 
 /** An HTTP error response on a socket that asked to upgrade, then the end of it (as ws's own refusals). */
-const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' } as const;
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests' } as const;
 
 function refuseUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, reason: string): void {
   const body = reason + '\n';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 export const LOCK_FILE = 'LOCK';
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, as another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

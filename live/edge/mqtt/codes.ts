@@ -31,6 +31,7 @@ export const RC = {
   receiveMaximumExceeded: 0x93,
   topicAliasInvalid: 0x94,
   packetTooLarge: 0x95,
+  messageRateTooHigh: 0x96,
   quotaExceeded: 0x97,
   payloadFormatInvalid: 0x99,
   sharedSubscriptionsNotSupported: 0x9e,

@@ -88,6 +88,8 @@ export class MqttConnection implements SessionLink {
   #connected = false;
   /** Who the client is [AUTH-1], from its CONNECT. */
   principal = ANONYMOUS;
+  /** Counted against its principal's connection limit (released once, when it closes) [LIMIT-2]. */
+  #counted = false;
   /** Packets that came while CONNECT's credentials were being checked (replayed after), or null. */
   #held: Packet[] | null = null;
   #keepAliveMs = 0;
@@ -172,6 +174,7 @@ export class MqttConnection implements SessionLink {
   #closed(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.#counted) this.edge.port.limits.release(this.principal);
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.socket.destroy();
@@ -327,8 +330,7 @@ export class MqttConnection implements SessionLink {
     const cn = tls !== null && tls.authorized ? (tls.getPeerCertificate().subject?.CN ?? null) : null;
     const cert = typeof cn === 'string' ? cn : null;
     if (p.username === undefined && (cert !== null || auth.config.anonymous)) {
-      this.principal = cert !== null ? `cert:${cert}` : ANONYMOUS;
-      this.#connect(p);
+      this.#admit(p, cert !== null ? `cert:${cert}` : ANONYMOUS);
       return;
     }
     this.#held = [];
@@ -344,10 +346,22 @@ export class MqttConnection implements SessionLink {
         this.close();
         return;
       }
-      this.principal = who.principal;
-      this.#connect(p);
+      this.#admit(p, who.principal);
       for (const q of held) if (!this.closed) this.#onPacket(q);
     });
+  }
+
+  /** [LIMIT-2] Counts the connection against its principal's limit, or refuses it (CONNACK 0x97; 3.1.1: 3). */
+  #admit(p: IConnectPacket, principal: string): void {
+    this.principal = principal;
+    if (!this.edge.port.limits.open(principal)) {
+      const version = (p.protocolVersion ?? 4) as 3 | 4 | 5;
+      this.#write(version === 5 ? { cmd: 'connack', reasonCode: RC.quotaExceeded, sessionPresent: false } : { cmd: 'connack', returnCode: RC311.serverUnavailable, sessionPresent: false }, version);
+      this.close();
+      return;
+    }
+    this.#counted = true;
+    this.#connect(p);
   }
 
   #connect(p: IConnectPacket): void {
@@ -465,9 +479,20 @@ export class MqttConnection implements SessionLink {
         this.disconnect(RC.serverShuttingDown);
         return;
       }
+      if (r.status === 'rate-limited') {
+        // [LIMIT-1] 0x96 is a DISCONNECT reason (no PUBACK carries it): the client is told and
+        // reconnects later; its unacknowledged publish is not taken (3.1.1: the connection closes).
+        edge.counters.publishRefused++;
+        this.disconnect(RC.messageRateTooHigh, `over the publish rate of ${this.principal}: retry in ${Math.ceil(r.retryAfterMs)} ms`);
+        return;
+      }
       // [ACL-3] 5.0: PUBACK/PUBREC 0x87; [SCHEMA-7] 0x99 with the reason; 3.1.1 has no code: acknowledged and dropped [MQTT-3.3.5-2].
-      if (r.status === 'invalid-data') this.#refuse(qos, id, RC.payloadFormatInvalid, r.reason);
-      else this.#refuse(qos, id, r.status === 'backpressure' ? RC.quotaExceeded : r.status === 'denied' ? RC.notAuthorized : RC.topicNameInvalid);
+      if (r.status === 'invalid-data') {
+        this.#refuse(qos, id, RC.payloadFormatInvalid, r.reason);
+        return;
+      }
+      const rc = r.status === 'backpressure' ? RC.quotaExceeded : r.status === 'denied' ? RC.notAuthorized : RC.topicNameInvalid;
+      this.#refuse(qos, id, rc);
       return;
     }
     if (qos === 0) return;
