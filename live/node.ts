@@ -180,9 +180,8 @@ export class BrokerNode {
     this.port = port;
     // [GOV-1] The configured policy is version 1 (origin ""): a newer one from the mesh replaces it.
     if (c.acl.length > 0) host.broker.offerDocument(host.now(), { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(c.acl) });
-    // [SCHEMA-3] The configured schemas likewise, as version 1 originated here: brokers configured
-    // alike converge on the greatest id's copy [GOV-2]; a newer registration replaces it.
-    if (c.schemas.length > 0) host.broker.offerDocument(host.now(), { doc: SCHEMAS_DOC, origin: c.id, version: 1, body: SchemaRegistry.bodyOf(c.schemas) });
+    // [SCHEMA-3] The configured schemas likewise: configs that disagree settle on one body [GOV-2].
+    if (c.schemas.length > 0) host.broker.offerDocument(host.now(), { doc: SCHEMAS_DOC, origin: '', version: 1, body: SchemaRegistry.bodyOf(c.schemas) });
     host.start();
     this.#closers.push(() => host.stop());
     if (control !== null) {
