@@ -26,6 +26,7 @@ export interface ExplainOptions {
   readonly principal?: string;
   readonly guaranteed?: boolean;
   readonly live?: string;
+  readonly data?: string;
   readonly json?: boolean;
 }
 
@@ -50,7 +51,7 @@ function eventOf(opts: ExplainOptions): Omit<PublishInput, 'publishedAtMs'> {
     type: opts.type ?? 'com.meshtwin.event',
     topic: opts.topic,
     headers: parseHeaders(opts.header ?? []),
-    payload: new Uint8Array(0),
+    payload: opts.data === undefined ? new Uint8Array(0) : new TextEncoder().encode(opts.data),
     guaranteed: opts.guaranteed === true,
     ...(opts.principal === undefined ? {} : { principal: opts.principal }),
   };
@@ -131,6 +132,7 @@ function wire(input: PublishInput): Record<string, unknown> {
     source: input.source,
     headers: input.headers,
     guaranteed: input.guaranteed === true,
+    data: new TextDecoder().decode(input.payload),
     ...(input.principal === undefined ? {} : { principal: input.principal }),
   };
 }

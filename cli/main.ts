@@ -167,6 +167,7 @@ program
   .option('--type <type>', 'CloudEvents type (default com.meshtwin.event)')
   .option('--principal <principal>', 'who publishes (default anonymous)')
   .option('--guaranteed', 'the guaranteed delivery class (default realtime)')
+  .option('--data <json>', "the event's data (JSON), checked against the schemas that apply")
   .option('--live <urls>', "a running mesh: its brokers' HTTP edges, comma-separated")
   .option('--json', 'the gates as JSON')
   .action(async (file: string | undefined, opts: ExplainOptions) => {

@@ -19,3 +19,4 @@ export {
   type PublishResult,
 } from './broker/types.ts';
 export type { LocalSubscription, RemoteInterest } from './interest.ts';
+export { SCHEMAS_DOC, SchemaRegistry, type SchemaRefusal, type Registration, type SubjectSpec } from './schema/registry.ts';

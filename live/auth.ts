@@ -13,7 +13,8 @@
  * [AUTH-3] A credential that does not verify is refused as such (HTTP 401, MQTT CONNACK 0x86 /
  *          3.1.1 0x04, gRPC UNAUTHENTICATED) whatever the policy says; the policy's refusals are
  *          403 / 0x87 / PERMISSION_DENIED.
- * [AUTH-4] The principals listed in `auth.admins` may change the policy (PUT /v1/acl).
+ * [AUTH-4] The principals listed in `auth.admins` may change the policy (PUT /v1/acl) and the
+ *          schema registry (live/edge/schemas.ts).
  */
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';

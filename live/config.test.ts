@@ -120,3 +120,30 @@ describe('the MQTT edge settings', () => {
     expect(m).not.toContain('\n');
   });
 });
+
+describe('schemas: in the broker config [SCHEMA-3]', () => {
+  const withSchemas = (lines: string): string => `${mqttConfig('')}schemas:\n${lines}\n`;
+
+  it('are taken as subjects, each later version checked against its compatibility', () => {
+    const c = parseBrokerConfig(withSchemas('  - { subject: "topic:sensors/#", compatibility: FULL, schema: { type: object, required: [celsius] } }'), 'a.yaml', dir);
+    expect(c.schemas).toEqual([{ subject: 'topic:sensors/#', compatibility: 'FULL', schema: { type: 'object', required: ['celsius'] } }]);
+    expect(parseBrokerConfig(mqttConfig(''), 'a.yaml', dir).schemas).toEqual([]);
+  });
+
+  it.each([
+    [
+      '  - { subject: a.b, schema: { type: objekt } }',
+      /^a\.yaml:10:\d+: schemas\[0\]\.schema: expected a JSON Schema that compiles .*, found schema is invalid: data\/type must be equal to one of the allowed values/,
+    ],
+    [
+      '  - { subject: a.b, versions: [{ type: number }, { type: integer }] }',
+      /schemas\[0\]\.versions\[1\]: expected .*, found not BACKWARD compatible: version 2 must accept data written with version 1: #\/type: version 2 accepts integers only/,
+    ],
+    ['  - { subject: "topic:a/#/b", schema: true }', /schemas\[0\]\.subject: expected a subject: .*'#' must be the last level/],
+    ['  - { subject: a.b, compatibility: SIDEWAYS, schema: true }', /schemas\[0\]\.compatibility: expected one of "BACKWARD"/],
+  ])('refuse %s in one line at its place', (lines, message) => {
+    const m = refusal(withSchemas(lines));
+    expect(m).toMatch(message);
+    expect(m).not.toContain('\n');
+  });
+});

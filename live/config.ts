@@ -17,6 +17,8 @@ import { type AuthConfig, type AuthTokenSpec, type AuthUserSpec, isStoredSecret 
 import type { LimitsConfig, PrincipalLimit } from './limits.ts';
 import { readYaml, readYamlFile, type DocumentKind } from '../scenarios/load/document.ts';
 import { resolveAcl } from '../scenarios/load/acl.ts';
+import { resolveSchemas } from '../scenarios/load/schemas.ts';
+import type { SubjectSpec } from '../engine/schema/registry.ts';
 import { quote, ScenarioError } from '../scenarios/load/errors.ts';
 import { checkSchema, compileSchema } from '../scenarios/load/schema.ts';
 import type { Source } from '../scenarios/load/source.ts';
@@ -82,6 +84,8 @@ export interface LiveBrokerConfig {
   readonly auth: AuthConfig;
   /** The policy this broker starts with, as version 1 (empty: none) [ACL-1][GOV-1]. */
   readonly acl: readonly AclEntrySpec[];
+  /** The schema registry this broker starts with, as version 1 (empty: none) [SCHEMA-3]. */
+  readonly schemas: readonly SubjectSpec[];
   /** Per-principal limits (live/limits.ts). */
   readonly limits: LimitsConfig;
   /** Function subscriptions (live/edge/functions.ts). */
@@ -114,6 +118,7 @@ interface RawConfig {
   log?: { level?: string };
   auth?: { tokens?: AuthTokenSpec[]; users?: AuthUserSpec[]; anonymous?: boolean; admins?: string[] };
   acl?: AclEntrySpec[];
+  schemas?: SubjectSpec[];
   functions?: Array<{
     name: string;
     pattern: string;
@@ -260,6 +265,7 @@ function resolveConfig(src: Source, raw: RawConfig, cwd: string): LiveBrokerConf
     logLevel: raw.log?.level ?? 'info',
     auth: resolveAuth(src, raw.auth ?? {}),
     acl: resolveAcl(src, raw.acl ?? []),
+    schemas: resolveSchemas(src, raw.schemas ?? []).specs,
     limits: resolveLimits(src, raw.limits ?? {}),
     functions: resolveFunctions(src, raw.functions ?? []),
     controlPlane: raw.controlPlane === undefined ? null : controlPlane(src, raw.controlPlane),

@@ -27,6 +27,7 @@ import type { MqttEdge } from './edge/mqtt/edge.ts';
 import { FastHistogram } from './fast-histogram.ts';
 import type { EdgeCounters } from './edge/port.ts';
 import type { LinkCounters, LiveHost } from './host.ts';
+import { schemaMetrics } from './schema-metrics.ts';
 
 /** What the metrics read from; `store` and `refused` are optional parts of a broker. */
 export interface MetricSources {
@@ -156,6 +157,7 @@ export class BrokerMetrics {
         for (const [reason, n] of s.refused) this.inc({ reason }, n);
       },
     });
+    schemaMetrics(this.registry, s.host);
     const limits = s.limits;
     if (limits !== undefined) {
       for (const [name, help, read] of [

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
-import { ACL_DOC, durableConfigFor } from '../engine/broker.ts';
+import { ACL_DOC, durableConfigFor, SCHEMAS_DOC, SchemaRegistry } from '../engine/broker.ts';
 import { Authenticator } from './auth.ts';
 import { PrincipalLimits } from './limits.ts';
 import type { LiveBrokerConfig } from './config.ts';
@@ -27,6 +27,7 @@ import { SessionHub } from './edge/sessions.ts';
 import { attachSubscribe } from './edge/ws.ts';
 import { introspection } from './edge/introspect.ts';
 import { policyRoutes } from './edge/policy.ts';
+import { schemaRoutes } from './edge/schemas.ts';
 import { FunctionHub } from './edge/functions.ts';
 import { explainRoutes } from './edge/explain.ts';
 import { MqttEdge } from './edge/mqtt/edge.ts';
@@ -195,6 +196,8 @@ export class BrokerNode {
     this.port = port;
     // [GOV-1] The configured policy is version 1 (origin ""): a newer one from the mesh replaces it.
     if (c.acl.length > 0) host.broker.offerDocument(host.now(), { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(c.acl) });
+    // [SCHEMA-3] The configured schemas likewise: configs that disagree settle on one body [GOV-2].
+    if (c.schemas.length > 0) host.broker.offerDocument(host.now(), { doc: SCHEMAS_DOC, origin: '', version: 1, body: SchemaRegistry.bodyOf(c.schemas) });
     host.start();
     this.#closers.push(() => host.stop());
     if (control !== null) {
@@ -263,6 +266,7 @@ export class BrokerNode {
       res.json({ ports: m.ports, connections: m.connections.size, retained: m.retained.size, counters: m.counters, sessions: m.list() });
     });
     app.use(policyRoutes(host, this.auth, c.edge.maxEventBytes));
+    app.use(schemaRoutes(host, this.auth, c.edge.maxEventBytes));
     app.use(explainRoutes(host, c.region));
     app.use(controlRoutes(() => this.control));
     app.use(PUBLISH_PATH, traceparentFromHttp);

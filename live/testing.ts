@@ -8,6 +8,8 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { credentials, type ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { loadSubscriptionService, type WireEventEnvelope, type WireSubscriptionRequest } from './edge/grpc.ts';
+import { BrokerProcess } from './process.ts';
+import type { WrittenMesh } from './run/mesh.ts';
 export { freePorts, type MeshBroker as TestBroker, type MeshLink, type WrittenMesh as TestMesh, writeMesh } from './run/mesh.ts';
 
 /** Two ends of one TCP connection on 127.0.0.1 (the dialing end, the accepted end); `close` ends both and the listener. */
@@ -39,6 +41,18 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): 
     await new Promise((r) => setTimeout(r, 10));
   }
   return cond();
+}
+
+/**
+ * Starts a `meshtwin broker` process for each of `ids` in a written mesh, and waits (bounded)
+ * until each has a route to every other. The caller stops them (`stopAll`).
+ */
+export async function startMesh(mesh: WrittenMesh, ids: readonly string[], ms = 20_000): Promise<BrokerProcess[]> {
+  const procs = ids.map((id) => new BrokerProcess(mesh.broker(id).config));
+  await Promise.all(procs.map((p) => p.ready));
+  const routed = async (id: string): Promise<boolean> => ((await (await fetch(`http://127.0.0.1:${mesh.broker(id).http}/v1/routes`)).json()) as { routes: unknown[] }).routes.length === ids.length - 1;
+  if (!(await until(async () => (await Promise.all(ids.map(routed))).every(Boolean), ms))) throw new Error(`routes among ${ids.join(', ')} did not converge in ${ms} ms`);
+  return procs;
 }
 
 /** Prometheus text → the value of `name` with exactly these labels (0 when absent). */

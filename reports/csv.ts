@@ -63,6 +63,9 @@ export function toCsvFiles(r: RunResult): CsvFile[] {
       refusedSpoolFull: b.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved,
       policyVersion: b.policyVersion,
+      schemasVersion: b.schemasVersion,
+      schemaValidated: b.schemaValidated,
+      invalidData: b.invalidData,
     })),
     { header: true },
   );

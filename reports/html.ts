@@ -13,7 +13,7 @@ import type { LatencyBlock } from '../sim/metrics.ts';
 import type { LinkResult, RunResult } from '../sim/run.ts';
 import { CLIENT_SCRIPTS, readClient, vendorFile } from '../viz/assets.ts';
 import { seriesOfRun } from '../viz/snapshot.ts';
-import { BROKER_HEADERS, brokerNote, brokerRows, conservationLine, dropCauses, FAULT_HEADERS, policyLine, faultLabel, faultRows, type ExpectRow } from './human.ts';
+import { BROKER_HEADERS, brokerNote, brokerRows, conservationLine, dropCauses, FAULT_HEADERS, policyLine, faultLabel, faultRows, schemaLine, type ExpectRow } from './human.ts';
 
 /** JSON that is safe inside a <script> element. */
 function scriptJson(value: unknown): string {
@@ -47,7 +47,9 @@ export function reportTables(r: RunResult, s: Scenario, expect: readonly ExpectR
   const m = r.messages;
   out.push(
     `<div class="rt-block" id="rt-messages"><h3>Messages</h3><p>published <b>${int(m.published)}</b> · delivered <b>${int(m.delivered)}</b> to subscribers · dropped <b>${int(m.dropped)}</b> · duplicates <b>${int(m.duplicates)}</b>${m.rejected > 0 ? ` · rejected <b>${int(m.rejected)}</b> (broker down)` : ''}</p>${
-      (m.dropped > 0 ? `<p class="dim">dropped by cause: ${esc(dropCauses(r))}</p>` : '') + (policyLine(r) === null ? '' : `<p>policy: ${esc(policyLine(r) as string)}</p>`)
+      (m.dropped > 0 ? `<p class="dim">dropped by cause: ${esc(dropCauses(r))}</p>` : '') +
+      (policyLine(r) === null ? '' : `<p>policy: ${esc(policyLine(r) as string)}</p>`) +
+      (schemaLine(r) === null ? '' : `<p>schemas: ${esc(schemaLine(r) as string)}</p>`)
     }<p id="rt-conservation">${esc(conservationLine(r))}</p>`,
   );
   out.push('<h3>Latency, publish → subscriber (ms, measured, weighted by subscriber)</h3>');

@@ -81,6 +81,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
         `${n(f.deadLettered)} dead letters · ${n(f.dropped)} dropped · queue peak ${n(f.queuePeak)} · utilization ${(f.utilization * 100).toFixed(1)}%`,
     );
   }
+  const schemas = schemaLine(r);
+  if (schemas !== null) out.push(`Schemas   ${schemas}`);
   if (m.droppedSlowConsumer + m.droppedSpoolFull > 0) {
     out.push(`Slow      dropped for slow subscribers: ${n(m.droppedSlowConsumer)} realtime (oldest first), ${n(m.droppedSpoolFull)} guaranteed (spool full)`);
   }
@@ -171,6 +173,26 @@ export function policyLine(r: RunResult): string | null {
   return (
     `${a.entries} acl entries, version ${versions.join('/')} at ${versions.length === 1 ? 'every broker' : 'the brokers'} · refused ${n(a.denied.publish)} publishes${who('publish')} · ` +
     `${n(a.denied.subscribe)} subscribers${who('subscribe')} · ${n(a.denied.delivery)} deliveries${who('delivery')}`
+  );
+}
+
+/**
+ * [SCHEMA-7] The schema registry's figures: subjects and versions, publishes checked and refused
+ * per subject, and what a check cost (measured); null for a run without schemas.
+ */
+export function schemaLine(r: RunResult): string | null {
+  const s = r.schemas;
+  if (s.subjects === 0 && s.validated === 0) return null;
+  const refused = Object.entries(s.bySubject)
+    .filter(([, c]) => c.invalid > 0)
+    .map(([name, c]) => `${name} ${n(c.invalid)}`);
+  const versions = [...new Set(r.brokers.map((b) => b.schemasVersion))];
+  const us = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+  const v = s.validationUs;
+  const cost = v.samples === 0 ? 'check cost not sampled' : `a check costs ${us(v.mean)} µs wall clock per event (p50 ${us(v.p50)}, p99 ${us(v.p99)}; measured, ${n(v.samples)} samples)`;
+  return (
+    `${s.subjects} subject${s.subjects === 1 ? '' : 's'}, registry version ${versions.join('/')} at ${versions.length === 1 ? 'every broker' : 'the brokers'} · ` +
+    `checked ${n(s.validated)} publishes at ingress, refused ${n(s.invalid)} as invalid${refused.length === 0 ? '' : ` (${refused.join(', ')})`}: never published, never on the WAN · ${cost}`
   );
 }
 

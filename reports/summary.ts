@@ -20,6 +20,7 @@ export function toSummary(r: RunResult & { readonly mode?: string; readonly live
     drops: r.drops,
     acl: r.acl,
     functions: r.functions,
+    schemas: r.schemas,
     convergence: r.convergence,
     faults: r.faults,
     populations: r.populations,

@@ -90,6 +90,7 @@ describe('example scenarios', () => {
       stopMs: 5000,
       delivery: 'realtime',
       principal: 'anonymous',
+      data: null,
     });
     expect(s.subscribers).toEqual([
       { region: 'us-east-1', count: 10, pattern: 'orders/#', patterns: 1, queueLimit: 10_000, principal: 'anonymous' },

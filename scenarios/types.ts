@@ -6,6 +6,7 @@
 import type { AclEntrySpec } from '../engine/acl.ts';
 import type { RoutingRuleSpec } from '../engine/broker.ts';
 import type { FunctionModelSpec } from '../sim/functions.ts';
+import type { SubjectSpec } from '../engine/schema/registry.ts';
 import type { HeaderValue } from '../engine/types.ts';
 
 export interface Scenario {
@@ -27,6 +28,12 @@ export interface Scenario {
   readonly acl: readonly AclEntrySpec[];
   /** Operator routing rules [RULE-1], destinations resolved to brokers. */
   readonly routes: readonly RoutingRuleSpec[];
+  /**
+   * The schema registry's subjects (empty: nothing checked) [SCHEMA-1..9], checked on load (every
+   * schema compiles, each later version passes its subject's compatibility); every broker starts
+   * with them as the registry's version 1.
+   */
+  readonly schemas: readonly SubjectSpec[];
   readonly routing: RoutingSpec;
   readonly model: ModelSpec;
   /** Where the scenario came from (for messages), e.g. "scenarios/seed.yaml". */
@@ -107,6 +114,21 @@ export interface PublisherSpec {
   readonly delivery: DeliveryClass;
   /** Who publishes, for the policy (default `anonymous`). */
   readonly principal: string;
+  /**
+   * The payload as a JSON template (scenarios/data.ts), rendered per event; null: `sizeBytes`
+   * bytes of zeros. With data, sizeBytes is the size of its first render (for estimates).
+   */
+  readonly data: PublisherData | null;
+}
+
+/** A publisher's data and the share of its events whose data a schema refuses [SCHEMA-7]. */
+export interface PublisherData {
+  /** The JSON template (scenarios/data.ts [DATA-1]). */
+  readonly template: unknown;
+  /** Fraction of events (drawn from the stream's seeded source) published with `invalidTemplate` instead. */
+  readonly invalid: number;
+  /** Data the schemas refuse: the scenario's `invalidData:`, or `template` without one property its subject requires. */
+  readonly invalidTemplate: unknown;
 }
 
 export type DeliveryClass = 'realtime' | 'guaranteed';

@@ -20,6 +20,8 @@ import {
   type LocalSubscription,
   type PublishInput,
   type PublishResult,
+  SCHEMAS_DOC,
+  SchemaRegistry,
 } from '../engine/broker.ts';
 import { decodeFrame, frameKindOf } from '../engine/codec/index.ts';
 import { FrameKind } from '../engine/frames.ts';
@@ -146,6 +148,21 @@ export class Mesh {
    * after the first `decisionSkip` (while the JIT is still compiling the hot path).
    */
   readonly decisionUs: number[] = [];
+  /**
+   * [SCHEMA-7] Wall-clock samples of the schema check alone (parse and validate, µs), taken as
+   * decisionUs is (1 in `decisionSampleEvery` publishes a subject applies to, after the first
+   * `decisionSkip`): the broker's registry asked again, uncounted, just before it handles the publish.
+   */
+  readonly validationUs: number[] = [];
+  /** Publishes a subject applied to so far (the validation samples' clock). */
+  private schemaChecked = 0;
+  /** The scenario's registry as a document body (null: no schemas). */
+  private readonly schemasBody: string | null;
+  /** [SCHEMA-7] Publishes refused for invalid data; publishes sent with the invalid data (on a live broker). */
+  invalid = 0;
+  invalidSent = 0;
+  /** Per subject, what earlier lives of the brokers checked and refused (a restart starts a new registry). */
+  readonly schemaPast = new Map<string, { validated: number; invalid: number }>();
   observer: MeshObserver | undefined;
   published = 0;
   /** Number of the frame being handled: deliveries it causes share it (duplicate detection). */
@@ -282,6 +299,7 @@ export class Mesh {
     }
     for (const p of this.populations) (this.byId.get(p.broker) as Node).populations.push(p);
     this.streams = expandPublishers(scenario, this.rng.fork('publishers'));
+    this.schemasBody = scenario.schemas.length === 0 ? null : SchemaRegistry.bodyOf(scenario.schemas);
     this.inputs = this.streams.map((s) => ({
       id: '',
       source: s.source,
@@ -519,6 +537,8 @@ export class Mesh {
     if (this.scenario.acl.length > 0) node.broker.offerDocument(now, { doc: ACL_DOC, origin: '', version: 1, body: JSON.stringify(this.scenario.acl) });
     // [RULE-2] The operator's routing rules, at every broker.
     if (this.scenario.routes.length > 0) node.broker.setRoutingRules(this.scenario.routes);
+    // [SCHEMA-3] And with the scenario's schema registry as version 1.
+    if (this.schemasBody !== null) node.broker.offerDocument(now, { doc: SCHEMAS_DOC, origin: '', version: 1, body: this.schemasBody });
     node.broker.start(now);
     if (!reconnect) {
       for (const p of node.populations) this.subscribe(node, p);
@@ -566,6 +586,23 @@ export class Mesh {
   /** Keeps a broker's counters before it is replaced. */
   private retire(node: Node): void {
     for (const [k, v] of Object.entries(node.broker.stats)) node.past[k as keyof BrokerStats] = (node.past[k as keyof BrokerStats] ?? 0) + v;
+    for (const s of node.broker.schemas.subjects) {
+      const p = this.schemaPast.get(s.name) ?? { validated: 0, invalid: 0 };
+      this.schemaPast.set(s.name, { validated: p.validated + s.validated, invalid: p.invalid + s.invalid });
+    }
+  }
+
+  /** [SCHEMA-7] Per subject, events checked and refused over every broker and life (subjects in registry order). */
+  schemaCounts(): Map<string, { validated: number; invalid: number }> {
+    const out = new Map<string, { validated: number; invalid: number }>();
+    for (const spec of this.scenario.schemas) out.set(spec.subject, { ...(this.schemaPast.get(spec.subject) ?? { validated: 0, invalid: 0 }) });
+    for (const node of this.nodes) {
+      for (const s of node.broker.schemas.subjects) {
+        const c = out.get(s.name) ?? { validated: 0, invalid: 0 };
+        out.set(s.name, { validated: c.validated + s.validated, invalid: c.invalid + s.invalid });
+      }
+    }
+    return out;
   }
 
   /** What the broker's effects mean here: frames onto virtual links, deliveries to populations. */
@@ -698,13 +735,17 @@ export class Mesh {
   private onPublish(now: number, si: number): void {
     const s = this.streams[si] as PublishStream;
     const node = this.byId.get(s.broker) as Node;
-    const input = this.inputs[si] as { id: string; topic: string; headers: Headers; publishedAtMs: number; principal: string };
+    const input = this.inputs[si] as { id: string; type: string; topic: string; headers: Headers; payload: Uint8Array; publishedAtMs: number; principal: string };
     input.id = `${si}-${s.n}`;
     input.topic = s.topic();
     input.headers = s.headers();
+    input.payload = s.nextPayload();
     input.publishedAtMs = now - node.clientOneWayMs;
     let result: PublishResult | 'broker-down' = 'broker-down';
     if (node.alive) {
+      const schemas = node.broker.schemas;
+      if (!schemas.empty) this.sampleValidation(schemas, input);
+      if (s.lastInvalid) this.invalidSent++;
       if (this.published >= this.decisionSkip && this.published % this.decisionSampleEvery === 0) {
         const t0 = performance.now();
         result = node.broker.handlePublish(now, input as PublishInput);
@@ -714,6 +755,7 @@ export class Mesh {
       }
       if (result === 'backpressure') this.publishBackpressured++;
       else if (result === 'denied') this.countDenied(input.principal, 'publish', 1);
+      else if (result === 'invalid-data') this.invalid++;
       else {
         if (result === 'accepted') this.accounts.expected += this.demand.demand(input as PublishInput);
         this.published++;
@@ -726,6 +768,27 @@ export class Mesh {
     s.n++;
     const next = now + s.nextGapMs();
     if (next < s.spec.stopMs && next < this.durationMs) this.kernel.at(next, this.K.publish, si);
+  }
+
+  /**
+   * [SCHEMA-7] Times the schema check of a publish a subject applies to, 1 in decisionSampleEvery
+   * after decisionSkip: the broker's own registry, asked without counting (the broker checks it
+   * again, counted, in handlePublish).
+   */
+  private sampleValidation(schemas: SchemaRegistry, input: { topic: string; type: string; headers: Headers; payload: Uint8Array }): void {
+    const sample = this.schemaChecked >= this.decisionSkip && this.schemaChecked % this.decisionSampleEvery === 0;
+    if (!sample) {
+      // Counting the publishes a subject applies to costs the lookup only (memoized per type).
+      if (schemas.subjectsApply(input.topic, input.type)) this.schemaChecked++;
+      return;
+    }
+    const t0 = performance.now();
+    const n = schemas.validate(input.topic, input.type, input.headers, input.payload, false);
+    const us = (performance.now() - t0) * 1000;
+    if (n !== 0) {
+      this.validationUs.push(us);
+      this.schemaChecked++;
+    }
   }
 
   private onSecond(): void {

@@ -145,10 +145,26 @@ export interface BrokerResult {
   readonly groupSharesMoved: number;
   /** The policy version it enforced at the end (0: none) [ACL-2][GOV-1]. */
   readonly policyVersion: number;
+  /** The schema registry version it enforced at the end (0: none) [SCHEMA-3]. */
+  readonly schemasVersion: number;
+  /** Publishes a schema subject applied to here, and those refused for invalid data [SCHEMA-7]. */
+  readonly schemaValidated: number;
+  readonly invalidData: number;
   readonly routes: ReadonlyArray<readonly [string, string]>;
   /** Whether it was running when the run ended, and its subscriber populations (report.html). */
   readonly aliveAtEnd: boolean;
   readonly populations: number;
+}
+
+/** The schema registry's figures in a run [SCHEMA-7]. */
+export interface SchemaFigures {
+  readonly subjects: number;
+  /** Publishes a subject applied to (checked), and of those the ones refused. */
+  readonly validated: number;
+  readonly invalid: number;
+  readonly bySubject: Readonly<Record<string, { readonly validated: number; readonly invalid: number }>>;
+  /** The check alone (parse + validate), µs of wall clock per checked event, sampled like decisionUs. */
+  readonly validationUs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly mean: number };
 }
 
 /** What the policy refused one principal, or all of them. */
@@ -188,6 +204,8 @@ export interface RunResult {
     readonly droppedSpoolFull: number;
     /** Publishes the policy refused at ingress [ACL-3]: not published, not expected, never forwarded (acl.byPrincipal breaks them down). */
     readonly denied: number;
+    /** Publishes refused at ingress for data a schema rejects [SCHEMA-7]: not published, not expected, never forwarded (schemas.bySubject breaks them down). */
+    readonly invalid: number;
   };
   /**
    * [ACL-1..5] What the policy refused: publishes (events), subscriptions (subscribers) and
@@ -218,6 +236,11 @@ export interface RunResult {
     readonly runningAtEnd: number;
     readonly queuedAtEnd: number;
   }>;
+  /**
+   * [SCHEMA-1..9] The schema registry: its subjects, the publishes checked at ingress and those
+   * refused, per subject, and what a check cost (wall clock per checked event, sampled).
+   */
+  readonly schemas: SchemaFigures;
   readonly latencyMs: { readonly local: LatencyBlock; readonly crossRegion: LatencyBlock };
   readonly wan: { readonly mbpsAvg: number; readonly mbpsPeak: number; readonly bytes: number; readonly dataBytes: number; readonly controlBytes: number };
   readonly links: readonly LinkResult[];
@@ -397,6 +420,9 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       refusedSpoolFull: st.refusedSpoolFull,
       groupSharesMoved: b.groupSharesMoved,
       policyVersion: b.policyVersion,
+      schemasVersion: b.schemasVersion,
+      schemaValidated: st.schemaValidated,
+      invalidData: st.invalidData,
       routes: b.routes(),
       aliveAtEnd: node.alive,
       populations: node.populations.length,
@@ -413,8 +439,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
     return v.length === 0 ? null : round(Math.max(...v), 3);
   };
   const lastInitialChange = Math.max(-scenario.warmupMs, ...mesh.control.filter((e) => e.type === 'routes-changed' && e.at < 0).map((e) => e.at));
-  const decision = [...mesh.decisionUs].sort((a, b) => a - b);
-  const pct = (p: number) => (decision.length === 0 ? 0 : (decision[Math.min(decision.length - 1, Math.floor((p / 100) * decision.length))] as number));
+  const decisionUs = sampleFigures(mesh.decisionUs);
   const kernelEvents = mesh.kernel.executed;
   return {
     scenario: scenario.name,
@@ -439,6 +464,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       droppedSlowConsumer: totals.droppedSlowConsumer,
       droppedSpoolFull: totals.droppedSpoolFull,
       denied: totals.deniedPublish,
+      invalid: mesh.invalid,
     },
     acl: aclFigures(scenario.acl.length, mesh.denied),
     functions: mesh.functions.flatMap((m, i) => {
@@ -448,6 +474,13 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       const { busyMs: _, ...counts } = f;
       return [{ broker: p.broker, pattern: p.pattern, ...counts, utilization: round(f.busyMs / (m.spec.concurrency * Math.max(1, mesh.now)), 4), runningAtEnd: m.running, queuedAtEnd: m.queued }];
     }),
+    schemas: {
+      subjects: scenario.schemas.length,
+      validated: totals.schemaValidated,
+      invalid: totals.invalidData,
+      bySubject: Object.fromEntries(mesh.schemaCounts()),
+      validationUs: sampleFigures(mesh.validationUs),
+    },
     latencyMs: { local: mesh.local.block(), crossRegion: mesh.cross.block() },
     wan: {
       mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),
@@ -472,7 +505,7 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       list: checker?.violations ?? [],
       checkedPopulations: checked?.checkedPopulations ?? null,
     },
-    decisionUs: { samples: decision.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(decision.length === 0 ? 0 : sum(decision) / decision.length, 3) },
+    decisionUs,
     run: {
       wallSeconds: round(wallSeconds, 3),
       kernelEvents,
@@ -568,6 +601,13 @@ function routingTable(view: BrokerView, measure: boolean): { routingTableBytes: 
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Wall-clock samples (µs) as count, p50, p99 and mean. */
+function sampleFigures(samples: readonly number[]): { samples: number; p50: number; p99: number; mean: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const pct = (p: number) => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number));
+  return { samples: sorted.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(sorted.length === 0 ? 0 : sum(sorted) / sorted.length, 3) };
+}
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** The policy's refusals, in total and per principal (principals in name order). */

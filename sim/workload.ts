@@ -14,6 +14,7 @@
 import type { FunctionModelSpec } from './functions.ts';
 import { ANONYMOUS } from '../engine/broker.ts';
 import type { HeaderValue, Headers } from '../engine/types.ts';
+import { compileData, type DataTemplate } from '../scenarios/data.ts';
 import { compileTemplate, HEADER_PLACEHOLDERS, isTemplateError, PATTERN_PLACEHOLDERS, TOPIC_PLACEHOLDERS, type CompiledTemplate, type TemplateContext } from '../scenarios/template.ts';
 import type { PublisherSpec, Scenario, SubscriberSpec } from '../scenarios/types.ts';
 import type { Rng } from './rng.ts';
@@ -30,6 +31,21 @@ export class PublishStream {
   private readonly headerTs: Array<CompiledTemplate | null> = [];
   private readonly headerConsts: HeaderValue[] = [];
   private readonly constHeaders: Headers | null;
+  /** [DATA-1] The payload templates (valid, invalid) and their bytes when constant; null without data:. */
+  private readonly dataT: DataTemplate | null;
+  private readonly invalidT: DataTemplate | null;
+  private readonly dataBytes: Uint8Array | null;
+  private readonly invalidBytes: Uint8Array | null;
+  private readonly invalidShare: number;
+  /**
+   * [DATA-3] The data's own source (a fork of the stream's): which events are invalid and what
+   * the data's random placeholders draw leave the stream's arrivals, topics and headers as they
+   * are, so a run with invalid: 0 and one with 0.2 publish the same events, less the invalid ones.
+   */
+  private readonly dataRng: Rng;
+  private readonly dataCtx: { n: number; i: number; region: string; broker: string; rand: () => number };
+  /** Whether the last `nextPayload` was the invalid data. */
+  lastInvalid = false;
   readonly source: string;
 
   constructor(
@@ -59,6 +75,14 @@ export class PublishStream {
       if (t !== null && !t.isConstant) allConst = false;
     }
     this.constHeaders = allConst ? Object.freeze(fixed) : null;
+    const d = spec.data;
+    const dataRng = (this.dataRng = rng.fork('data'));
+    this.dataCtx = { n: 0, i: 0, region, broker, rand: () => dataRng.next() };
+    this.dataT = d === null ? null : mustCompileData(d.template);
+    this.invalidT = d === null || d.invalid === 0 ? null : mustCompileData(d.invalidTemplate);
+    this.invalidShare = d?.invalid ?? 0;
+    this.dataBytes = this.dataT?.isConstant ? UTF8.encode(this.dataT.render(this.dataCtx)) : null;
+    this.invalidBytes = this.invalidT?.isConstant ? UTF8.encode(this.invalidT.render(this.dataCtx)) : null;
   }
 
   /** Gap to the next publish. */
@@ -74,6 +98,26 @@ export class PublishStream {
   topic(): string {
     this.ctx.n = this.n;
     return this.topicT.render(this.ctx as TemplateContext);
+  }
+
+  /**
+   * The next event's payload: `payload` (zeros) without data:; else the data rendered, or — for
+   * a share `invalid` of events, drawn from the data's own source [DATA-3] — the invalid data
+   * [SCHEMA-7]. Draws nothing for a publisher without data: (its runs are unchanged).
+   */
+  nextPayload(): Uint8Array {
+    const t = this.dataT;
+    if (t === null) return this.payload;
+    if (this.invalidShare > 0 && this.dataRng.next() < this.invalidShare) {
+      this.lastInvalid = true;
+      if (this.invalidBytes !== null) return this.invalidBytes;
+      this.dataCtx.n = this.n;
+      return UTF8.encode((this.invalidT as DataTemplate).render(this.dataCtx));
+    }
+    this.lastInvalid = false;
+    if (this.dataBytes !== null) return this.dataBytes;
+    this.dataCtx.n = this.n;
+    return UTF8.encode(t.render(this.dataCtx));
   }
 
   headers(): Headers {
@@ -161,6 +205,15 @@ export function expandSubscribers(scenario: Scenario): Population[] {
     }
   });
   return pops;
+}
+
+const UTF8 = new TextEncoder();
+
+function mustCompileData(value: unknown): DataTemplate {
+  const t = compileData(value);
+  // The loader already rejected bad data templates with their place; an internal assertion.
+  if ('error' in t) throw new Error(`data template at ${JSON.stringify(t.path)}: ${t.error}`);
+  return t;
 }
 
 function mustCompile(src: string, allowed: readonly string[]): CompiledTemplate {

@@ -81,6 +81,12 @@ routes: [{ name: archive, pattern: "orders/#", filter: "amountCents >= 500", to:
     expect(verdict(small)[0]).toMatch(/stopped at interest on us-1/);
   });
 
+  it('checks the data given against the schemas that apply [SCHEMA-7]', async () => {
+    const ask = (data: string) => explainCommand('scenarios/schema-registry.yaml', { at: '2s', from: 'us-1', topic: 'orders/us/1', type: 'com.acme.order.created', data, to: 'eu-1' });
+    expect(verdict(await ask('{"orderId": "o-1"}'))[0]).toMatch(/stopped at schema on us-1: data does not match com\.acme\.order\.\* v\d+: \/amountCents must have required property 'amountCents'/);
+    expect((await ask('{"orderId": "o-1", "amountCents": 5, "currency": "EUR"}')).join('\n')).toMatch(/schema {12}pass {5}valid under 1 subject/);
+  });
+
   it('--json gives the gates', async () => {
     const [text] = await explainCommand('scenarios/two-region-basic.yaml', {
       at: '1s',

@@ -59,6 +59,19 @@ describe('[PURE-1] the engine purity rule', () => {
     expect(lint(dir, 'engine/codec/c.ts').out).toContain('leaves engine/');
   });
 
+  it('engine/schema/ajv.ts alone may import ajv (and ajv-formats), and nothing else [SCHEMA-2]', () => {
+    mkdirSync(join(dir, 'engine', 'schema'), { recursive: true });
+    writeFileSync(
+      join(dir, 'engine', 'schema', 'ajv.ts'),
+      "import { Ajv } from 'ajv';\nimport { Ajv2020 } from 'ajv/dist/2020.js';\nimport f from 'ajv-formats';\nexport const a = [Ajv, Ajv2020, f];\n",
+    );
+    expect(lint(dir, 'engine/schema/ajv.ts').status).toBe(0);
+    writeFileSync(join(dir, 'engine', 'schema', 'ajv.ts'), "import { parse } from 'yaml';\nexport const a = parse;\n");
+    expect(lint(dir, 'engine/schema/ajv.ts').out).toContain('noRestrictedImports');
+    writeFileSync(join(dir, 'engine', 'schema', 'registry.ts'), "import { Ajv } from 'ajv';\nexport const a = Ajv;\n");
+    expect(lint(dir, 'engine/schema/registry.ts').out).toContain('noRestrictedImports');
+  });
+
   it('the rule is engine/ only: sim/ may read the clock', () => {
     expect(lint(dir, 'sim/mesh.ts').status).toBe(0);
   });

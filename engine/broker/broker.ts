@@ -36,7 +36,8 @@
  * [SPOOL-1] the spool, when no path exists (spool.ts); [SLOW-1..3] slow consumers (consumer.ts);
  * [HA-1] keep-alives to an HA backup (ha.ts).
  * Governance: [ACL-1..5] the policy, enforced at publish, subscribe and delivery (../acl.ts);
- * [GOV-1..5] mesh-wide documents flooded like adverts (governance.ts).
+ * [SCHEMA-1..9] the schema registry, enforced at publish (../schema/); [GOV-1..5] mesh-wide
+ * documents flooded like adverts (governance.ts).
  * A broker's spool, custody, ledger and sequence numbers live in a `DurableState` the host keeps
  * across crashes (the seed's disk-backed spool).
  *
@@ -60,6 +61,7 @@ import { changeDocument, handleGovernance, offerDocument, type GovernanceDocumen
 import { setRoutingRules, type RoutingRuleSpec } from './rules.ts';
 import { envelopeOf, explainHop, explainLocal, explainOrigin, type GateResult } from './explain.ts';
 import { consumed, deliverLocal, localOverflowBytes, pace, subscribe, unsubscribe } from './local.ts';
+import type { SchemaRefusal, SchemaRegistry } from '../schema/registry.ts';
 import { heldBytes } from '../spool.ts';
 import { checkNeighborAdverts, flushInterest, handleAdvert, handleInterest, handleSyncRequest, originateAdvert } from './sync.ts';
 import { BrokerView } from './view.ts';
@@ -133,6 +135,22 @@ export class Broker {
   }
 
   /**
+   * The schema registry in force [SCHEMA-3] (version 0 and empty until a document is installed).
+   * A change is `changeDocument(now, SCHEMAS_DOC, registry.register(…).body)`.
+   */
+  get schemas(): SchemaRegistry {
+    return this.#b.schemas;
+  }
+
+  /**
+   * [SCHEMA-8] Why the last publish answered 'invalid-data' was refused: the subject, its
+   * version and id, and the first validation error (data path, keyword, message).
+   */
+  schemaRefusal(): SchemaRefusal | null {
+    return this.#b.schemaRefusal;
+  }
+
+  /**
    * [GOV-2][GOV-3] Offers a mesh-wide document (from the host's config, or a store): installed
    * and flooded when it supersedes the one held. Throws UsageError when its body does not compile.
    */
@@ -180,6 +198,17 @@ export class Broker {
         b.stats.deniedPublish++;
         b.countDenied(principal, 'publish');
         return 'denied';
+      }
+    }
+    if (!b.schemas.empty && input.principal !== INTERNAL) {
+      // [SCHEMA-7] Refused at ingress: never counted as published, never forwarded. The mesh's
+      // own publishes (a retained replication of an event already checked) are not checked again.
+      const checked = b.schemas.validate(input.topic, input.type, input.headers, input.payload);
+      if (checked !== 0) b.stats.schemaValidated++;
+      if (checked < 0) {
+        b.stats.invalidData++;
+        b.schemaRefusal = b.schemas.refusal;
+        return 'invalid-data';
       }
     }
     const env: Envelope = {

@@ -9,6 +9,7 @@ import type { DurableState } from '../durable.ts';
 import { InterestTable, type LocalSubscription, type RemoteInterest } from '../interest.ts';
 import { LinkStateDb } from '../linkstate.ts';
 import type { Inbox } from '../reliable.ts';
+import { SchemaRegistry, type SchemaRefusal } from '../schema/registry.ts';
 import type { ShareGroup } from '../share.ts';
 import { UsageError, type BrokerId, type Millis } from '../types.ts';
 import type { GovernanceDocument } from './governance.ts';
@@ -78,6 +79,10 @@ export class BrokerCore {
   readonly denied = new Map<string, DeniedCounts>();
   /** Operator routing rules, or null for none [RULE-1]. */
   rules: RoutingRules | null = null;
+  /** The schema registry in force (version 0, empty: no document installed) [SCHEMA-3]. */
+  schemas = SchemaRegistry.empty();
+  /** Why the last publish answered 'invalid-data' was refused [SCHEMA-8]. */
+  schemaRefusal: SchemaRefusal | null = null;
 
   constructor(
     readonly config: BrokerConfig,

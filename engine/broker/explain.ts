@@ -19,7 +19,20 @@ import { SPECVERSION, type BrokerId, type Envelope } from '../types.ts';
 import type { BrokerCore } from './core.ts';
 import { ANONYMOUS, INTERNAL, type PublishInput } from './types.ts';
 
-export type Gate = 'topic' | 'policy (publish)' | 'routing rule' | 'interest' | 'edge selector' | 'route' | 'link' | 'hop limit' | 'subscription' | 'selector' | 'policy (delivery)' | 'slow consumer';
+export type Gate =
+  | 'topic'
+  | 'policy (publish)'
+  | 'schema'
+  | 'routing rule'
+  | 'interest'
+  | 'edge selector'
+  | 'route'
+  | 'link'
+  | 'hop limit'
+  | 'subscription'
+  | 'selector'
+  | 'policy (delivery)'
+  | 'slow consumer';
 
 export interface GateResult {
   readonly broker: BrokerId;
@@ -48,6 +61,16 @@ export function explainOrigin(b: BrokerCore, input: PublishInput, dest: BrokerId
     const d = b.acl.decidePublish(principal, input.topic, input.type);
     const by = d.by === 'allow' ? `allowed by ${d.entry} (${d.rule})` : d.by === 'deny' ? `denied by ${d.entry} (${d.rule})` : 'no entry allows it';
     if (!at('policy (publish)', d.allowed, `${principal} publishing ${input.type} on ${input.topic}: ${by} (policy v${b.acl.version})`)) return out;
+  }
+  if (!b.schemas.empty && principal !== INTERNAL) {
+    // [SCHEMA-7] Read-only: the subjects' counters are not touched.
+    const n = b.schemas.validate(input.topic, input.type, input.headers, input.payload, false);
+    const r = b.schemas.refusal;
+    if (n < 0 && r !== null) {
+      at('schema', false, `data does not match ${r.subject} v${r.version}: ${r.error.path === '' ? '' : `${r.error.path} `}${r.error.message}`);
+      return out;
+    }
+    at('schema', true, n === 0 ? 'no schema subject applies' : `valid under ${n} subject${n === 1 ? '' : 's'} (registry v${b.schemas.version})`);
   }
   if (dest === b.id) return out;
   const env = envelopeOf(b, input);

@@ -1,9 +1,10 @@
 /**
- * Mesh-wide documents: the ACL policy (engine/acl.ts), and any other document every broker must
- * hold the same version of. Each is a JSON body with a version, flooded like a link-state advert.
+ * Mesh-wide documents: the ACL policy (engine/acl.ts), the schema registry (engine/schema/,
+ * [SCHEMA-3]), and any other document every broker must hold the same version of. Each is a JSON
+ * body with a version, flooded like a link-state advert.
  *
- * [GOV-1] A document is (doc, origin, version, body): `doc` names it ("acl"), `origin` is the
- *         broker where this version was made, `body` its JSON.
+ * [GOV-1] A document is (doc, origin, version, body): `doc` names it ("acl", "schemas"),
+ *         `origin` is the broker where this version was made, `body` its JSON.
  * [GOV-2] Order: the higher version wins; between equal versions (two brokers changed the
  *         document at once, each from the same last version) the greater origin id, then the
  *         greater body (brokers whose configs disagree on version 1, origin ""), so every broker
@@ -20,6 +21,7 @@
 import { AclPolicy, type AclEntrySpec } from '../acl.ts';
 import { encodeFrame } from '../codec/index.ts';
 import { FrameKind, type GovernanceFrame } from '../frames.ts';
+import { SCHEMAS_DOC, SchemaRegistry } from '../schema/registry.ts';
 import { UsageError, type BrokerId, type Millis } from '../types.ts';
 import type { BrokerCore } from './core.ts';
 
@@ -56,6 +58,7 @@ export function aclFromBody(body: string, version: number, where = 'acl'): AclPo
 /** Applies a document this broker knows to its state; UsageError when the body does not compile. */
 function apply(b: BrokerCore, d: GovernanceDocument): void {
   if (d.doc === ACL_DOC) b.acl = aclFromBody(d.body, d.version, `${ACL_DOC} v${d.version} from ${d.origin}`);
+  else if (d.doc === SCHEMAS_DOC) b.schemas = SchemaRegistry.fromBody(d.body, d.version, `${SCHEMAS_DOC} v${d.version} from ${d.origin}`, b.schemas);
 }
 
 function frameOf(d: GovernanceDocument): Uint8Array {

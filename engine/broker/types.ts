@@ -133,9 +133,10 @@ export const INTERNAL = '$internal';
 
 /**
  * 'backpressure': a guaranteed event that would need spool space the broker does not have
- * [SPOOL-1]; 'denied': the policy does not let the principal publish it [ACL-3].
+ * [SPOOL-1]; 'denied': the policy does not let the principal publish it [ACL-3]; 'invalid-data':
+ * a schema that applies to it rejects its data (`Broker.schemaRefusal()` says why) [SCHEMA-7].
  */
-export type PublishResult = 'accepted' | 'invalid-topic' | 'backpressure' | 'denied';
+export type PublishResult = 'accepted' | 'invalid-topic' | 'backpressure' | 'denied' | 'invalid-data';
 
 /** Counters; plain numbers so the host can read them at any time. */
 export interface BrokerStats {
@@ -177,6 +178,10 @@ export interface BrokerStats {
   deniedSubscribe: number;
   /** Deliveries the policy refused by type [ACL-5] (also drops, cause `denied`). */
   deniedDelivery: number;
+  /** Publishes a schema subject applied to, checked at ingress (valid or not) [SCHEMA-7]. */
+  schemaValidated: number;
+  /** Of those, refused: their data did not validate (per subject: BrokerView.schemas) [SCHEMA-7]. */
+  invalidData: number;
 }
 
 /** Every counter at zero. */
@@ -206,5 +211,7 @@ export function newStats(): BrokerStats {
     deniedPublish: 0,
     deniedSubscribe: 0,
     deniedDelivery: 0,
+    schemaValidated: 0,
+    invalidData: 0,
   };
 }

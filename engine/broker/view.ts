@@ -8,6 +8,7 @@ import type { LocalSubscription } from '../interest.ts';
 import type { BrokerId, Envelope } from '../types.ts';
 import { upNeighbors } from './adjacency.ts';
 import type { BrokerCore, DeniedCounts } from './core.ts';
+import type { SchemaRegistry } from '../schema/registry.ts';
 import type { GovernanceDocument } from './governance.ts';
 import { groupSharesMoved, matchLocal, scratchBase } from './local.ts';
 
@@ -48,6 +49,16 @@ export class BrokerView {
   /** What the policy refused, per principal [ACL-3..5]. */
   denied(): ReadonlyMap<string, Readonly<DeniedCounts>> {
     return this.#b.denied;
+  }
+
+  /** The schema registry's version in force (0: none installed) [SCHEMA-3]. */
+  get schemasVersion(): number {
+    return this.#b.schemas.version;
+  }
+
+  /** The schema registry in force, with each subject's counters here [SCHEMA-3][SCHEMA-7]. */
+  get schemas(): SchemaRegistry {
+    return this.#b.schemas;
   }
 
   /** Mesh-wide documents held [GOV-1]. */

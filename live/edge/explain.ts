@@ -29,14 +29,14 @@ export function explainInput(raw: unknown, nowMs: number): PublishInput | string
   const headers = r['headers'] ?? {};
   if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => !['string', 'number', 'boolean'].includes(typeof v)))
     return 'input.headers: expected a map of strings, numbers and booleans';
-  for (const k of ['type', 'source', 'principal'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') return `input.${k}: expected a string`;
+  for (const k of ['type', 'source', 'principal', 'data'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') return `input.${k}: expected a string`;
   return {
     id: 'explain',
     source: (r['source'] as string | undefined) ?? '/explain',
     type: (r['type'] as string | undefined) ?? 'com.meshtwin.event',
     topic: r['topic'],
     headers: headers as Record<string, HeaderValue>,
-    payload: new Uint8Array(0),
+    payload: typeof r['data'] === 'string' ? new TextEncoder().encode(r['data']) : new Uint8Array(0),
     publishedAtMs: nowMs,
     guaranteed: r['guaranteed'] === true,
     ...(typeof r['principal'] === 'string' ? { principal: r['principal'] } : {}),

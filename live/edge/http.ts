@@ -24,6 +24,10 @@
  * - 401: a bearer token the broker does not know (auth.ts); 403: the policy does not let the
  *   principal publish the event [ACL-3] (`{"error": "token:ci may not publish ... (policy v2)"}`);
  *   in a batch, a refused event is `"status":"DENIED"` and publishing stops there.
+ * - 400 for data a schema that applies rejects [SCHEMA-7]: `{"error": "data does not match schema
+ *   \"com.acme.order.*\" v2: /amountCents must be integer", "subject", "version", "id", "path":
+ *   "/amountCents", "keyword": "type", "message": "must be integer", "schemaPath"}`; in a batch
+ *   `"status":"INVALID_DATA"` with its `error`, and publishing stops there.
  * - 429 with Retry-After: over the principal's publish rate (live/limits.ts; batch: RATE_LIMITED).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -52,8 +56,10 @@ export const PUBLISH_PATH = '/v1/events/publish';
 /** One event's answer in a 202 (a batch's element, or the whole body for one event). */
 export interface PublishAnswer {
   readonly eventId: string;
-  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'RATE_LIMITED' | 'NOT_PUBLISHED';
+  readonly status: 'ACCEPTED' | 'BACKPRESSURE' | 'UNAVAILABLE' | 'DENIED' | 'RATE_LIMITED' | 'INVALID_DATA' | 'NOT_PUBLISHED';
   readonly brokerTimestamp?: number;
+  /** INVALID_DATA: why [SCHEMA-8]. */
+  readonly error?: string;
 }
 
 /** An express router with `POST /v1/events/publish` over `port` [EDGE-6]. */
@@ -97,12 +103,14 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           if (i === 0) {
             if (r.status === 'denied') return res.status(403).json({ error: `event 0: ${r.reason}` });
             if (r.status === 'rate-limited') return rateLimited(res, r.retryAfterMs);
+            if (r.status === 'invalid-data') return res.status(400).json(invalidBody(`event 0: ${r.reason}`, r));
             return unavailable(res, r, retryAfterS);
           }
-          answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'rate-limited' ? 'RATE_LIMITED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
+          if (r.status === 'invalid-data') answers.push({ eventId: e.id, status: 'INVALID_DATA', error: r.reason });
+          else answers.push({ eventId: e.id, status: r.status === 'denied' ? 'DENIED' : r.status === 'rate-limited' ? 'RATE_LIMITED' : r.status === 'backpressure' ? 'BACKPRESSURE' : 'UNAVAILABLE' });
           for (let j = i + 1; j < events.length; j++) answers.push({ eventId: (events[j] as EdgePublish).id, status: 'NOT_PUBLISHED' });
           if (r.status === 'rate-limited') res.set('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
-          else if (r.status !== 'denied') res.set('Retry-After', String(retryAfterS));
+          else if (r.status !== 'denied' && r.status !== 'invalid-data') res.set('Retry-After', String(retryAfterS));
           break;
         }
         return res.status(202).json(answers);
@@ -127,6 +135,8 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
           return unavailable(res, r, retryAfterS);
         case 'denied':
           return res.status(403).json({ error: r.reason });
+        case 'invalid-data':
+          return res.status(400).json(invalidBody(r.reason, r));
         case 'rate-limited':
           return rateLimited(res, r.retryAfterMs);
         default: {
@@ -152,6 +162,12 @@ export function edgeHttp(port: EdgePort, opts: EdgeHttpOptions): Router {
     return res.status(500).json({ error: 'internal error' });
   });
   return router;
+}
+
+/** [SCHEMA-8] A 400 for data a schema refused: the reason, and the subject, version, data path and ajv's keyword and message apart. */
+function invalidBody(error: string, r: Extract<EdgePublishResult, { status: 'invalid-data' }>): Record<string, unknown> {
+  const f = r.refusal;
+  return { error, subject: f.subject, version: f.version, id: f.id, path: f.error.path, keyword: f.error.keyword, message: f.error.message, schemaPath: f.error.schemaPath };
 }
 
 function refuse(res: Response, e: IngestError): Response {

@@ -12,7 +12,7 @@
  * socket buffer is never the queue.
  */
 import type { AclPolicy } from '../../engine/acl.ts';
-import { ANONYMOUS, INTERNAL, type LocalSubscription, type PublishInput } from '../../engine/broker.ts';
+import { ANONYMOUS, INTERNAL, type LocalSubscription, type PublishInput, type SchemaRefusal } from '../../engine/broker.ts';
 import type { BrokerId, Envelope } from '../../engine/types.ts';
 import type { LiveHost } from '../host.ts';
 import { PrincipalLimits } from '../limits.ts';
@@ -44,6 +44,8 @@ export type EdgePublishResult =
   | { readonly status: 'unavailable' }
   /** [ACL-3] The policy does not let the publisher's principal publish this (HTTP 403, MQTT 0x87, gRPC PERMISSION_DENIED). */
   | { readonly status: 'denied'; readonly reason: string }
+  /** [SCHEMA-7] A schema that applies rejects the data (HTTP 400 with the path, MQTT 5.0 0x99 payload format invalid). */
+  | { readonly status: 'invalid-data'; readonly reason: string; readonly refusal: SchemaRefusal }
   /** [LIMIT-1] Over its principal's publish rate: retry after this long (HTTP 429, MQTT DISCONNECT 0x96). */
   | { readonly status: 'rate-limited'; readonly retryAfterMs: number };
 
@@ -159,6 +161,7 @@ export class HostPort implements EdgePort {
     if (r !== 'accepted') {
       this.counters.refused++;
       if (r === 'denied') return { status: 'denied', reason: deniedReason(this.host.broker.policy, input) };
+      if (r === 'invalid-data') return invalidData(this.host.broker.schemaRefusal() as SchemaRefusal);
       return r === 'backpressure' ? BACKPRESSURE : INVALID_TOPIC;
     }
     return { status: 'accepted', brokerTimestamp: Math.floor(now) };
@@ -221,6 +224,13 @@ export class HostPort implements EdgePort {
       this.host.broker.handleConsumed(this.host.now(), sub);
     });
   }
+}
+
+/** [SCHEMA-8] Why a schema refused a publish, for the client: the subject and version, the data path and ajv's message. */
+function invalidData(refusal: SchemaRefusal): EdgePublishResult {
+  const e = refusal.error;
+  const where = e.path === '' ? '' : `${e.path} `;
+  return { status: 'invalid-data', reason: `data does not match schema ${JSON.stringify(refusal.subject)} v${refusal.version}: ${where}${e.message}`, refusal };
 }
 
 /** Why the policy refused a publish, for the client: the principal and the deciding entry and rule. */

@@ -6,7 +6,7 @@
  */
 import type { ControlEvent } from '../../sim/mesh.ts';
 import { DROP_CAUSES, emptyDrops, type Drops } from '../../sim/accounts.ts';
-import type { BrokerResult, DeniedFigures, FaultResult, LinkResult } from '../../sim/run.ts';
+import type { BrokerResult, DeniedFigures, FaultResult, LinkResult, SchemaFigures } from '../../sim/run.ts';
 import type { Population } from '../../sim/workload.ts';
 import type { FaultSpec, Scenario } from '../../scenarios/types.ts';
 import type { BrokerCounters } from './scrape.ts';
@@ -155,6 +155,9 @@ export function brokerFigures(
       refusedSpoolFull: drops.get('spoolFull') ?? 0,
       groupSharesMoved: 0,
       policyVersion: c.gauge('meshtwin_policy_version'),
+      schemasVersion: c.gauge('meshtwin_schemas_version'),
+      schemaValidated: c.total('meshtwin_schema_checked_total'),
+      invalidData: sum([...c.byLabel('meshtwin_invalid_total', 'subject').values()]),
       routes: [...(routesAtEnd.get(id) ?? new Map<string, string>())].sort(),
       aliveAtEnd: aliveAtEnd(id),
       populations: onHere.length,
@@ -211,6 +214,19 @@ export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b,
 export const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** [ACL-3..5] Refusals per principal over every broker and life, from their /metrics. */
+/** [SCHEMA-7] The schema figures from the brokers' metrics (the check's cost is not measured live). */
+export function schemaFiguresLive(subjects: number, counters: readonly BrokerCounters[]): SchemaFigures {
+  const bySubject: Record<string, { validated: number; invalid: number }> = {};
+  let validated = 0;
+  for (const c of counters) {
+    validated += c.total('meshtwin_schema_checked_total');
+    for (const [subject, n] of c.byLabel('meshtwin_schema_validated_total', 'subject')) (bySubject[subject] ??= { validated: 0, invalid: 0 }).validated += n;
+    for (const [subject, n] of c.byLabel('meshtwin_invalid_total', 'subject')) (bySubject[subject] ??= { validated: 0, invalid: 0 }).invalid += n;
+  }
+  const invalid = sum(Object.values(bySubject).map((x) => x.invalid));
+  return { subjects, validated, invalid, bySubject, validationUs: { samples: 0, p50: 0, p99: 0, mean: 0 } };
+}
+
 export function deniedByPrincipal(counters: readonly BrokerCounters[]): Map<string, DeniedFigures> {
   const out = new Map<string, { publish: number; subscribe: number; delivery: number }>();
   for (const c of counters) {

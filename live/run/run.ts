@@ -42,7 +42,7 @@ import { expandSubscribers, regionOf } from '../../sim/workload.ts';
 import { BrokerProcess } from '../process.ts';
 import { shapeOf } from '../shaper.ts';
 import { LiveFaults } from './faults.ts';
-import { brokerFigures, deniedByPrincipal, diff, dropsByCause, faultFigures, linkFigures, round, sum, type Totals, totalsOf } from './figures.ts';
+import { brokerFigures, deniedByPrincipal, diff, dropsByCause, faultFigures, linkFigures, round, schemaFiguresLive, sum, type Totals, totalsOf } from './figures.ts';
 import { writeMesh, type WrittenMesh } from './mesh.ts';
 import { nowMs, type GeneratorReport, ScenarioPublishers } from './publishers.ts';
 import { BrokerCounters, scrape } from './scrape.ts';
@@ -103,6 +103,9 @@ export function liveRefusal(s: Scenario): string | null {
   if (s.routes.length > 0) return 'routes: live brokers take operator routing rules from their control plane (controlPlane:, event_routing_rules); simulate this scenario instead';
   const fn = s.subscribers.findIndex((x) => x.function !== undefined);
   if (fn >= 0) return `subscribers[${fn}].function: a simulated handler; live, a function subscription calls a real endpoint (the broker config's functions:); simulate this scenario instead`;
+  if (s.schemas.length > 0 || s.publishers.some((p) => p.data !== null)) {
+    return "schemas: and data: live mode's load generator sends padded payloads, not rendered data, yet (live brokers take schemas from their own config); simulate this scenario instead";
+  }
   const pops = expandSubscribers(s).length;
   if (pops > LIVE_MAX_POPULATIONS) return `live mode opens one connection per subscriber population; this scenario has ${pops} (at most ${LIVE_MAX_POPULATIONS})`;
   return null;
@@ -391,6 +394,7 @@ export class LiveRun {
     const brokers = brokerFigures(s, ids, region, pops, popDelivered, counters, routesAtEnd, (id) => this.#running.get(id)?.proc?.alive === true);
     const drops = dropsByCause(ids.map(counters));
     const aclLive = aclFigures(s.acl.length, deniedByPrincipal(ids.map(counters)));
+    const schemasLive = schemaFiguresLive(s.schemas.length, ids.map(counters));
     const duplicates = checked?.duplicates ?? 0;
     const missing = Math.max(0, expected - (delivered - duplicates));
     // Faults and convergence, from the brokers' own events.
@@ -428,9 +432,11 @@ export class LiveRun {
         droppedSlowConsumer: drops.slowConsumer,
         droppedSpoolFull: drops.spoolFull,
         denied: aclLive.denied.publish,
+        invalid: schemasLive.invalid,
       },
       acl: aclLive,
       functions: [],
+      schemas: schemasLive,
       latencyMs: { local: local.block(), crossRegion: cross.block() },
       wan: {
         mbpsAvg: round((wanBytes * 8) / seconds / 1e6, 6),

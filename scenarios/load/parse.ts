@@ -5,7 +5,8 @@
  * half-built scenario.
  * [LOAD-2] Sources of errors, in the order they are checked: the file's size, YAML syntax (the
  * yaml package's own position), aliases, the JSON Schema (load/schema.ts), then units,
- * templates, patterns, selectors and cross-references (topology, workload, faults, routing).
+ * templates, patterns, selectors and cross-references (topology, workload, faults, routing), then
+ * the schemas and publishers' data against each other [LOAD-8].
  * [LOAD-7] Bounded work before anything is built: a file over MAX_SCENARIO_BYTES (1 MiB; the
  * largest shipped scenario is 3 KB) is refused by its size before it is read — the yaml parser
  * reads about 0.2 MB/s of flow lists on this machine (a 1.4 MB file of 150,000 broker ids took
@@ -25,6 +26,7 @@ import { resolveFaults } from './faults.ts';
 import type { RawScenario } from './raw.ts';
 import { resolveModel, resolveRouting } from './routing.ts';
 import { checkSchema } from './schema.ts';
+import { resolveData, resolveSchemas } from './schemas.ts';
 import type { Source } from './source.ts';
 import { resolveTopology } from './topology.ts';
 import { resolvePublishers, resolveSubscribers } from './workload.ts';
@@ -65,7 +67,8 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
   if (durationMs <= 0) throw src.error(['duration'], 'value', 'a duration above zero, such as "10s"', quote(raw.duration));
   const warmupMs = src.dur(['warmup'], raw.warmup, '2s');
   const topo = resolveTopology(src, raw);
-  const publishers = resolvePublishers(src, raw, topo, durationMs);
+  const schemas = resolveSchemas(src, raw.schemas ?? []);
+  const publishers = resolveData(src, raw, topo, resolvePublishers(src, raw, topo, durationMs), schemas.registry);
   const { subscribers, templates } = resolveSubscribers(src, raw, topo);
   const faults = resolveFaults(src, raw, topo, durationMs, templates);
   const routing = resolveRouting(src, raw);
@@ -94,6 +97,7 @@ function resolveUnmapped(src: Source, raw: RawScenario): Scenario {
     expect: [...(raw.expect ?? [])],
     acl,
     routes,
+    schemas: schemas.specs,
     routing,
     model,
     file: src.file,

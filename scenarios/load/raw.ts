@@ -1,5 +1,6 @@
 /** The scenario data as the schema guarantees it (load/schema.ts ran first): units still text. */
 import type { AclEntrySpec } from '../../engine/acl.ts';
+import type { SubjectSpec } from '../../engine/schema/registry.ts';
 import type { HeaderValue } from '../../engine/types.ts';
 import type { DeliveryClass } from '../types.ts';
 
@@ -25,7 +26,10 @@ export interface RawPublisher {
   rate: string;
   arrival?: 'poisson' | 'constant';
   topic: string;
-  size: string;
+  size?: string;
+  data?: unknown;
+  invalid?: number;
+  invalidData?: unknown;
   headers?: Record<string, HeaderValue>;
   type?: string;
   start?: string;
@@ -89,6 +93,7 @@ export interface RawScenario {
   expect?: string[];
   acl?: AclEntrySpec[];
   routes?: Array<{ name: string; pattern: string; filter?: string; to: string }>;
+  schemas?: SubjectSpec[];
   routing?: RawRouting;
   model?: { connectionBytes?: string; transportOverhead?: string };
 }

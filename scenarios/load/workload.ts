@@ -88,13 +88,15 @@ export function resolvePublishers(src: Source, raw: RawScenario, topo: Topology,
       ratePerSec,
       arrival: p.arrival ?? 'poisson',
       topic: p.topic,
-      sizeBytes: src.unit(at('size'), p.size, '0B', parseSize),
+      // With data: (scenarios/load/data.ts) the size is its render's.
+      sizeBytes: p.size === undefined ? 0 : src.unit(at('size'), p.size, '0B', parseSize),
       headers,
       type: p.type ?? 'com.meshtwin.event',
       startMs,
       stopMs,
       delivery: p.delivery ?? 'realtime',
       principal: p.principal ?? ANONYMOUS,
+      data: null,
     };
   });
 }

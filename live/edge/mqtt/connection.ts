@@ -21,7 +21,8 @@
  * `$mesh/` topic (the brokers' own): PUBACK/PUBREC 0x87 in 5.0, otherwise dropped and counted.
  * A spool with no room: 5.0 PUBACK/PUBREC 0x97 quota exceeded; 3.1.1 has no refusal, so its
  * connection closes and the client publishes again when it reconnects. Payload format indicator
- * 1 with a payload that is not UTF-8: 0x99 payload format invalid [MQTT-3.3.2-4].
+ * 1 with a payload that is not UTF-8: 0x99 payload format invalid [MQTT-3.3.2-4]; data a schema
+ * refuses [SCHEMA-7]: 0x99 with the reason string (subject, version, data path), 3.1.1 acked and dropped.
  * [MQTT-CONN-5] Topic aliases in: 1 … `edge.mqttTopicAliasMaximum`, per connection; 0 or above
  * it is DISCONNECT 0x94 [MQTT-3.3.2-8], an alias never set 0x82. Out: up to the client's Topic
  * Alias Maximum, the first topics sent get one, later messages on them an empty topic.
@@ -485,7 +486,11 @@ export class MqttConnection implements SessionLink {
         this.disconnect(RC.messageRateTooHigh, `over the publish rate of ${this.principal}: retry in ${Math.ceil(r.retryAfterMs)} ms`);
         return;
       }
-      // [ACL-3] 5.0: PUBACK/PUBREC 0x87; 3.1.1 has no code: acknowledged and dropped [MQTT-3.3.5-2].
+      // [ACL-3] 5.0: PUBACK/PUBREC 0x87; [SCHEMA-7] 0x99 with the reason; 3.1.1 has no code: acknowledged and dropped [MQTT-3.3.5-2].
+      if (r.status === 'invalid-data') {
+        this.#refuse(qos, id, RC.payloadFormatInvalid, r.reason);
+        return;
+      }
       const rc = r.status === 'backpressure' ? RC.quotaExceeded : r.status === 'denied' ? RC.notAuthorized : RC.topicNameInvalid;
       this.#refuse(qos, id, rc);
       return;
@@ -497,10 +502,12 @@ export class MqttConnection implements SessionLink {
   }
 
   /** A publish not taken: 5.0 says why in its PUBACK/PUBREC; 3.1.1 cannot refuse, so it is acked (and counted). */
-  #refuse(qos: number, id: number, rc: number): void {
+  #refuse(qos: number, id: number, rc: number, reasonString?: string): void {
     this.edge.counters.publishRefused++;
     if (qos === 0) return;
-    if (this.v5) this.#write({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: rc });
+    // A reason string only within the client's Maximum Packet Size [MQTT-3.4.2-2] (16 bytes: the ack around it).
+    const fits = reasonString !== undefined && (this.#maxOutPacket === 0 || Buffer.byteLength(reasonString) + 16 <= this.#maxOutPacket);
+    if (this.v5) this.#write({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: rc, ...(fits ? { properties: { reasonString } } : {}) });
     else if (qos === 1) this.#write({ cmd: 'puback', messageId: id });
     else this.#write({ cmd: 'pubrec', messageId: id });
   }
