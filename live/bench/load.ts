@@ -107,12 +107,15 @@ export function newHistogram(): hdr.Histogram {
 export function summary(h: hdr.Histogram): LatencyMs {
   const ms = (us: number) => Math.round(us) / 1000;
   if (h.totalCount === 0) return { count: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, p999: Number.NaN, max: Number.NaN, mean: Number.NaN };
+  // A percentile is its bucket's highest equivalent value, which can exceed the exact max by the
+  // histogram's precision: never report a p99 above the max.
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
   return {
     count: h.totalCount,
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
     max: ms(h.maxValue),
     mean: ms(h.mean),
   };
@@ -209,6 +212,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const startMs = nowMs() + 5;
   const windowStartMs = startMs + o.warmupMs;
   const endMs = windowStartMs + o.durationMs;
+  // Open loop: the window's events by index (float due times would count a boundary one by rounding).
+  const firstIndex = closed ? 0 : Math.ceil((o.warmupMs * rate) / 1000);
+  const endIndex = closed ? 0 : Math.ceil(((o.warmupMs + o.durationMs) * rate) / 1000);
   let next = 0; // next index to become due (open loop) / to send (closed loop)
   const pending: number[] = [];
   let pendingHead = 0;
@@ -229,7 +235,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const i = ids[k] as number;
       const due = dues[k] as number;
       state[i] = 1;
-      if (due >= windowStartMs && due < endMs) {
+      if (closed ? due >= windowStartMs && due < endMs : i >= firstIndex && i < endIndex) {
         inWindow[i] = 1;
         sendLag.recordValue(Math.max(1, Math.round((sentMs - due) * 1000)));
       }
@@ -359,8 +365,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   // Window bounds for the open loop: indices whose due time falls in [windowStart, end).
   if (!closed) {
-    windowFirst = Math.ceil(((windowStartMs - startMs) * rate) / 1000);
-    windowLast = Math.ceil(((endMs - startMs) * rate) / 1000) - 1;
+    windowFirst = firstIndex;
+    windowLast = endIndex - 1;
   }
   // Wait for deliveries: until every accepted event of the window arrived, or the grace is over.
   const acceptedInWindow = (): number => {

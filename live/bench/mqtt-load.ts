@@ -185,6 +185,10 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
   const endMs = windowStartMs + o.durationMs;
   const total = closedLoop ? Number.POSITIVE_INFINITY : Math.ceil(((o.warmupMs + o.durationMs) / 1000) * rate);
   const dueOf = (i: number): number => startMs + (i * 1000) / rate;
+  // Open loop: the window's messages by their index (due times are floats: comparing them with
+  // the window's ends would count a boundary message in or out by rounding).
+  const firstInWindow = Math.ceil((o.warmupMs * rate) / 1000);
+  const endOfWindow = Math.ceil(((o.warmupMs + o.durationMs) * rate) / 1000);
 
   let next = 0; // next sequence number to send
   let pubInflight = 0;
@@ -263,7 +267,7 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
         buf.writeUInt32LE(i, off + pa + 4);
         buf.writeDoubleLE(due, off + pa + 8);
         buf.writeDoubleLE(now, off + pa + 16);
-        const counted = due >= windowStartMs && due < endMs;
+        const counted = closedLoop ? due >= windowStartMs && due < endMs : i >= firstInWindow && i < endOfWindow;
         if (counted) {
           inWindow[i] = 1;
           sentInWindow++;
@@ -317,7 +321,7 @@ async function load(o: MqttLoadOptions, pub: BenchClient, sub: BenchClient, pubW
   const cpu = process.cpuUsage(cpu0);
 
   const windowSeconds = o.durationMs / 1000;
-  const due = closedLoop ? sentInWindow : Math.ceil(((endMs - startMs) * rate) / 1000) - Math.ceil(((windowStartMs - startMs) * rate) / 1000);
+  const due = closedLoop ? sentInWindow : endOfWindow - firstInWindow;
   const deliverySeconds = closedLoop ? Math.max(windowSeconds, (lastWindowDeliveryMs - windowStartMs) / 1000) : windowSeconds;
   const lost = sentInWindow - delivered;
   const reasons: string[] = [];
