@@ -6,8 +6,7 @@
  * A simulated scenario is run (seeded) up to --at; a live mesh is asked broker by broker over
  * HTTP (`/v1/explain`, live/edge/explain.ts). Prints a table and a verdict (or JSON with --json).
  */
-import type { PublishInput } from '../engine/broker.ts';
-import type { GateResult } from '../engine/broker.ts';
+import type { GateResult, PublishInput } from '../engine/broker.ts';
 import { type Explanation, type ExplainSource, explainEvent } from '../engine/explain.ts';
 import { validateTopic } from '../engine/topic.ts';
 import type { HeaderValue } from '../engine/types.ts';

@@ -39,7 +39,12 @@ export class PrincipalLimits {
   /** Connections refused for their count, per principal [LIMIT-2]. */
   readonly connectionsRefused = new Map<string, number>();
 
-  constructor(readonly config: LimitsConfig = NO_LIMITS) {}
+  /** No publish rate anywhere in the config: tryPublish answers without a lookup (the MQTT hot path). */
+  readonly #noRates: boolean;
+
+  constructor(readonly config: LimitsConfig = NO_LIMITS) {
+    this.#noRates = config.publishRate === null && Object.values(config.principals).every((p) => p.publishRate === null);
+  }
 
   #limit(principal: string): PrincipalLimit {
     return this.config.principals[principal] ?? this.config;
@@ -47,6 +52,7 @@ export class PrincipalLimits {
 
   /** [LIMIT-1] 0 when `principal` may publish now (a token is taken), else ms until it may. */
   tryPublish(principal: string, nowMs: number): number {
+    if (this.#noRates) return 0;
     const rate = this.#limit(principal).publishRate;
     if (rate === null) return 0;
     const burst = Math.max(1, rate);
