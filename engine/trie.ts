@@ -3,101 +3,74 @@
  * with MQTT semantics (see topic.ts; `matchesPattern` there is the reference this must agree
  * with, and the tests hold it to that).
  *
- * This is the broker's hot path, so `match` allocates nothing: one pass over the topic's chars
- * records each level's [start, end) and a 30-bit hash into reused Int32Arrays, then a recursive
- * walk looks levels up by that hash (no substring per level) and confirms the key char by char.
+ * This is the broker's hot path, and its cost is memory latency: on a large trie almost every
+ * level of a match is a cache miss, so the layout is built to miss as few times as possible and
+ * to give the garbage collector nothing to walk.
  *
- * Shape. One node per pattern level. A node keeps
- * - `kids`, its exact children: null, the one child itself (most nodes have exactly one, and a
- *   Map costs ~184 bytes), or a `Map<levelHash, child | child[]>` (an array only when two keys
- *   under one parent share a hash);
- * - `plus` and `hash`, the `+` and `#` children, in dedicated fields;
- * - `vals`, the values of the patterns ending here: NONE, the one value itself, or a private
- *   `Bag` holding an exact-size copy-on-write array (2..8 values) or an insertion-ordered Set
- *   (more), so a pattern with huge fan-in stays O(1) per add/remove.
+ * Shape. Nodes are small integers (the root is 0). Every parent → child edge lives in one
+ * open-addressed table (`slots`, an Int32Array, linear probing, SLOT ints per edge):
+ *   [parent, key, child, meta, w0, w1]
+ * - `key` is the level's 30-bit FNV-1a hash, or PLUS_KEY / HASH_KEY for the `+` and `#` children;
+ * - `meta` carries the child's own flags (holds values, has exact children, has `+`, has `#`), so
+ *   a match that lands on a leaf needs no other load to know what is below it, and the level's
+ *   length;
+ * - `w0`, `w1` hold the level's text itself when it is at most 8 Latin-1 chars (packed 4 per
+ *   int): the key is confirmed inside the slot, with no string to load. Longer levels (rare:
+ *   `telemetry`, `authorized`) set LONG and put an index into `longTexts` in `w0`.
+ * A lookup is therefore one probe sequence in one contiguous array: usually one cache miss per
+ * level, where a tree of objects costs a Map bucket, an entry, a node and a key string.
+ * Per node, beside its edge: `vals` (a JS array: NONE, the one value itself, or a private Bag),
+ * `kids` (exact children count), `nflags` (the flags mirrored into its edge's meta) and `slotOf`
+ * (where its edge is, kept up to date when probing moves an edge).
  * Invariant: every node but the root holds a value or has a descendant that does (`remove`
- * prunes, and a Map shrunk to one plain child goes back to inline), so a `#` node, which never
- * has children, always holds values.
+ * prunes), so a `#` node, which never has children, always holds values.
+ * Node ids are reused after removal (a free list), and the table's capacity is any integer
+ * (a multiply-shift maps a hash onto it), grown by half when it is 70% full.
  */
 
 import { validatePattern } from './topic.ts';
 import { UsageError } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Memory model. `bytes` is the sum of these estimates over the trie's live structures, updated
-// incrementally from the shape of what changed (so removing everything gives back exactly the
-// empty trie's figure). Figures are V8 on 64-bit without pointer compression (Node's default
-// build): every tagged slot is 8 bytes and every heap object starts with an 8-byte map word.
-// Each constant was checked one by one against measured heap growth (Node 20 / V8 11.3), and
-// the total against 100k- and 500k-pattern tries built from sim/bench/trie-fixtures.ts (see
-// trie.test.ts, "memory calibration"): estimate / measured = 1.000 (~211 and ~204 B/pattern).
-// Measure as "heap freed when the trie is dropped", after many full GCs: a plain before/after
-// delta with two GCs undercounts by up to 40% (older garbage and flushed bytecode go meanwhile).
-// Known gaps: V8's Map capacity hysteresis after deletes (tables shrink only below 1/4 full;
-// the model assumes the smallest power of two), and two-byte copies of Latin-1 keys.
-// Not counted: the values themselves (the caller's), pattern strings that long keys slice (the
-// caller keeps its patterns), the SubscriptionTrie object and its small scratch buffers.
+// Memory model. `bytes` is what the trie's own structures occupy: its typed arrays (their full
+// capacity, as allocated), the value array's slots, the value Bags, and long key strings. Figures
+// are V8 on 64-bit without pointer compression (Node's default build). Checked against the heap
+// (heapUsed + arrayBuffers) in trie.test.ts ("memory calibration"). Not counted: the values
+// themselves (the caller's), the SubscriptionTrie object and its small scratch buffers.
 // ---------------------------------------------------------------------------------------------
 
-/** A Node: map, properties and elements words, then 5 in-object fields. Measured: 64. */
-export const NODE_BYTES = 24 + 5 * 8;
 /** A Bag: header plus 2 fields. */
 const BAG_BYTES = 24 + 2 * 8;
 /** A JSMap / JSSet object: map, properties, elements, table. */
 const COLLECTION_BYTES = 32;
-/** OrderedHashTable: FixedArray header (map, length) plus 3 counters. Empty Map measured: 184. */
+/** OrderedHashTable: FixedArray header (map, length) plus 3 counters. */
 const HASH_TABLE_HEADER_BYTES = 16 + 3 * 8;
 /** V8's OrderedHashTable starts at capacity 4 and doubles when full. */
 const HASH_TABLE_MIN_CAPACITY = 4;
-/** A JSArray (map, properties, elements, length) plus its FixedArray header. [a, b] measured: 64. */
+/** A JSArray (map, properties, elements, length) plus its FixedArray header. */
 const ARRAY_BYTES = 32 + 16;
 /** Values per pattern held in an array; above this they move to a Set. */
 const ARRAY_MAX = 8;
 /** A Set shrinking to this many values goes back to an array (hysteresis against flapping). */
 const ARRAY_BACK = 4;
-/** Substrings shorter than this are copies; longer ones are SlicedStrings (V8's kMinLength). */
-const SLICE_MIN_LENGTH = 13;
-/** A SlicedString: map, hash+length, parent, offset. Measured: 32. */
-const SLICED_STRING_BYTES = 32;
-/** A sequential string's header: map, hash (4), length (4); chars padded to 8. Measured. */
+/** A sequential string's header: map, hash (4), length (4); chars padded to 8. */
 const SEQ_STRING_HEADER_BYTES = 16;
+/** Substrings this long or longer are SlicedStrings of the pattern (V8's kMinLength). */
+const SLICE_MIN_LENGTH = 13;
+const SLICED_STRING_BYTES = 32;
 
-function hashTableCapacity(size: number): number {
+function setBytes(size: number): number {
   let cap = HASH_TABLE_MIN_CAPACITY;
   while (cap < size) cap *= 2;
-  return cap;
-}
-
-/** Estimated bytes of a Map with `size` entries: buckets (cap/2) + entries (key, value, chain). */
-function mapBytes(size: number): number {
-  const cap = hashTableCapacity(size);
-  return COLLECTION_BYTES + HASH_TABLE_HEADER_BYTES + 8 * (cap / 2 + 3 * cap);
-}
-
-/** Estimated bytes of a Set with `size` entries: buckets (cap/2) + entries (key, chain). */
-function setBytes(size: number): number {
-  const cap = hashTableCapacity(size);
   return COLLECTION_BYTES + HASH_TABLE_HEADER_BYTES + 8 * (cap / 2 + 2 * cap);
 }
 
-/**
- * Estimated bytes of a key string cut from a pattern. Empty and 1-char Latin-1 strings are V8's
- * shared constants; short ones are copies; long ones are slices of the pattern. A key is costed
- * as two-byte if it holds a char above U+00FF (V8 may also copy Latin-1 text cut from a
- * two-byte pattern as two-byte; the estimate ignores that).
- */
-function keyBytes(key: string): number {
-  const n = key.length;
-  if (n >= SLICE_MIN_LENGTH) return SLICED_STRING_BYTES;
+/** Bytes of a long key string cut from a pattern, plus its slot in `longTexts`. */
+function longKeyBytes(key: string): number {
+  if (key.length >= SLICE_MIN_LENGTH) return SLICED_STRING_BYTES + 8;
   let width = 1;
-  for (let i = 0; i < n; i++) {
-    if (key.charCodeAt(i) > 0xff) {
-      width = 2;
-      break;
-    }
-  }
-  if (n === 0 || (n === 1 && width === 1)) return 0;
-  return SEQ_STRING_HEADER_BYTES + ((n * width + 7) & ~7);
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) width = 2;
+  return SEQ_STRING_HEADER_BYTES + ((key.length * width + 7) & ~7) + 8;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,8 +81,38 @@ const HASH = 0x23;
 const DOLLAR = 0x24;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
-/** Level hashes are cut to 30 bits so they are Smis on every V8 build (cheap Map keys). */
+/** Level hashes are cut to 30 bits; the `+` and `#` keys lie outside that range. */
 const HASH_MASK = 0x3fffffff;
+const PLUS_KEY = 0x40000000;
+const HASH_KEY = 0x40000001;
+
+/** Ints per edge slot, and their offsets. */
+const SLOT = 6;
+const S_PARENT = 0;
+const S_KEY = 1;
+const S_CHILD = 2;
+const S_META = 3;
+const S_W0 = 4;
+const S_W1 = 5;
+const EMPTY = -1;
+
+/** Node flags (low 4 bits of meta). */
+const F_VALS = 1;
+const F_KIDS = 2;
+const F_PLUS = 4;
+const F_HASH = 8;
+const F_MASK = 15;
+/** The key is not inline: w0 indexes `longTexts`. */
+const M_LONG = 16;
+/** The level's length sits above bit 8 of meta. */
+const M_LEN_SHIFT = 8;
+/** Levels of at most this many Latin-1 chars are stored in the slot. */
+const INLINE_CHARS = 8;
+
+/** The table grows (by half) when more than this share of its slots is used. */
+const MAX_LOAD = 0.7;
+const MIN_SLOTS = 8;
+const MIN_NODES = 8;
 
 /** FNV-1a of s[start, end), 30 bits. Must agree with the inline loop in `Scan.run`. */
 function hashRange(s: string, start: number, end: number): number {
@@ -118,7 +121,7 @@ function hashRange(s: string, start: number, end: number): number {
   return h & HASH_MASK;
 }
 
-/** The hash a level is filed under in a node's Map. Exported so tests can build collisions. */
+/** The hash a level is filed under. Exported so tests can build collisions. */
 export function levelHash(level: string): number {
   return hashRange(level, 0, level.length);
 }
@@ -128,6 +131,19 @@ function eqRange(key: string, s: string, start: number, end: number): boolean {
   if (key.length !== end - start) return false;
   for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== s.charCodeAt(start + i)) return false;
   return true;
+}
+
+/** Mixes (parent, key) into 32 well-spread bits. */
+function mix(parent: number, key: number): number {
+  let h = Math.imul(parent ^ 0x2c1b3c6d, 0x9e3779b1) ^ key;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The home slot of (parent, key) in a table of `cap` slots (multiply-shift: any cap works). */
+function home(parent: number, key: number, cap: number): number {
+  return Math.floor((mix(parent, key) * cap) / 4294967296);
 }
 
 /** The "no values" marker; private, so no caller value can be mistaken for it. */
@@ -144,37 +160,14 @@ class Bag<V> {
   }
 }
 
-type Kids<V> = Node<V> | Map<number, Node<V> | Node<V>[]>;
-
-class Node<V> {
-  /** This level's text ('+' and '#' for wildcard nodes, '' for the root). */
-  readonly key: string;
-  /** Exact children: none, the only one, or a Map by level hash. */
-  kids: Kids<V> | null = null;
-  /** The `+` child. */
-  plus: Node<V> | null = null;
-  /** The `#` child (a leaf: `#` is always the last level). */
-  hash: Node<V> | null = null;
-  /** NONE, one value, or a Bag of several. */
-  vals: unknown = NONE;
-  constructor(key: string) {
-    this.key = key;
-  }
-}
-
-function isEmpty<V>(node: Node<V>): boolean {
-  return node.vals === NONE && node.kids === null && node.plus === null && node.hash === null;
-}
-
 function valsBytes(vals: unknown): number {
   if (!(vals instanceof Bag)) return 0;
   const items = (vals as Bag<unknown>).items;
   return BAG_BYTES + (items instanceof Set ? setBytes(items.size) : ARRAY_BYTES + 8 * items.length);
 }
 
-/** Pushes the values of `node` onto `out`; returns how many. */
-function pushVals<V>(node: Node<V>, out: V[]): number {
-  const vs = node.vals;
+/** Pushes the values `vs` (NONE, one value or a Bag) onto `out`; returns how many. */
+function pushVals<V>(vs: unknown, out: V[]): number {
   if (vs === NONE) return 0;
   if (!(vs instanceof Bag)) {
     out.push(vs as V);
@@ -190,17 +183,37 @@ function pushVals<V>(node: Node<V>, out: V[]): number {
   return bag.n;
 }
 
-/** The exact child of `kids` whose key is s[start, end) (h: its hashRange), if any. */
-function findKid<V>(kids: Kids<V>, s: string, start: number, end: number, h: number): Node<V> | undefined {
-  if (kids instanceof Node) return eqRange(kids.key, s, start, end) ? kids : undefined;
-  const e = kids.get(h);
-  if (e === undefined) return undefined;
-  if (e instanceof Node) return eqRange(e.key, s, start, end) ? e : undefined;
-  for (let i = 0; i < e.length; i++) {
-    const c = e[i] as Node<V>;
-    if (eqRange(c.key, s, start, end)) return c;
+/**
+ * A level's text as the table files it: its hash, length, and either the packed chars (inline)
+ * or LONG. `pack` fills one of these from any range of any string.
+ */
+class LevelKey {
+  hash = 0;
+  len = 0;
+  long = false;
+  w0 = 0;
+  w1 = 0;
+
+  pack(s: string, start: number, end: number): this {
+    let h = FNV_OFFSET;
+    let w0 = 0;
+    let w1 = 0;
+    let wide = false;
+    for (let i = start; i < end; i++) {
+      const c = s.charCodeAt(i);
+      h = Math.imul(h ^ c, FNV_PRIME);
+      const k = i - start;
+      if (c > 0xff) wide = true;
+      else if (k < 4) w0 |= c << (k * 8);
+      else if (k < INLINE_CHARS) w1 |= c << ((k - 4) * 8);
+    }
+    this.hash = h & HASH_MASK;
+    this.len = end - start;
+    this.long = wide || this.len > INLINE_CHARS;
+    this.w0 = this.long ? 0 : w0;
+    this.w1 = this.long ? 0 : w1;
+    return this;
   }
-  return undefined;
 }
 
 /** The current topic's levels: reused by every match; grows when a topic has more levels. */
@@ -210,6 +223,10 @@ class Scan {
   starts = new Int32Array(16);
   ends = new Int32Array(16);
   hashes = new Int32Array(16);
+  /** Per level: its length, or -1 when it is LONG (compared against `longTexts`). */
+  lens = new Int32Array(16);
+  w0 = new Int32Array(16);
+  w1 = new Int32Array(16);
 
   /** Splits `topic` into levels; returns how many (at least 1). */
   run(topic: string): number {
@@ -217,95 +234,53 @@ class Scan {
     let n = 0;
     let start = 0;
     let h = FNV_OFFSET;
+    let w0 = 0;
+    let w1 = 0;
+    let wide = false;
     const len = topic.length;
-    for (let i = 0; i < len; i++) {
-      const c = topic.charCodeAt(i);
+    for (let i = 0; i <= len; i++) {
+      const c = i === len ? SLASH : topic.charCodeAt(i);
       if (c === SLASH) {
         if (n === this.starts.length) this.grow();
+        const l = i - start;
         this.starts[n] = start;
         this.ends[n] = i;
         this.hashes[n] = h & HASH_MASK;
+        this.lens[n] = wide || l > INLINE_CHARS ? -1 : l;
+        this.w0[n] = w0;
+        this.w1[n] = w1;
         n++;
         start = i + 1;
         h = FNV_OFFSET;
+        w0 = 0;
+        w1 = 0;
+        wide = false;
       } else {
         h = Math.imul(h ^ c, FNV_PRIME);
+        const k = i - start;
+        if (c > 0xff) wide = true;
+        else if (k < 4) w0 |= c << (k * 8);
+        else if (k < INLINE_CHARS) w1 |= c << ((k - 4) * 8);
       }
     }
-    if (n === this.starts.length) this.grow();
-    this.starts[n] = start;
-    this.ends[n] = len;
-    this.hashes[n] = h & HASH_MASK;
-    this.n = n + 1;
-    return this.n;
+    this.n = n;
+    return n;
   }
 
   private grow(): void {
     const cap = this.starts.length * 2;
-    const s = new Int32Array(cap);
-    const e = new Int32Array(cap);
-    const h = new Int32Array(cap);
-    s.set(this.starts);
-    e.set(this.ends);
-    h.set(this.hashes);
-    this.starts = s;
-    this.ends = e;
-    this.hashes = h;
+    const widen = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.starts = widen(this.starts);
+    this.ends = widen(this.ends);
+    this.hashes = widen(this.hashes);
+    this.lens = widen(this.lens);
+    this.w0 = widen(this.w0);
+    this.w1 = widen(this.w1);
   }
-}
-
-/** Matches levels[i..n) below `node` (the root's wildcards are handled by the caller). */
-function walk<V>(node: Node<V>, i: number, sc: Scan, out: V[]): number {
-  let count = 0;
-  const h = node.hash;
-  if (h !== null) count += pushVals(h, out); // `#` matches zero or more remaining levels
-  if (i === sc.n) return count + pushVals(node, out);
-  const k = node.kids;
-  if (k !== null) {
-    const c = findKid(k, sc.topic, sc.starts[i] as number, sc.ends[i] as number, sc.hashes[i] as number);
-    if (c !== undefined) count += walk(c, i + 1, sc, out);
-  }
-  const p = node.plus;
-  if (p !== null) count += walk(p, i + 1, sc, out);
-  return count;
-}
-
-/** Like walk, but stops at the first match. */
-function any<V>(node: Node<V>, i: number, sc: Scan): boolean {
-  if (node.hash !== null) return true; // a `#` node always holds values (invariant)
-  if (i === sc.n) return node.vals !== NONE;
-  const k = node.kids;
-  if (k !== null) {
-    const c = findKid(k, sc.topic, sc.starts[i] as number, sc.ends[i] as number, sc.hashes[i] as number);
-    if (c !== undefined && any(c, i + 1, sc)) return true;
-  }
-  const p = node.plus;
-  return p !== null && any(p, i + 1, sc);
-}
-
-/** Exact children in insertion order (Map order; a collision list in its own order). */
-function* kidsOf<V>(kids: Kids<V> | null): Generator<Node<V>> {
-  if (kids === null) return;
-  if (kids instanceof Node) {
-    yield kids;
-    return;
-  }
-  for (const e of kids.values()) {
-    if (e instanceof Node) yield e;
-    else yield* e;
-  }
-}
-
-function* entriesOf<V>(node: Node<V>, prefix: string | null): Generator<[string, V]> {
-  if (prefix !== null && node.vals !== NONE) {
-    const out: V[] = [];
-    pushVals(node, out);
-    for (const v of out) yield [prefix, v];
-  }
-  const join = (level: string): string => (prefix === null ? level : prefix + '/' + level);
-  for (const c of kidsOf(node.kids)) yield* entriesOf(c, join(c.key));
-  if (node.plus !== null) yield* entriesOf(node.plus, join('+'));
-  if (node.hash !== null) yield* entriesOf(node.hash, join('#'));
 }
 
 /**
@@ -313,13 +288,26 @@ function* entriesOf<V>(node: Node<V>, prefix: string | null): Generator<[string,
  * Values are compared with `===`. Not safe to mutate while iterating `entries()`.
  */
 export class SubscriptionTrie<V> {
-  private readonly root = new Node<V>('');
+  private slots = new Int32Array(MIN_SLOTS * SLOT).fill(EMPTY);
+  private cap = MIN_SLOTS;
+  private used = 0;
+  /** Per node: NONE, one value, or a Bag. Index 0 is the root. */
+  private vals: unknown[] = [NONE];
+  private kids = new Int32Array(MIN_NODES);
+  private nflags = new Uint8Array(MIN_NODES);
+  /** Per node: the slot of its edge (its parent's entry); for a free node, the next free id. */
+  private slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
+  private freeNode = EMPTY;
+  private liveNodes = 1;
+  private longTexts: Array<string | number> = [];
+  private longFree = EMPTY;
+  private extraBytes = 0;
   private _patternCount = 0;
   private _entryCount = 0;
-  private _bytes = NODE_BYTES;
   private readonly scan = new Scan();
+  private readonly lk = new LevelKey();
   /** Scratch for remove: the nodes along a pattern's path. */
-  private readonly path: Node<V>[] = [];
+  private path = new Int32Array(16);
 
   /** Distinct patterns holding at least one value. */
   get patternCount(): number {
@@ -332,13 +320,230 @@ export class SubscriptionTrie<V> {
   }
 
   /**
-   * Estimated heap bytes of the trie's own structures (nodes, Maps, key strings, value
-   * arrays/Sets), kept incrementally; see the memory model at the top of this file. An empty
-   * trie reports NODE_BYTES (its root).
+   * Bytes of the trie's own structures (see the memory model at the top of this file): its
+   * typed arrays at their allocated capacity, 8 per value slot, Bags, long keys. The empty
+   * trie's figure comes back once everything is removed.
    */
   get bytes(): number {
-    return this._bytes;
+    return this.slots.byteLength + this.kids.byteLength + this.nflags.byteLength + this.slotOf.byteLength + ARRAY_BYTES + 8 * this.vals.length + this.extraBytes;
   }
+
+  // -------------------------------------------------------------------------------------------
+  // The edge table.
+
+  /** The slot of (parent, level key) or -1; for a LONG key, `s[start, end)` is the text. */
+  private findKey(parent: number, k: LevelKey, s: string, start: number, end: number): number {
+    const slots = this.slots;
+    const cap = this.cap;
+    const key = k.hash;
+    let i = home(parent, key, cap);
+    for (;;) {
+      const b = i * SLOT;
+      const p = slots[b + S_PARENT] as number;
+      if (p === EMPTY) return -1;
+      if (p === parent && slots[b + S_KEY] === key) {
+        const meta = slots[b + S_META] as number;
+        if (meta >>> M_LEN_SHIFT === k.len) {
+          if ((meta & M_LONG) === 0) {
+            if (!k.long && slots[b + S_W0] === k.w0 && slots[b + S_W1] === k.w1) return b;
+          } else if (k.long && eqRange(this.longTexts[slots[b + S_W0] as number] as string, s, start, end)) return b;
+        }
+      }
+      if (++i === cap) i = 0;
+    }
+  }
+
+  /** The slot of the `+` or `#` child of `parent`, or -1. */
+  private findSpecial(parent: number, key: number): number {
+    const slots = this.slots;
+    const cap = this.cap;
+    let i = home(parent, key, cap);
+    for (;;) {
+      const b = i * SLOT;
+      const p = slots[b + S_PARENT] as number;
+      if (p === EMPTY) return -1;
+      if (p === parent && slots[b + S_KEY] === key) return b;
+      if (++i === cap) i = 0;
+    }
+  }
+
+  /** The slot of the exact child of `node` named by level `i` of the scanned topic, or -1. */
+  private findLevel(node: number, i: number): number {
+    const sc = this.scan;
+    const slots = this.slots;
+    const cap = this.cap;
+    const key = sc.hashes[i] as number;
+    const len = sc.lens[i] as number;
+    let j = home(node, key, cap);
+    for (;;) {
+      const b = j * SLOT;
+      const p = slots[b + S_PARENT] as number;
+      if (p === EMPTY) return -1;
+      if (p === node && slots[b + S_KEY] === key) {
+        const meta = slots[b + S_META] as number;
+        if (len >= 0) {
+          if ((meta & M_LONG) === 0 && meta >>> M_LEN_SHIFT === len && slots[b + S_W0] === sc.w0[i] && slots[b + S_W1] === sc.w1[i]) return b;
+        } else if ((meta & M_LONG) !== 0 && eqRange(this.longTexts[slots[b + S_W0] as number] as string, sc.topic, sc.starts[i] as number, sc.ends[i] as number)) return b;
+      }
+      if (++j === cap) j = 0;
+    }
+  }
+
+  /** Files an edge (growing the table first when it is full enough); returns its slot. */
+  private insertEdge(parent: number, key: number, child: number, meta: number, w0: number, w1: number): number {
+    if (this.used + 1 > this.cap * MAX_LOAD) this.resize(Math.ceil(this.cap * 1.5));
+    const slots = this.slots;
+    const cap = this.cap;
+    let i = home(parent, key, cap);
+    while (slots[i * SLOT + S_PARENT] !== EMPTY) if (++i === cap) i = 0;
+    const b = i * SLOT;
+    slots[b + S_PARENT] = parent;
+    slots[b + S_KEY] = key;
+    slots[b + S_CHILD] = child;
+    slots[b + S_META] = meta;
+    slots[b + S_W0] = w0;
+    slots[b + S_W1] = w1;
+    this.slotOf[child] = b;
+    this.used++;
+    return b;
+  }
+
+  private resize(cap: number): void {
+    const old = this.slots;
+    const slots = new Int32Array(cap * SLOT).fill(EMPTY);
+    for (let b = 0; b < old.length; b += SLOT) {
+      const parent = old[b + S_PARENT] as number;
+      if (parent === EMPTY) continue;
+      let i = home(parent, old[b + S_KEY] as number, cap);
+      while (slots[i * SLOT + S_PARENT] !== EMPTY) if (++i === cap) i = 0;
+      const nb = i * SLOT;
+      for (let k = 0; k < SLOT; k++) slots[nb + k] = old[b + k] as number;
+      this.slotOf[old[b + S_CHILD] as number] = nb;
+    }
+    this.slots = slots;
+    this.cap = cap;
+  }
+
+  /** Empties slot `b`, shifting later entries of its probe run back (no tombstones). */
+  private deleteSlot(b: number): void {
+    const slots = this.slots;
+    const cap = this.cap;
+    let hole = b / SLOT;
+    let j = hole;
+    for (;;) {
+      if (++j === cap) j = 0;
+      const jb = j * SLOT;
+      const parent = slots[jb + S_PARENT] as number;
+      if (parent === EMPTY) break;
+      const h = home(parent, slots[jb + S_KEY] as number, cap);
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (stays) continue;
+      const hb = hole * SLOT;
+      for (let k = 0; k < SLOT; k++) slots[hb + k] = slots[jb + k] as number;
+      this.slotOf[slots[hb + S_CHILD] as number] = hb;
+      hole = j;
+    }
+    slots[hole * SLOT + S_PARENT] = EMPTY;
+    this.used--;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Nodes.
+
+  private newNode(): number {
+    let id = this.freeNode;
+    if (id !== EMPTY) {
+      this.freeNode = this.slotOf[id] as number;
+      this.vals[id] = NONE;
+    } else {
+      id = this.vals.length;
+      if (id === this.kids.length) this.growNodes(Math.ceil(id * 1.5));
+      this.vals.push(NONE);
+    }
+    this.kids[id] = 0;
+    this.nflags[id] = 0;
+    this.liveNodes++;
+    return id;
+  }
+
+  private growNodes(cap: number): void {
+    const kids = new Int32Array(cap);
+    kids.set(this.kids);
+    const nflags = new Uint8Array(cap);
+    nflags.set(this.nflags);
+    const slotOf = new Int32Array(cap).fill(EMPTY);
+    slotOf.set(this.slotOf);
+    this.kids = kids;
+    this.nflags = nflags;
+    this.slotOf = slotOf;
+  }
+
+  private releaseNode(id: number): void {
+    this.vals[id] = NONE;
+    this.slotOf[id] = this.freeNode;
+    this.freeNode = id;
+    this.liveNodes--;
+  }
+
+  /** Sets or clears flag bits of `node`, mirroring them into its edge's meta. */
+  private setFlags(node: number, flags: number): void {
+    this.nflags[node] = flags;
+    if (node !== 0) {
+      const m = (this.slotOf[node] as number) + S_META;
+      this.slots[m] = ((this.slots[m] as number) & ~F_MASK) | flags;
+    }
+  }
+
+  /** Back to the empty trie's arrays (called when the last pattern goes). */
+  private reset(): void {
+    this.slots = new Int32Array(MIN_SLOTS * SLOT).fill(EMPTY);
+    this.cap = MIN_SLOTS;
+    this.used = 0;
+    this.vals = [NONE];
+    this.kids = new Int32Array(MIN_NODES);
+    this.nflags = new Uint8Array(MIN_NODES);
+    this.slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
+    this.freeNode = EMPTY;
+    this.liveNodes = 1;
+    this.longTexts = [];
+    this.longFree = EMPTY;
+    this.extraBytes = 0;
+  }
+
+  private addLongText(text: string): number {
+    this.extraBytes += longKeyBytes(text);
+    const id = this.longFree;
+    if (id !== EMPTY) {
+      this.longFree = this.longTexts[id] as number;
+      this.longTexts[id] = text;
+      return id;
+    }
+    this.longTexts.push(text);
+    return this.longTexts.length - 1;
+  }
+
+  private freeLongText(id: number): void {
+    this.extraBytes -= longKeyBytes(this.longTexts[id] as string);
+    this.longTexts[id] = this.longFree;
+    this.longFree = id;
+  }
+
+  /** The text of the level an edge slot names. */
+  private keyText(b: number): string {
+    const key = this.slots[b + S_KEY] as number;
+    if (key === PLUS_KEY) return '+';
+    if (key === HASH_KEY) return '#';
+    const meta = this.slots[b + S_META] as number;
+    if ((meta & M_LONG) !== 0) return this.longTexts[this.slots[b + S_W0] as number] as string;
+    const len = meta >>> M_LEN_SHIFT;
+    let s = '';
+    for (let k = 0; k < len; k++) s += String.fromCharCode((((k < 4 ? this.slots[b + S_W0] : this.slots[b + S_W1]) as number) >>> ((k & 3) * 8)) & 0xff);
+    return s;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Adding and removing.
 
   /**
    * Adds (pattern, value). Returns false if that exact pair is already present.
@@ -347,7 +552,7 @@ export class SubscriptionTrie<V> {
   add(pattern: string, value: V): boolean {
     const reason = validatePattern(pattern);
     if (reason !== null) throw new UsageError(`invalid pattern ${JSON.stringify(pattern)}: ${reason}`);
-    let node = this.root;
+    let node = 0;
     let start = 0;
     for (;;) {
       let end = pattern.indexOf('/', start);
@@ -360,66 +565,36 @@ export class SubscriptionTrie<V> {
     return this.addValue(node, value);
   }
 
-  private childFor(node: Node<V>, pattern: string, start: number, end: number): Node<V> {
+  private childFor(node: number, pattern: string, start: number, end: number): number {
     if (end - start === 1) {
       const c = pattern.charCodeAt(start);
-      if (c === PLUS) {
-        if (node.plus === null) {
-          node.plus = new Node<V>('+');
-          this._bytes += NODE_BYTES;
-        }
-        return node.plus;
-      }
-      if (c === HASH) {
-        if (node.hash === null) {
-          node.hash = new Node<V>('#');
-          this._bytes += NODE_BYTES;
-        }
-        return node.hash;
+      if (c === PLUS || c === HASH) {
+        const key = c === PLUS ? PLUS_KEY : HASH_KEY;
+        const b = this.findSpecial(node, key);
+        if (b >= 0) return this.slots[b + S_CHILD] as number;
+        const child = this.newNode();
+        this.insertEdge(node, key, child, 1 << M_LEN_SHIFT, 0, 0);
+        this.setFlags(node, (this.nflags[node] as number) | (c === PLUS ? F_PLUS : F_HASH));
+        return child;
       }
     }
-    const h = hashRange(pattern, start, end);
-    const kids = node.kids;
-    if (kids !== null) {
-      const found = findKid(kids, pattern, start, end, h);
-      if (found !== undefined) return found;
-    }
-    const key = pattern.substring(start, end);
-    const child = new Node<V>(key);
-    this._bytes += NODE_BYTES + keyBytes(key);
-    if (kids === null) {
-      node.kids = child;
-    } else if (kids instanceof Node) {
-      const m = new Map<number, Node<V> | Node<V>[]>();
-      m.set(hashRange(kids.key, 0, kids.key.length), kids);
-      node.kids = m;
-      this._bytes += mapBytes(1);
-      this.mapInsert(m, h, child);
-    } else {
-      this.mapInsert(kids, h, child);
-    }
+    const k = this.lk.pack(pattern, start, end);
+    const b = this.findKey(node, k, pattern, start, end);
+    if (b >= 0) return this.slots[b + S_CHILD] as number;
+    const child = this.newNode();
+    const meta = (k.len << M_LEN_SHIFT) | (k.long ? M_LONG : 0);
+    const w0 = k.long ? this.addLongText(pattern.substring(start, end)) : k.w0;
+    this.insertEdge(node, k.hash, child, meta, w0, k.w1);
+    this.kids[node] = (this.kids[node] as number) + 1;
+    this.setFlags(node, (this.nflags[node] as number) | F_KIDS);
     return child;
   }
 
-  private mapInsert(m: Map<number, Node<V> | Node<V>[]>, h: number, child: Node<V>): void {
-    const e = m.get(h);
-    if (e === undefined) {
-      const before = mapBytes(m.size);
-      m.set(h, child);
-      this._bytes += mapBytes(m.size) - before;
-    } else if (e instanceof Node) {
-      m.set(h, [e, child]); // a hash collision: rare
-      this._bytes += ARRAY_BYTES + 2 * 8;
-    } else {
-      m.set(h, [...e, child]);
-      this._bytes += 8;
-    }
-  }
-
-  private addValue(node: Node<V>, value: V): boolean {
-    const vs = node.vals;
+  private addValue(node: number, value: V): boolean {
+    const vs = this.vals[node];
     if (vs === NONE) {
-      node.vals = value;
+      this.vals[node] = value;
+      this.setFlags(node, (this.nflags[node] as number) | F_VALS);
       this._patternCount++;
       this._entryCount++;
       return true;
@@ -427,7 +602,7 @@ export class SubscriptionTrie<V> {
     const before = valsBytes(vs);
     if (!(vs instanceof Bag)) {
       if (vs === value) return false;
-      node.vals = new Bag<V>([vs as V, value], 2);
+      this.vals[node] = new Bag<V>([vs as V, value], 2);
     } else {
       const bag = vs as Bag<V>;
       const items = bag.items;
@@ -442,8 +617,7 @@ export class SubscriptionTrie<V> {
           s.add(value);
           bag.items = s;
         } else {
-          // Copy-on-write at exact size: the memory model stays exact and get() can hand out
-          // the array itself.
+          // Copy-on-write at exact size: get() can hand out the array itself.
           const b = new Array<V>(k + 1);
           for (let i = 0; i < k; i++) b[i] = items[i] as V;
           b[k] = value;
@@ -453,26 +627,32 @@ export class SubscriptionTrie<V> {
       bag.n++;
     }
     this._entryCount++;
-    this._bytes += valsBytes(node.vals) - before;
+    this.extraBytes += valsBytes(this.vals[node]) - before;
     return true;
   }
 
   /** The node of exactly `pattern`, recording the path in this.path; returns its depth or -1. */
   private find(pattern: string): number {
-    const path = this.path;
-    let node: Node<V> | null | undefined = this.root;
+    let node = 0;
     let depth = 0;
     let start = 0;
-    path[0] = node;
+    this.path[0] = 0;
     for (;;) {
       let end = pattern.indexOf('/', start);
       const last = end === -1;
       if (last) end = pattern.length;
-      if (end - start === 1 && pattern.charCodeAt(start) === PLUS) node = node.plus;
-      else if (end - start === 1 && pattern.charCodeAt(start) === HASH) node = node.hash;
-      else node = node.kids === null ? undefined : findKid(node.kids, pattern, start, end, hashRange(pattern, start, end));
-      if (node === null || node === undefined) return -1;
-      path[++depth] = node;
+      let b: number;
+      if (end - start === 1 && pattern.charCodeAt(start) === PLUS) b = this.findSpecial(node, PLUS_KEY);
+      else if (end - start === 1 && pattern.charCodeAt(start) === HASH) b = this.findSpecial(node, HASH_KEY);
+      else b = this.findKey(node, this.lk.pack(pattern, start, end), pattern, start, end);
+      if (b < 0) return -1;
+      node = this.slots[b + S_CHILD] as number;
+      if (++depth === this.path.length) {
+        const p = new Int32Array(depth * 2);
+        p.set(this.path);
+        this.path = p;
+      }
+      this.path[depth] = node;
       if (last) return depth;
       start = end + 1;
     }
@@ -481,69 +661,36 @@ export class SubscriptionTrie<V> {
   /** Removes (pattern, value); returns false if absent. Prunes nodes left empty. */
   remove(pattern: string, value: V): boolean {
     const depth = this.find(pattern);
-    const path = this.path;
-    if (depth < 0 || !this.removeValue(path[depth] as Node<V>, value)) {
-      path.length = 0;
-      return false;
-    }
+    if (depth < 0 || !this.removeValue(this.path[depth] as number, value)) return false;
     for (let d = depth; d > 0; d--) {
-      const n = path[d] as Node<V>;
-      if (!isEmpty(n)) break;
-      this.detach(path[d - 1] as Node<V>, n);
+      const n = this.path[d] as number;
+      if (this.nflags[n] !== 0) break;
+      const parent = this.path[d - 1] as number;
+      const b = this.slotOf[n] as number;
+      const key = this.slots[b + S_KEY] as number;
+      if ((this.slots[b + S_META] as number) & M_LONG) this.freeLongText(this.slots[b + S_W0] as number);
+      this.deleteSlot(b);
+      this.releaseNode(n);
+      const pf = this.nflags[parent] as number;
+      if (key === PLUS_KEY) this.setFlags(parent, pf & ~F_PLUS);
+      else if (key === HASH_KEY) this.setFlags(parent, pf & ~F_HASH);
+      else {
+        const left = (this.kids[parent] as number) - 1;
+        this.kids[parent] = left;
+        if (left === 0) this.setFlags(parent, pf & ~F_KIDS);
+      }
     }
-    path.length = 0; // hold no removed nodes
+    if (this.liveNodes === 1 && this.vals[0] === NONE) this.reset();
     return true;
   }
 
-  private detach(parent: Node<V>, n: Node<V>): void {
-    this._bytes -= NODE_BYTES;
-    if (parent.plus === n) {
-      parent.plus = null;
-      return;
-    }
-    if (parent.hash === n) {
-      parent.hash = null;
-      return;
-    }
-    this._bytes -= keyBytes(n.key);
-    const kids = parent.kids as Kids<V>;
-    if (kids instanceof Node) {
-      parent.kids = null;
-      return;
-    }
-    const h = hashRange(n.key, 0, n.key.length);
-    const e = kids.get(h) as Node<V> | Node<V>[];
-    if (e instanceof Node) {
-      const before = mapBytes(kids.size);
-      kids.delete(h);
-      this._bytes += mapBytes(kids.size) - before;
-    } else if (e.length === 2) {
-      kids.set(h, e[0] === n ? (e[1] as Node<V>) : (e[0] as Node<V>));
-      this._bytes -= ARRAY_BYTES + 2 * 8;
-    } else {
-      kids.set(
-        h,
-        e.filter((c) => c !== n),
-      );
-      this._bytes -= 8;
-    }
-    if (kids.size === 1) {
-      // Back to inline when one plain child is left, so the shape (and bytes) depend only on
-      // the contents.
-      const only = kids.values().next().value as Node<V> | Node<V>[];
-      if (only instanceof Node) {
-        parent.kids = only;
-        this._bytes -= mapBytes(1);
-      }
-    }
-  }
-
-  private removeValue(node: Node<V>, value: V): boolean {
-    const vs = node.vals;
+  private removeValue(node: number, value: V): boolean {
+    const vs = this.vals[node];
     if (vs === NONE) return false;
     if (!(vs instanceof Bag)) {
       if (vs !== value) return false;
-      node.vals = NONE;
+      this.vals[node] = NONE;
+      this.setFlags(node, (this.nflags[node] as number) & ~F_VALS);
       this._patternCount--;
       this._entryCount--;
       return true;
@@ -558,7 +705,7 @@ export class SubscriptionTrie<V> {
       const k = items.length;
       const idx = items.indexOf(value);
       if (idx === -1) return false;
-      if (k === 2) node.vals = items[1 - idx];
+      if (k === 2) this.vals[node] = items[1 - idx];
       else {
         const b = new Array<V>(k - 1);
         for (let i = 0, o = 0; i < k; i++) if (i !== idx) b[o++] = items[i] as V;
@@ -567,8 +714,45 @@ export class SubscriptionTrie<V> {
     }
     bag.n--;
     this._entryCount--;
-    this._bytes += valsBytes(node.vals) - before;
+    this.extraBytes += valsBytes(this.vals[node]) - before;
     return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Matching.
+
+  /** Matches levels[i..n) below `node`, whose flags are `flags` (the root's wildcards are the caller's). */
+  private walk(node: number, flags: number, i: number, out: V[]): number {
+    let count = 0;
+    if ((flags & F_HASH) !== 0) {
+      // `#` matches zero or more remaining levels; a `#` node always holds values.
+      count += pushVals(this.vals[this.slots[this.findSpecial(node, HASH_KEY) + S_CHILD] as number], out);
+    }
+    if (i === this.scan.n) return (flags & F_VALS) !== 0 ? count + pushVals(this.vals[node], out) : count;
+    if ((flags & F_KIDS) !== 0) {
+      const b = this.findLevel(node, i);
+      if (b >= 0) count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1, out);
+    }
+    if ((flags & F_PLUS) !== 0) {
+      const b = this.findSpecial(node, PLUS_KEY);
+      count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1, out);
+    }
+    return count;
+  }
+
+  /** Like walk, but stops at the first match. */
+  private any(node: number, flags: number, i: number): boolean {
+    if ((flags & F_HASH) !== 0) return true;
+    if (i === this.scan.n) return (flags & F_VALS) !== 0;
+    if ((flags & F_KIDS) !== 0) {
+      const b = this.findLevel(node, i);
+      if (b >= 0 && this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1)) return true;
+    }
+    if ((flags & F_PLUS) !== 0) {
+      const b = this.findSpecial(node, PLUS_KEY);
+      return this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1);
+    }
+    return false;
   }
 
   /**
@@ -577,45 +761,48 @@ export class SubscriptionTrie<V> {
    * (validateTopic); a `+` or `#` in it is only matched by wildcards.
    */
   match(topic: string, out: V[]): number {
-    const sc = this.scan;
-    sc.run(topic);
-    const root = this.root;
+    const rf = this.nflags[0] as number;
+    if (rf === 0) return 0;
+    this.scan.run(topic);
     let count = 0;
     // [MQTT-4.7.2-1] A wildcard first level does not match a `$` first level.
     if (topic.charCodeAt(0) !== DOLLAR) {
-      if (root.hash !== null) count += pushVals(root.hash, out);
-      if (root.plus !== null) count += walk(root.plus, 1, sc, out);
+      if ((rf & F_HASH) !== 0) count += pushVals(this.vals[this.slots[this.findSpecial(0, HASH_KEY) + S_CHILD] as number], out);
+      if ((rf & F_PLUS) !== 0) {
+        const b = this.findSpecial(0, PLUS_KEY);
+        count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1, out);
+      }
     }
-    const k = root.kids;
-    if (k !== null) {
-      const c = findKid(k, topic, 0, sc.ends[0] as number, sc.hashes[0] as number);
-      if (c !== undefined) count += walk(c, 1, sc, out);
+    if ((rf & F_KIDS) !== 0) {
+      const b = this.findLevel(0, 0);
+      if (b >= 0) count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1, out);
     }
     return count;
   }
 
   /** True if at least one pattern matches `topic` (stops at the first). */
   hasMatch(topic: string): boolean {
-    const sc = this.scan;
-    sc.run(topic);
-    const root = this.root;
+    const rf = this.nflags[0] as number;
+    if (rf === 0) return false;
+    this.scan.run(topic);
     if (topic.charCodeAt(0) !== DOLLAR) {
-      if (root.hash !== null) return true;
-      if (root.plus !== null && any(root.plus, 1, sc)) return true;
+      if ((rf & F_HASH) !== 0) return true;
+      if ((rf & F_PLUS) !== 0) {
+        const b = this.findSpecial(0, PLUS_KEY);
+        if (this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1)) return true;
+      }
     }
-    const k = root.kids;
-    if (k === null) return false;
-    const c = findKid(k, topic, 0, sc.ends[0] as number, sc.hashes[0] as number);
-    return c !== undefined && any(c, 1, sc);
+    if ((rf & F_KIDS) === 0) return false;
+    const b = this.findLevel(0, 0);
+    return b >= 0 && this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1);
   }
 
   /** The values stored under exactly `pattern` (no wildcard matching), or undefined. */
   get(pattern: string): readonly V[] | undefined {
     const depth = this.find(pattern);
-    const node = depth < 0 ? undefined : this.path[depth];
-    this.path.length = 0;
-    if (node === undefined || node.vals === NONE) return undefined;
-    const vs = node.vals;
+    if (depth < 0) return undefined;
+    const vs = this.vals[this.path[depth] as number];
+    if (vs === NONE) return undefined;
     if (!(vs instanceof Bag)) return [vs as V];
     const items = (vs as Bag<V>).items;
     return items instanceof Set ? Array.from(items) : items; // arrays are copy-on-write
@@ -623,10 +810,52 @@ export class SubscriptionTrie<V> {
 
   /**
    * All (pattern, value) pairs. Deterministic: depth-first; at each node its own values (in
-   * insertion order), then its exact children in the order they were created, then `+`, then
-   * `#`. The same sequence of add/remove calls always yields the same order.
+   * insertion order), then its exact children by node id (the order they were created, where
+   * no removal freed an id for reuse), then `+`, then `#`. The same sequence of add/remove
+   * calls always yields the same order.
    */
   entries(): IterableIterator<[string, V]> {
-    return entriesOf(this.root, null);
+    // Children of each node, grouped by parent in ascending child id (a counting sort).
+    const nodes = this.vals.length;
+    const parentOf = new Int32Array(nodes).fill(EMPTY);
+    const starts = new Int32Array(nodes + 1);
+    for (let b = 0; b < this.slots.length; b += SLOT) {
+      const p = this.slots[b + S_PARENT] as number;
+      if (p === EMPTY) continue;
+      parentOf[this.slots[b + S_CHILD] as number] = p;
+      starts[p + 1] = (starts[p + 1] as number) + 1;
+    }
+    for (let i = 0; i < nodes; i++) starts[i + 1] = (starts[i + 1] as number) + (starts[i] as number);
+    const order = new Int32Array(starts[nodes] as number);
+    const fill = starts.slice(0, nodes);
+    for (let c = 0; c < nodes; c++) {
+      const p = parentOf[c] as number;
+      if (p === EMPTY) continue;
+      const at = fill[p] as number;
+      order[at] = c;
+      fill[p] = at + 1;
+    }
+    return this.entriesOf(0, null, starts, order);
+  }
+
+  private *entriesOf(node: number, prefix: string | null, starts: Int32Array, order: Int32Array): Generator<[string, V]> {
+    if (prefix !== null && this.vals[node] !== NONE) {
+      const out: V[] = [];
+      pushVals(this.vals[node], out);
+      for (const v of out) yield [prefix, v];
+    }
+    const join = (level: string): string => (prefix === null ? level : `${prefix}/${level}`);
+    let plus = EMPTY;
+    let hash = EMPTY;
+    for (let i = starts[node] as number; i < (starts[node + 1] as number); i++) {
+      const c = order[i] as number;
+      const b = this.slotOf[c] as number;
+      const key = this.slots[b + S_KEY] as number;
+      if (key === PLUS_KEY) plus = c;
+      else if (key === HASH_KEY) hash = c;
+      else yield* this.entriesOf(c, join(this.keyText(b)), starts, order);
+    }
+    if (plus !== EMPTY) yield* this.entriesOf(plus, join('+'), starts, order);
+    if (hash !== EMPTY) yield* this.entriesOf(hash, join('#'), starts, order);
   }
 }

@@ -31,7 +31,9 @@ export function measureRetained(build: () => unknown): number {
   const collect = gc();
   const settle = () => {
     for (let i = 0; i < 3; i++) collect();
-    return process.memoryUsage().heapUsed;
+    // Typed arrays keep their contents outside the V8 heap: count them too.
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
   };
   let held: unknown = build();
   const withIt = settle();
