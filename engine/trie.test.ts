@@ -258,8 +258,9 @@ describe('SubscriptionTrie agrees with matchesPattern (property)', () => {
           }
           expect(t.patternCount).toBe(model.size);
           expect(t.entryCount).toBe([...model.values()].reduce((s, xs) => s + xs.length, 0));
+          // Tables grow in steps, so a small trie may still fit the empty one's; an empty one is exactly it.
           expect(t.bytes).toBeGreaterThanOrEqual(EMPTY_BYTES);
-          expect(t.bytes === EMPTY_BYTES).toBe(model.size === 0);
+          if (model.size === 0) expect(t.bytes).toBe(EMPTY_BYTES);
         }
         for (const [p, vs] of model) expect(t.get(p)).toEqual(vs); // insertion order kept
         const entries = [...t.entries()].map(([p, v]) => `${p} ${v}`).sort();

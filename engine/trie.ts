@@ -9,8 +9,12 @@
  *
  * Shape. Nodes are small integers (the root is 0). Every parent → child edge lives in one
  * open-addressed table (`slots`, an Int32Array, linear probing, SLOT ints per edge):
- *   [parent, key, child, meta, w0, w1]
- * - `key` is the level's 30-bit FNV-1a hash, or PLUS_KEY / HASH_KEY for the `+` and `#` children;
+ *   [parent, path, child, meta, w0, w1]
+ * - `path` is the child's path hash: the parent's path hash mixed with the level's 30-bit FNV-1a
+ *   hash (or PLUS_KEY / HASH_KEY for the `+` and `#` children), and it alone places the edge in
+ *   the table. So where the edge for any level of a topic sits is computed from the topic's text
+ *   without loading anything: `match` first touches the slots of the topic's literal path, all
+ *   at once, so their cache misses overlap instead of following one another down the tree;
  * - `meta` carries the child's own flags (holds values, has exact children, has `+`, has `#`), so
  *   a match that lands on a leaf needs no other load to know what is below it, and the level's
  *   length;
@@ -19,9 +23,10 @@
  *   `telemetry`, `authorized`) set LONG and put an index into `longTexts` in `w0`.
  * A lookup is therefore one probe sequence in one contiguous array: usually one cache miss per
  * level, where a tree of objects costs a Map bucket, an entry, a node and a key string.
- * Per node, beside its edge: `vals` (a JS array: NONE, the one value itself, or a private Bag),
- * `kids` (exact children count), `nflags` (the flags mirrored into its edge's meta) and `slotOf`
- * (where its edge is, kept up to date when probing moves an edge).
+ * A node's values sit beside its edge, in `slotVals` (a JS array parallel to the slots: NONE, the
+ * one value itself, or a private Bag), so the same touch brings them in. Per node: `kids`
+ * (exact children count), `nflags` (the flags mirrored into its edge's meta) and `slotOf` (where
+ * its edge is, kept up to date when probing moves an edge).
  * Invariant: every node but the root holds a value or has a descendant that does (`remove`
  * prunes), so a `#` node, which never has children, always holds values.
  * Node ids are reused after removal (a free list), and the table's capacity is any integer
@@ -89,7 +94,7 @@ const HASH_KEY = 0x40000001;
 /** Ints per edge slot, and their offsets. */
 const SLOT = 6;
 const S_PARENT = 0;
-const S_KEY = 1;
+const S_PATH = 1;
 const S_CHILD = 2;
 const S_META = 3;
 const S_W0 = 4;
@@ -102,8 +107,12 @@ const F_KIDS = 2;
 const F_PLUS = 4;
 const F_HASH = 8;
 const F_MASK = 15;
-/** The key is not inline: w0 indexes `longTexts`. */
+/** The key is not inline: w0 indexes `longTexts`. (A `+`/`#` edge keeps its key in w0.) */
 const M_LONG = 16;
+/** The edge of a `+` or `#` child (never matched by a topic's literal level). */
+const M_WILD = 32;
+/** The root's path hash. */
+const ROOT_PATH = 0x6a09e667;
 /** The level's length sits above bit 8 of meta. */
 const M_LEN_SHIFT = 8;
 /** Levels of at most this many Latin-1 chars are stored in the slot. */
@@ -112,6 +121,8 @@ const INLINE_CHARS = 8;
 /** The table grows (by half) when more than this share of its slots is used. */
 const MAX_LOAD = 0.7;
 const MIN_SLOTS = 8;
+/** Below this many slots the table sits in cache anyway, and match skips its touch pass. */
+const TOUCH_MIN_SLOTS = 4096;
 const MIN_NODES = 8;
 
 /** FNV-1a of s[start, end), 30 bits. Must agree with the inline loop in `Scan.run`. */
@@ -133,17 +144,17 @@ function eqRange(key: string, s: string, start: number, end: number): boolean {
   return true;
 }
 
-/** Mixes (parent, key) into 32 well-spread bits. */
-function mix(parent: number, key: number): number {
-  let h = Math.imul(parent ^ 0x2c1b3c6d, 0x9e3779b1) ^ key;
+/** A child's path hash: its parent's mixed with the level's key (an int32). */
+function pathOf(parentPath: number, key: number): number {
+  let h = Math.imul(parentPath ^ 0x2c1b3c6d, 0x9e3779b1) ^ key;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
-/** The home slot of (parent, key) in a table of `cap` slots (multiply-shift: any cap works). */
-function home(parent: number, key: number, cap: number): number {
-  return Math.floor((mix(parent, key) * cap) / 4294967296);
+/** The home slot of a path hash in a table of `cap` slots (multiply-shift: any cap works). */
+function home(path: number, cap: number): number {
+  return Math.floor(((path >>> 0) * cap) / 4294967296);
 }
 
 /** The "no values" marker; private, so no caller value can be mistaken for it. */
@@ -289,14 +300,16 @@ class Scan {
  */
 export class SubscriptionTrie<V> {
   private slots = new Int32Array(MIN_SLOTS * SLOT).fill(EMPTY);
+  /** Per slot: the values of the slot's child (NONE, one value, or a Bag). The root holds none. */
+  private slotVals: unknown[] = new Array<unknown>(MIN_SLOTS).fill(NONE);
   private cap = MIN_SLOTS;
   private used = 0;
-  /** Per node: NONE, one value, or a Bag. Index 0 is the root. */
-  private vals: unknown[] = [NONE];
   private kids = new Int32Array(MIN_NODES);
   private nflags = new Uint8Array(MIN_NODES);
   /** Per node: the slot of its edge (its parent's entry); for a free node, the next free id. */
   private slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
+  /** Node ids handed out so far (the root is 0); freed ids are reused first. */
+  private nodeTop = 1;
   private freeNode = EMPTY;
   private liveNodes = 1;
   private longTexts: Array<string | number> = [];
@@ -306,8 +319,10 @@ export class SubscriptionTrie<V> {
   private _entryCount = 0;
   private readonly scan = new Scan();
   private readonly lk = new LevelKey();
-  /** Scratch for remove: the nodes along a pattern's path. */
+  /** Scratch for find/remove: the nodes along a pattern's path. */
   private path = new Int32Array(16);
+  /** Where match's touches land, so the loads are not optimized away. */
+  private sink = 0;
 
   /** Distinct patterns holding at least one value. */
   get patternCount(): number {
@@ -325,25 +340,24 @@ export class SubscriptionTrie<V> {
    * trie's figure comes back once everything is removed.
    */
   get bytes(): number {
-    return this.slots.byteLength + this.kids.byteLength + this.nflags.byteLength + this.slotOf.byteLength + ARRAY_BYTES + 8 * this.vals.length + this.extraBytes;
+    return this.slots.byteLength + ARRAY_BYTES + 8 * this.cap + this.kids.byteLength + this.nflags.byteLength + this.slotOf.byteLength + this.extraBytes;
   }
 
   // -------------------------------------------------------------------------------------------
   // The edge table.
 
-  /** The slot of (parent, level key) or -1; for a LONG key, `s[start, end)` is the text. */
-  private findKey(parent: number, k: LevelKey, s: string, start: number, end: number): number {
+  /** The slot of the exact child (path hash `path`) of `parent` keyed `k` (text: s[start, end)), or -1. */
+  private findKey(parent: number, path: number, k: LevelKey, s: string, start: number, end: number): number {
     const slots = this.slots;
     const cap = this.cap;
-    const key = k.hash;
-    let i = home(parent, key, cap);
+    let i = home(path, cap);
     for (;;) {
       const b = i * SLOT;
       const p = slots[b + S_PARENT] as number;
       if (p === EMPTY) return -1;
-      if (p === parent && slots[b + S_KEY] === key) {
+      if (p === parent && slots[b + S_PATH] === path) {
         const meta = slots[b + S_META] as number;
-        if (meta >>> M_LEN_SHIFT === k.len) {
+        if ((meta & M_WILD) === 0 && meta >>> M_LEN_SHIFT === k.len) {
           if ((meta & M_LONG) === 0) {
             if (!k.long && slots[b + S_W0] === k.w0 && slots[b + S_W1] === k.w1) return b;
           } else if (k.long && eqRange(this.longTexts[slots[b + S_W0] as number] as string, s, start, end)) return b;
@@ -353,36 +367,35 @@ export class SubscriptionTrie<V> {
     }
   }
 
-  /** The slot of the `+` or `#` child of `parent`, or -1. */
-  private findSpecial(parent: number, key: number): number {
+  /** The slot of the `+` or `#` (key) child of `parent`, whose path hash is `path`, or -1. */
+  private findWild(parent: number, path: number, key: number): number {
     const slots = this.slots;
     const cap = this.cap;
-    let i = home(parent, key, cap);
+    let i = home(path, cap);
     for (;;) {
       const b = i * SLOT;
       const p = slots[b + S_PARENT] as number;
       if (p === EMPTY) return -1;
-      if (p === parent && slots[b + S_KEY] === key) return b;
+      if (p === parent && slots[b + S_PATH] === path && ((slots[b + S_META] as number) & M_WILD) !== 0 && slots[b + S_W0] === key) return b;
       if (++i === cap) i = 0;
     }
   }
 
-  /** The slot of the exact child of `node` named by level `i` of the scanned topic, or -1. */
-  private findLevel(node: number, i: number): number {
+  /** The slot of the exact child (path hash `path`) of `node` named by level `i` of the scanned topic, or -1. */
+  private findLevel(node: number, path: number, i: number): number {
     const sc = this.scan;
     const slots = this.slots;
     const cap = this.cap;
-    const key = sc.hashes[i] as number;
     const len = sc.lens[i] as number;
-    let j = home(node, key, cap);
+    let j = home(path, cap);
     for (;;) {
       const b = j * SLOT;
       const p = slots[b + S_PARENT] as number;
       if (p === EMPTY) return -1;
-      if (p === node && slots[b + S_KEY] === key) {
+      if (p === node && slots[b + S_PATH] === path) {
         const meta = slots[b + S_META] as number;
         if (len >= 0) {
-          if ((meta & M_LONG) === 0 && meta >>> M_LEN_SHIFT === len && slots[b + S_W0] === sc.w0[i] && slots[b + S_W1] === sc.w1[i]) return b;
+          if ((meta & (M_LONG | M_WILD)) === 0 && meta >>> M_LEN_SHIFT === len && slots[b + S_W0] === sc.w0[i] && slots[b + S_W1] === sc.w1[i]) return b;
         } else if ((meta & M_LONG) !== 0 && eqRange(this.longTexts[slots[b + S_W0] as number] as string, sc.topic, sc.starts[i] as number, sc.ends[i] as number)) return b;
       }
       if (++j === cap) j = 0;
@@ -390,19 +403,20 @@ export class SubscriptionTrie<V> {
   }
 
   /** Files an edge (growing the table first when it is full enough); returns its slot. */
-  private insertEdge(parent: number, key: number, child: number, meta: number, w0: number, w1: number): number {
+  private insertEdge(parent: number, path: number, child: number, meta: number, w0: number, w1: number): number {
     if (this.used + 1 > this.cap * MAX_LOAD) this.resize(Math.ceil(this.cap * 1.5));
     const slots = this.slots;
     const cap = this.cap;
-    let i = home(parent, key, cap);
+    let i = home(path, cap);
     while (slots[i * SLOT + S_PARENT] !== EMPTY) if (++i === cap) i = 0;
     const b = i * SLOT;
     slots[b + S_PARENT] = parent;
-    slots[b + S_KEY] = key;
+    slots[b + S_PATH] = path;
     slots[b + S_CHILD] = child;
     slots[b + S_META] = meta;
     slots[b + S_W0] = w0;
     slots[b + S_W1] = w1;
+    this.slotVals[i] = NONE;
     this.slotOf[child] = b;
     this.used++;
     return b;
@@ -410,41 +424,46 @@ export class SubscriptionTrie<V> {
 
   private resize(cap: number): void {
     const old = this.slots;
+    const oldVals = this.slotVals;
     const slots = new Int32Array(cap * SLOT).fill(EMPTY);
-    for (let b = 0; b < old.length; b += SLOT) {
-      const parent = old[b + S_PARENT] as number;
-      if (parent === EMPTY) continue;
-      let i = home(parent, old[b + S_KEY] as number, cap);
+    const slotVals = new Array<unknown>(cap).fill(NONE);
+    for (let b = 0, o = 0; b < old.length; b += SLOT, o++) {
+      if (old[b + S_PARENT] === EMPTY) continue;
+      let i = home(old[b + S_PATH] as number, cap);
       while (slots[i * SLOT + S_PARENT] !== EMPTY) if (++i === cap) i = 0;
       const nb = i * SLOT;
       for (let k = 0; k < SLOT; k++) slots[nb + k] = old[b + k] as number;
+      slotVals[i] = oldVals[o];
       this.slotOf[old[b + S_CHILD] as number] = nb;
     }
     this.slots = slots;
+    this.slotVals = slotVals;
     this.cap = cap;
   }
 
   /** Empties slot `b`, shifting later entries of its probe run back (no tombstones). */
   private deleteSlot(b: number): void {
     const slots = this.slots;
+    const vals = this.slotVals;
     const cap = this.cap;
     let hole = b / SLOT;
     let j = hole;
     for (;;) {
       if (++j === cap) j = 0;
       const jb = j * SLOT;
-      const parent = slots[jb + S_PARENT] as number;
-      if (parent === EMPTY) break;
-      const h = home(parent, slots[jb + S_KEY] as number, cap);
+      if (slots[jb + S_PARENT] === EMPTY) break;
+      const h = home(slots[jb + S_PATH] as number, cap);
       // Move j into the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (stays) continue;
       const hb = hole * SLOT;
       for (let k = 0; k < SLOT; k++) slots[hb + k] = slots[jb + k] as number;
+      vals[hole] = vals[j];
       this.slotOf[slots[hb + S_CHILD] as number] = hb;
       hole = j;
     }
     slots[hole * SLOT + S_PARENT] = EMPTY;
+    vals[hole] = NONE;
     this.used--;
   }
 
@@ -453,13 +472,10 @@ export class SubscriptionTrie<V> {
 
   private newNode(): number {
     let id = this.freeNode;
-    if (id !== EMPTY) {
-      this.freeNode = this.slotOf[id] as number;
-      this.vals[id] = NONE;
-    } else {
-      id = this.vals.length;
+    if (id !== EMPTY) this.freeNode = this.slotOf[id] as number;
+    else {
+      id = this.nodeTop++;
       if (id === this.kids.length) this.growNodes(Math.ceil(id * 1.5));
-      this.vals.push(NONE);
     }
     this.kids[id] = 0;
     this.nflags[id] = 0;
@@ -480,13 +496,12 @@ export class SubscriptionTrie<V> {
   }
 
   private releaseNode(id: number): void {
-    this.vals[id] = NONE;
     this.slotOf[id] = this.freeNode;
     this.freeNode = id;
     this.liveNodes--;
   }
 
-  /** Sets or clears flag bits of `node`, mirroring them into its edge's meta. */
+  /** Sets the flag bits of `node`, mirroring them into its edge's meta. */
   private setFlags(node: number, flags: number): void {
     this.nflags[node] = flags;
     if (node !== 0) {
@@ -498,12 +513,13 @@ export class SubscriptionTrie<V> {
   /** Back to the empty trie's arrays (called when the last pattern goes). */
   private reset(): void {
     this.slots = new Int32Array(MIN_SLOTS * SLOT).fill(EMPTY);
+    this.slotVals = new Array<unknown>(MIN_SLOTS).fill(NONE);
     this.cap = MIN_SLOTS;
     this.used = 0;
-    this.vals = [NONE];
     this.kids = new Int32Array(MIN_NODES);
     this.nflags = new Uint8Array(MIN_NODES);
     this.slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
+    this.nodeTop = 1;
     this.freeNode = EMPTY;
     this.liveNodes = 1;
     this.longTexts = [];
@@ -531,14 +547,13 @@ export class SubscriptionTrie<V> {
 
   /** The text of the level an edge slot names. */
   private keyText(b: number): string {
-    const key = this.slots[b + S_KEY] as number;
-    if (key === PLUS_KEY) return '+';
-    if (key === HASH_KEY) return '#';
     const meta = this.slots[b + S_META] as number;
-    if ((meta & M_LONG) !== 0) return this.longTexts[this.slots[b + S_W0] as number] as string;
+    const w0 = this.slots[b + S_W0] as number;
+    if ((meta & M_WILD) !== 0) return w0 === PLUS_KEY ? '+' : '#';
+    if ((meta & M_LONG) !== 0) return this.longTexts[w0] as string;
     const len = meta >>> M_LEN_SHIFT;
     let s = '';
-    for (let k = 0; k < len; k++) s += String.fromCharCode((((k < 4 ? this.slots[b + S_W0] : this.slots[b + S_W1]) as number) >>> ((k & 3) * 8)) & 0xff);
+    for (let k = 0; k < len; k++) s += String.fromCharCode((((k < 4 ? w0 : this.slots[b + S_W1]) as number) >>> ((k & 3) * 8)) & 0xff);
     return s;
   }
 
@@ -553,47 +568,54 @@ export class SubscriptionTrie<V> {
     const reason = validatePattern(pattern);
     if (reason !== null) throw new UsageError(`invalid pattern ${JSON.stringify(pattern)}: ${reason}`);
     let node = 0;
+    let path = ROOT_PATH;
     let start = 0;
     for (;;) {
       let end = pattern.indexOf('/', start);
       const last = end === -1;
       if (last) end = pattern.length;
-      node = this.childFor(node, pattern, start, end);
+      const b = this.childFor(node, path, pattern, start, end);
+      node = this.slots[b + S_CHILD] as number;
+      path = this.slots[b + S_PATH] as number;
       if (last) break;
       start = end + 1;
     }
     return this.addValue(node, value);
   }
 
-  private childFor(node: number, pattern: string, start: number, end: number): number {
+  /** The slot of the child of `node` (path hash `path`) for level s[start, end), made if missing. */
+  private childFor(node: number, path: number, pattern: string, start: number, end: number): number {
     if (end - start === 1) {
       const c = pattern.charCodeAt(start);
       if (c === PLUS || c === HASH) {
         const key = c === PLUS ? PLUS_KEY : HASH_KEY;
-        const b = this.findSpecial(node, key);
-        if (b >= 0) return this.slots[b + S_CHILD] as number;
+        const cp = pathOf(path, key);
+        const b = this.findWild(node, cp, key);
+        if (b >= 0) return b;
         const child = this.newNode();
-        this.insertEdge(node, key, child, 1 << M_LEN_SHIFT, 0, 0);
+        const nb = this.insertEdge(node, cp, child, (1 << M_LEN_SHIFT) | M_WILD, key, 0);
         this.setFlags(node, (this.nflags[node] as number) | (c === PLUS ? F_PLUS : F_HASH));
-        return child;
+        return nb;
       }
     }
     const k = this.lk.pack(pattern, start, end);
-    const b = this.findKey(node, k, pattern, start, end);
-    if (b >= 0) return this.slots[b + S_CHILD] as number;
+    const cp = pathOf(path, k.hash);
+    const b = this.findKey(node, cp, k, pattern, start, end);
+    if (b >= 0) return b;
     const child = this.newNode();
     const meta = (k.len << M_LEN_SHIFT) | (k.long ? M_LONG : 0);
     const w0 = k.long ? this.addLongText(pattern.substring(start, end)) : k.w0;
-    this.insertEdge(node, k.hash, child, meta, w0, k.w1);
+    const nb = this.insertEdge(node, cp, child, meta, w0, k.w1);
     this.kids[node] = (this.kids[node] as number) + 1;
     this.setFlags(node, (this.nflags[node] as number) | F_KIDS);
-    return child;
+    return nb;
   }
 
   private addValue(node: number, value: V): boolean {
-    const vs = this.vals[node];
+    const at = (this.slotOf[node] as number) / SLOT;
+    const vs = this.slotVals[at];
     if (vs === NONE) {
-      this.vals[node] = value;
+      this.slotVals[at] = value;
       this.setFlags(node, (this.nflags[node] as number) | F_VALS);
       this._patternCount++;
       this._entryCount++;
@@ -602,7 +624,7 @@ export class SubscriptionTrie<V> {
     const before = valsBytes(vs);
     if (!(vs instanceof Bag)) {
       if (vs === value) return false;
-      this.vals[node] = new Bag<V>([vs as V, value], 2);
+      this.slotVals[at] = new Bag<V>([vs as V, value], 2);
     } else {
       const bag = vs as Bag<V>;
       const items = bag.items;
@@ -627,13 +649,14 @@ export class SubscriptionTrie<V> {
       bag.n++;
     }
     this._entryCount++;
-    this.extraBytes += valsBytes(this.vals[node]) - before;
+    this.extraBytes += valsBytes(this.slotVals[at]) - before;
     return true;
   }
 
   /** The node of exactly `pattern`, recording the path in this.path; returns its depth or -1. */
   private find(pattern: string): number {
     let node = 0;
+    let path = ROOT_PATH;
     let depth = 0;
     let start = 0;
     this.path[0] = 0;
@@ -642,11 +665,16 @@ export class SubscriptionTrie<V> {
       const last = end === -1;
       if (last) end = pattern.length;
       let b: number;
-      if (end - start === 1 && pattern.charCodeAt(start) === PLUS) b = this.findSpecial(node, PLUS_KEY);
-      else if (end - start === 1 && pattern.charCodeAt(start) === HASH) b = this.findSpecial(node, HASH_KEY);
-      else b = this.findKey(node, this.lk.pack(pattern, start, end), pattern, start, end);
+      const one = end - start === 1 ? pattern.charCodeAt(start) : 0;
+      if (one === PLUS) b = this.findWild(node, pathOf(path, PLUS_KEY), PLUS_KEY);
+      else if (one === HASH) b = this.findWild(node, pathOf(path, HASH_KEY), HASH_KEY);
+      else {
+        const k = this.lk.pack(pattern, start, end);
+        b = this.findKey(node, pathOf(path, k.hash), k, pattern, start, end);
+      }
       if (b < 0) return -1;
       node = this.slots[b + S_CHILD] as number;
+      path = this.slots[b + S_PATH] as number;
       if (++depth === this.path.length) {
         const p = new Int32Array(depth * 2);
         p.set(this.path);
@@ -667,29 +695,30 @@ export class SubscriptionTrie<V> {
       if (this.nflags[n] !== 0) break;
       const parent = this.path[d - 1] as number;
       const b = this.slotOf[n] as number;
-      const key = this.slots[b + S_KEY] as number;
-      if ((this.slots[b + S_META] as number) & M_LONG) this.freeLongText(this.slots[b + S_W0] as number);
+      const meta = this.slots[b + S_META] as number;
+      const w0 = this.slots[b + S_W0] as number;
+      if ((meta & M_LONG) !== 0) this.freeLongText(w0);
       this.deleteSlot(b);
       this.releaseNode(n);
       const pf = this.nflags[parent] as number;
-      if (key === PLUS_KEY) this.setFlags(parent, pf & ~F_PLUS);
-      else if (key === HASH_KEY) this.setFlags(parent, pf & ~F_HASH);
+      if ((meta & M_WILD) !== 0) this.setFlags(parent, pf & ~(w0 === PLUS_KEY ? F_PLUS : F_HASH));
       else {
         const left = (this.kids[parent] as number) - 1;
         this.kids[parent] = left;
         if (left === 0) this.setFlags(parent, pf & ~F_KIDS);
       }
     }
-    if (this.liveNodes === 1 && this.vals[0] === NONE) this.reset();
+    if (this.liveNodes === 1) this.reset();
     return true;
   }
 
   private removeValue(node: number, value: V): boolean {
-    const vs = this.vals[node];
+    const at = (this.slotOf[node] as number) / SLOT;
+    const vs = this.slotVals[at];
     if (vs === NONE) return false;
     if (!(vs instanceof Bag)) {
       if (vs !== value) return false;
-      this.vals[node] = NONE;
+      this.slotVals[at] = NONE;
       this.setFlags(node, (this.nflags[node] as number) & ~F_VALS);
       this._patternCount--;
       this._entryCount--;
@@ -705,7 +734,7 @@ export class SubscriptionTrie<V> {
       const k = items.length;
       const idx = items.indexOf(value);
       if (idx === -1) return false;
-      if (k === 2) this.vals[node] = items[1 - idx];
+      if (k === 2) this.slotVals[at] = items[1 - idx];
       else {
         const b = new Array<V>(k - 1);
         for (let i = 0, o = 0; i < k; i++) if (i !== idx) b[o++] = items[i] as V;
@@ -714,45 +743,66 @@ export class SubscriptionTrie<V> {
     }
     bag.n--;
     this._entryCount--;
-    this.extraBytes += valsBytes(this.vals[node]) - before;
+    this.extraBytes += valsBytes(this.slotVals[at]) - before;
     return true;
   }
 
   // -------------------------------------------------------------------------------------------
   // Matching.
 
-  /** Matches levels[i..n) below `node`, whose flags are `flags` (the root's wildcards are the caller's). */
-  private walk(node: number, flags: number, i: number, out: V[]): number {
+  /**
+   * Touches the slots (and value slots) where the scanned topic's literal path would sit, with
+   * loads that do not depend on one another, so the CPU waits for their misses together.
+   */
+  private touch(n: number): void {
+    const slots = this.slots;
+    const vals = this.slotVals;
+    const cap = this.cap;
+    const hashes = this.scan.hashes;
+    let path = ROOT_PATH;
+    let sink = this.sink;
+    for (let i = 0; i < n; i++) {
+      path = pathOf(path, hashes[i] as number);
+      const h = home(path, cap);
+      sink = (sink + (slots[h * SLOT + S_PARENT] as number)) | 0;
+      if (vals[h] === NONE) sink++;
+    }
+    this.sink = sink;
+  }
+
+  /** Matches levels[i..n) below the child of slot `b` (the root's wildcards are the caller's). */
+  private walk(b: number, i: number, out: V[]): number {
+    const slots = this.slots;
+    const node = slots[b + S_CHILD] as number;
+    const path = slots[b + S_PATH] as number;
+    const flags = (slots[b + S_META] as number) & F_MASK;
     let count = 0;
     if ((flags & F_HASH) !== 0) {
       // `#` matches zero or more remaining levels; a `#` node always holds values.
-      count += pushVals(this.vals[this.slots[this.findSpecial(node, HASH_KEY) + S_CHILD] as number], out);
+      count += pushVals(this.slotVals[this.findWild(node, pathOf(path, HASH_KEY), HASH_KEY) / SLOT], out);
     }
-    if (i === this.scan.n) return (flags & F_VALS) !== 0 ? count + pushVals(this.vals[node], out) : count;
+    if (i === this.scan.n) return (flags & F_VALS) !== 0 ? count + pushVals(this.slotVals[b / SLOT], out) : count;
     if ((flags & F_KIDS) !== 0) {
-      const b = this.findLevel(node, i);
-      if (b >= 0) count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1, out);
+      const c = this.findLevel(node, pathOf(path, this.scan.hashes[i] as number), i);
+      if (c >= 0) count += this.walk(c, i + 1, out);
     }
-    if ((flags & F_PLUS) !== 0) {
-      const b = this.findSpecial(node, PLUS_KEY);
-      count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1, out);
-    }
+    if ((flags & F_PLUS) !== 0) count += this.walk(this.findWild(node, pathOf(path, PLUS_KEY), PLUS_KEY), i + 1, out);
     return count;
   }
 
   /** Like walk, but stops at the first match. */
-  private any(node: number, flags: number, i: number): boolean {
+  private any(b: number, i: number): boolean {
+    const slots = this.slots;
+    const flags = (slots[b + S_META] as number) & F_MASK;
     if ((flags & F_HASH) !== 0) return true;
     if (i === this.scan.n) return (flags & F_VALS) !== 0;
+    const node = slots[b + S_CHILD] as number;
+    const path = slots[b + S_PATH] as number;
     if ((flags & F_KIDS) !== 0) {
-      const b = this.findLevel(node, i);
-      if (b >= 0 && this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1)) return true;
+      const c = this.findLevel(node, pathOf(path, this.scan.hashes[i] as number), i);
+      if (c >= 0 && this.any(c, i + 1)) return true;
     }
-    if ((flags & F_PLUS) !== 0) {
-      const b = this.findSpecial(node, PLUS_KEY);
-      return this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, i + 1);
-    }
-    return false;
+    return (flags & F_PLUS) !== 0 && this.any(this.findWild(node, pathOf(path, PLUS_KEY), PLUS_KEY), i + 1);
   }
 
   /**
@@ -763,19 +813,17 @@ export class SubscriptionTrie<V> {
   match(topic: string, out: V[]): number {
     const rf = this.nflags[0] as number;
     if (rf === 0) return 0;
-    this.scan.run(topic);
+    const n = this.scan.run(topic);
+    if (this.cap > TOUCH_MIN_SLOTS) this.touch(n);
     let count = 0;
     // [MQTT-4.7.2-1] A wildcard first level does not match a `$` first level.
     if (topic.charCodeAt(0) !== DOLLAR) {
-      if ((rf & F_HASH) !== 0) count += pushVals(this.vals[this.slots[this.findSpecial(0, HASH_KEY) + S_CHILD] as number], out);
-      if ((rf & F_PLUS) !== 0) {
-        const b = this.findSpecial(0, PLUS_KEY);
-        count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1, out);
-      }
+      if ((rf & F_HASH) !== 0) count += pushVals(this.slotVals[this.findWild(0, pathOf(ROOT_PATH, HASH_KEY), HASH_KEY) / SLOT], out);
+      if ((rf & F_PLUS) !== 0) count += this.walk(this.findWild(0, pathOf(ROOT_PATH, PLUS_KEY), PLUS_KEY), 1, out);
     }
     if ((rf & F_KIDS) !== 0) {
-      const b = this.findLevel(0, 0);
-      if (b >= 0) count += this.walk(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1, out);
+      const b = this.findLevel(0, pathOf(ROOT_PATH, this.scan.hashes[0] as number), 0);
+      if (b >= 0) count += this.walk(b, 1, out);
     }
     return count;
   }
@@ -787,21 +835,18 @@ export class SubscriptionTrie<V> {
     this.scan.run(topic);
     if (topic.charCodeAt(0) !== DOLLAR) {
       if ((rf & F_HASH) !== 0) return true;
-      if ((rf & F_PLUS) !== 0) {
-        const b = this.findSpecial(0, PLUS_KEY);
-        if (this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1)) return true;
-      }
+      if ((rf & F_PLUS) !== 0 && this.any(this.findWild(0, pathOf(ROOT_PATH, PLUS_KEY), PLUS_KEY), 1)) return true;
     }
     if ((rf & F_KIDS) === 0) return false;
-    const b = this.findLevel(0, 0);
-    return b >= 0 && this.any(this.slots[b + S_CHILD] as number, (this.slots[b + S_META] as number) & F_MASK, 1);
+    const b = this.findLevel(0, pathOf(ROOT_PATH, this.scan.hashes[0] as number), 0);
+    return b >= 0 && this.any(b, 1);
   }
 
   /** The values stored under exactly `pattern` (no wildcard matching), or undefined. */
   get(pattern: string): readonly V[] | undefined {
     const depth = this.find(pattern);
     if (depth < 0) return undefined;
-    const vs = this.vals[this.path[depth] as number];
+    const vs = this.slotVals[(this.slotOf[this.path[depth] as number] as number) / SLOT];
     if (vs === NONE) return undefined;
     if (!(vs instanceof Bag)) return [vs as V];
     const items = (vs as Bag<V>).items;
@@ -816,7 +861,7 @@ export class SubscriptionTrie<V> {
    */
   entries(): IterableIterator<[string, V]> {
     // Children of each node, grouped by parent in ascending child id (a counting sort).
-    const nodes = this.vals.length;
+    const nodes = this.nodeTop;
     const parentOf = new Int32Array(nodes).fill(EMPTY);
     const starts = new Int32Array(nodes + 1);
     for (let b = 0; b < this.slots.length; b += SLOT) {
@@ -839,10 +884,13 @@ export class SubscriptionTrie<V> {
   }
 
   private *entriesOf(node: number, prefix: string | null, starts: Int32Array, order: Int32Array): Generator<[string, V]> {
-    if (prefix !== null && this.vals[node] !== NONE) {
-      const out: V[] = [];
-      pushVals(this.vals[node], out);
-      for (const v of out) yield [prefix, v];
+    if (prefix !== null) {
+      const vs = this.slotVals[(this.slotOf[node] as number) / SLOT];
+      if (vs !== NONE) {
+        const out: V[] = [];
+        pushVals(vs, out);
+        for (const v of out) yield [prefix, v];
+      }
     }
     const join = (level: string): string => (prefix === null ? level : `${prefix}/${level}`);
     let plus = EMPTY;
@@ -850,10 +898,11 @@ export class SubscriptionTrie<V> {
     for (let i = starts[node] as number; i < (starts[node + 1] as number); i++) {
       const c = order[i] as number;
       const b = this.slotOf[c] as number;
-      const key = this.slots[b + S_KEY] as number;
-      if (key === PLUS_KEY) plus = c;
-      else if (key === HASH_KEY) hash = c;
-      else yield* this.entriesOf(c, join(this.keyText(b)), starts, order);
+      const meta = this.slots[b + S_META] as number;
+      if ((meta & M_WILD) !== 0) {
+        if (this.slots[b + S_W0] === PLUS_KEY) plus = c;
+        else hash = c;
+      } else yield* this.entriesOf(c, join(this.keyText(b)), starts, order);
     }
     if (plus !== EMPTY) yield* this.entriesOf(plus, join('+'), starts, order);
     if (hash !== EMPTY) yield* this.entriesOf(hash, join('#'), starts, order);
