@@ -13,6 +13,7 @@
  */
 import { parseSelector, type Selector, type SelectorEvent } from '../engine/selector/index.ts';
 import { groupKey, parseShared } from '../engine/share.ts';
+import { SCRATCH_CLEAR } from '../engine/broker/core.ts';
 import { SubscriptionTrie } from '../engine/trie.ts';
 import type { Population } from './workload.ts';
 
@@ -64,10 +65,13 @@ export class DemandOracle {
   demand(event: SelectorEvent): number {
     const stamp = ++this.stamp;
     let n = 0;
+    // Matches append after what earlier calls left: truncating to 0 would free the array's
+    // storage and make every call allocate it again.
     const out = this.scratch;
-    out.length = 0;
-    const k = this.trie.match(event.topic, out);
-    for (let i = 0; i < k; i++) n += this.weigh(out[i] as Demand, event, stamp);
+    if (out.length > SCRATCH_CLEAR) out.length = 0;
+    const base = out.length;
+    const end = base + this.trie.match(event.topic, out);
+    for (let i = base; i < end; i++) n += this.weigh(out[i] as Demand, event, stamp);
     return n;
   }
 
