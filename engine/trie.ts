@@ -751,8 +751,10 @@ export class SubscriptionTrie<V> {
   // Matching.
 
   /**
-   * Touches the slots (and value slots) where the scanned topic's literal path would sit, with
-   * loads that do not depend on one another, so the CPU waits for their misses together.
+   * Touches the slots (and value slots) where the scanned topic's edges would sit: its literal
+   * path, and beside each literal node its `#` child, its `+` child and that `+` child's next
+   * literal level. The loads do not depend on one another, so the CPU waits for their misses
+   * together, and the walk that follows finds them in cache.
    */
   private touch(n: number): void {
     const slots = this.slots;
@@ -762,10 +764,20 @@ export class SubscriptionTrie<V> {
     let path = ROOT_PATH;
     let sink = this.sink;
     for (let i = 0; i < n; i++) {
-      path = pathOf(path, hashes[i] as number);
-      const h = home(path, cap);
-      sink = (sink + (slots[h * SLOT + S_PARENT] as number)) | 0;
-      if (vals[h] === NONE) sink++;
+      const h = hashes[i] as number;
+      if (i > 0) {
+        // Wildcards below the literal node at level i - 1 (the root's are few and hot).
+        const hashAt = home(pathOf(path, HASH_KEY), cap);
+        const plus = pathOf(path, PLUS_KEY);
+        const plusAt = home(plus, cap);
+        const afterPlus = i + 1 < n ? home(pathOf(plus, hashes[i + 1] as number), cap) : plusAt;
+        sink = (sink + (slots[hashAt * SLOT] as number) + (slots[plusAt * SLOT] as number) + (slots[afterPlus * SLOT] as number)) | 0;
+        if (vals[hashAt] === NONE) sink++;
+      }
+      path = pathOf(path, h);
+      const at = home(path, cap);
+      sink = (sink + (slots[at * SLOT] as number)) | 0;
+      if (vals[at] === NONE) sink++;
     }
     this.sink = sink;
   }
