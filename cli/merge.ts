@@ -10,7 +10,7 @@
  *   explore prints it, its two scenario files copied into OUT_DIR; exit 1 as explore's is. No
  *   failing run: "N runs, 0 violations", exit 0.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildReport, type StepRecord, type SweepInputs } from '../sim/sweep/report.ts';
 import type { ExploreInputs, ExploreShardResult } from './explore.ts';
@@ -99,7 +99,8 @@ function mergeExplore(outDir: string, shards: ReadonlyArray<{ dir: string; file:
   ] as const) {
     const src = join(winner.dir, name);
     if (!existsSync(src)) throw new CliError(`merge: ${src} is missing (shard ${winner.file.shard.index}/${winner.file.shard.count} wrote it with its first failing run)`);
-    copyFileSync(src, dst);
+    // The file's replay comment names where it was written: here now.
+    writeFileSync(dst, readFileSync(src, 'utf8').replaceAll(src, dst));
   }
   const replayHint = `meshtwin explore ${inputs.file} --replay ${f.runSeed}${inputs.duration === null ? '' : ` --duration ${inputs.duration}`}`;
   const lines = [

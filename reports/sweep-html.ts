@@ -56,7 +56,8 @@ function stepsTable(r: SweepReport): string {
   const body = r.steps
     .map((s) => {
       const cls = s.index === breakingIndex ? 'breaking' : s.pass ? 'pass' : 'fail';
-      const cells = [String(s.step), ...r.axes.map((a) => displayValue(a.kind, s.values[a.path] as number)), ...figureCells(s, breakingIndex)];
+      // The row's color marks the breaking step; its last cell says so in one word.
+      const cells = [String(s.step), ...r.axes.map((a) => displayValue(a.kind, s.values[a.path] as number)), ...figureCells(s, breakingIndex).slice(0, -1), s.index === breakingIndex ? 'breaks' : s.pass ? 'ok' : 'FAIL'];
       const why = s.checks
         .filter((c) => !c.pass)
         .map((c) => c.reason)

@@ -23,7 +23,7 @@
   /**
    * @typedef {{ x: number, y: number | null, fail: boolean, index: number }} Pt
    * @typedef {{ name: string, color: string, dash: string | null, points: Pt[], knee: Pt | null }} Series
-   * @typedef {{ title: string, y: (v: number) => string, log?: boolean, series: Series[], threshold?: number | null, note?: string }} ChartSpec
+   * @typedef {{ title: string, y: (v: number) => string, log?: boolean, integer?: boolean, series: Series[], threshold?: number | null, note?: string }} ChartSpec
    */
 
   /** A value of the swept parameter, short: "1.2M/s", "464 Mbps", "1.50 KB", "20 s". @param {string} kind @param {number} v */
@@ -94,12 +94,14 @@
           .tickValues(xTicks)
           .tickFormat((/** @type {number} */ v) => short(xAxisInfo.kind, v)),
       );
+    // Counts get whole ticks only (no "0, 0, 1, 1" on a chart of zeros).
+    const yTicks = y.ticks(log ? 4 : 5).filter((/** @type {number} */ v) => spec.integer !== true || Number.isInteger(v));
     g.append('g')
       .attr('class', 'axis y')
       .call(
         d3
           .axisLeft(y)
-          .ticks(log ? 4 : 5)
+          .tickValues(yTicks)
           .tickFormat((/** @type {number} */ v) => spec.y(v)),
       );
     g.append('text')
@@ -164,9 +166,11 @@
         .append('i')
         .attr('class', s.dash ? 'dash' : '')
         .attr('style', s.dash ? `border-color:${s.color}` : `background:${s.color}`);
-      key.append('span').text(grid && s.knee !== null ? `${s.name} (breaks at ${short(xAxisInfo.kind, s.knee.x)})` : s.name);
+      const noData = s.points.every((p) => p.y === null) ? ' (no data)' : '';
+      key.append('span').text(grid && s.knee !== null ? `${s.name} (breaks at ${short(xAxisInfo.kind, s.knee.x)})` : `${s.name}${noData}`);
     }
-    if (spec.note) box.append('p').attr('class', 'note dim').text(spec.note);
+    const note = ys.length === 0 ? 'No data at any step (nothing was delivered in this class).' : spec.note;
+    if (note) box.append('p').attr('class', 'note dim').text(note);
   }
 
   const root = /** @type {HTMLElement} */ (document.getElementById('charts'));
@@ -198,12 +202,14 @@
     draw(root, {
       title: 'Deliveries dropped, by cause',
       y: fmt.int,
+      integer: true,
       series: [line('messages.dropped', 'all causes', FAIL), ...causes.map((k, i) => line(k, k.slice('drops.'.length), PALETTE[(i + 2) % PALETTE.length], '4 3'))],
       note: any('messages.dropped') ? undefined : 'No delivery dropped at any step.',
     });
     draw(root, {
       title: 'Broker memory (largest broker)',
       y: fmt.bytes,
+      integer: true,
       series: [line('max brokers[].routingTableBytes', 'routing table (counted)', '#d2a8ff'), line('max brokers[].spoolPeakBytes', 'spool peak', '#e3b341', '5 3')],
     });
   } else {
@@ -211,7 +217,7 @@
     draw(root, { title: 'WAN Mbps (average)', y: fmt.mbps, series: rows('wan.mbpsAvg') });
     draw(root, { title: 'Local latency p99', y: fmt.ms, log: true, series: rows('latencyMs.local.p99') });
     draw(root, { title: 'Cross-region latency p99', y: fmt.ms, log: true, series: rows('latencyMs.crossRegion.p99') });
-    draw(root, { title: 'Deliveries dropped', y: fmt.int, series: rows('messages.dropped') });
-    draw(root, { title: 'Spool peak (largest broker)', y: fmt.bytes, series: rows('max brokers[].spoolPeakBytes') });
+    draw(root, { title: 'Deliveries dropped', y: fmt.int, integer: true, series: rows('messages.dropped') });
+    draw(root, { title: 'Spool peak (largest broker)', y: fmt.bytes, integer: true, series: rows('max brokers[].spoolPeakBytes') });
   }
 })();
