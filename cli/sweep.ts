@@ -129,11 +129,14 @@ export function planSweep(file: string, opts: SweepCommandOptions): SweepPlan {
       if (e instanceof ScenarioError) throw new CliError(`${e.message}${where}`);
       throw e;
     }
-    const pre = preflight(s, { check: assertionsNeedChecker(s.expect), force: opts.force === true });
+    // The summary's shape (its links, brokers, faults and populations rows) is the same at every
+    // step unless a subscriber entry is varied: resolve expect: and --until against it once.
+    const checkShape = step.index === 0 || specs.some((v) => v.keys[0] === 'subscribers');
+    const pre = preflight(s, { check: assertionsNeedChecker(s.expect), force: opts.force === true, skipExpect: !checkShape });
     for (const w of pre.warnings) warnings.add(w);
     if (pre.errors.length > 0) throw new CliError(`${pre.errors[0]}${where}`);
     try {
-      checkCondition(condition, s);
+      if (checkShape) checkCondition(condition, s);
     } catch (e) {
       if (e instanceof UntilError) throw new CliError(e.message);
       throw e;
