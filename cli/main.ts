@@ -140,7 +140,7 @@ program
     process.exitCode = mergeCommand(outDir, shardDirs);
   });
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+const collect = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
 
 program
   .command('sweep')
@@ -150,7 +150,6 @@ program
     '--vary <PATH=FROM..TO>',
     'a key of the file and its range, in the file\'s units (repeat once for a grid), e.g. "publishers[0].rate=100000/s..2000000/s", "links[0].bandwidth=1Gbps..10Gbps", "subscribers[1].count=1000..100000", "faults[0].at=5s..20s"',
     collect,
-    [] as string[],
   )
   .option('--steps <k>', `values per --vary, FROM and TO included (default ${DEFAULT_STEPS})`)
   .option('--scale <s>', 'linear (default) or log spacing of the values')
@@ -158,7 +157,6 @@ program
     '--until <expr>',
     "what must hold at a step, in the language of expect: (repeatable; all must hold); the breaking point is the first step where it does not (default: no link over 90% utilization, no drop, the scenario's own latency assertions)",
     collect,
-    [] as string[],
   )
   .option('--duration <d>', "simulated time of each step, e.g. 2s (default: the scenario's duration); written into each step's file")
   .option('--parallel <p>', 'worker threads (default: availableParallelism(), fewer when the runs would not fit in memory); the results do not depend on it')
@@ -166,6 +164,20 @@ program
   .option('--shard <I/N>', 'run only shard I of N (0-based; step k is shard k mod N) and write DIR/shard.json for meshtwin merge; in a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N')
   .option('--dry-run', 'check everything and list the steps, run nothing')
   .option('--force', 'run even when the pre-flight estimates more memory or time per step than this machine has')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  meshtwin sweep scenarios/seed-global-3-region.yaml --vary 'publishers[0].rate=400000/s..10M/s' --steps 9 --duration 100ms
+  meshtwin sweep scenarios/slow-link.yaml --vary 'links[0].bandwidth=16Mbps..4Mbps' --scale log --until 'latency.crossRegion.p99 < 200ms'
+  meshtwin sweep scenarios/slow-link.yaml --vary 'publishers[0].rate=1000/s..2600/s' --vary 'links[0].rtt=100ms..300ms' --steps 4
+
+Each step is the file with the value(s) written in (DIR/steps/step-N.yaml; meshtwin run --no-heap replays it to the
+same summary), run with the scenario's own seed: the same inputs give the same sweep.json whatever --parallel or --shard,
+but for wall times. Sweep in the direction of growing load (rates up, bandwidth down): the breaking point is the first
+step where --until fails. Output: a table on stdout, DIR/sweep.json, sweep.csv, sweep.html (d3, self-contained).
+Exit 0 when it ran (a breaking point or none is a result), 2 on bad usage.`,
+  )
   .action(async (file: string, opts: SweepCommandOptions) => {
     process.exitCode = await sweepCommand(file, opts);
   });

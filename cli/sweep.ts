@@ -37,7 +37,7 @@ export const DEFAULT_STEPS = 10;
 export const MAX_STEPS = 10_000;
 
 export interface SweepCommandOptions {
-  readonly vary: readonly string[];
+  readonly vary?: readonly string[];
   readonly steps?: string;
   readonly scale?: string;
   readonly until?: readonly string[];
@@ -97,14 +97,15 @@ export function planSweep(file: string, opts: SweepCommandOptions): SweepPlan {
   const scale = opts.scale === undefined ? 'linear' : scaleOption(opts.scale);
   const durationMs = opts.duration === undefined ? undefined : durationOption('--duration', opts.duration);
   const until = [...(opts.until ?? [])];
-  if (opts.vary.length === 0) throw new CliError('--vary: expected PATH=FROM..TO, e.g. --vary "publishers[0].rate=100000/s..2000000/s"');
-  if (opts.vary.length > 2) throw new CliError(`--vary: at most two (two give a grid), found ${opts.vary.length}`);
+  const vary = opts.vary ?? [];
+  if (vary.length === 0) throw new CliError('--vary: expected PATH=FROM..TO, e.g. --vary "publishers[0].rate=100000/s..2000000/s"');
+  if (vary.length > 2) throw new CliError(`--vary: at most two (two give a grid), found ${vary.length}`);
   const scenario = loadScenario(file);
   const source = readFileSync(file, 'utf8');
   let specs: VarySpec[];
   let axes: Axis[];
   try {
-    specs = opts.vary.map((v) => parseVary(v, source, file));
+    specs = vary.map((v) => parseVary(v, source, file));
     axes = makeAxes(specs, steps, scale);
   } catch (e) {
     if (e instanceof VaryError) throw new CliError(e.message);
@@ -149,7 +150,7 @@ export function planSweep(file: string, opts: SweepCommandOptions): SweepPlan {
     fileSha256: sha256(source),
     scenario: scenario.name,
     seed: scenario.seed,
-    vary: [...opts.vary],
+    vary: [...vary],
     steps,
     scale,
     duration: opts.duration ?? null,

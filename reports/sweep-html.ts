@@ -57,7 +57,12 @@ function stepsTable(r: SweepReport): string {
     .map((s) => {
       const cls = s.index === breakingIndex ? 'breaking' : s.pass ? 'pass' : 'fail';
       // The row's color marks the breaking step; its last cell says so in one word.
-      const cells = [String(s.step), ...r.axes.map((a) => displayValue(a.kind, s.values[a.path] as number)), ...figureCells(s, breakingIndex).slice(0, -1), s.index === breakingIndex ? 'breaks' : s.pass ? 'ok' : 'FAIL'];
+      const cells = [
+        String(s.step),
+        ...r.axes.map((a) => displayValue(a.kind, s.values[a.path] as number)),
+        ...figureCells(s, breakingIndex).slice(0, -1),
+        s.index === breakingIndex ? 'breaks' : s.pass ? 'ok' : 'FAIL',
+      ];
       const why = s.checks
         .filter((c) => !c.pass)
         .map((c) => c.reason)

@@ -95,7 +95,10 @@
           .tickFormat((/** @type {number} */ v) => short(xAxisInfo.kind, v)),
       );
     // Counts get whole ticks only (no "0, 0, 1, 1" on a chart of zeros).
-    const yTicks = y.ticks(log ? 4 : 5).filter((/** @type {number} */ v) => spec.integer !== true || Number.isInteger(v));
+    // A log axis labels 1, 2 and 5 of each decade (fewer when they crowd), not every integer multiple.
+    const oneTwoFive = (/** @type {number} */ v) => [1, 2, 5].includes(Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9)));
+    let yTicks = y.ticks(log ? 10 : 5).filter((/** @type {number} */ v) => (log ? oneTwoFive(v) : spec.integer !== true || Number.isInteger(v)));
+    if (log && yTicks.length > 7) yTicks = yTicks.filter((/** @type {number} */ v) => Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9)) !== 2);
     g.append('g')
       .attr('class', 'axis y')
       .call(
