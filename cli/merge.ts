@@ -11,7 +11,7 @@
  *   failing run: "N runs, 0 violations", exit 0.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { buildReport, type StepRecord, type SweepInputs } from '../sim/sweep/report.ts';
 import type { ExploreInputs, ExploreShardResult } from './explore.ts';
 import { shrunkLines, violationLines } from './explore.ts';
@@ -22,6 +22,9 @@ import { type SweepShardResult, sweepStdout, writeSweepReport } from './sweep.ts
 
 /** Runs the command; returns the exit code. */
 export function mergeCommand(outDir: string, dirs: readonly string[]): number {
+  // Writing the report into a shard's folder would replace the shard with it.
+  const into = dirs.find((d) => resolve(d) === resolve(outDir));
+  if (into !== undefined) throw new CliError(`merge: OUT_DIR ${outDir} is one of the shard folders; write the merged report elsewhere`);
   const shards = readShards(dirs);
   checkOutDir('OUT_DIR', outDir);
   const kind = shards[0]?.file.command;

@@ -124,6 +124,9 @@ describe('merge refuses what is not one complete set of one run [SHARD-3]', () =
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(/^meshtwin: merge: missing shard 1\/2 \(have 0 of 0\.\.1\)$/);
+    const into = meshtwin('merge', a, a);
+    expect(into.status).toBe(2);
+    expect(into.stderr.trim()).toMatch(/^meshtwin: merge: OUT_DIR .*cli0 is one of the shard folders; write the merged report elsewhere$/);
   });
 });
 

@@ -151,7 +151,19 @@ export function buildReport(parts: Omit<SweepReport, 'format' | 'steps' | 'break
       return { value, label: axisLabel(outer, value), breakingPoint: f === undefined ? null : breaking(f) };
     });
   }
-  return { format: SWEEP_FORMAT, ...parts, steps, breakingPoint: first === undefined ? null : breaking(first), frontier };
+  // The verdict before the steps, how it ran last.
+  return {
+    format: SWEEP_FORMAT,
+    command: parts.command,
+    inputs: parts.inputs,
+    axes: parts.axes,
+    condition: parts.condition,
+    totalSteps: parts.totalSteps,
+    breakingPoint: first === undefined ? null : breaking(first),
+    frontier,
+    steps,
+    run: parts.run,
+  };
 }
 
 /** Reasons, the first three and how many more. */
