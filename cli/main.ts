@@ -11,6 +11,7 @@ import { type BrokerOptions, brokerCommand } from './broker.ts';
 import { type CertsOptions, certsCommand } from './certs.ts';
 import { DEFAULT_EXPLORE_OUT, DEFAULT_RUNS, exploreCommand } from './explore.ts';
 import { type LiveCommandOptions, liveCommand } from './live.ts';
+import { mergeCommand } from './merge.ts';
 import { assertionsNeedChecker } from '../scenarios/expect.ts';
 import { formatDuration } from '../scenarios/units.ts';
 import { estimateText } from '../sim/preflight/index.ts';
@@ -20,6 +21,7 @@ import { hashSecretCommand } from './hash-secret.ts';
 import { checkBeforeRun } from './preflight.ts';
 import { runCommand } from './run.ts';
 import { type SubscribeOptions, subscribeCommand } from './subscribe.ts';
+import { DEFAULT_STEPS, DEFAULT_SWEEP_OUT, type SweepCommandOptions, sweepCommand } from './sweep.ts';
 import { DEFAULT_TEST_PATH, testCommand } from './test.ts';
 import { type TraceOptions, traceCommand } from './trace.ts';
 import { vizCommand } from './viz.ts';
@@ -122,8 +124,62 @@ program
   .option('--duration <d>', "simulated time of each run, e.g. 10s (default: the scenario's duration)")
   .option('--replay <runSeed>', 'run only the run with this run seed (as a violation prints it)')
   .option('--force', 'run even when the pre-flight estimates more memory or time per run than this machine has')
-  .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string; force?: boolean }) => {
+  .option('--shard <I/N>', "run only shard I of N (0-based; run i is shard i mod N), stop at its first failing run and write DIR/shard.json for meshtwin merge (exit 0: the verdict is merge's)")
+  .action((file: string, opts: { runs?: string; seed?: string; out?: string; duration?: string; replay?: string; force?: boolean; shard?: string }) => {
     process.exitCode = exploreCommand(file, opts);
+  });
+
+program
+  .command('merge')
+  .description(
+    'join the --out folders of `sweep --shard I/N` (or `explore --shard I/N`) runs into the report one machine would have written; refuses shards of different inputs, duplicates and missing shards',
+  )
+  .argument('<outDir>', "where to write the merged report (sweep: sweep.json, sweep.csv, sweep.html, steps/; explore: the failing run's files)")
+  .argument('<shardDirs...>', "the shards' --out folders, each holding shard.json")
+  .action((outDir: string, shardDirs: string[]) => {
+    process.exitCode = mergeCommand(outDir, shardDirs);
+  });
+
+const collect = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
+
+program
+  .command('sweep')
+  .description('run a scenario over a range of one parameter (two: a grid) in parallel, chart the figures a planner watches and find the breaking point')
+  .argument('<file>', 'scenario file (YAML)')
+  .option(
+    '--vary <PATH=FROM..TO>',
+    'a key of the file and its range, in the file\'s units (repeat once for a grid), e.g. "publishers[0].rate=100000/s..2000000/s", "links[0].bandwidth=1Gbps..10Gbps", "subscribers[1].count=1000..100000", "faults[0].at=5s..20s"',
+    collect,
+  )
+  .option('--steps <k>', `values per --vary, FROM and TO included (default ${DEFAULT_STEPS})`)
+  .option('--scale <s>', 'linear (default) or log spacing of the values')
+  .option(
+    '--until <expr>',
+    "what must hold at a step, in the language of expect: (repeatable; all must hold); the breaking point is the first step where it does not (default: no link over 90% utilization, no drop, the scenario's own latency assertions)",
+    collect,
+  )
+  .option('--duration <d>', "simulated time of each step, e.g. 2s (default: the scenario's duration); written into each step's file")
+  .option('--parallel <p>', 'worker threads (default: availableParallelism(), fewer when the runs would not fit in memory); the results do not depend on it')
+  .option('--out <dir>', `where to write sweep.json, sweep.csv, sweep.html and steps/ (default: ${DEFAULT_SWEEP_OUT})`)
+  .option('--shard <I/N>', 'run only shard I of N (0-based; step k is shard k mod N) and write DIR/shard.json for meshtwin merge; in a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N')
+  .option('--dry-run', 'check everything and list the steps, run nothing')
+  .option('--force', 'run even when the pre-flight estimates more memory or time per step than this machine has')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  meshtwin sweep scenarios/seed-global-3-region.yaml --vary 'publishers[0].rate=400000/s..10M/s' --steps 9 --duration 100ms
+  meshtwin sweep scenarios/slow-link.yaml --vary 'links[0].bandwidth=16Mbps..4Mbps' --scale log --until 'latency.crossRegion.p99 < 200ms'
+  meshtwin sweep scenarios/slow-link.yaml --vary 'publishers[0].rate=1000/s..2600/s' --vary 'links[0].rtt=100ms..300ms' --steps 4
+
+Each step is the file with the value(s) written in (DIR/steps/step-N.yaml; meshtwin run --no-heap replays it to the
+same summary), run with the scenario's own seed: the same inputs give the same sweep.json whatever --parallel or --shard,
+but for wall times. Sweep in the direction of growing load (rates up, bandwidth down): the breaking point is the first
+step where --until fails. Output: a table on stdout, DIR/sweep.json, sweep.csv, sweep.html (d3, self-contained).
+Exit 0 when it ran (a breaking point or none is a result), 2 on bad usage.`,
+  )
+  .action(async (file: string, opts: SweepCommandOptions) => {
+    process.exitCode = await sweepCommand(file, opts);
   });
 
 program

@@ -117,3 +117,6 @@ interface MTGlobal {
 interface Window {
   MT: MTGlobal;
 }
+
+/** sweep.html's data (reports/sweep-html.ts). */
+type SweepData = ReturnType<typeof import('../../reports/sweep-html.ts').sweepData>;
