@@ -79,7 +79,8 @@ export function notMeasured(label: string, unit: string, better: Better, note: s
 /** The ratio of two figures' values (null when either is n/a), with the noise of per-round ratios. */
 export function ratioFigure(label: string, better: Better, num: Figure, den: Figure, perRound: readonly number[], note?: string): Figure {
   if (num.value === null || den.value === null || den.value === 0) return notMeasured(label, '×', better, note ?? num.note ?? den.note ?? 'not measured');
-  return figure(label, '×', better, perRound.length > 0 ? perRound : [num.value / den.value], { value: num.value / den.value, note });
+  const samples = (perRound.length > 0 ? perRound : [num.value / den.value]).map(round4);
+  return figure(label, '×', better, samples, { value: round4(num.value / den.value), note });
 }
 
 function round4(x: number): number {
