@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_FORMAT } from '../sim/bench/compare.ts';
 import { trieVerdict } from './bench.ts';
 
@@ -24,6 +24,7 @@ describe('bench: the trie target applies at its own size only', () => {
 
 describe('bench --compare OLD.json --against NEW.json: two files, as a user runs it [BENCH-C1, C4]', () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshtwin-bench-cmp-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const fig = (value: number, better: 'higher' | 'lower', noise = 0.05) => ({ label: `f ${better}`, unit: 'u', value, better, noise, samples: [value] });
   const write = (name: string, figures: Record<string, unknown>, quick = false) => {
     const path = join(dir, name);

@@ -119,7 +119,7 @@ async function inScratchFolder<T>(f: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'meshtwin-bench-'));
   const cleanup = () => {
     stopChildren();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     cleanup();

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ns3Installed } from '../sim/bench/peer.ts';
+import { defaultPeerDir, ns3Installed } from '../sim/bench/peer.ts';
 
 function meshtwin(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/meshtwin.js', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
@@ -94,8 +94,9 @@ describe('meshtwin CLI', () => {
     expect(b.baseline.trafficSpeedup.previous).toBeGreaterThan(0);
     expect(b.baseline.trafficSpeedup.current).toBeGreaterThan(0);
     expect(b.baseline.peakRssMiB.current).toBeGreaterThan(0);
-    // The ns-3 peer: measured when ns-3 is installed, n/a with how to install it when it is not.
-    expect(b.peer.status, b.peer.reason).toBe(ns3Installed() === null ? 'n/a' : 'measured');
+    // The ns-3 peer: measured when ns-3 and the peer's files are there, n/a with the reason when not.
+    const peerThere = ns3Installed() !== null && existsSync(join(defaultPeerDir(process.cwd()), 'run.sh'));
+    expect(b.peer.status, b.peer.reason).toBe(peerThere ? 'measured' : 'n/a');
     // Every figure with its direction and noise band, for --compare.
     expect(b.format).toBe('meshtwin-bench/1');
     for (const id of ['kernel.ratio', 'trie.matchNsMedian', 'seed.trafficSpeedup', 'release.trafficSpeedupRatio', 'release.peakRssRatio', 'peer.speedRatio', 'peer.meshtwin.peakRssMiB']) {
