@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASELINE_COMMIT, benchBaseline, prepareBaselineTree } from './baseline.ts';
-import { runMeshtwinChild } from './child.ts';
+import { alternate, runMeshtwinChild } from './child.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SMALL = join(ROOT, 'scenarios', 'two-region-basic.yaml');
@@ -69,4 +69,18 @@ describe('the previous release as a same-run baseline [BENCH-B1..3]', () => {
     const bad = join(work(), 'missing.yaml');
     await expect(runMeshtwinChild({ root: ROOT, scenario: bad, durationMs: 100, workDir: work(), label: 'this code' })).rejects.toThrow(/^this code: meshtwin run exit 2: meshtwin: .*missing\.yaml/);
   }, 60_000);
+});
+
+describe('alternate: A B, then B A', () => {
+  it('runs the first side first in even rounds and second in odd ones, and returns them in its own order', async () => {
+    const order: string[] = [];
+    const side = (name: string) => async () => {
+      order.push(name);
+      return name;
+    };
+    expect(await alternate(0, side('A'), side('B'))).toEqual(['A', 'B']);
+    expect(await alternate(1, side('A'), side('B'))).toEqual(['A', 'B']);
+    expect(await alternate(2, side('A'), side('B'))).toEqual(['A', 'B']);
+    expect(order).toEqual(['A', 'B', 'B', 'A', 'A', 'B']);
+  });
 });

@@ -9,12 +9,13 @@
  * - [BENCH-B2] Without git, outside a git checkout, or in a clone without the commit (a shallow
  *   one), the figures are n/a with the reason; the bench goes on.
  * - [BENCH-B3] The seed scenario's traffic runs in a child process per side, the previous release
- *   and this code alternating (A B A B …), the same simulated time each; each side's figure is the
- *   median of its rounds, and the ratios current/previous are held against the issue's targets.
+ *   and this code alternating (A B, B A, …: child.ts `alternate`), the same simulated time each;
+ *   each side's figure is the median of its rounds, and the ratios current/previous are held
+ *   against the issue's targets. Both sides run this checkout's scenario file: one workload.
  */
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { failureLine, type MeshtwinRun, runCaptured, runMeshtwinChild } from './child.ts';
+import { alternate, failureLine, type MeshtwinRun, runCaptured, runMeshtwinChild } from './child.ts';
 import { median } from './figures.ts';
 
 /**
@@ -109,10 +110,17 @@ export async function benchBaseline(o: {
   try {
     for (let i = 0; i < o.rounds; i++) {
       const tag = `round ${i + 1}/${o.rounds}`;
-      o.log(`previous release: ${tag}, ${shortCommit(commit)} …`);
-      const previous = await runMeshtwinChild({ root: tree.root, scenario: o.scenario, durationMs: o.durationMs, workDir: o.workDir, label: `${shortCommit(commit)} (${tag})` });
-      o.log(`previous release: ${tag}, this code …`);
-      const current = await runMeshtwinChild({ root: o.repoRoot, scenario: o.scenario, durationMs: o.durationMs, workDir: o.workDir, label: `this code (${tag})` });
+      const [previous, current] = await alternate(
+        i,
+        () => {
+          o.log(`previous release: ${tag}, ${shortCommit(commit)} …`);
+          return runMeshtwinChild({ root: tree.root, scenario: o.scenario, durationMs: o.durationMs, workDir: o.workDir, label: `${shortCommit(commit)} (${tag})` });
+        },
+        () => {
+          o.log(`previous release: ${tag}, this code …`);
+          return runMeshtwinChild({ root: o.repoRoot, scenario: o.scenario, durationMs: o.durationMs, workDir: o.workDir, label: `this code (${tag})` });
+        },
+      );
       rounds.push({ previous, current });
     }
   } catch (e) {

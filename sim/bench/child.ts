@@ -58,6 +58,20 @@ export function failureLine(r: Captured): string {
   return last ? `${how}: ${last}` : how;
 }
 
+/**
+ * One round of a same-run comparison: both sides, one after the other, the first side first in
+ * even rounds and second in odd ones (A B, B A, A B, …), so a drift of the machine's load over
+ * the run, or an advantage of running first or second, falls on both sides alike.
+ */
+export async function alternate<A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const x = await a();
+    return [x, await b()];
+  }
+  const y = await b();
+  return [await a(), y];
+}
+
 /** The figures of one `meshtwin run` child. */
 export interface MeshtwinRun {
   readonly simulatedSeconds: number;

@@ -8,7 +8,8 @@
  *   install it, unless `--peer` asks for the run (run.sh installs it, as root).
  * - [BENCH-N2] One untimed run first (run.sh compiles wanmesh.cc when it is newer than its binary),
  *   then rounds alternating ns-3 (`run.sh SECONDS`) and meshtwin (`meshtwin run wan-only.yaml
- *   --duration SECONDS`), each in its own process, the same simulated time.
+ *   --duration SECONDS`; A B, B A, … as child.ts `alternate`), each in its own process, the same
+ *   simulated time.
  * - [BENCH-N3] ns-3's speed is its own timing line (`RESULT … simPerWall=…`: simulated seconds
  *   over Simulator::Run's wall time, setup excluded), meshtwin's its traffic phase's
  *   (run.trafficSpeedup, setup excluded). Peak RSS is ru_maxrss for both: GNU time's %M around
@@ -18,7 +19,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { failureLine, type MeshtwinRun, runCaptured, runMeshtwinChild } from './child.ts';
+import { alternate, failureLine, type MeshtwinRun, runCaptured, runMeshtwinChild } from './child.ts';
 import { median } from './figures.ts';
 
 export const NS3_LIB_DIR = '/usr/lib/x86_64-linux-gnu';
@@ -163,10 +164,17 @@ export async function benchPeer(o: {
     version ??= ns3Installed() ?? 'unknown version';
     for (let i = 0; i < o.rounds; i++) {
       const tag = `round ${i + 1}/${o.rounds}`;
-      o.log(`peer: ${tag}, ns-3 …`);
-      const ns3 = await runNs3(o.peerDir, o.seconds, o.workDir);
-      o.log(`peer: ${tag}, meshtwin on wan-only.yaml …`);
-      const meshtwin = await runMeshtwinChild({ root: o.repoRoot, scenario, durationMs: Math.round(o.seconds * 1000), workDir: o.workDir, label: `meshtwin on wan-only.yaml (${tag})` });
+      const [ns3, meshtwin] = await alternate(
+        i,
+        () => {
+          o.log(`peer: ${tag}, ns-3 …`);
+          return runNs3(o.peerDir, o.seconds, o.workDir);
+        },
+        () => {
+          o.log(`peer: ${tag}, meshtwin on wan-only.yaml …`);
+          return runMeshtwinChild({ root: o.repoRoot, scenario, durationMs: Math.round(o.seconds * 1000), workDir: o.workDir, label: `meshtwin on wan-only.yaml (${tag})` });
+        },
+      );
       base.rounds.push({ ns3, meshtwin });
     }
   } catch (e) {
