@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BENCH_FORMAT, BenchFileError, compareBench, compareFigures, compareTable, parseBenchFile, regressions } from './compare.ts';
-import { type Better, type Figure, figure, NOISE_FLOOR, noiseBand, notMeasured } from './figures.ts';
+import { type Better, type Figure, figure, median, NOISE_FLOOR, noiseBand, notMeasured } from './figures.ts';
 
 const fig = (value: number, better: Better, noise = NOISE_FLOOR, extra: Partial<Figure> = {}): Figure => ({ label: 'x', unit: 'u', value, better, noise, samples: [value], ...extra });
 const file = (figures: Record<string, unknown>, over: Record<string, unknown> = {}) => JSON.stringify({ format: BENCH_FORMAT, quick: false, figures, ...over });
@@ -14,6 +14,8 @@ describe('bench figures: the noise band is the spread of the rounds, at least th
     const f = figure('seed', 'sim-s/wall-s', 'higher', [0.1, 0.14, 0.12]);
     expect(f.value).toBe(0.12);
     expect(f.noise).toBeCloseTo(0.04 / 0.12, 4);
+    expect(median([0.1306, 0.1186])).toBe(0.1246);
+    expect(median([3, 1, 2, 10])).toBe(2.5);
   });
 });
 

@@ -37,7 +37,8 @@ export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+  // To 12 significant digits: the mean of 0.1306 and 0.1186 is 0.1246, not 0.12459999999999999.
+  return s.length % 2 === 1 ? (s[m] as number) : Number((((s[m - 1] as number) + (s[m] as number)) / 2).toPrecision(12));
 }
 
 /** (max − min) / median of the samples, at least NOISE_FLOOR; the floor for fewer than two. */
