@@ -2,14 +2,29 @@
  * `meshtwin bench`: figures measured on this machine, each against a baseline measured in the
  * same run where one exists (never against a number remembered from elsewhere).
  */
-import { availableParallelism, cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadScenario } from '../scenarios/load.ts';
+import { benchBaseline } from '../sim/bench/baseline.ts';
+import { stopChildren } from '../sim/bench/child.ts';
+import { BENCH_FORMAT } from '../sim/bench/compare.ts';
 import { benchKernel } from '../sim/bench/kernel-bench.ts';
+import { benchPeer } from '../sim/bench/peer.ts';
 import { benchTrie } from '../sim/bench/trie-bench.ts';
 import { runScenario } from '../sim/run.ts';
+import { type BenchCompareOptions, benchOutputs, checkBenchOptions } from './bench-compare.ts';
+import { baselineLines, benchFigures, peerLines } from './bench-report.ts';
 
 const SEED_SCENARIO = fileURLToPath(new URL('../scenarios/seed-global-3-region.yaml', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The child-process comparisons' sizes: simulated seconds per run and alternating rounds. */
+const SAME_RUN = {
+  full: { seedMs: 2000, peerSeconds: 2, rounds: 2 },
+  quick: { seedMs: 100, peerSeconds: 0.1, rounds: 1 },
+} as const;
 
 /** The trie target is seed 002's: a median match under 2 µs with this many patterns. */
 export const TRIE_TARGET_PATTERNS = 500_000;
@@ -28,10 +43,13 @@ export function trieVerdict(patterns: number, matchNsMedian: number): { readonly
   return { met, text: `${target}: ${met ? 'met' : 'NOT met'}` };
 }
 
-export function benchCommand(opts: { json?: boolean; quick?: boolean }): void {
+/** Runs the bench; returns the exit code (1: a comparison failed to run, or --compare found a regression). */
+export async function benchCommand(opts: BenchCompareOptions): Promise<number> {
   const quick = opts.quick === true;
+  const checked = checkBenchOptions(opts, REPO_ROOT);
+  if (checked.done !== undefined) return checked.done;
   const log = (s: string) => {
-    if (!opts.json) process.stderr.write(`${s}\n`);
+    if (opts.json !== true) process.stderr.write(`${s}\n`);
   };
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
   log(`bench on ${machine.cores} cores (${machine.cpu}), node ${machine.node}${quick ? ' — quick mode, figures not comparable' : ''}`);
@@ -43,7 +61,13 @@ export function benchCommand(opts: { json?: boolean; quick?: boolean }): void {
   const scenario = loadScenario(SEED_SCENARIO);
   const simulatedMs = quick ? 1000 : 10_000;
   const run = runScenario(scenario, { durationMs: simulatedMs, measureHeap: false, check: false });
-  const result = {
+  const sizes = quick ? SAME_RUN.quick : SAME_RUN.full;
+  const { baseline, peer } = await inScratchFolder(async (workDir) => ({
+    baseline: await benchBaseline({ repoRoot: REPO_ROOT, workDir, scenario: SEED_SCENARIO, durationMs: sizes.seedMs, rounds: sizes.rounds, log }),
+    peer: await benchPeer({ repoRoot: REPO_ROOT, peerDir: checked.peerDir, force: opts.peer === true, seconds: sizes.peerSeconds, rounds: sizes.rounds, workDir, log }),
+  }));
+  const measured = {
+    format: BENCH_FORMAT,
     machine,
     quick,
     kernel: { ...kernel, target: 'eventsPerSecond >= 2 × baselineHeapJsEventsPerSecond', met: kernel.ratio >= 2 },
@@ -62,10 +86,14 @@ export function benchCommand(opts: { json?: boolean; quick?: boolean }): void {
       decisionUsP99: run.decisionUs.p99,
       wanMbpsAvg: run.wan.mbpsAvg,
     },
+    baseline,
+    peer,
   };
-  if (opts.json) {
+  const result = { ...measured, figures: benchFigures(measured) };
+  const failed = baseline.status === 'failed' || peer.status === 'failed' ? 1 : 0;
+  if (opts.json === true) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
+    return failed;
   }
   const k = result.kernel;
   const t = result.trie;
@@ -75,7 +103,35 @@ export function benchCommand(opts: { json?: boolean; quick?: boolean }): void {
       `kernel   ${Math.round(k.eventsPerSecond).toLocaleString('en-US')} events/s vs heap-js ${Math.round(k.baselineHeapJsEventsPerSecond).toLocaleString('en-US')} events/s: ${k.ratio.toFixed(2)}× (target ≥ 2×: ${k.met ? 'met' : 'NOT met'}), ${k.pending.toLocaleString('en-US')} pending`,
       `trie     ${t.patterns.toLocaleString('en-US')} patterns: match median ${t.matchNsMedian} ns, p99 ${t.matchNsP99} ns (${trieVerdict(t.patterns, t.matchNsMedian).text}); ${t.bytesPerPattern} B/pattern measured, ${t.bytesPerPatternCounted} B self-counted`,
       `seed     ${s.simulatedSeconds} s simulated in ${s.wallSeconds.toFixed(1)} s (setup ${s.setupWallSeconds.toFixed(1)} s + traffic ${s.trafficWallSeconds.toFixed(1)} s): speedup ${s.speedup.toFixed(3)}× overall, ${s.trafficSpeedup.toFixed(3)}× during traffic, ${s.publishedPerWallSecond.toLocaleString('en-US')} publishes per wall second`,
+      ...baselineLines(baseline, result.figures),
+      ...peerLines(peer, result.figures),
       '',
     ].join('\n'),
   );
+  return Math.max(failed, benchOutputs(result, checked));
+}
+
+/**
+ * Runs `f` with a scratch folder (the previous release's tree, the children's reports) that is
+ * removed afterwards, on an error, and on Ctrl-C or SIGTERM, which also stop the running children.
+ */
+async function inScratchFolder<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshtwin-bench-'));
+  const cleanup = () => {
+    stopChildren();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await f(dir);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+  }
 }

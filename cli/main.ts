@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenarios/load.ts';
 import { benchCommand } from './bench.ts';
+import type { BenchCompareOptions } from './bench-compare.ts';
 import { benchLiveCommand } from './bench-live.ts';
 import { compareCommand } from './compare.ts';
 import { type BrokerOptions, brokerCommand } from './broker.ts';
@@ -184,19 +185,28 @@ Exit 0 when it ran (a breaking point or none is a result), 2 on bad usage.`,
 
 program
   .command('bench')
-  .description('measure the kernel, the subscription trie and the seed scenario on this machine; --live: real broker processes on loopback')
-  .option('--json', 'print one JSON object instead of a table')
+  .description(
+    'measure the kernel, the subscription trie and the seed scenario on this machine, the seed against the previous release and the ns-3 peer in the same run; --live: real broker processes on loopback',
+  )
+  .option('--json [file]', 'print one JSON object instead of a table; with a file, print the table and write the JSON (every figure, its direction and noise band) there')
   .option('--quick', 'smaller workloads (for a fast check, not for figures)')
+  .option('--compare <old.json>', 'compare every figure with an earlier --json file: exit 1 when one regressed beyond the noise bands')
+  .option('--against <new.json>', 'with --compare: compare two files, measuring nothing')
+  .option('--peer', 'run the ns-3 peer even when ns-3 is not installed (its run.sh installs it, as root)')
+  .option('--peer-dir <dir>', 'the ns-3 peer (run.sh, wanmesh.cc, wan-only.yaml); default: ../shared/peers/ns3 beside the checkout')
   .option('--live', 'live brokers: one, two over mTLS, two over plain TCP; realtime and guaranteed at a fixed offered rate, then max throughput; then the MQTT section')
   .option('--rate <n>', 'with --live: offered events per second (default 250)')
   .option('--duration <s>', 'with --live: seconds measured per fixed-rate run (default 10)')
   .option('--mqtt', "with --live: only the MQTT section (ours vs Debian's mosquitto, one and two brokers, QoS 0 and 1)")
   .option('--mqtt-rate <n>', 'with --live: MQTT messages per second offered in the fixed-rate runs (default 20000)')
-  .action(async (opts: { json?: boolean; quick?: boolean; live?: boolean; rate?: string; duration?: string; mqtt?: boolean; mqttRate?: string }) => {
-    if (opts.live === true) await benchLiveCommand(opts);
-    else if (opts.rate !== undefined || opts.duration !== undefined || opts.mqtt === true || opts.mqttRate !== undefined)
+  .action(async (opts: BenchCompareOptions & { live?: boolean; rate?: string; duration?: string; mqtt?: boolean; mqttRate?: string }) => {
+    if (opts.live === true) {
+      if (typeof opts.json === 'string' || opts.compare !== undefined || opts.against !== undefined || opts.peer !== undefined || opts.peerDir !== undefined)
+        throw new CliError('--json FILE, --compare, --against, --peer and --peer-dir apply to bench without --live');
+      await benchLiveCommand({ ...opts, json: opts.json === true });
+    } else if (opts.rate !== undefined || opts.duration !== undefined || opts.mqtt === true || opts.mqttRate !== undefined)
       throw new CliError('--rate, --duration, --mqtt and --mqtt-rate apply to bench --live only');
-    else benchCommand(opts);
+    else process.exitCode = await benchCommand(opts);
   });
 
 program

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultPeerDir, ns3Installed } from '../sim/bench/peer.ts';
 
 function meshtwin(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/meshtwin.js', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
@@ -88,5 +89,19 @@ describe('meshtwin CLI', () => {
     expect(b.trie.matchNsMedian).toBeGreaterThan(0);
     expect(b.trie.bytesPerPattern).toBeGreaterThan(0);
     expect(b.seedScenario.speedup).toBeGreaterThan(0);
-  }, 240_000);
+    // The previous release, from git, in child processes (this is a git checkout with the commit).
+    expect(b.baseline.status, b.baseline.reason).toBe('measured');
+    expect(b.baseline.trafficSpeedup.previous).toBeGreaterThan(0);
+    expect(b.baseline.trafficSpeedup.current).toBeGreaterThan(0);
+    expect(b.baseline.peakRssMiB.current).toBeGreaterThan(0);
+    // The ns-3 peer: measured when ns-3 and the peer's files are there, n/a with the reason when not.
+    const peerThere = ns3Installed() !== null && existsSync(join(defaultPeerDir(process.cwd()), 'run.sh'));
+    expect(b.peer.status, b.peer.reason).toBe(peerThere ? 'measured' : 'n/a');
+    // Every figure with its direction and noise band, for --compare.
+    expect(b.format).toBe('meshtwin-bench/1');
+    for (const id of ['kernel.ratio', 'trie.matchNsMedian', 'seed.trafficSpeedup', 'release.trafficSpeedupRatio', 'release.peakRssRatio', 'peer.speedRatio', 'peer.meshtwin.peakRssMiB']) {
+      expect(b.figures[id], id).toMatchObject({ better: expect.stringMatching(/^(higher|lower)$/), noise: expect.any(Number) });
+    }
+    expect(b.figures['release.trafficSpeedupRatio'].value).toBeGreaterThan(0);
+  }, 480_000);
 });
