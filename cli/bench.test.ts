@@ -6,19 +6,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_FORMAT } from '../sim/bench/compare.ts';
 import { trieVerdict } from './bench.ts';
 
-describe('bench: the trie target applies at its own size only', () => {
-  it('is n/a below 500,000 patterns (bench --quick builds 50,000), whatever the median', () => {
+describe('bench: the trie targets apply at their own size only', () => {
+  it('are n/a below 500,000 patterns (bench --quick builds 50,000), whatever the figures', () => {
     for (const ns of [100, 5000]) {
-      const v = trieVerdict(50_000, ns);
+      const v = trieVerdict(50_000, ns, ns, 500);
       expect(v.met).toBeNull();
-      expect(v.text).toBe('n/a at 50,000 patterns: the target, < 2000 ns, is for 500,000');
+      expect(v.text).toBe('n/a at 50,000 patterns: the targets, ≤ 1000 ns and ≤ 128 B/pattern, are for 500,000');
       expect(v.text).not.toMatch(/NOT met/);
     }
   });
 
-  it('is met or not met at 500,000 patterns and more', () => {
-    expect(trieVerdict(500_000, 1847)).toEqual({ met: true, text: 'target < 2000 ns at 500,000 patterns: met' });
-    expect(trieVerdict(600_000, 2500)).toEqual({ met: false, text: 'target < 2000 ns at 500,000 patterns: NOT met' });
+  it('are met only when both medians and the bytes per pattern are within them, at 500,000 patterns and more', () => {
+    expect(trieVerdict(500_000, 990, 400, 127)).toEqual({ met: true, text: 'targets at 500,000 patterns: median ≤ 1000 ns met, ≤ 128 B/pattern met' });
+    expect(trieVerdict(600_000, 1001, 400, 127)).toEqual({ met: false, text: 'targets at 500,000 patterns: median ≤ 1000 ns NOT met, ≤ 128 B/pattern met' });
+    expect(trieVerdict(500_000, 900, 1200, 100).met).toBe(false);
+    expect(trieVerdict(500_000, 900, 400, 129)).toEqual({ met: false, text: 'targets at 500,000 patterns: median ≤ 1000 ns met, ≤ 128 B/pattern NOT met' });
   });
 });
 

@@ -88,7 +88,7 @@ export interface MeshtwinRun {
 const RSS_HOOK = new URL('./rss-hook.ts', import.meta.url).href;
 
 /**
- * `node --import tsx <root>/cli/main.ts run SCENARIO --duration Dms --no-heap --force` in `root`
+ * `node --import tsx <root>/bin/meshtwin.js run SCENARIO --duration Dms --no-heap --force` in `root`
  * (a tree with its node_modules), into a scratch folder under `workDir` that is removed after.
  * `--no-heap`: the routing-table measurement after the run is no part of the traffic phase;
  * `--force`: the pre-flight may think the seed mesh is too big for this machine, the bench runs it
@@ -99,7 +99,9 @@ export async function runMeshtwinChild(o: { readonly root: string; readonly scen
   try {
     const rssFile = join(dir, 'rss');
     const out = join(dir, 'out');
-    const args = ['--import', 'tsx', '--import', RSS_HOOK, join(o.root, 'cli', 'main.ts'), 'run', o.scenario, '--duration', `${o.durationMs}ms`, '--out', out, '--no-heap', '--force'];
+    // Through the tree's own launcher, as a user runs it (this one re-runs itself with a larger
+    // young generation; the hook is passed on and keeps the larger peak of the two processes).
+    const args = ['--import', 'tsx', '--import', RSS_HOOK, join(o.root, 'bin', 'meshtwin.js'), 'run', o.scenario, '--duration', `${o.durationMs}ms`, '--out', out, '--no-heap', '--force'];
     const r = await runCaptured(process.execPath, args, { cwd: o.root, env: { ...process.env, FORCE_COLOR: '0', MESHTWIN_BENCH_RSS_FILE: rssFile } });
     if (r.code !== 0) throw new Error(`${o.label}: meshtwin run ${failureLine(r)}`);
     let summary: unknown;

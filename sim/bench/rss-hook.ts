@@ -4,7 +4,19 @@
  * to the file named by MESHTWIN_BENCH_RSS_FILE. A preload, so it measures any version of the CLI,
  * the previous release's included, without that version knowing about it.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const file = process.env['MESHTWIN_BENCH_RSS_FILE'];
-if (file !== undefined && file !== '') process.on('exit', () => writeFileSync(file, `${process.resourceUsage().maxRSS}\n`));
+// A launcher that re-runs itself (bin/meshtwin.js) passes the hook on: both processes write at
+// exit, the child first, so the file keeps the larger peak.
+if (file !== undefined && file !== '') {
+  process.on('exit', () => {
+    let before = 0;
+    try {
+      before = Number(readFileSync(file, 'utf8')) || 0;
+    } catch {
+      // first writer
+    }
+    writeFileSync(file, `${Math.max(before, process.resourceUsage().maxRSS)}\n`);
+  });
+}
