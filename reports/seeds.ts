@@ -55,7 +55,7 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
       twin: `${formatBytes(measured)} on ${biggest.id} (${label}), ${(measured / biggest.routingEntries).toFixed(0)} B per entry`,
       why:
         measured / biggest.routingEntries > SEED.radixNodeBytes
-          ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: a JavaScript trie pays for object headers, Map entries and key strings, and each entry also carries its origin, selector and refcount; the seed counts one 128 B radix node per pattern`
+          ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: the trie itself is dense (typed arrays, ${(biggest.routingTableBytesCounted / biggest.routingEntries).toFixed(0)} B per entry self-counted), but each entry is also an object of its own beside it (a local subscription, or a remote broker's interest with its origin and selector) and is indexed by its pattern text for adverts and refcounts; the seed counts one 128 B radix node per pattern`
           : `within the seed's budget: patterns share trie nodes for their common levels (e.g. "orders/us/"), so a pattern costs its leaf, its key string and its entry`,
     });
   }

@@ -17,7 +17,7 @@
  * Wall time = setup (SETUP_SECONDS_PER_ROUTING_ENTRY × routing entries) + events /
  * EVENTS_PER_WALL_SECOND. The constants are measured on this machine (2 shared cores) on the seed
  * scenario: 10 s of traffic, 14.5 M kernel events in 77 s (≈ 190k/s), setup 6.7 s for 2.4 M routing
- * entries, 144 MB measured on the heap for 600,000 entries (241 B each).
+ * entries; 112 MB measured on the heap for 600,000 entries (187 B each, with the dense trie of issue 13).
  */
 
 import type { Scenario } from '../../scenarios/types.ts';
@@ -25,7 +25,7 @@ import { streams, type Stream } from './traffic.ts';
 
 export const EVENTS_PER_WALL_SECOND = 170_000;
 export const SETUP_SECONDS_PER_ROUTING_ENTRY = 2.8e-6;
-export const BYTES_PER_ROUTING_ENTRY = 241;
+export const BYTES_PER_ROUTING_ENTRY = 187;
 export const BYTES_PER_POPULATION = 300;
 export const BYTES_PER_LSDB_ENTRY = 200;
 export const BASE_HEAP_BYTES = 80e6;
