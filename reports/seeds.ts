@@ -55,7 +55,7 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
       twin: `${formatBytes(measured)} on ${biggest.id} (${label}), ${(measured / biggest.routingEntries).toFixed(0)} B per entry`,
       why:
         measured / biggest.routingEntries > SEED.radixNodeBytes
-          ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: the trie itself is dense (typed arrays, ${(biggest.routingTableBytesCounted / biggest.routingEntries).toFixed(0)} B per entry self-counted), but each entry is also an object of its own beside it (a local subscription, or a remote broker's interest with its origin and selector) and is indexed by its pattern text for adverts and refcounts; the seed counts one 128 B radix node per pattern`
+          ? `${(measured / biggest.routingEntries / SEED.radixNodeBytes).toFixed(2)}× the seed's figure: ${trieNote(biggest.routingTableBytesCounted, biggest.routingEntries)}, and each entry is also an object of its own beside it (a local subscription, or a remote broker's interest with its origin and selector) indexed by its pattern text for adverts and refcounts; the seed counts one 128 B radix node per pattern`
           : `within the seed's budget: patterns share trie nodes for their common levels (e.g. "orders/us/"), so a pattern costs its leaf, its key string and its entry`,
     });
   }
@@ -85,4 +85,12 @@ export function compareWithSeeds(r: RunResult, s: Scenario): SeedComparison[] {
     });
   }
   return rows;
+}
+
+/** What the trie's own count says per entry: dense at scale, its tables' starting size in a small mesh. */
+function trieNote(trieBytes: number, entries: number): string {
+  const per = (trieBytes / entries).toFixed(0);
+  return trieBytes / entries <= SEED.radixNodeBytes
+    ? `the trie itself is dense (typed arrays, ${per} B per entry self-counted)`
+    : `the trie's tables start at a fixed size (${per} B per entry self-counted at this scale)`;
 }
