@@ -55,7 +55,8 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
     out.push(
       `meshtwin run — ${r.scenario}, seed ${r.seed}: ${r.simulatedSeconds} s simulated in ${r.run.wallSeconds.toFixed(1)} s wall ` +
         `(setup and warm-up ${r.run.setupWallSeconds.toFixed(1)} s, traffic ${r.run.trafficWallSeconds.toFixed(1)} s: ` +
-        `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)`,
+        `${r.run.trafficSpeedup.toFixed(3)}× real time, ${n(r.run.publishedPerWallSecond)} publishes and ${n(r.run.kernelEvents / Math.max(1e-9, r.run.wallSeconds))} kernel events per wall second)` +
+        ((r.run.threads ?? 1) > 1 ? ` on ${r.run.threads} threads (${n(r.run.windows ?? 0)} windows of lookahead ${r.run.lookaheadMs} ms)` : ''),
     );
   out.push('');
   const m = r.messages;

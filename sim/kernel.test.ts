@@ -256,3 +256,120 @@ describe('Kernel growth inside a handler', () => {
     expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
   });
 });
+
+describe('Kernel owners and keys [KERNEL-1]', () => {
+  /**
+   * Two owners ping each other at equal times. One kernel runs both; two kernels each run one
+   * owner, trading events with the keys `lastKey` gave them. Each owner sees its events in the
+   * same order either way.
+   */
+  function pingPong(split: boolean): string[][] {
+    const logs: string[][] = [[], []];
+    const kernels = split ? [new Kernel(0), new Kernel(0)] : [new Kernel(0)];
+    const inbox: Array<Array<[number, number, number, number]>> = [[], []];
+    const kinds: number[] = [];
+    kernels.forEach((k, i) => {
+      k.owners(2);
+      kinds[i] = k.register((now, arg, _ref) => {
+        const owner = split ? i : arg >= 100 ? 1 : 0;
+        logs[owner]?.push(`${now}:${arg}`);
+        if (now >= 4) return;
+        // Each event schedules one for itself and one for the other owner, both 1 ms later.
+        const other = 1 - owner;
+        k.at(now + 1, kinds[i] as number, owner * 100 + (arg % 100) + 1, undefined, owner);
+        if (split) {
+          k.skip();
+          inbox[other]?.push([now + 1, other * 100 + (arg % 100) + 10, k.lastKey, other]);
+        } else k.at(now + 1, kinds[i] as number, other * 100 + (arg % 100) + 10, undefined, other);
+      });
+    });
+    if (!split) {
+      const k = kernels[0] as Kernel;
+      k.creator = 0;
+      k.at(0, kinds[0] as number, 0, undefined, 0);
+      k.creator = 1;
+      k.at(0, kinds[0] as number, 100, undefined, 1);
+      k.creator = -1;
+      k.run(10);
+      return logs;
+    }
+    for (const [i, k] of kernels.entries()) {
+      k.creator = i;
+      k.at(0, kinds[i] as number, i * 100, undefined, i);
+      k.creator = -1;
+    }
+    // Windows of 1 ms (the lookahead): run, then hand over what the other owner got.
+    for (let end = 1; end <= 11; end++) {
+      for (const k of kernels) k.runBefore(end);
+      for (const [i, k] of kernels.entries()) {
+        for (const [t, arg, key, owner] of inbox[i] as Array<[number, number, number, number]>) k.atKey(t, kinds[i] as number, arg, undefined, owner, key);
+        (inbox[i] as unknown[]).length = 0;
+      }
+    }
+    return logs;
+  }
+
+  it('an owner runs its events in the same order on one kernel as split over two', () => {
+    const one = pingPong(false);
+    const two = pingPong(true);
+    expect(one[0]?.length).toBeGreaterThan(10);
+    expect(two).toEqual(one);
+  });
+
+  it('equal times from one creator run in the order scheduled; skip() takes a key without an event', () => {
+    const k = new Kernel(0);
+    k.owners(1);
+    const seen: number[] = [];
+    const kind = k.register((_now, arg) => seen.push(arg));
+    k.at(5, kind, 1);
+    const skipped = k.skip();
+    k.at(5, kind, 2);
+    expect(k.lastKey).toBeGreaterThan(skipped);
+    k.at(5, kind, 3);
+    k.run(Infinity);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('an event given a smaller key at a tied time runs first (atKey)', () => {
+    const k = new Kernel(0);
+    k.owners(2);
+    const seen: number[] = [];
+    const kind = k.register((_now, arg) => seen.push(arg));
+    k.creator = 1;
+    k.skip();
+    const early = k.lastKey;
+    k.at(5, kind, 2);
+    k.creator = -1;
+    k.atKey(5, kind, 1, undefined, 0, early);
+    k.run(Infinity);
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('runBefore(limit) leaves events at the limit itself for later', () => {
+    const k = new Kernel(0);
+    const seen: number[] = [];
+    const kind = k.register((now) => seen.push(now));
+    k.at(1, kind);
+    k.at(2, kind);
+    k.at(3, kind);
+    expect(k.runBefore(2)).toBe(1);
+    expect(seen).toEqual([1]);
+    k.at(2, kind);
+    k.run(Infinity);
+    expect(seen).toEqual([1, 2, 2, 3]);
+  });
+
+  it('refuses unknown owners and setting the creator from a handler', () => {
+    const k = new Kernel(0);
+    expect(() => k.owners(5000)).toThrow(UsageError);
+    k.owners(2);
+    expect(() => {
+      k.creator = 2;
+    }).toThrow(/unknown owner/);
+    const kind = k.register(() => {
+      k.creator = 0;
+    });
+    k.at(1, kind);
+    expect(() => k.run(Infinity)).toThrow(/between runs/);
+  });
+});

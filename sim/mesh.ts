@@ -7,6 +7,7 @@
  * adverts and interest have converged when publishers start at 0. Everything reported is about
  * [0, durationMs], except the warm-up's convergence time and control bytes, reported apart.
  */
+import { createHash } from 'node:crypto';
 import { FunctionModel, FunctionPool } from './functions.ts';
 import {
   ACL_DOC,
@@ -29,7 +30,7 @@ import type { DurableState } from '../engine/durable.ts';
 import { BrokerDriver, type HostEffects } from '../engine/host/driver.ts';
 import { Standby } from '../engine/ha.ts';
 import { receivers } from '../engine/interest.ts';
-import type { BrokerId, Envelope, Headers } from '../engine/types.ts';
+import { type BrokerId, type Envelope, type Headers, UsageError } from '../engine/types.ts';
 import type { FaultSpec, Scenario } from '../scenarios/types.ts';
 import { Accounts, type LossCause } from './accounts.ts';
 import { DemandOracle } from './demand.ts';
@@ -59,6 +60,19 @@ export interface MeshObserver {
   deliver(now: number, pop: Population, env: Envelope, guaranteed: boolean): void;
 }
 
+/**
+ * A mesh split over threads (sim/parallel/): this thread runs the brokers it owns; the others are
+ * replicas that never run, read only for their local subscriptions (what a lost copy was worth
+ * there). A frame sent to a broker another thread owns is shipped there with its arrival time and
+ * kernel key [PAR-2].
+ */
+export interface MeshShare {
+  /** owned[i] = 1: this thread runs broker i. */
+  readonly owned: Uint8Array;
+  /** A frame on direction `dir` arriving at `atMs` at broker `to`, which another thread owns. */
+  ship(atMs: number, dir: number, to: number, key: number, bytes: Uint8Array): void;
+}
+
 /** Meshes with more populations than this get no per-population figures (one histogram each). */
 export const POPULATION_DETAIL_MAX = 1000;
 
@@ -77,6 +91,10 @@ class Node {
   pair: HaPair | undefined;
   /** When the identity last went down (for takeover times). */
   crashedAt = NaN;
+  /** Frames that arrived here: deliveries a frame causes share its number (duplicate detection). */
+  arrivals = 0;
+  /** [TRACE-1] Its deliveries, in kernel order. */
+  readonly trace = new TraceDigest();
 
   constructor(
     readonly index: number,
@@ -123,8 +141,7 @@ export class Mesh {
   readonly populations: Population[];
   readonly local = new LatencyRecorder();
   readonly cross = new LatencyRecorder();
-  readonly series = new SecondSeries();
-  readonly trace = new TraceDigest();
+  readonly series: SecondSeries;
   readonly dups: DuplicateDetector;
   readonly control: ControlEvent[] = [];
   readonly pairs: HaPair[] = [];
@@ -165,8 +182,6 @@ export class Mesh {
   readonly schemaPast = new Map<string, { validated: number; invalid: number }>();
   observer: MeshObserver | undefined;
   published = 0;
-  /** Number of the frame being handled: deliveries it causes share it (duplicate detection). */
-  private arrival = 0;
   rejected = 0;
   publishBackpressured = 0;
   /** What the policy refused, per principal: publishes (events), subscribers, deliveries (pairs) [ACL-3..5]. */
@@ -211,8 +226,11 @@ export class Mesh {
     readonly drainMs = 0,
     private readonly decisionSampleEvery = 64,
     private readonly decisionSkip = 8192,
+    /** Set when the mesh is split over threads: which brokers this one runs [PAR-1]. */
+    readonly share?: MeshShare,
   ) {
     this.endMs = durationMs + drainMs;
+    this.series = new SecondSeries(share !== undefined);
     this.kernel = new Kernel(-scenario.warmupMs);
     this.rng = createRng(seed);
     this.reconnectRng = this.rng.fork('reconnect');
@@ -223,7 +241,7 @@ export class Mesh {
     );
     const k = this.kernel;
     this.K = {
-      arrive: k.register((now, d) => this.onArrive(now, d)),
+      arrive: k.register((now, d, shipped) => this.onArrive(now, d, shipped)),
       timer: k.register((now, i) => this.onTimer(now, i)),
       publish: k.register((now, s) => this.onPublish(now, s)),
       fault: k.register((now, f) => this.onFault(now, f)),
@@ -243,6 +261,8 @@ export class Mesh {
         this.byId.set(id, node);
       }
     });
+    // [KERNEL-1] Each broker counts the events it creates: the order does not depend on threads.
+    k.owners(this.nodes.length);
     for (const region of scenario.regions) {
       for (const ha of region.ha ?? []) {
         const primary = this.byId.get(ha.primary) as Node;
@@ -275,6 +295,8 @@ export class Mesh {
             windowEndMs: durationMs,
           },
           netRng.fork(`${from}>${to}`),
+          fromNode.index,
+          toNode.index,
         );
         this.directions.push(dir);
         fromNode.out.set(to, dir);
@@ -311,16 +333,55 @@ export class Mesh {
       guaranteed: s.spec.delivery === 'guaranteed',
       principal: s.spec.principal,
     }));
-    for (const node of this.nodes) this.boot(node, false);
+    for (const node of this.nodes) {
+      // What a broker does as it starts is its own: its events are keyed as its [KERNEL-1].
+      k.creator = node.index;
+      this.boot(node, false);
+    }
+    k.creator = -1;
     if (scenario.mechanisms?.ha !== false) for (const pair of this.pairs) this.watch(pair);
     for (const s of this.streams) {
       const first = s.spec.startMs + s.firstGapMs();
-      if (first < Math.min(s.spec.stopMs, durationMs)) k.at(first, this.K.publish, s.index);
+      if (first < Math.min(s.spec.stopMs, durationMs)) this.schedule(first, this.K.publish, s.index, this.nodeOf(s.broker).index);
     }
     scenario.faults.forEach((f, i) => {
       if (f.atMs <= durationMs) k.at(f.atMs, this.K.fault, i);
     });
     k.at(1000, this.K.second, 0);
+  }
+
+  /** Does this thread run broker `i`? (Always, unless the mesh is split over threads.) */
+  owns(i: number): boolean {
+    return this.share === undefined || this.share.owned[i] === 1;
+  }
+
+  private nodeOf(id: BrokerId): Node {
+    return this.byId.get(id) as Node;
+  }
+
+  /**
+   * Schedules an event broker `owner` handles; on a thread that does not run that broker it only
+   * takes its key, so every thread's keys stay the same [KERNEL-1][PAR-1].
+   */
+  private schedule(t: number, kind: number, arg: number, owner: number): void {
+    if (this.owns(owner)) this.kernel.at(t, kind, arg, undefined, owner);
+    else this.kernel.skip();
+  }
+
+  /** [PAR-2] A frame another thread shipped: its arrival here, with the key its sender's thread gave it. */
+  inject(atMs: number, dir: number, key: number, bytes: Uint8Array): void {
+    const d = this.directions[dir] as LinkDirection;
+    this.kernel.atKey(atMs, this.K.arrive, dir, bytes, d.toIndex, key);
+  }
+
+  /** [PAR-3] The digest of broker `i`'s deliveries so far (it ends the digest: call it once, at the end). */
+  brokerTrace(i: number): string {
+    return (this.nodes[i] as Node).trace.hex();
+  }
+
+  /** [TRACE-1] The digests of every broker's deliveries, in broker order, hashed together. */
+  traceHash(): string {
+    return traceHashOf(this.nodes.map((n) => n.trace.hex()));
   }
 
   /** Runs until `untilMs` (at most `maxEvents` kernel events); returns events executed. */
@@ -340,6 +401,7 @@ export class Mesh {
   totals(): Totals {
     const t: Record<string, number> = { rejected: this.rejected, publishBackpressured: this.publishBackpressured, delivered: this.delivered, lostPairs: this.accounts.dropped };
     for (const node of this.nodes) {
+      if (!this.owns(node.index)) continue;
       for (const [k, v] of Object.entries(this.brokerStats(node.id) as BrokerStats)) t[k] = (t[k] ?? 0) + v;
     }
     return t as unknown as Totals;
@@ -376,10 +438,12 @@ export class Mesh {
    */
   private heldWorth(only: Node | undefined): number {
     let pairs = 0;
-    for (const dir of this.directions) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes, only)));
+    // [PAR-1] What is on a wire is its sender's; a replica holds nothing.
+    for (const dir of this.directions) if (this.owns(dir.fromIndex)) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes, only)));
     const seen = new Set<string>();
     const now = this.kernel.now;
     for (const node of this.nodes) {
+      if (!this.owns(node.index)) continue;
       const visit = (env: Envelope, dest: BrokerId | null, sub: LocalSubscription | null): void => {
         if (sub !== null) {
           if (only === undefined || node === only) pairs += this.subWorth(node, env, sub);
@@ -526,7 +590,7 @@ export class Mesh {
     if (node.driver !== undefined) this.retire(node);
     const config = this.configFor(node);
     node.durable ??= durableFor(config);
-    node.driver ??= new BrokerDriver(this.hostFor(node), { schedule: (atMs) => this.kernel.at(Math.max(atMs, this.kernel.now), this.K.timer, node.index) });
+    node.driver ??= new BrokerDriver(this.hostFor(node), { schedule: (atMs) => this.schedule(Math.max(atMs, this.kernel.now), this.K.timer, node.index, node.index) });
     node.driver.boot(config, node.durable);
     const now = this.kernel.now;
     for (const p of node.populations) {
@@ -549,14 +613,14 @@ export class Mesh {
     const r = this.scenario.routing.reconnectMs;
     for (const p of node.populations) {
       const at = now + r * (0.5 + this.reconnectRng.next()) + 2 * node.clientOneWayMs;
-      this.kernel.at(at, this.K.resubscribe, p.index);
+      this.kernel.at(at, this.K.resubscribe, p.index, undefined, node.index);
     }
   }
 
   private subscribe(node: Node, p: Population): void {
     if (!node.broker.authorizeSubscribe(p.principal, p.pattern).allowed) {
       // [ACL-4] Refused: the population never subscribes, so nothing is owed to it.
-      if (this.refusedPop[p.index] !== 1) this.countDenied(p.principal, 'subscribe', p.count);
+      if (this.refusedPop[p.index] !== 1 && this.owns(node.index)) this.countDenied(p.principal, 'subscribe', p.count);
       this.refusedPop[p.index] = 1;
       return;
     }
@@ -607,13 +671,20 @@ export class Mesh {
 
   /** What the broker's effects mean here: frames onto virtual links, deliveries to populations. */
   private hostFor(node: Node): HostEffects {
+    // [PAR-1] A replica (a broker another thread runs) does nothing outside its own memory.
+    if (!this.owns(node.index)) return REPLICA_EFFECTS;
     return {
       send: (to: BrokerId, bytes: Uint8Array) => {
         const dir = node.out.get(to);
         if (dir === undefined) throw new Error(`${node.id} sent to ${to}, which is not a neighbor`);
         const arrival = dir.transmit(this.kernel.now, bytes);
-        if (!Number.isNaN(arrival)) this.kernel.at(arrival, this.K.arrive, dir.index);
-        else if (dir.lastDrop !== 'lossRetried' && frameKindOf(bytes) === FrameKind.Data) {
+        if (!Number.isNaN(arrival)) {
+          // The arrival is the receiver's event; this thread keeps it too, to take the frame off
+          // the wire then (what is in flight at the end is the sender's), and ships it [PAR-2].
+          const to = dir.toIndex;
+          this.kernel.at(arrival, this.K.arrive, dir.index, undefined, to);
+          if (!this.owns(to)) (this.share as MeshShare).ship(arrival, dir.index, to, this.kernel.lastKey, bytes);
+        } else if (dir.lastDrop !== 'lossRetried' && frameKindOf(bytes) === FrameKind.Data) {
           this.lostFrame(node, dir.lastDrop === 'loss' ? 'linkLoss' : dir.lastDrop === 'queue' ? 'queueFull' : 'linkDown', bytes);
         }
       },
@@ -629,7 +700,7 @@ export class Mesh {
         const pair = node.pair;
         if (pair === undefined || backup !== pair.backupId) return;
         pair.onLan.push(bytes);
-        this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index);
+        this.kernel.at(this.kernel.now + node.clientOneWayMs, this.K.keepalive, pair.index, undefined, node.index);
       },
       deliver: (sub: LocalSubscription, env: Envelope, now: number, guaranteed: boolean) => this.onDeliver(node, sub, env, now, guaranteed),
       emit: (event: BrokerEvent) => this.control.push(event),
@@ -637,8 +708,10 @@ export class Mesh {
       // after one round trip (the link's own state, cut or not, is untouched).
       disconnect: (neighbor: BrokerId) => {
         const dir = node.out.get(neighbor) as LinkDirection;
+        if (!this.owns(dir.toIndex))
+          throw new UsageError(`${node.id} closed its connection to ${neighbor} (a protocol error), which runs on another thread: a parallel run cannot model that yet; run without --workers`);
         (this.byId.get(neighbor) as Node).driver.handleLinkDown(this.kernel.now, node.id);
-        this.kernel.at(this.kernel.now + dir.props.rttMs, this.K.relink, dir.index);
+        this.kernel.at(this.kernel.now + dir.props.rttMs, this.K.relink, dir.index, undefined, node.index);
       },
     };
   }
@@ -651,7 +724,7 @@ export class Mesh {
       const r = (this.rate[pop.index] as number) * (sub.share === null ? 1 : sub.count);
       const at = r === Infinity ? now : now + 1000 / r;
       this.consumeAt[pop.index] = at;
-      this.kernel.at(at, this.K.consumed, pop.index);
+      this.kernel.at(at, this.K.consumed, pop.index, undefined, node.index);
     }
     const at = now + node.clientOneWayMs;
     const latency = at - env.publishedAtMs;
@@ -664,7 +737,7 @@ export class Mesh {
       this.cross.record(latency, count);
       this.series.cross.record(latency, count);
     }
-    if (env.path.length > 1) this.dups.seen(now, node.index, env.id, this.arrival, count);
+    if (env.path.length > 1) this.dups.seen(now, node.index, env.id, node.arrivals, count);
     this.delivered += count;
     const marks = this.sessionMarks[pop.index];
     if (marks !== undefined && publishedBefore(env, marks)) this.accounts.newSessions += count;
@@ -674,7 +747,7 @@ export class Mesh {
       rec.record(latency, count);
       this.popDelivered[pop.index] = (this.popDelivered[pop.index] as number) + count;
     }
-    this.trace.add(at, pop.index, env.publishedAtMs, count);
+    node.trace.add(at, pop.index, env.publishedAtMs, count);
     this.observer?.deliver(now, pop, env, guaranteed);
     this.functions[pop.index]?.deliver(at, env, guaranteed);
   }
@@ -708,16 +781,30 @@ export class Mesh {
     return this.byId.get(id)?.regionIndex ?? -1;
   }
 
-  private onArrive(now: number, d: number): void {
+  /**
+   * Kernel events this thread ran that another thread runs too: a shipped frame's arrival on its
+   * sender's thread, the second ticks on every thread but the first [PAR-3].
+   */
+  echoes = 0;
+
+  /** A frame arrives on direction `d`: off this thread's wire, or shipped from another [PAR-2]. */
+  private onArrive(now: number, d: number, shipped: Uint8Array | undefined): void {
     const dir = this.directions[d] as LinkDirection;
-    const bytes = dir.arrive();
-    if (bytes === undefined) return;
-    const node = this.byId.get(dir.spec.to) as Node;
+    let bytes = shipped;
+    if (bytes === undefined) {
+      bytes = dir.arrive();
+      if (!this.owns(dir.toIndex)) {
+        this.echoes++;
+        return;
+      }
+      if (bytes === undefined) return;
+    }
+    const node = this.nodes[dir.toIndex] as Node;
     if (!node.alive) {
       this.lostFrame(node, 'brokerDown', bytes);
       return;
     }
-    this.arrival++;
+    node.arrivals++;
     node.driver.handleFrame(now, dir.spec.from, bytes);
   }
 
@@ -767,7 +854,7 @@ export class Mesh {
     this.observer?.publish(now, s, s.n, input as PublishInput, result);
     s.n++;
     const next = now + s.nextGapMs();
-    if (next < s.spec.stopMs && next < this.durationMs) this.kernel.at(next, this.K.publish, si);
+    if (next < s.spec.stopMs && next < this.durationMs) this.kernel.at(next, this.K.publish, si, undefined, node.index);
   }
 
   /**
@@ -809,7 +896,7 @@ export class Mesh {
       {
         setTimer: (atMs) => {
           pair.standbyTimerAt = atMs;
-          this.kernel.at(atMs, this.K.standby, pair.index);
+          this.kernel.at(atMs, this.K.standby, pair.index, undefined, pair.primary.index);
         },
         takeover: (at, lastHeardMs) => this.takeover(pair, at, lastHeardMs),
       },
@@ -991,6 +1078,23 @@ export class Mesh {
       if (pair.primary.alive && this.scenario.mechanisms?.ha !== false) this.watch(pair);
     }
   }
+}
+
+/** What a replica's broker does to the world: nothing [PAR-1]. */
+const REPLICA_EFFECTS: HostEffects = {
+  send: () => {},
+  drop: () => {},
+  keepalive: () => {},
+  deliver: () => {},
+  emit: () => {},
+  disconnect: () => {},
+};
+
+/** [TRACE-1] One hash over the brokers' delivery digests, in broker order. */
+export function traceHashOf(brokerDigests: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const d of brokerDigests) h.update(d);
+  return h.digest('hex');
 }
 
 function maxRtt(s: Scenario): number {

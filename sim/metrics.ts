@@ -2,9 +2,11 @@
  * What a run measures on the way: delivery latency (HDR histograms, microseconds, weighted by
  * subscriber count), the trace digest, duplicate deliveries and per-second series.
  *
- * [TRACE-1] traceHash is SHA-256 over the ordered delivery log: for each delivery, in kernel
- *           order, (delivery time, subscription id, publish time, subscriber count) as float64s.
- *           Same scenario and seed → same log → same hash.
+ * [TRACE-1] traceHash is SHA-256 over the brokers' delivery digests in broker order; a broker's
+ *           digest is SHA-256 over its delivery log: for each delivery, in kernel order, (delivery
+ *           time, subscription id, publish time, subscriber count) as float64s. Same scenario
+ *           and seed → same logs → same hash, on one thread or split over several (each broker's
+ *           events run in the same order either way [KERNEL-1]).
  */
 import { createHash, type Hash } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
@@ -16,6 +18,13 @@ export interface LatencyBlock {
   readonly p50: number;
   readonly p99: number;
   readonly p999: number;
+  readonly max: number;
+}
+
+/** A latency histogram on its way to another thread [PAR-3]. */
+export interface EncodedLatency {
+  readonly hdr: string;
+  /** Its exact maximum, µs (0: empty). */
   readonly max: number;
 }
 
@@ -32,18 +41,40 @@ export class LatencyRecorder {
     return this.h.totalCount;
   }
 
+  /**
+   * The histogram as another thread can add it (`absorb`) [PAR-3]: HDR's compressed encoding, and
+   * the exact maximum (a decoded histogram knows only its bucket's).
+   */
+  encode(): EncodedLatency {
+    return { hdr: hdr.encodeIntoCompressedBase64(this.h), max: this.h.totalCount === 0 ? 0 : this.h.maxValue };
+  }
+
+  /** Adds another recorder's counts (`encode` there): the same figures as one recorder of both. */
+  absorb(e: EncodedLatency): void {
+    this.h.add(hdr.decodeFromCompressedBase64(e.hdr, 64, false));
+    this.maxExact = Math.max(this.maxExact, e.max);
+  }
+
+  /** Set by `absorb` (a merging recorder only absorbs): the largest exact maximum added. */
+  private maxExact = 0;
+
+  private get max(): number {
+    return this.maxExact > 0 ? this.maxExact : this.h.maxValue;
+  }
+
   block(): LatencyBlock {
     const h = this.h;
     if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p99: 0, p999: 0, max: 0 };
+    const max = this.max;
     // HDR reports a bucket's highest equivalent value; never above the true maximum.
-    const ms = (us: number) => Math.round(Math.min(us, h.maxValue)) / 1000;
+    const ms = (us: number) => Math.round(Math.min(us, max)) / 1000;
     return {
       count: h.totalCount,
       mean: Math.round(h.mean) / 1000,
       p50: ms(h.getValueAtPercentile(50)),
       p99: ms(h.getValueAtPercentile(99)),
       p999: ms(h.getValueAtPercentile(99.9)),
-      max: ms(h.maxValue),
+      max: ms(max),
     };
   }
 
@@ -53,6 +84,7 @@ export class LatencyRecorder {
   }
 
   reset(): void {
+    this.maxExact = 0;
     this.h.reset();
   }
 }
@@ -79,11 +111,16 @@ export class TraceDigest {
     this.used = u;
   }
 
+  /** The digest; it ends the log (later calls return the same digest). */
   hex(): string {
+    if (this.digest !== null) return this.digest;
     if (this.used > 0) this.hash.update(new Uint8Array(this.buf.buffer, 0, this.used * 8));
     this.used = 0;
-    return this.hash.digest('hex');
+    this.digest = this.hash.digest('hex');
+    return this.digest;
   }
+
+  private digest: string | null = null;
 }
 
 /**
@@ -96,9 +133,10 @@ export class TraceDigest {
  * (no string is built per delivery).
  */
 export class DuplicateDetector {
-  private current: Array<Map<string, number>>;
-  private previous: Array<Map<string, number>>;
-  private rotateAt: number;
+  private readonly current: Array<Map<string, number>>;
+  private readonly previous: Array<Map<string, number>>;
+  /** Per broker: each rotates on its own deliveries, so no broker's figure depends on another's [PAR-1]. */
+  private readonly rotateAt: Float64Array;
   duplicates = 0;
 
   constructor(
@@ -108,15 +146,15 @@ export class DuplicateDetector {
   ) {
     this.current = Array.from({ length: brokers }, () => new Map());
     this.previous = Array.from({ length: brokers }, () => new Map());
-    this.rotateAt = startMs + windowMs;
+    this.rotateAt = new Float64Array(brokers).fill(startMs + windowMs);
   }
 
   /** A delivery at broker `broker` of event `eventId` from arriving copy number `copy`, to `count` subscribers. */
   seen(now: number, broker: number, eventId: string, copy: number, count: number): void {
-    if (now >= this.rotateAt) {
-      this.previous = this.current;
-      this.current = this.current.map(() => new Map());
-      this.rotateAt = now + this.windowMs;
+    if (now >= (this.rotateAt[broker] as number)) {
+      this.previous[broker] = this.current[broker] as Map<string, number>;
+      this.current[broker] = new Map();
+      this.rotateAt[broker] = now + this.windowMs;
     }
     const cur = this.current[broker] as Map<string, number>;
     const first = cur.get(eventId) ?? (this.previous[broker] as Map<string, number>).get(eventId);
@@ -137,9 +175,16 @@ export class SecondSeries {
   readonly cross = new LatencyRecorder();
   deliveredNow = 0;
   publishedNow = 0;
+  /** Each second's histograms, kept when another thread adds them up (sim/parallel/) [PAR-3]. */
+  readonly kept: Array<{ readonly local: EncodedLatency; readonly cross: EncodedLatency }> | null;
+
+  constructor(keep = false) {
+    this.kept = keep ? [] : null;
+  }
 
   /** Closes the current second. */
   close(): void {
+    this.kept?.push({ local: this.local.encode(), cross: this.cross.encode() });
     this.localP50.push(this.local.percentile(50));
     this.localP99.push(this.local.percentile(99));
     this.crossP50.push(this.cross.percentile(50));

@@ -87,6 +87,9 @@ export class LinkDirection {
     readonly index: number,
     readonly spec: DirectionSpec,
     private readonly rng: Rng,
+    /** The mesh's numbers of the sending and the receiving broker. */
+    readonly fromIndex = -1,
+    readonly toIndex = -1,
   ) {
     this.props = { rttMs: spec.rttMs, bandwidthBps: spec.bandwidthBps, jitterMs: spec.jitterMs, loss: spec.loss };
   }

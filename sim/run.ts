@@ -291,6 +291,14 @@ export interface RunResult {
     readonly trafficWallSeconds: number;
     readonly trafficSpeedup: number;
     readonly publishedPerWallSecond: number;
+    /**
+     * [PAR-1] Threads the mesh was simulated on (--workers), the lookahead they ran ahead by
+     * (ms, null on one thread) and the windows they synchronised in (null on one thread); all
+     * null in a live run.
+     */
+    readonly threads: number | null;
+    readonly lookaheadMs: number | null;
+    readonly windows: number | null;
   };
   readonly traceHash: string;
   readonly series: {
@@ -343,7 +351,16 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
   return collect(mesh, scenario, seed, durationMs, { setup: (wall1 - wall0) / 1000, traffic: (wall2 - wall1) / 1000 }, opts.measureHeap ?? true, checker);
 }
 
-function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: number, wall: { setup: number; traffic: number }, measureHeap: boolean, checker: InvariantChecker | undefined): RunResult {
+/** The run's figures from a mesh that has run (a parallel run's thread: from the brokers it ran). */
+export function collect(
+  mesh: Mesh,
+  scenario: Scenario,
+  seed: number,
+  durationMs: number,
+  wall: { setup: number; traffic: number },
+  measureHeap: boolean,
+  checker: InvariantChecker | undefined,
+): RunResult {
   const checked = checker?.finish();
   const totals = mesh.totals();
   const wallSeconds = wall.setup + wall.traffic;
@@ -387,7 +404,8 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
   for (let s = 0; s < nSec; s++) wanPeakBytes = Math.max(wanPeakBytes, sum(wanDirs.map((d) => d.perSecondBytes[s] ?? 0)));
 
   const inFlightAtEnd = mesh.inFlightAtEnd();
-  const largest = mesh.nodes.reduce((a, n) => (n.broker.inspect().routingEntries > a.broker.inspect().routingEntries ? n : a));
+  // [PAR-3] A thread of a parallel run weighs the largest table of the brokers it ran.
+  const largest = mesh.nodes.filter((n) => mesh.owns(n.index)).reduce((a, n) => (n.broker.inspect().routingEntries > a.broker.inspect().routingEntries ? n : a));
   const brokers: BrokerResult[] = mesh.nodes.map((node) => {
     const b = node.broker.inspect();
     const st = mesh.brokerStats(node.id) as BrokerStats;
@@ -515,8 +533,11 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       trafficWallSeconds: round(wall.traffic, 3),
       trafficSpeedup: round(seconds / wall.traffic, 4),
       publishedPerWallSecond: Math.round(mesh.published / wall.traffic),
+      threads: 1,
+      lookaheadMs: null,
+      windows: null,
     },
-    traceHash: mesh.trace.hex(),
+    traceHash: mesh.traceHash(),
     series: {
       seconds: mesh.series.delivered.length,
       localP50: mesh.series.localP50,
@@ -527,8 +548,20 @@ function collect(mesh: Mesh, scenario: Scenario, seed: number, durationMs: numbe
       delivered: mesh.series.delivered,
       linkMbps: mesh.directions.map((d) => d.perSecondBytes.slice(0, mesh.series.delivered.length).map((b) => round((b * 8) / 1e6, 3))),
     },
-    timeline: mesh.control,
+    timeline: canonicalTimeline(mesh),
   };
+}
+
+/**
+ * The control events in time order, a time's events by broker number, a broker's in the order it
+ * emitted them: the same timeline however the brokers were split over threads [PAR-3].
+ */
+export function canonicalTimeline(mesh: Mesh): ControlEvent[] {
+  const rank = (e: ControlEvent): number => ('broker' in e ? (mesh.byId.get(e.broker)?.index ?? -1) : -1);
+  return mesh.control
+    .map((e, i) => ({ e, i, r: rank(e) }))
+    .sort((a, b) => a.e.at - b.e.at || a.r - b.r || a.i - b.i)
+    .map((x) => x.e);
 }
 
 /** Per-fault figures: reactions and counter deltas from the fault to the next one (or the end). */
@@ -600,15 +633,15 @@ function routingTable(view: BrokerView, measure: boolean): { routingTableBytes: 
   return { routingTableBytes: view.routingTableBytesCounted, routingTableBytesSource: 'counted' };
 }
 
-const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Wall-clock samples (µs) as count, p50, p99 and mean. */
-function sampleFigures(samples: readonly number[]): { samples: number; p50: number; p99: number; mean: number } {
+export function sampleFigures(samples: readonly number[]): { samples: number; p50: number; p99: number; mean: number } {
   const sorted = [...samples].sort((a, b) => a - b);
   const pct = (p: number) => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number));
   return { samples: sorted.length, p50: round(pct(50), 3), p99: round(pct(99), 3), mean: round(sorted.length === 0 ? 0 : sum(sorted) / sorted.length, 3) };
 }
-const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+export const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** The policy's refusals, in total and per principal (principals in name order). */
 export function aclFigures(entries: number, denied: ReadonlyMap<string, DeniedFigures>): RunResult['acl'] {

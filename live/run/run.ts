@@ -479,6 +479,9 @@ export class LiveRun {
         trafficWallSeconds: seconds,
         trafficSpeedup: 1,
         publishedPerWallSecond: Math.round(published / seconds),
+        threads: null,
+        lookaheadMs: null,
+        windows: null,
       },
       traceHash: '',
       series: {

@@ -7,11 +7,8 @@
  *           plain `worker_threads` booted through tsx (the sources are TypeScript, run without
  *           a build) and reused across steps; each has V8's default heap limit of its own.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { tsxThreadCode } from '../thread.ts';
 import { runStep, type StepJob, type StepOutcome } from './step.ts';
 
 /** A finished step with the wall time it took (dispatch to result). */
@@ -24,16 +21,6 @@ export interface PoolOptions {
   /** Called as each step starts and finishes (in finishing order). */
   readonly onStart?: (job: StepJob) => void;
   readonly onDone?: (done: StepDone) => void;
-}
-
-/** The code a worker runs first: register tsx's loader, then import the worker module. */
-function bootCode(): string {
-  const require = createRequire(import.meta.url);
-  const pkgFile = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  const api = pathToFileURL(join(dirname(pkgFile), (pkg.exports['./esm/api'] as { import: { default: string } }).import.default)).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
 const seconds = (t0: number): number => Math.round((performance.now() - t0) / 10) / 100;
@@ -54,7 +41,7 @@ export async function runSteps(jobs: readonly StepJob[], opts: PoolOptions): Pro
     }
     return jobs.map((j) => byIndex.get(j.index) as StepDone);
   }
-  const code = bootCode();
+  const code = tsxThreadCode(new URL('./worker.ts', import.meta.url));
   const queue = [...jobs];
   const workers: Worker[] = [];
   try {
