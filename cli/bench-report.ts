@@ -23,11 +23,28 @@ export interface SeedScenarioFigures {
 
 const SPEED = 'sim-s/wall-s';
 
+/** The seed run again on threads (sim/parallel/), in the same process, right after the one-thread run. */
+export interface SeedParallelFigures {
+  readonly threads: number;
+  readonly plan: string;
+  readonly lookaheadMs: number | null;
+  readonly windows: number | null;
+  readonly trafficSpeedup: number;
+  readonly setupWallSeconds: number;
+  /** This run's traffic speed over the one-thread run's. */
+  readonly ratio: number;
+  readonly sameTraceHash: boolean;
+  /** Per thread count: total publish rate over the busiest thread's (the split's cap on the speedup). */
+  readonly modeledCap: Readonly<Record<string, number>>;
+  readonly brokers: number;
+}
+
 /** Every figure of the run, keyed by id, in the table's order. */
 export function benchFigures(r: {
   readonly kernel: KernelBenchResult;
   readonly trie: TrieBenchResult;
   readonly seedScenario: SeedScenarioFigures;
+  readonly seedParallel: SeedParallelFigures;
   readonly baseline: BaselineResult;
   readonly peer: PeerResult;
 }): Record<string, Figure> {
@@ -49,6 +66,8 @@ export function benchFigures(r: {
     'seed.publishedPerWallSecond': once('seed publishes per wall second', '/s', 'higher', s.publishedPerWallSecond),
     'seed.decisionUsP50': once('routing decision p50 (seed)', 'µs', 'lower', s.decisionUsP50),
     'seed.decisionUsP99': once('routing decision p99 (seed)', 'µs', 'lower', s.decisionUsP99),
+    'seed.parallel.trafficSpeedup': once(`seed traffic speedup on ${r.seedParallel.threads} threads (in process)`, SPEED, 'higher', r.seedParallel.trafficSpeedup),
+    'seed.parallel.ratio': once(`seed traffic, ${r.seedParallel.threads} threads / 1 thread`, '×', 'higher', r.seedParallel.ratio),
     ...baselineFigures(r.baseline),
     ...peerFigures(r.peer),
   };

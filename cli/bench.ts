@@ -2,7 +2,7 @@
  * `meshtwin bench`: figures measured on this machine, each against a baseline measured in the
  * same run where one exists (never against a number remembered from elsewhere).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,13 @@ import { BENCH_FORMAT } from '../sim/bench/compare.ts';
 import { benchKernel } from '../sim/bench/kernel-bench.ts';
 import { benchPeer } from '../sim/bench/peer.ts';
 import { benchTrie } from '../sim/bench/trie-bench.ts';
-import { runScenario } from '../sim/run.ts';
+import { partition } from '../sim/parallel/partition.ts';
+import { planParallel, runParallel } from '../sim/parallel/run.ts';
+import { type RunResult, runScenario } from '../sim/run.ts';
+import type { Scenario } from '../scenarios/types.ts';
+import { planLine } from './run.ts';
 import { type BenchCompareOptions, benchOutputs, checkBenchOptions } from './bench-compare.ts';
-import { baselineLines, benchFigures, peerLines } from './bench-report.ts';
+import { baselineLines, benchFigures, peerLines, type SeedParallelFigures } from './bench-report.ts';
 
 const SEED_SCENARIO = fileURLToPath(new URL('../scenarios/seed-global-3-region.yaml', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -68,6 +72,8 @@ export async function benchCommand(opts: BenchCompareOptions): Promise<number> {
   const scenario = loadScenario(SEED_SCENARIO);
   const simulatedMs = quick ? 1000 : 10_000;
   const run = runScenario(scenario, { durationMs: simulatedMs, measureHeap: false, check: false });
+  log(`seed scenario: simulating on ${PARALLEL_THREADS} threads …`);
+  const seedParallel = await benchParallel(scenario, simulatedMs, run);
   const sizes = quick ? SAME_RUN.quick : SAME_RUN.full;
   const { baseline, peer } = await inScratchFolder(async (workDir) => ({
     baseline: await benchBaseline({ repoRoot: REPO_ROOT, workDir, scenario: SEED_SCENARIO, durationMs: sizes.seedMs, rounds: sizes.rounds, log }),
@@ -97,6 +103,7 @@ export async function benchCommand(opts: BenchCompareOptions): Promise<number> {
       decisionUsP99: run.decisionUs.p99,
       wanMbpsAvg: run.wan.mbpsAvg,
     },
+    seedParallel,
     baseline,
     peer,
   };
@@ -113,14 +120,52 @@ export async function benchCommand(opts: BenchCompareOptions): Promise<number> {
     [
       `kernel   ${Math.round(k.eventsPerSecond).toLocaleString('en-US')} events/s vs heap-js ${Math.round(k.baselineHeapJsEventsPerSecond).toLocaleString('en-US')} events/s: ${k.ratio.toFixed(2)}× (target ≥ 2×: ${k.met ? 'met' : 'NOT met'}), ${k.pending.toLocaleString('en-US')} pending`,
       `trie     ${t.patterns.toLocaleString('en-US')} patterns: match median ${t.matchNsMedian} ns on unique topics (p99 ${t.matchNsP99} ns), ${t.matchNsMedianRepeating} ns on ${t.hotTopics.toLocaleString('en-US')} repeating ones; ${t.bytesPerPattern} B/pattern measured, ${t.bytesPerPatternCounted} B self-counted (${trieVerdict(t.patterns, t.matchNsMedian, t.matchNsMedianRepeating, t.bytesPerPattern).text})`,
-      `workers  --workers N (parallel simulation) is not built: the seed runs on one thread; see "Parallel simulation" in the README`,
       `seed     ${s.simulatedSeconds} s simulated in ${s.wallSeconds.toFixed(1)} s (setup ${s.setupWallSeconds.toFixed(1)} s + traffic ${s.trafficWallSeconds.toFixed(1)} s): speedup ${s.speedup.toFixed(3)}× overall, ${s.trafficSpeedup.toFixed(3)}× during traffic, ${s.publishedPerWallSecond.toLocaleString('en-US')} publishes per wall second`,
+      ...parallelLines(result.seedParallel),
       ...baselineLines(baseline, result.figures),
       ...peerLines(peer, result.figures),
       '',
     ].join('\n'),
   );
   return Math.max(failed, benchOutputs(result, checked));
+}
+
+/** Threads the bench runs the seed on (this machine's two cores; see the modeled caps for more). */
+const PARALLEL_THREADS = 2;
+/** Thread counts the bench states the publish split's cap for. */
+const MODELED_THREADS = [2, 4, 8, 16];
+
+/** [PAR-1] The seed again on threads, right after the one-thread run, with the split's caps. */
+async function benchParallel(scenario: Scenario, durationMs: number, one: RunResult): Promise<SeedParallelFigures> {
+  const par = await runParallel({ text: readFileSync(SEED_SCENARIO, 'utf8'), file: SEED_SCENARIO, scenario, workers: PARALLEL_THREADS, durationMs, measureHeap: false });
+  const modeledCap: Record<string, number> = {};
+  for (const n of MODELED_THREADS) {
+    const plan = partition(scenario, n);
+    modeledCap[String(n)] = Math.round((plan.load.reduce((a, b) => a + b, 0) / Math.max(...plan.load)) * 100) / 100;
+  }
+  return {
+    threads: par.run.threads ?? PARALLEL_THREADS,
+    plan: planLine(planParallel(scenario, PARALLEL_THREADS)),
+    lookaheadMs: par.run.lookaheadMs,
+    windows: par.run.windows,
+    trafficSpeedup: par.run.trafficSpeedup,
+    setupWallSeconds: par.run.setupWallSeconds,
+    ratio: Math.round((par.run.trafficSpeedup / one.run.trafficSpeedup) * 100) / 100,
+    sameTraceHash: par.traceHash === one.traceHash,
+    modeledCap,
+    brokers: partition(scenario, 1).brokers.length,
+  };
+}
+
+function parallelLines(p: SeedParallelFigures): string[] {
+  const caps = Object.entries(p.modeledCap)
+    .map(([n, c]) => `${n} → ${c.toFixed(2)}×`)
+    .join(', ');
+  return [
+    `workers  ${p.plan}`,
+    `         ${p.threads} threads: traffic ${p.trafficSpeedup.toFixed(3)}× real time, ${p.ratio.toFixed(2)}× the one-thread run above (${(p.windows ?? 0).toLocaleString('en-US')} windows; setup ${p.setupWallSeconds.toFixed(1)} s); same traceHash: ${p.sameTraceHash ? 'yes' : 'NO'}`,
+    `         modeled cap from the publish split (total / busiest thread): ${caps} (at most one thread per broker: ${p.brokers} here)`,
+  ];
 }
 
 /**

@@ -89,6 +89,11 @@ describe('meshtwin CLI', () => {
     expect(b.trie.matchNsMedian).toBeGreaterThan(0);
     expect(b.trie.bytesPerPattern).toBeGreaterThan(0);
     expect(b.seedScenario.speedup).toBeGreaterThan(0);
+    // [PAR-1] The seed again on 2 threads: its speed beside the one-thread run's, the same traceHash.
+    expect(b.seedParallel.threads).toBe(2);
+    expect(b.seedParallel.trafficSpeedup).toBeGreaterThan(0);
+    expect(b.seedParallel.sameTraceHash).toBe(true);
+    expect(b.seedParallel.modeledCap['4']).toBeGreaterThan(b.seedParallel.modeledCap['2']);
     // The previous release, from git, in child processes (this is a git checkout with the commit).
     expect(b.baseline.status, b.baseline.reason).toBe('measured');
     expect(b.baseline.trafficSpeedup.previous).toBeGreaterThan(0);
@@ -99,7 +104,7 @@ describe('meshtwin CLI', () => {
     expect(b.peer.status, b.peer.reason).toBe(peerThere ? 'measured' : 'n/a');
     // Every figure with its direction and noise band, for --compare.
     expect(b.format).toBe('meshtwin-bench/1');
-    for (const id of ['kernel.ratio', 'trie.matchNsMedian', 'seed.trafficSpeedup', 'release.trafficSpeedupRatio', 'release.peakRssRatio', 'peer.speedRatio', 'peer.meshtwin.peakRssMiB']) {
+    for (const id of ['kernel.ratio', 'trie.matchNsMedian', 'seed.trafficSpeedup', 'seed.parallel.ratio', 'release.trafficSpeedupRatio', 'release.peakRssRatio', 'peer.speedRatio', 'peer.meshtwin.peakRssMiB']) {
       expect(b.figures[id], id).toMatchObject({ better: expect.stringMatching(/^(higher|lower)$/), noise: expect.any(Number) });
     }
     expect(b.figures['release.trafficSpeedupRatio'].value).toBeGreaterThan(0);
