@@ -25,8 +25,8 @@
  * level, where a tree of objects costs a Map bucket, an entry, a node and a key string.
  * A node's values sit beside its edge, in `slotVals` (a JS array parallel to the slots: NONE, the
  * one value itself, or a private Bag), so the same touch brings them in. Per node: `kids`
- * (exact children count), `nflags` (the flags mirrored into its edge's meta) and `slotOf` (where
- * its edge is, kept up to date when probing moves an edge).
+ * (exact children count) and `slotOf` (where its edge is, kept up to date when probing moves an
+ * edge); a node's flags are read from its edge's meta through `slotOf` (the root's apart).
  * Invariant: every node but the root holds a value or has a descendant that does (`remove`
  * prunes), so a `#` node, which never has children, always holds values.
  * Node ids are reused after removal (a free list), and the table's capacity is any integer
@@ -305,7 +305,8 @@ export class SubscriptionTrie<V> {
   private cap = MIN_SLOTS;
   private used = 0;
   private kids = new Int32Array(MIN_NODES);
-  private nflags = new Uint8Array(MIN_NODES);
+  /** The root's flags (every other node's sit in its edge's meta). */
+  private rootFlags = 0;
   /** Per node: the slot of its edge (its parent's entry); for a free node, the next free id. */
   private slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
   /** Node ids handed out so far (the root is 0); freed ids are reused first. */
@@ -340,7 +341,7 @@ export class SubscriptionTrie<V> {
    * trie's figure comes back once everything is removed.
    */
   get bytes(): number {
-    return this.slots.byteLength + ARRAY_BYTES + 8 * this.cap + this.kids.byteLength + this.nflags.byteLength + this.slotOf.byteLength + this.extraBytes;
+    return this.slots.byteLength + ARRAY_BYTES + 8 * this.cap + this.kids.byteLength + this.slotOf.byteLength + this.extraBytes;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -478,7 +479,6 @@ export class SubscriptionTrie<V> {
       if (id === this.kids.length) this.growNodes(Math.ceil(id * 1.5));
     }
     this.kids[id] = 0;
-    this.nflags[id] = 0;
     this.liveNodes++;
     return id;
   }
@@ -486,12 +486,9 @@ export class SubscriptionTrie<V> {
   private growNodes(cap: number): void {
     const kids = new Int32Array(cap);
     kids.set(this.kids);
-    const nflags = new Uint8Array(cap);
-    nflags.set(this.nflags);
     const slotOf = new Int32Array(cap).fill(EMPTY);
     slotOf.set(this.slotOf);
     this.kids = kids;
-    this.nflags = nflags;
     this.slotOf = slotOf;
   }
 
@@ -501,10 +498,15 @@ export class SubscriptionTrie<V> {
     this.liveNodes--;
   }
 
-  /** Sets the flag bits of `node`, mirroring them into its edge's meta. */
+  /** The flag bits of `node`: the root's own, any other node's from its edge's meta. */
+  private flagsOf(node: number): number {
+    return node === 0 ? this.rootFlags : (this.slots[(this.slotOf[node] as number) + S_META] as number) & F_MASK;
+  }
+
+  /** Sets the flag bits of `node` (in its edge's meta; the root's apart). */
   private setFlags(node: number, flags: number): void {
-    this.nflags[node] = flags;
-    if (node !== 0) {
+    if (node === 0) this.rootFlags = flags;
+    else {
       const m = (this.slotOf[node] as number) + S_META;
       this.slots[m] = ((this.slots[m] as number) & ~F_MASK) | flags;
     }
@@ -517,7 +519,7 @@ export class SubscriptionTrie<V> {
     this.cap = MIN_SLOTS;
     this.used = 0;
     this.kids = new Int32Array(MIN_NODES);
-    this.nflags = new Uint8Array(MIN_NODES);
+    this.rootFlags = 0;
     this.slotOf = new Int32Array(MIN_NODES).fill(EMPTY);
     this.nodeTop = 1;
     this.freeNode = EMPTY;
@@ -594,7 +596,7 @@ export class SubscriptionTrie<V> {
         if (b >= 0) return b;
         const child = this.newNode();
         const nb = this.insertEdge(node, cp, child, (1 << M_LEN_SHIFT) | M_WILD, key, 0);
-        this.setFlags(node, (this.nflags[node] as number) | (c === PLUS ? F_PLUS : F_HASH));
+        this.setFlags(node, this.flagsOf(node) | (c === PLUS ? F_PLUS : F_HASH));
         return nb;
       }
     }
@@ -607,7 +609,7 @@ export class SubscriptionTrie<V> {
     const w0 = k.long ? this.addLongText(pattern.substring(start, end)) : k.w0;
     const nb = this.insertEdge(node, cp, child, meta, w0, k.w1);
     this.kids[node] = (this.kids[node] as number) + 1;
-    this.setFlags(node, (this.nflags[node] as number) | F_KIDS);
+    this.setFlags(node, this.flagsOf(node) | F_KIDS);
     return nb;
   }
 
@@ -616,7 +618,7 @@ export class SubscriptionTrie<V> {
     const vs = this.slotVals[at];
     if (vs === NONE) {
       this.slotVals[at] = value;
-      this.setFlags(node, (this.nflags[node] as number) | F_VALS);
+      this.setFlags(node, this.flagsOf(node) | F_VALS);
       this._patternCount++;
       this._entryCount++;
       return true;
@@ -692,7 +694,7 @@ export class SubscriptionTrie<V> {
     if (depth < 0 || !this.removeValue(this.path[depth] as number, value)) return false;
     for (let d = depth; d > 0; d--) {
       const n = this.path[d] as number;
-      if (this.nflags[n] !== 0) break;
+      if (this.flagsOf(n) !== 0) break;
       const parent = this.path[d - 1] as number;
       const b = this.slotOf[n] as number;
       const meta = this.slots[b + S_META] as number;
@@ -700,7 +702,7 @@ export class SubscriptionTrie<V> {
       if ((meta & M_LONG) !== 0) this.freeLongText(w0);
       this.deleteSlot(b);
       this.releaseNode(n);
-      const pf = this.nflags[parent] as number;
+      const pf = this.flagsOf(parent);
       if ((meta & M_WILD) !== 0) this.setFlags(parent, pf & ~(w0 === PLUS_KEY ? F_PLUS : F_HASH));
       else {
         const left = (this.kids[parent] as number) - 1;
@@ -719,7 +721,7 @@ export class SubscriptionTrie<V> {
     if (!(vs instanceof Bag)) {
       if (vs !== value) return false;
       this.slotVals[at] = NONE;
-      this.setFlags(node, (this.nflags[node] as number) & ~F_VALS);
+      this.setFlags(node, this.flagsOf(node) & ~F_VALS);
       this._patternCount--;
       this._entryCount--;
       return true;
@@ -823,7 +825,7 @@ export class SubscriptionTrie<V> {
    * (validateTopic); a `+` or `#` in it is only matched by wildcards.
    */
   match(topic: string, out: V[]): number {
-    const rf = this.nflags[0] as number;
+    const rf = this.rootFlags;
     if (rf === 0) return 0;
     const n = this.scan.run(topic);
     if (this.cap > TOUCH_MIN_SLOTS) this.touch(n);
@@ -842,7 +844,7 @@ export class SubscriptionTrie<V> {
 
   /** True if at least one pattern matches `topic` (stops at the first). */
   hasMatch(topic: string): boolean {
-    const rf = this.nflags[0] as number;
+    const rf = this.rootFlags;
     if (rf === 0) return false;
     this.scan.run(topic);
     if (topic.charCodeAt(0) !== DOLLAR) {
