@@ -158,7 +158,14 @@ export class Kernel {
    * run in the order they were scheduled.
    */
   at(t: number, kind: number, arg = 0, ref?: unknown, owner = -1): void {
-    this.schedule(t, kind, arg, ref, owner, this.skip());
+    // skip(), inlined: this is the hot path.
+    const c = this.current + 1;
+    const counts = this.counts;
+    const n = counts[c]!;
+    counts[c] = n + 1;
+    const key = n * CREATORS + c;
+    this._lastKey = key;
+    this.schedule(t, kind, arg, ref, owner, key);
   }
 
   /** Schedules an event with the key another kernel gave it (`lastKey` there) [KERNEL-1]. */
