@@ -61,7 +61,7 @@ describe('report.html from a RunResult', () => {
     const b = table(html, 'brokers');
     expect(b[0]).toEqual(['broker', 'region', 'routing entries', 'table (measured heap)', 'trie alone (self-counted)', 'connections', 'sockets (modeled)']);
     expect(b.slice(1).map((r) => r[0])).toEqual(['us-1', 'eu-1', 'ap-1']);
-    expect(b[3]).toEqual(['ap-1', 'ap-southeast-1', '3', 'not measured', '752 B', '120', '4.80 MB']);
+    expect(b[3]).toEqual(['ap-1', 'ap-southeast-1', '3', 'not measured', '736 B', '120', '4.80 MB']);
     expect(html).toContain('sockets (modeled) = connections × 40.0 KB');
   });
 

@@ -104,7 +104,16 @@ describe('meshtwin CLI', () => {
     expect(b.peer.status, b.peer.reason).toBe(peerThere ? 'measured' : 'n/a');
     // Every figure with its direction and noise band, for --compare.
     expect(b.format).toBe('meshtwin-bench/1');
-    for (const id of ['kernel.ratio', 'trie.matchNsMedian', 'seed.trafficSpeedup', 'seed.parallel.ratio', 'release.trafficSpeedupRatio', 'release.peakRssRatio', 'peer.speedRatio', 'peer.meshtwin.peakRssMiB']) {
+    for (const id of [
+      'kernel.ratio',
+      'trie.matchNsMedian',
+      'seed.trafficSpeedup',
+      'seed.parallel.ratio',
+      'release.trafficSpeedupRatio',
+      'release.peakRssRatio',
+      'peer.speedRatio',
+      'peer.meshtwin.peakRssMiB',
+    ]) {
       expect(b.figures[id], id).toMatchObject({ better: expect.stringMatching(/^(higher|lower)$/), noise: expect.any(Number) });
     }
     expect(b.figures['release.trafficSpeedupRatio'].value).toBeGreaterThan(0);
