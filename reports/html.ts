@@ -111,7 +111,7 @@ export function reportTables(r: RunResult, s: Scenario, expect: readonly ExpectR
 
   out.push('<div class="rt-block" id="rt-brokers"><h3>Broker memory</h3>');
   out.push(htmlTable([...BROKER_HEADERS], brokerRows(r), 'brokers'));
-  out.push(`<p class="dim">${esc(brokerNote(s))}</p></div>`);
+  out.push(`<p class="dim">${esc(brokerNote(s, r.run.threads))}</p></div>`);
   return out.join('\n');
 }
 
@@ -181,6 +181,7 @@ export function reportData(r: RunResult, s: Scenario) {
       simulatedSeconds: seconds,
       wallSeconds: r.run.wallSeconds,
       speedup: r.run.speedup,
+      threads: r.run.threads ?? 1,
       published: r.messages.published,
       delivered: r.messages.delivered,
       dropped: r.messages.dropped,

@@ -129,7 +129,7 @@ export function humanReport(r: RunResult, s: Scenario, outDir?: string): string 
   out.push('');
   out.push('Brokers');
   out.push(table([...BROKER_HEADERS], brokerRows(r)));
-  out.push(`  ${brokerNote(s)}`);
+  out.push(`  ${brokerNote(s, r.run.threads)}`);
   out.push(`  routes converged ${r.convergence.initialMs.toFixed(1)} ms into the ${r.convergence.warmupMs} ms warm-up`);
   out.push('');
   out.push(...faultTimeline(r));
@@ -230,8 +230,9 @@ export function brokerRows(r: RunResult): string[][] {
 }
 
 /** What the broker table's measured and modeled columns are. */
-export function brokerNote(s: Scenario): string {
-  return `sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) for the largest table, if it has 10,000+ entries`;
+export function brokerNote(s: Scenario, threads: number | null = 1): string {
+  const which = (threads ?? 1) > 1 ? `for each of the ${threads} threads' largest table` : 'for the largest table';
+  return `sockets (modeled) = connections × ${formatBytes(s.model.connectionBytes)}; routing table measured on the V8 heap (a replica built by the engine's own code) ${which}, if it has 10,000+ entries`;
 }
 
 /** The fault timeline's columns (the CLI's and report.html's). */

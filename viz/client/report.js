@@ -29,7 +29,8 @@
   $('scenario').textContent = `${topo.scenario} · seed ${topo.seed} · ${topo.brokers.length} brokers · ${topo.links.length} links`;
   if (s.live === null) {
     $('clock').textContent = `${s.simulatedSeconds} s simulated`;
-    $('rate').textContent = `run took ${s.wallSeconds.toFixed(1)} s wall (${F.speed(s.speedup)} real time) · link widths and colors: average over the run`;
+    $('rate').textContent =
+      `run took ${s.wallSeconds.toFixed(1)} s wall (${F.speed(s.speedup)} real time${s.threads > 1 ? ` on ${s.threads} threads` : ''}) · link widths and colors: average over the run`;
   } else {
     $('clock').textContent = `${s.simulatedSeconds} s live`;
     $('rate').textContent = `measured on ${s.live} (run took ${s.wallSeconds.toFixed(1)} s wall with start-up) · link widths and colors: average over the run`;
