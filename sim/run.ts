@@ -363,7 +363,6 @@ export function collect(
 ): RunResult {
   const checked = checker?.finish();
   const totals = mesh.totals();
-  const wallSeconds = wall.setup + wall.traffic;
   const seconds = durationMs / 1000;
   const links: LinkResult[] = mesh.directions.map((d) => {
     const peakBytes = d.perSecondBytes.reduce((m, b) => Math.max(m, b), 0);
@@ -524,19 +523,7 @@ export function collect(
       checkedPopulations: checked?.checkedPopulations ?? null,
     },
     decisionUs,
-    run: {
-      wallSeconds: round(wallSeconds, 3),
-      kernelEvents,
-      eventsPerSecond: Math.round(kernelEvents / wallSeconds),
-      speedup: round(seconds / wallSeconds, 4),
-      setupWallSeconds: round(wall.setup, 3),
-      trafficWallSeconds: round(wall.traffic, 3),
-      trafficSpeedup: round(seconds / wall.traffic, 4),
-      publishedPerWallSecond: Math.round(mesh.published / wall.traffic),
-      threads: 1,
-      lookaheadMs: null,
-      windows: null,
-    },
+    run: runFigures(seconds, wall, kernelEvents, mesh.published, { threads: 1, lookaheadMs: null, windows: null }),
     traceHash: mesh.traceHash(),
     series: {
       seconds: mesh.series.delivered.length,
@@ -562,6 +549,28 @@ export function canonicalTimeline(mesh: Mesh): ControlEvent[] {
     .map((e, i) => ({ e, i, r: rank(e) }))
     .sort((a, b) => a.e.at - b.e.at || a.r - b.r || a.i - b.i)
     .map((x) => x.e);
+}
+
+/** The report's `run` block: wall times and speeds of a run of `seconds` simulated seconds. */
+export function runFigures(
+  seconds: number,
+  wall: { readonly setup: number; readonly traffic: number },
+  kernelEvents: number,
+  published: number,
+  threads: Pick<RunResult['run'], 'threads' | 'lookaheadMs' | 'windows'>,
+): RunResult['run'] {
+  const wallSeconds = wall.setup + wall.traffic;
+  return {
+    wallSeconds: round(wallSeconds, 3),
+    kernelEvents,
+    eventsPerSecond: Math.round(kernelEvents / wallSeconds),
+    speedup: round(seconds / wallSeconds, 4),
+    setupWallSeconds: round(wall.setup, 3),
+    trafficWallSeconds: round(wall.traffic, 3),
+    trafficSpeedup: round(seconds / wall.traffic, 4),
+    publishedPerWallSecond: Math.round(published / wall.traffic),
+    ...threads,
+  };
 }
 
 /** Per-fault figures: reactions and counter deltas from the fault to the next one (or the end). */

@@ -13,7 +13,7 @@
 import type { ControlEvent } from '../mesh.ts';
 import { traceHashOf } from '../mesh.ts';
 import { LatencyRecorder, type EncodedLatency } from '../metrics.ts';
-import { type BrokerResult, type LinkResult, type RunResult, aclFigures, round, sampleFigures, sum } from '../run.ts';
+import { type BrokerResult, type LinkResult, type RunResult, aclFigures, round, runFigures, sampleFigures, sum } from '../run.ts';
 import type { Partition } from './partition.ts';
 import type { ThreadPart } from './protocol.ts';
 
@@ -117,7 +117,6 @@ export function mergeParts(parts: readonly ThreadPart[], plan: Partition, wall: 
   );
   const published = m.published;
   const kernelEvents = sum(byThread.map((p) => p.kernelEvents));
-  const wallSeconds = wall.setup + wall.traffic;
   const drops = addRecords(byThread.map((p) => p.result.drops));
   return {
     ...first,
@@ -148,19 +147,11 @@ export function mergeParts(parts: readonly ThreadPart[], plan: Partition, wall: 
     },
     populations: first.populations.map((pop, i) => ownerOf(brokerIndex.get(pop.broker) as number).result.populations[i] as RunResult['populations'][number]),
     decisionUs: sampleFigures(byThread.flatMap((p) => p.decisionUs)),
-    run: {
-      wallSeconds: round(wallSeconds, 3),
-      kernelEvents,
-      eventsPerSecond: Math.round(kernelEvents / wallSeconds),
-      speedup: round(seconds / wallSeconds, 4),
-      setupWallSeconds: round(wall.setup, 3),
-      trafficWallSeconds: round(wall.traffic, 3),
-      trafficSpeedup: round(seconds / wall.traffic, 4),
-      publishedPerWallSecond: Math.round(published / wall.traffic),
+    run: runFigures(seconds, wall, kernelEvents, published, {
       threads: plan.workers,
       lookaheadMs: plan.lookaheadMs === Infinity ? null : plan.lookaheadMs,
       windows: (byThread[0] as ThreadPart).windows,
-    },
+    }),
     traceHash: traceHashOf(plan.brokers.map((_, i) => ownerOf(i).traces[i] as string)),
     series: {
       seconds: secondsCount,
