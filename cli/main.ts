@@ -44,7 +44,10 @@ program
   .option('--out <dir>', 'where to write the report (default: out/<scenario name>)')
   .option('--no-heap', 'skip measuring routing tables on the V8 heap (faster for huge tables)')
   .option('--force', 'run even when the pre-flight estimates more memory or time than this machine has')
-  .option('--workers <n>', 'simulate on N threads, brokers split between them (same figures and traceHash as one thread; scenarios without faults, HA, functions or guaranteed delivery)')
+  .option(
+    '--workers <n>',
+    'simulate on N threads, brokers split between them (same figures and traceHash as one thread; link faults and slow consumers run, crashes, HA, functions and guaranteed delivery not yet)',
+  )
   .action((file: string, opts) => runCommand(file, opts));
 
 program

@@ -69,8 +69,13 @@ export interface MeshObserver {
 export interface MeshShare {
   /** owned[i] = 1: this thread runs broker i. */
   readonly owned: Uint8Array;
-  /** A frame on direction `dir` arriving at `atMs` at broker `to`, which another thread owns. */
-  ship(atMs: number, dir: number, to: number, key: number, bytes: Uint8Array): void;
+  /** The thread that records what is the mesh's, not a broker's: faults in the timeline. */
+  readonly primary: boolean;
+  /**
+   * A frame on direction `dir` arriving at `atMs` at broker `to`, which another thread owns; sent
+   * while the link had been cut `cuts` times (a cut before it arrives loses it) [PAR-2].
+   */
+  ship(atMs: number, dir: number, to: number, key: number, cuts: number, bytes: Uint8Array): void;
 }
 
 /** Meshes with more populations than this get no per-population figures (one histogram each). */
@@ -369,9 +374,9 @@ export class Mesh {
   }
 
   /** [PAR-2] A frame another thread shipped: its arrival here, with the key its sender's thread gave it. */
-  inject(atMs: number, dir: number, key: number, bytes: Uint8Array): void {
+  inject(atMs: number, dir: number, key: number, cuts: number, bytes: Uint8Array): void {
     const d = this.directions[dir] as LinkDirection;
-    this.kernel.atKey(atMs, this.K.arrive, dir, bytes, d.toIndex, key);
+    this.kernel.atKey(atMs, this.K.arrive, cuts * this.directions.length + dir, bytes, d.toIndex, key);
   }
 
   /** [PAR-3] The digest of broker `i`'s deliveries so far (it ends the digest: call it once, at the end). */
@@ -683,7 +688,7 @@ export class Mesh {
           // the wire then (what is in flight at the end is the sender's), and ships it [PAR-2].
           const to = dir.toIndex;
           this.kernel.at(arrival, this.K.arrive, dir.index, undefined, to);
-          if (!this.owns(to)) (this.share as MeshShare).ship(arrival, dir.index, to, this.kernel.lastKey, bytes);
+          if (!this.owns(to)) (this.share as MeshShare).ship(arrival, dir.index, to, this.kernel.lastKey, dir.cuts, bytes);
         } else if (dir.lastDrop !== 'lossRetried' && frameKindOf(bytes) === FrameKind.Data) {
           this.lostFrame(node, dir.lastDrop === 'loss' ? 'linkLoss' : dir.lastDrop === 'queue' ? 'queueFull' : 'linkDown', bytes);
         }
@@ -788,10 +793,16 @@ export class Mesh {
   echoes = 0;
 
   /** A frame arrives on direction `d`: off this thread's wire, or shipped from another [PAR-2]. */
-  private onArrive(now: number, d: number, shipped: Uint8Array | undefined): void {
+  private onArrive(now: number, arg: number, shipped: Uint8Array | undefined): void {
+    // A shipped frame's arg also says how many cuts the link had seen when it left [PAR-2].
+    const n = this.directions.length;
+    const d = shipped === undefined ? arg : arg % n;
     const dir = this.directions[d] as LinkDirection;
     let bytes = shipped;
-    if (bytes === undefined) {
+    if (bytes !== undefined) {
+      // Cut while on the wire: lost, and counted lost by its sender's thread when the cut came.
+      if (dir.cuts !== (arg - d) / n) return;
+    } else {
       bytes = dir.arrive();
       if (!this.owns(dir.toIndex)) {
         this.echoes++;
@@ -939,7 +950,8 @@ export class Mesh {
 
   private onFault(now: number, i: number): void {
     const fault = this.faultSpec(i);
-    this.control.push({ type: 'fault', at: now, fault, index: i });
+    // [PAR-1] Every thread applies a fault to its own part; one records it.
+    if (this.share?.primary !== false) this.control.push({ type: 'fault', at: now, fault, index: i });
     this.faultTotals.push({ index: i, at: now, totals: this.totals() });
     const [a, b] = fault.target as [string, string];
     switch (fault.action) {
@@ -991,7 +1003,7 @@ export class Mesh {
           this.rate[p.index] = fault.ratePerSec as number;
           const sub = this.subs[p.index];
           const node = this.byId.get(p.broker) as Node;
-          if (sub !== undefined && node.alive) node.broker.pace(sub, p.queueLimit);
+          if (sub !== undefined && node.alive && this.owns(node.index)) node.broker.pace(sub, p.queueLimit);
         }
         if (fault.forMs !== undefined) this.kernel.at(now + fault.forMs, this.K.revert, i);
         break;
@@ -1008,6 +1020,7 @@ export class Mesh {
    * at once, as a TCP socket would; each direction tells its own end, so a link tells both.
    */
   private notify(now: number, dir: LinkDirection, up: boolean): void {
+    if (!this.owns(dir.fromIndex)) return;
     const driver = (this.byId.get(dir.spec.from) as Node).driver;
     if (up) driver.handleLinkUp(now, dir.spec.to);
     else driver.handleLinkDown(now, dir.spec.to);
@@ -1021,7 +1034,7 @@ export class Mesh {
   /** A degrade or slow-consumer fault's `for` has run out. */
   private onRevert(now: number, i: number): void {
     const fault = this.faultSpec(i);
-    this.control.push({ type: 'fault-reverted', at: now, index: i });
+    if (this.share?.primary !== false) this.control.push({ type: 'fault-reverted', at: now, index: i });
     if (fault.action === 'degrade') {
       for (const dir of this.dirsOf(fault.target[0] as string, fault.target[1] as string)) dir.restore();
     } else if (fault.action === 'slow-consumer') {

@@ -79,6 +79,8 @@ export class LinkDirection {
   private count = 0;
   /** Arrival events to ignore: frames lost on the wire when the link went down [NET-3]. */
   private skip = 0;
+  /** Times the link was cut: a frame shipped to another thread carries the count it left under [PAR-2]. */
+  cuts = 0;
 
   /** The properties in force now (the spec's, unless degraded [NET-4]). */
   readonly props: LinkProps;
@@ -205,6 +207,7 @@ export class LinkDirection {
   setDown(lost?: (bytes: Uint8Array) => void): void {
     if (!this.up) return;
     this.up = false;
+    this.cuts++;
     if (lost !== undefined) this.forEachInFlight(lost);
     this.droppedDown += this.count;
     this.skip += this.count;

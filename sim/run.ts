@@ -576,13 +576,15 @@ export function runFigures(
 /** Per-fault figures: reactions and counter deltas from the fault to the next one (or the end). */
 function faultResults(mesh: Mesh, end: Totals): FaultResult[] {
   const marks = mesh.faultTotals;
+  // In canonical order, so a fault's brokers are listed as a parallel run lists them [PAR-3].
+  const timeline = canonicalTimeline(mesh);
   return marks.map((m, k) => {
     const fault = mesh.faultSpec(m.index);
     const until = k + 1 < marks.length ? (marks[k + 1] as { at: number }).at : Infinity;
     const after = k + 1 < marks.length ? (marks[k + 1] as { totals: Totals }).totals : end;
     let lastChange = NaN;
     const detect: Record<string, number> = {};
-    for (const e of mesh.control) {
+    for (const e of timeline) {
       if (e.at < m.at || e.at >= until) continue;
       if (e.type === 'routes-changed') lastChange = e.at;
       if ((e.type === 'routes-changed' || e.type === 'neighbor-down' || e.type === 'neighbor-up') && detect[e.broker] === undefined) detect[e.broker] = round(e.at - m.at, 3);

@@ -41,10 +41,15 @@ describe('meshtwin run --workers', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([`meshtwin: --workers: expected a whole number of threads from 1 to 64, found "${bad}"`]);
     }
-    const r = meshtwin('run', 'scenarios/notified-cut.yaml', '--workers', '2', '--out', join(dir, 'cut'));
-    expect(r.status).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^meshtwin: --workers 2: notified-cut: it has 4 fault\(s\): .*run it without --workers$/);
+    for (const [file, why] of [
+      ['scenarios/failover/broker-crash-ha.yaml', /^meshtwin: --workers 2: failover-broker-crash-ha: faults\[\d+\] is a crash: .*run it without --workers$/],
+      ['scenarios/notified-cut.yaml', /^meshtwin: --workers 2: notified-cut: its expect: lines read the invariant checker's figures: .*run it without --workers$/],
+    ] as const) {
+      const r = meshtwin('run', file, '--workers', '2', '--out', join(dir, 'refused'));
+      expect(r.status).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(why);
+    }
   });
 });

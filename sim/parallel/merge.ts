@@ -13,7 +13,7 @@
 import type { ControlEvent } from '../mesh.ts';
 import { traceHashOf } from '../mesh.ts';
 import { LatencyRecorder, type EncodedLatency } from '../metrics.ts';
-import { type BrokerResult, type LinkResult, type RunResult, aclFigures, round, runFigures, sampleFigures, sum } from '../run.ts';
+import { type BrokerResult, type FaultResult, type LinkResult, type RunResult, aclFigures, round, runFigures, sampleFigures, sum } from '../run.ts';
 import type { Partition } from './partition.ts';
 import type { ThreadPart } from './protocol.ts';
 
@@ -145,6 +145,7 @@ export function mergeParts(parts: readonly ThreadPart[], plan: Partition, wall: 
       initialMs: Math.max(...byThread.map((p) => p.result.convergence.initialMs)),
       maxMs: Math.max(...byThread.map((p) => p.result.convergence.maxMs)),
     },
+    faults: mergeFaults(byThread, brokerIndex),
     populations: first.populations.map((pop, i) => ownerOf(brokerIndex.get(pop.broker) as number).result.populations[i] as RunResult['populations'][number]),
     decisionUs: sampleFigures(byThread.flatMap((p) => p.decisionUs)),
     run: runFigures(seconds, wall, kernelEvents, published, {
@@ -165,6 +166,34 @@ export function mergeParts(parts: readonly ThreadPart[], plan: Partition, wall: 
     },
     timeline,
   };
+}
+
+/**
+ * [PAR-3] Each fault as one thread reports it: its counts are sums of each thread's own deltas;
+ * a route change or detection is the broker's thread's (the last change, the latest of them; the
+ * brokers' first reactions listed by time, then broker, as one thread lists them).
+ */
+function mergeFaults(parts: readonly ThreadPart[], brokerIndex: ReadonlyMap<string, number>): FaultResult[] {
+  const first = (parts[0] as ThreadPart).result.faults;
+  return first.map((f, k) => {
+    const each = parts.map((p) => p.result.faults[k] as FaultResult);
+    const changes = each.map((x) => x.convergenceMs).filter((x): x is number => x !== null);
+    const detected = each.flatMap((x) => Object.entries(x.detectMs)).sort((a, b) => a[1] - b[1] || (brokerIndex.get(a[0]) ?? -1) - (brokerIndex.get(b[0]) ?? -1));
+    const detectMs = Object.fromEntries(detected);
+    const values = Object.values(detectMs);
+    const add = (key: 'spooled' | 'dropped' | 'retransmitted' | 'duplicatesSuppressed' | 'backpressured'): number => sum(each.map((x) => x[key]));
+    return {
+      ...f,
+      convergenceMs: changes.length === 0 ? null : Math.max(...changes),
+      detectMs,
+      detectMsMax: values.length === 0 ? null : Math.max(...values),
+      spooled: add('spooled'),
+      dropped: add('dropped'),
+      retransmitted: add('retransmitted'),
+      duplicatesSuppressed: add('duplicatesSuppressed'),
+      backpressured: add('backpressured'),
+    };
+  });
 }
 
 /** Merges timelines each sorted by (time, broker rank, emission) into one such order [PAR-3]. */

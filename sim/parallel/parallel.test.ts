@@ -61,6 +61,46 @@ describe('parallel runs (--workers)', () => {
     expect(par.messages.unaccounted).toBe(0);
   });
 
+  for (const [file, workers] of [
+    ['scenarios/notified-cut.yaml', [2, 3]],
+    ['scenarios/failover/slow-consumer.yaml', [2]],
+  ] as const) {
+    it(`[PAR-3] ${file} (its faults, unchecked): the same report, fault figures included, on ${workers.join(' and ')} threads as on one`, async () => {
+      const job = load(file, true);
+      const one = runScenario(job.scenario, { measureHeap: false, check: false });
+      expect(one.faults.length).toBeGreaterThan(0);
+      for (const w of workers) {
+        const par = await runParallel({ ...job, workers: w, measureHeap: false });
+        expect(par.traceHash).toBe(one.traceHash);
+        expect(deterministic(par)).toEqual(deterministic(one));
+      }
+    });
+  }
+
+  it('[PAR-2] frames on a link cut between threads are lost as on one thread; partitions, heals and a shorter RTT (the lookahead with it) too', async () => {
+    const job = load('scenarios/global-3-region-small.yaml');
+    expect(job.text).not.toMatch(/^faults:/m);
+    const text = `${job.text.replace(/^expect:[\s\S]*$/m, '')}
+faults:
+  - { at: 300ms, link-down: [us-1, eu-1] }
+  - { at: 700ms, link-up: [us-1, eu-1], detect: notified }
+  - { at: 1s, partition: [ap-southeast-1] }
+  - { at: 1400ms, heal: [ap-southeast-1] }
+  - { at: 1600ms, degrade: [us-1, eu-1], rtt: 20ms, loss: 0.05, for: 500ms }
+`;
+    const scenario = parseScenario(text, job.file);
+    expect(planParallel(scenario, 2).lookaheadMs).toBe(10);
+    const one = runScenario(scenario, { durationMs: 2500, measureHeap: false, check: false });
+    expect(one.drops.linkDown).toBeGreaterThan(0);
+    expect(one.faults.map((f) => f.action)).toEqual(['link-down', 'link-up', 'partition', 'heal', 'degrade']);
+    for (const w of [2, 4]) {
+      const par = await runParallel({ text, file: job.file, scenario, workers: w, durationMs: 2500, measureHeap: false });
+      expect(par.traceHash).toBe(one.traceHash);
+      expect(deterministic(par)).toEqual(deterministic(one));
+      expect(par.messages.unaccounted).toBe(0);
+    }
+  });
+
   it('[PAR-1] regions stay whole while there are enough of them; the lookahead is the shortest one-way delay between threads', () => {
     const { scenario } = load('scenarios/seed-global-3-region.yaml');
     const two = partition(scenario, 2);
@@ -78,8 +118,10 @@ describe('parallel runs (--workers)', () => {
 
   it('[PAR-4] what a parallel run cannot model yet is refused in one line, naming why', () => {
     expect(parallelBlocker(load('scenarios/global-3-region-small.yaml').scenario)).toBeNull();
-    expect(parallelBlocker(load('scenarios/notified-cut.yaml').scenario)).toMatch(/fault/);
+    expect(parallelBlocker(load('scenarios/notified-cut.yaml', true).scenario)).toBeNull();
+    expect(parallelBlocker(load('scenarios/notified-cut.yaml').scenario)).toMatch(/invariant checker/);
     expect(parallelBlocker(load('scenarios/function-subscriptions.yaml').scenario)).toMatch(/function subscriptions|guaranteed/);
-    expect(() => planParallel(load('scenarios/notified-cut.yaml').scenario, 2)).toThrow(/^--workers 2: notified-cut: it has 4 fault\(s\)/);
+    expect(parallelBlocker(load('scenarios/failover/broker-crash-ha.yaml', true).scenario)).toMatch(/^faults\[\d+\] is a (crash|restart)|HA pairs/);
+    expect(() => planParallel(load('scenarios/notified-cut.yaml').scenario, 2)).toThrow(/^--workers 2: notified-cut: its expect: lines read the invariant checker's figures/);
   });
 });

@@ -9,7 +9,7 @@
  *         M + L without anything from another thread arriving in its past. Regions stay whole
  *         while there are at least as many regions as threads (their LAN links would make L tiny);
  *         the split balances the publish rate each thread's brokers take (largest first, onto the
- *         least loaded thread).
+ *         least loaded thread). A degrade fault that shortens a link's RTT shortens the lookahead.
  */
 import { UsageError } from '../../engine/types.ts';
 import { assertionsNeedChecker } from '../../scenarios/expect.ts';
@@ -30,8 +30,10 @@ export interface Partition {
 
 /** Why this scenario cannot run split over threads yet (null: it can) [PAR-4]. */
 export function parallelBlocker(s: Scenario): string | null {
-  const unsupported = 'the parallel run supports scenarios without faults, HA pairs, function subscriptions, guaranteed delivery and checked assertions so far; run it without --workers';
-  if (s.faults.length > 0) return `it has ${s.faults.length} fault(s): ${unsupported}`;
+  const unsupported =
+    'the parallel run supports link faults (link-down, link-up, partition, heal, degrade) and slow consumers, not crashes, restarts, HA pairs, function subscriptions, guaranteed delivery or checked assertions so far; run it without --workers';
+  const broker = s.faults.findIndex((f) => f.action === 'crash' || f.action === 'restart');
+  if (broker >= 0) return `faults[${broker}] is a ${(s.faults[broker] as { action: string }).action}: ${unsupported}`;
   if (s.regions.some((r) => r.ha.length > 0)) return `it has HA pairs: ${unsupported}`;
   if (s.subscribers.some((p) => p.function !== undefined)) return `it has function subscriptions: ${unsupported}`;
   if (s.publishers.some((p) => p.delivery === 'guaranteed')) return `it has guaranteed publishers: ${unsupported}`;
@@ -75,9 +77,13 @@ export function partition(s: Scenario, workers: number): Partition {
     count[best] = (count[best] as number) + 1;
   }
   let lookaheadMs = Infinity;
+  const crosses = (a: string, b: string): boolean => owner[index.get(a) as number] !== owner[index.get(b) as number];
   for (const link of s.links) {
     const [a, b] = link.between;
-    if (owner[index.get(a) as number] !== owner[index.get(b) as number]) lookaheadMs = Math.min(lookaheadMs, link.rttMs / 2);
+    if (crosses(a, b)) lookaheadMs = Math.min(lookaheadMs, link.rttMs / 2);
+  }
+  for (const f of s.faults) {
+    if (f.action === 'degrade' && f.rttMs !== undefined && crosses(f.target[0] as string, f.target[1] as string)) lookaheadMs = Math.min(lookaheadMs, f.rttMs / 2);
   }
   return { workers: w, owner, brokers, lookaheadMs, load };
 }

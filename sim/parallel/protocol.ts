@@ -57,7 +57,7 @@ export class Control {
 
 /**
  * One thread's frames for another in one window: meta = [h, n, then per frame (arrival ms,
- * direction, kernel key, byte length)], bytes = the frames back to back. h is the earliest event
+ * direction, kernel key, the link's cuts when it left, byte length)], bytes = the frames back to back. h is the earliest event
  * the sender knows of: its own next one, or a frame it shipped [PAR-1].
  */
 export interface Batch {

@@ -17,6 +17,9 @@ import { Mesh, type MeshShare } from '../mesh.ts';
 import { collect, withDuration } from '../run.ts';
 import { type Batch, Control, type ThreadJob, type ThreadMessage, type ThreadPart } from './protocol.ts';
 
+/** Numbers per shipped frame in a batch's meta (protocol.ts Batch). */
+const FRAME_FIELDS = 5;
+
 /** How long one wait for the other threads lasts before the abort flag is read again (ms). */
 const WAIT_SLICE_MS = 500;
 
@@ -26,8 +29,8 @@ class Outbox {
   size = 0;
   min = Infinity;
 
-  add(atMs: number, dir: number, key: number, bytes: Uint8Array): void {
-    this.meta.push(atMs, dir, key, bytes.length);
+  add(atMs: number, dir: number, key: number, cuts: number, bytes: Uint8Array): void {
+    this.meta.push(atMs, dir, key, cuts, bytes.length);
     this.chunks.push(bytes);
     this.size += bytes.length;
     if (atMs < this.min) this.min = atMs;
@@ -37,7 +40,7 @@ class Outbox {
   take(h: number): Batch {
     const meta = new Float64Array(2 + this.meta.length);
     meta[0] = h;
-    meta[1] = this.meta.length / 4;
+    meta[1] = this.meta.length / FRAME_FIELDS;
     meta.set(this.meta, 2);
     const bytes = new Uint8Array(this.size);
     let at = 0;
@@ -60,7 +63,7 @@ function main(job: ThreadJob): ThreadPart {
   const { me, workers, owner } = job;
   const owned = Uint8Array.from(owner, (t) => (t === me ? 1 : 0));
   const out = Array.from({ length: workers }, () => new Outbox());
-  const share: MeshShare = { owned, ship: (atMs, dir, to, key, bytes) => (out[owner[to] as number] as Outbox).add(atMs, dir, key, bytes) };
+  const share: MeshShare = { owned, primary: me === 0, ship: (atMs, dir, to, key, cuts, bytes) => (out[owner[to] as number] as Outbox).add(atMs, dir, key, cuts, bytes) };
   const scenario = parseScenario(job.text, job.file);
   const mesh = new Mesh(withDuration(scenario, job.durationMs), job.seed, job.durationMs, 0, 64, 8192, share);
   const kernel = mesh.kernel;
@@ -98,9 +101,9 @@ function main(job: ThreadJob): ThreadPart {
       if ((meta[0] as number) < m) m = meta[0] as number;
       let at = 0;
       for (let i = 0, n = meta[1] as number; i < n; i++) {
-        const base = 2 + 4 * i;
-        const len = meta[base + 3] as number;
-        mesh.inject(meta[base] as number, meta[base + 1] as number, meta[base + 2] as number, bytes.subarray(at, at + len));
+        const base = 2 + FRAME_FIELDS * i;
+        const len = meta[base + 4] as number;
+        mesh.inject(meta[base] as number, meta[base + 1] as number, meta[base + 2] as number, meta[base + 3] as number, bytes.subarray(at, at + len));
         at += len;
       }
     }
