@@ -46,7 +46,7 @@ program
   .option('--force', 'run even when the pre-flight estimates more memory or time than this machine has')
   .option(
     '--workers <n>',
-    'simulate on N threads, brokers split between them (same figures and traceHash as one thread; link faults and slow consumers run, crashes, HA, functions and guaranteed delivery not yet)',
+    'simulate on N threads, brokers split between them (same figures and traceHash as one thread; link faults, slow consumers and guaranteed delivery run; crashes, HA and functions not yet)',
   )
   .action((file: string, opts) => runCommand(file, opts));
 

@@ -373,6 +373,33 @@ export class Mesh {
     else this.kernel.skip();
   }
 
+  /**
+   * [PAR-3] After `inFlightAtEnd`: copies in this thread's custody for brokers another thread
+   * runs, with what each is worth there (whether the destination has it already is that thread's
+   * to say: `custodyWorth`).
+   */
+  readonly custodyElsewhere: Array<{ readonly id: string; readonly dest: number; readonly worth: number }> = [];
+  /** The (event, destination) copies the last `heldWorth` counted (custodyWorth counts no copy twice). */
+  private readonly custodySeen = new Set<string>();
+
+  /**
+   * [PAR-3] What copies other threads hold for this thread's brokers are worth: each (event,
+   * destination) once over every custody, and not when the destination's ledger has it now.
+   */
+  custodyWorth(copies: ReadonlyArray<{ readonly id: string; readonly dest: number; readonly worth: number }>): number {
+    const now = this.kernel.now;
+    const seen = this.custodySeen;
+    let pairs = 0;
+    for (const c of copies) {
+      const d = this.nodes[c.dest] as Node;
+      const key = `${c.id}\u0000${d.id}`;
+      if (seen.has(key) || d.durable?.ledger.has(now, c.id, d.id) === true) continue;
+      seen.add(key);
+      pairs += c.worth;
+    }
+    return pairs;
+  }
+
   /** [PAR-2] A frame another thread shipped: its arrival here, with the key its sender's thread gave it. */
   inject(atMs: number, dir: number, key: number, cuts: number, bytes: Uint8Array): void {
     const d = this.directions[dir] as LinkDirection;
@@ -443,9 +470,11 @@ export class Mesh {
    */
   private heldWorth(only: Node | undefined): number {
     let pairs = 0;
+    this.custodyElsewhere.length = 0;
+    this.custodySeen.clear();
     // [PAR-1] What is on a wire is its sender's; a replica holds nothing.
     for (const dir of this.directions) if (this.owns(dir.fromIndex)) dir.forEachInFlight((bytes) => (pairs += this.frameWorth(bytes, only)));
-    const seen = new Set<string>();
+    const seen = this.custodySeen;
     const now = this.kernel.now;
     for (const node of this.nodes) {
       if (!this.owns(node.index)) continue;
@@ -458,10 +487,15 @@ export class Mesh {
         if (d === undefined || (only !== undefined && d !== only)) return;
         if (d !== node) {
           // Sent and not yet acknowledged: the destination may hold it already, or another custody.
-          if (d.durable?.ledger.has(now, env.id, d.id) === true) return;
+          if (this.owns(d.index) && d.durable?.ledger.has(now, env.id, d.id) === true) return;
           const key = `${env.id}\u0000${d.id}`;
           if (seen.has(key)) return;
           seen.add(key);
+          if (!this.owns(d.index)) {
+            // [PAR-3] Its destination's thread settles it (that ledger, other threads' custody).
+            this.custodyElsewhere.push({ id: env.id, dest: d.index, worth: this.worth(d, env) });
+            return;
+          }
         }
         pairs += this.worth(d, env);
       };

@@ -31,12 +31,11 @@ export interface Partition {
 /** Why this scenario cannot run split over threads yet (null: it can) [PAR-4]. */
 export function parallelBlocker(s: Scenario): string | null {
   const unsupported =
-    'the parallel run supports link faults (link-down, link-up, partition, heal, degrade) and slow consumers, not crashes, restarts, HA pairs, function subscriptions, guaranteed delivery or checked assertions so far; run it without --workers';
+    'the parallel run supports link faults (link-down, link-up, partition, heal, degrade) and slow consumers, not crashes, restarts, HA pairs, function subscriptions or checked assertions so far; run it without --workers';
   const broker = s.faults.findIndex((f) => f.action === 'crash' || f.action === 'restart');
   if (broker >= 0) return `faults[${broker}] is a ${(s.faults[broker] as { action: string }).action}: ${unsupported}`;
   if (s.regions.some((r) => r.ha.length > 0)) return `it has HA pairs: ${unsupported}`;
   if (s.subscribers.some((p) => p.function !== undefined)) return `it has function subscriptions: ${unsupported}`;
-  if (s.publishers.some((p) => p.delivery === 'guaranteed')) return `it has guaranteed publishers: ${unsupported}`;
   if (assertionsNeedChecker(s.expect)) return `its expect: lines read the invariant checker's figures: ${unsupported}`;
   return null;
 }

@@ -3,10 +3,11 @@
  * figures as on one thread [PAR-1..4].
  *
  * [PAR-4] What a parallel run does not model yet is refused before it starts, in one line
- *         (partition.ts parallelBlocker): crashes and restarts, HA pairs, function subscriptions,
- *         guaranteed delivery and the invariant checker all read or change brokers on other
- *         threads at the same instant. Link faults and slow consumers run (mesh.ts onFault: each
- *         thread applies them to its own part). (A link with no delay would give no lookahead; the loader refuses RTT 0.)
+ *         (partition.ts parallelBlocker): crashes and restarts, HA pairs, function subscriptions
+ *         and the invariant checker all read or change brokers on other threads at the same
+ *         instant. Link faults and slow consumers run (mesh.ts onFault: each thread applies them
+ *         to its own part), and guaranteed delivery (the custody left at the end is settled by
+ *         each destination's thread: thread.ts, mesh.ts custodyWorth). (A link with no delay would give no lookahead; the loader refuses RTT 0.)
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { UsageError } from '../../engine/types.ts';

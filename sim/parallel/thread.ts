@@ -69,19 +69,20 @@ function main(job: ThreadJob): ThreadPart {
   const kernel = mesh.kernel;
   let windows = 0;
 
-  /** [PAR-2] Trades batches with every other thread; returns the next M. */
-  const exchange = (): number => {
-    let h = kernel.peekTime();
-    for (const o of out) if (o.min < h) h = o.min;
+  /**
+   * Sends every other thread one message (`post` posts it) and waits for theirs; returns them by
+   * thread (undefined at this thread's own number).
+   */
+  const trade = (post: (t: number, port: MessagePort) => void): unknown[] => {
     for (let t = 0; t < workers; t++) {
       if (t === me) continue;
-      const batch = (out[t] as Outbox).take(h);
-      (job.ports[t] as MessagePort).postMessage(batch, [batch.meta.buffer as ArrayBuffer, batch.bytes.buffer as ArrayBuffer]);
+      post(t, job.ports[t] as MessagePort);
       const cell = control.cell(me, t);
       Atomics.add(control.flags, cell, 1);
       Atomics.notify(control.flags, cell);
     }
     windows++;
+    const got: unknown[] = new Array(workers).fill(undefined);
     for (let t = 0; t < workers; t++) {
       if (t === me) continue;
       const cell = control.cell(t, me);
@@ -91,13 +92,25 @@ function main(job: ThreadJob): ThreadPart {
         if (Atomics.load(control.flags, 0) !== 0) throw new Error('another thread of the run failed');
         Atomics.wait(control.flags, cell, have, WAIT_SLICE_MS);
       }
+      const msg = receiveMessageOnPort(job.ports[t] as MessagePort);
+      if (msg === undefined) throw new Error(`thread ${me}: no message from thread ${t}`);
+      got[t] = msg.message;
     }
+    return got;
+  };
+
+  /** [PAR-2] Trades batches with every other thread; returns the next M. */
+  const exchange = (): number => {
+    let h = kernel.peekTime();
+    for (const o of out) if (o.min < h) h = o.min;
+    const got = trade((t, p) => {
+      const batch = (out[t] as Outbox).take(h);
+      p.postMessage(batch, [batch.meta.buffer as ArrayBuffer, batch.bytes.buffer as ArrayBuffer]);
+    });
     let m = h;
     for (let t = 0; t < workers; t++) {
       if (t === me) continue;
-      const got = receiveMessageOnPort(job.ports[t] as MessagePort);
-      if (got === undefined) throw new Error(`thread ${me}: no batch from thread ${t}`);
-      const { meta, bytes } = got.message as Batch;
+      const { meta, bytes } = got[t] as Batch;
       if ((meta[0] as number) < m) m = meta[0] as number;
       let at = 0;
       for (let i = 0, n = meta[1] as number; i < n; i++) {
@@ -134,7 +147,12 @@ function main(job: ThreadJob): ThreadPart {
   progress();
   if (Number.isNaN(t1)) t1 = performance.now();
   const t2 = performance.now();
-  const result = collect(mesh, scenario, job.seed, job.durationMs, { setup: (t1 - t0) / 1000, traffic: (t2 - t1) / 1000 }, job.measureHeap, undefined);
+  const collected = collect(mesh, scenario, job.seed, job.durationMs, { setup: (t1 - t0) / 1000, traffic: (t2 - t1) / 1000 }, job.measureHeap, undefined);
+  // [PAR-3] Copies in custody here for another thread's brokers go to that thread to be counted.
+  type Copy = (typeof mesh.custodyElsewhere)[number];
+  const copies = trade((t, p) => p.postMessage(mesh.custodyElsewhere.filter((c) => owner[c.dest] === t)));
+  const custody = mesh.custodyWorth(copies.flatMap((c) => (c === undefined ? [] : (c as Copy[]))));
+  const result = custody === 0 ? collected : { ...collected, messages: { ...collected.messages, inFlightAtEnd: collected.messages.inFlightAtEnd + custody } };
   const traces: Record<number, string> = {};
   const perSecondBytes: Record<number, number[]> = {};
   for (let i = 0; i < owner.length; i++) if (owned[i] === 1) traces[i] = mesh.brokerTrace(i);
