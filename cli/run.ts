@@ -37,15 +37,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   const outDir = opts.out ?? join('out', scenario.name);
   checkOutDir('--out', outDir);
   const workers = opts.workers === undefined ? 1 : workersOption(opts.workers);
-  let plan: ReturnType<typeof planParallel> | undefined;
-  if (workers > 1) {
-    try {
-      plan = planParallel(scenario, workers);
-    } catch (e) {
-      if (e instanceof UsageError) throw new CliError(e.message);
-      throw e;
-    }
-  }
+  const plan = workers > 1 ? asCliError(() => planParallel(scenario, workers)) : undefined;
   checkBeforeRun(scenario, { durationMs, check: assertionsNeedChecker(scenario.expect), force: opts.force === true });
   // The seed and resolved options come first, so any run can be reproduced from its log.
   process.stderr.write(
@@ -58,7 +50,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   const result =
     plan === undefined
       ? runScenario(scenario, { seed, durationMs, onProgress, measureHeap })
-      : await runParallel({ text: readFileSync(file, 'utf8'), file, scenario, workers, seed, durationMs, onProgress, measureHeap });
+      : await asCliError(() => runParallel({ text: readFileSync(file, 'utf8'), file, scenario, workers, seed, durationMs, onProgress, measureHeap }));
   bar.stop();
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify(toSummary(result), null, 2)}\n`);
@@ -66,6 +58,19 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   writeFileSync(join(outDir, 'timeline.json'), `${JSON.stringify(result.timeline, null, 2)}\n`);
   writeFileSync(join(outDir, 'report.html'), reportHtml(result, scenario, expectRows(result, scenario)));
   process.stdout.write(`${humanReport(result, scenario, outDir)}\n`);
+}
+
+/** What a parallel run refuses ([PAR-4], before or while it runs) is the user's one line, exit 2. */
+function asCliError<T>(f: () => T): T {
+  const toCli = (e: unknown): never => {
+    throw e instanceof UsageError ? new CliError(e.message) : e;
+  };
+  try {
+    const r = f();
+    return (r instanceof Promise ? r.catch(toCli) : r) as T;
+  } catch (e) {
+    return toCli(e);
+  }
 }
 
 /** Which thread runs which brokers, the lookahead and the publish load each takes [PAR-1]. */

@@ -347,7 +347,7 @@ export class Mesh {
     if (scenario.mechanisms?.ha !== false) for (const pair of this.pairs) this.watch(pair);
     for (const s of this.streams) {
       const first = s.spec.startMs + s.firstGapMs();
-      if (first < Math.min(s.spec.stopMs, durationMs)) this.schedule(first, this.K.publish, s.index, this.nodeOf(s.broker).index);
+      if (first < Math.min(s.spec.stopMs, durationMs)) this.schedule(first, this.K.publish, s.index, (this.byId.get(s.broker) as Node).index);
     }
     scenario.faults.forEach((f, i) => {
       if (f.atMs <= durationMs) k.at(f.atMs, this.K.fault, i);
@@ -358,10 +358,6 @@ export class Mesh {
   /** Does this thread run broker `i`? (Always, unless the mesh is split over threads.) */
   owns(i: number): boolean {
     return this.share === undefined || this.share.owned[i] === 1;
-  }
-
-  private nodeOf(id: BrokerId): Node {
-    return this.byId.get(id) as Node;
   }
 
   /**

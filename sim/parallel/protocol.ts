@@ -41,6 +41,12 @@ export class Control {
     this.progress = new Float64Array(buffer, Control.intBytes(workers), 3 * workers);
   }
 
+  /** Tells every thread to stop: each throws at its next wait. */
+  abort(): void {
+    Atomics.store(this.flags, 0, 1);
+    for (let i = 1; i < this.flags.length; i++) Atomics.notify(this.flags, i);
+  }
+
   /** The flags cell counting batches from thread `from` to thread `to`. */
   cell(from: number, to: number): number {
     return 1 + to * this.workers + from;
@@ -89,4 +95,5 @@ export interface ThreadPart {
 }
 
 /** Messages to the main thread. */
-export type ThreadMessage = { readonly type: 'done'; readonly part: ThreadPart };
+/** `refused`: the run met something a parallel run cannot model (one line for the user) [PAR-4]. */
+export type ThreadMessage = { readonly type: 'done'; readonly part: ThreadPart } | { readonly type: 'refused'; readonly message: string };

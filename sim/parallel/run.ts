@@ -65,8 +65,7 @@ export async function runParallel(opts: ParallelOptions): Promise<RunResult> {
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (e: unknown): void => {
-        Atomics.store(control.flags, 0, 1);
-        for (let i = 1; i < control.flags.length; i++) Atomics.notify(control.flags, i);
+        control.abort();
         reject(e);
       };
       for (let me = 0; me < n; me++) {
@@ -87,6 +86,7 @@ export async function runParallel(opts: ParallelOptions): Promise<RunResult> {
         const w = new Worker(code, { eval: true, workerData: job, transferList: mine.filter((p): p is MessagePort => p !== null) });
         workers.push(w);
         w.on('message', (msg: ThreadMessage) => {
+          if (msg.type === 'refused') return fail(new UsageError(msg.message));
           parts.push(msg.part);
           if (parts.length === n) resolve();
         });

@@ -12,6 +12,7 @@
  *         M from the same h's; the run ends when M passes the end.
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { UsageError } from '../../engine/types.ts';
 import { parseScenario } from '../../scenarios/load.ts';
 import { Mesh, type MeshShare } from '../mesh.ts';
 import { collect, withDuration } from '../run.ts';
@@ -183,9 +184,10 @@ try {
   parentPort?.postMessage({ type: 'done', part } satisfies ThreadMessage);
 } catch (e) {
   // Wake the others: they stop at their next wait.
-  Atomics.store(control.flags, 0, 1);
-  for (let i = 1; i < control.flags.length; i++) Atomics.notify(control.flags, i);
-  throw e;
+  control.abort();
+  // Something a parallel run cannot model (mesh.ts says what): one line for the user, not a bug.
+  if (e instanceof UsageError) parentPort?.postMessage({ type: 'refused', message: e.message } satisfies ThreadMessage);
+  else throw e;
 } finally {
   for (const p of job.ports) p?.close();
 }
